@@ -1,0 +1,15 @@
+/**
+ * One source of truth for Zibrato's well-known endpoints and limits.
+ * ZeroMQ socket options live in wire/socket-options.ts.
+ */
+
+/** Where publishers connect: the broker's XSUB side. */
+export const DEFAULT_PUBLISH_ENDPOINT = 'tcp://127.0.0.1:5550';
+/** Where backends and `zibrato tail` connect: the broker's XPUB side. */
+export const DEFAULT_SUBSCRIBE_ENDPOINT = 'tcp://127.0.0.1:5551';
+/** Default flush interval of a backend. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 10_000;
+/** Default StatsD ingest port (the StatsD convention). */
+export const DEFAULT_STATSD_PORT = 8125;
+/** The file the embedded `zibrato up` defaults write. */
+export const DEFAULT_FILE_SINK_PATH = './zibrato-data/metrics.jsonl';

@@ -1,0 +1,89 @@
+import type { Tags } from '../wire/series-encoding.js';
+
+/** What every aggregated point has. */
+interface PointBase {
+  name: string;
+  /** '' when the record had no source. */
+  source: string;
+  tags: Tags;
+}
+
+/** A counter rolled up over one flush interval. */
+export interface CounterPoint extends PointBase {
+  type: 'counter';
+  /** Sum over the interval. */
+  value: number;
+  /** Per second over the interval. */
+  rate: number;
+}
+
+/** A gauge's last value in the interval. */
+export interface GaugePoint extends PointBase {
+  type: 'gauge';
+  value: number;
+}
+
+/** Timer statistics over the interval, in milliseconds. Percentiles come from a sketch with ≤ 1 % relative error. */
+export interface TimerPoint extends PointBase {
+  type: 'timer';
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  mean: number;
+  stddev: number;
+  /** Sum of squares of the samples; needed by Librato's multi-sample gauges. */
+  sumSquares: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+}
+
+/** Distinct members seen in the interval (StatsD sets). */
+export interface SetPoint extends PointBase {
+  type: 'set';
+  /** Distinct count; exact up to the set cap, then estimated. */
+  value: number;
+}
+
+/** One aggregated series at one flush. */
+export type MetricPoint = CounterPoint | GaugePoint | TimerPoint | SetPoint;
+
+/** Everything one backend flush hands to its sink. */
+export interface FlushBatch {
+  /** Epoch ms of the end of the interval (aligned to a multiple of `intervalMs`). */
+  timeMs: number;
+  intervalMs: number;
+  points: MetricPoint[];
+}
+
+/** Delivery counters every sink reports. */
+export interface SinkStatus {
+  /** Points delivered. */
+  sent: number;
+  /** Delivery attempts that failed (each retry counts). */
+  failed: number;
+  /** Points currently waiting in the disk spool. */
+  spooled: number;
+  /** Points given up on (invalid for the destination, or spool over its cap). */
+  dropped: number;
+  /** Last error message, credentials removed. */
+  lastError?: string;
+}
+
+/**
+ * A destination. A backend calls {@link Sink.export} once per flush and
+ * {@link Sink.stop} once on shutdown, after the final flush. `export` must not
+ * throw for a point the destination cannot take: fix it by the sink's
+ * documented rule or drop and count it, and deliver the rest.
+ */
+export interface Sink {
+  /** Short name used in logs and `status`. */
+  readonly name: string;
+  /** Opens connections or servers; called once before the first export. */
+  start?(): Promise<void>;
+  export(batch: FlushBatch): Promise<void>;
+  stop(): Promise<void>;
+  status(): SinkStatus;
+}

@@ -1,0 +1,115 @@
+import { MalformedFrameError } from '../errors.js';
+import { HEADER_BYTES, MetricKind, RECORD_BYTES, SERIES_FLAG_SAMPLED, WIRE_VERSION } from './constants.js';
+import type { Tags } from './series-encoding.js';
+
+/** One series declared in a batch's table. */
+export interface WireSeries {
+  kind: MetricKind;
+  name: string;
+  source: string;
+  tags: Tags;
+  /** 1 unless the sender sampled (StatsD `@rate`); receivers scale by `1 / sampleRate`. */
+  sampleRate: number;
+}
+
+/** A decoded native batch. Records stay in the frame and are read with {@link recordSeries}/{@link recordValue}. */
+export interface DecodedBatch {
+  sentAtMs: number;
+  series: WireSeries[];
+  recordCount: number;
+  /** @internal */ view: DataView;
+  /** @internal */ recordsOffset: number;
+}
+
+/** Series index of record `i`. */
+export function recordSeries(batch: DecodedBatch, i: number): number {
+  return batch.view.getUint16(batch.recordsOffset + i * RECORD_BYTES, true);
+}
+
+/** Value of record `i`. */
+export function recordValue(batch: DecodedBatch, i: number): number {
+  return batch.view.getFloat64(batch.recordsOffset + i * RECORD_BYTES + 2, true);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+class Reader {
+  offset: number;
+  constructor(readonly view: DataView, readonly bytes: Uint8Array, offset: number) {
+    this.offset = offset;
+  }
+  need(n: number, what: string): void {
+    if (this.offset + n > this.bytes.length) throw new MalformedFrameError(`truncated batch: ${what} runs past the end of the frame (offset ${this.offset}, frame ${this.bytes.length} bytes)`);
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.bytes[this.offset++]!;
+  }
+  f64(what: string): number {
+    this.need(8, what);
+    const v = this.view.getFloat64(this.offset, true);
+    this.offset += 8;
+    return v;
+  }
+  str(what: string): string {
+    const len = this.u8(`${what} length`);
+    this.need(len, what);
+    let s: string;
+    try {
+      s = utf8.decode(this.bytes.subarray(this.offset, this.offset + len));
+    } catch {
+      throw new MalformedFrameError(`${what} is not valid UTF-8`);
+    }
+    this.offset += len;
+    return s;
+  }
+}
+
+/**
+ * Decodes a native batch frame, validating every field. Throws
+ * {@link MalformedFrameError} naming the first problem found.
+ */
+export function decodeBatch(frame: Uint8Array): DecodedBatch {
+  if (frame.length < HEADER_BYTES) throw new MalformedFrameError(`frame of ${frame.length} bytes is shorter than the ${HEADER_BYTES}-byte batch header`);
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const version = frame[0];
+  if (version !== WIRE_VERSION) throw new MalformedFrameError(`unsupported wire version ${version} (this receiver speaks version ${WIRE_VERSION})`);
+  const seriesCount = view.getUint16(2, true);
+  const recordCount = view.getUint32(4, true);
+  const sentAtMs = view.getFloat64(8, true);
+  if (!Number.isFinite(sentAtMs)) throw new MalformedFrameError('batch timestamp is not a finite number');
+  const r = new Reader(view, frame, HEADER_BYTES);
+  const series: WireSeries[] = new Array(seriesCount);
+  for (let s = 0; s < seriesCount; s++) {
+    const kind = r.u8(`series ${s} type`);
+    if (kind < MetricKind.counter || kind > MetricKind.gaugeDelta) throw new MalformedFrameError(`series ${s} has unknown type ${kind}`);
+    const flags = r.u8(`series ${s} flags`);
+    let sampleRate = 1;
+    if (flags & SERIES_FLAG_SAMPLED) {
+      sampleRate = r.f64(`series ${s} sample rate`);
+      if (!(sampleRate > 0 && sampleRate <= 1)) throw new MalformedFrameError(`series ${s} has sample rate ${sampleRate}, outside (0, 1]`);
+    }
+    const name = r.str(`series ${s} name`);
+    if (name.length === 0) throw new MalformedFrameError(`series ${s} has an empty name`);
+    const source = r.str(`series ${s} source`);
+    const tagCount = r.u8(`series ${s} tag count`);
+    const tags: Record<string, string> = {};
+    for (let t = 0; t < tagCount; t++) {
+      const k = r.str(`series ${s} tag ${t} key`);
+      tags[k] = r.str(`series ${s} tag ${t} value`);
+    }
+    series[s] = { kind: kind as MetricKind, name, source, tags, sampleRate };
+  }
+  const recordsOffset = r.offset;
+  const expected = recordsOffset + recordCount * RECORD_BYTES;
+  if (expected !== frame.length) {
+    throw new MalformedFrameError(`batch declares ${recordCount} records (${recordCount * RECORD_BYTES} bytes) but ${frame.length - recordsOffset} bytes follow the series table`);
+  }
+  for (let i = 0; i < recordCount; i++) {
+    const idx = view.getUint16(recordsOffset + i * RECORD_BYTES, true);
+    if (idx >= seriesCount) throw new MalformedFrameError(`record ${i} refers to series ${idx}, but the batch declares ${seriesCount}`);
+    const v = view.getFloat64(recordsOffset + i * RECORD_BYTES + 2, true);
+    if (!Number.isFinite(v)) throw new MalformedFrameError(`record ${i} (${series[idx]!.name}) has a non-finite value`);
+  }
+  return { sentAtMs, series, recordCount, view, recordsOffset };
+}

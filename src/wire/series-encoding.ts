@@ -1,0 +1,49 @@
+import { InvalidOptionError } from '../errors.js';
+import { MAX_STRING_BYTES, MAX_TAGS, SERIES_FLAG_SAMPLED, type MetricKind } from './constants.js';
+
+/** Tags of a series: string keys to string values. */
+export type Tags = Readonly<Record<string, string>>;
+
+/** Why a series could not be encoded; `null` when it is fine. */
+export function validateSeriesName(name: unknown): string | null {
+  if (typeof name !== 'string') return 'name must be a string';
+  if (name.length === 0) return 'name is empty';
+  if (Buffer.byteLength(name) > MAX_STRING_BYTES) return `name "${name.slice(0, 40)}…" is longer than ${MAX_STRING_BYTES} bytes`;
+  return null;
+}
+
+function writeShortString(out: number[], s: string, what: string): void {
+  const bytes = Buffer.from(s, 'utf8');
+  if (bytes.length > MAX_STRING_BYTES) throw new InvalidOptionError(`${what} is longer than ${MAX_STRING_BYTES} bytes`, 'ZIB_ERR_INVALID_NAME');
+  out.push(bytes.length);
+  for (const b of bytes) out.push(b);
+}
+
+/**
+ * Encodes one series table entry (type, flags, name, source, tags) once, so the
+ * hot path only copies these bytes into a batch the first time a series is used
+ * in it. Tags are written sorted by key, so equal tag sets encode equally.
+ * Throws a coded error when a string is empty or too long.
+ */
+export function encodeSeries(kind: MetricKind, name: string, source: string, tags: Tags | undefined, sampleRate = 1): Uint8Array {
+  const problem = validateSeriesName(name);
+  if (problem) throw new InvalidOptionError(problem, 'ZIB_ERR_INVALID_NAME');
+  const out: number[] = [kind, sampleRate < 1 ? SERIES_FLAG_SAMPLED : 0];
+  if (sampleRate < 1) {
+    if (!(sampleRate > 0)) throw new InvalidOptionError(`sample rate ${sampleRate} must be in (0, 1]`, 'ZIB_ERR_INVALID_VALUE');
+    const f = Buffer.alloc(8);
+    f.writeDoubleLE(sampleRate, 0);
+    for (const b of f) out.push(b);
+  }
+  writeShortString(out, name, 'name');
+  writeShortString(out, source, 'source');
+  const keys = tags ? Object.keys(tags).sort() : [];
+  if (keys.length > MAX_TAGS) throw new InvalidOptionError(`a series may carry at most ${MAX_TAGS} tags, got ${keys.length}`, 'ZIB_ERR_INVALID_NAME');
+  out.push(keys.length);
+  for (const k of keys) {
+    if (k.length === 0) throw new InvalidOptionError('a tag key is empty', 'ZIB_ERR_INVALID_NAME');
+    writeShortString(out, k, `tag key "${k.slice(0, 40)}"`);
+    writeShortString(out, String(tags![k]), `tag "${k.slice(0, 40)}" value`);
+  }
+  return Uint8Array.from(out);
+}

@@ -1,0 +1,41 @@
+/**
+ * Every ZeroMQ option Zibrato sets, in one place, with the reason for each
+ * value. libzmq defaults are cited so a reader knows what we override.
+ */
+export const SOCKET_OPTIONS = {
+  /** The app's XPUB socket (client). */
+  publisher: {
+    /** libzmq default 1000 messages. A message is a batch of up to ~6,500 records, so 1000 batches is millions of records in flight. */
+    sendHighWaterMark: 1000,
+    /** libzmq default -1 (wait forever on close). close() bounds its own wait, then drops what is left and counts it. */
+    linger: 2000,
+    /** libzmq default false: at HWM a PUB drops silently. With noDrop the send fails instead, so the client keeps the batch and counts it only if its own buffer overflows. */
+    noDrop: true,
+    /** libzmq default 100 ms. Reconnect fast when the broker restarts. */
+    reconnectInterval: 100,
+    /** libzmq default 0 (no cap). Back off to at most 2 s while the broker is away. */
+    reconnectMaxInterval: 2000,
+  },
+  /** The broker's XSUB side, where publishers connect. */
+  brokerFrontend: {
+    /** libzmq default 1000. Larger, so bursts from many publishers queue in the broker rather than in each app. */
+    receiveHighWaterMark: 10_000,
+    linger: 0,
+  },
+  /** The broker's XPUB side, where backends connect. */
+  brokerBackend: {
+    /** libzmq default 1000. Per subscriber. */
+    sendHighWaterMark: 10_000,
+    /** libzmq default false. A slow backend makes the broker wait (and publishers buffer) instead of silently losing batches. */
+    noDrop: true,
+    linger: 0,
+  },
+  /** A backend's or tail's SUB side. */
+  subscriber: {
+    /** libzmq default 1000. */
+    receiveHighWaterMark: 10_000,
+    linger: 0,
+    reconnectInterval: 100,
+    reconnectMaxInterval: 2000,
+  },
+} as const;

@@ -1,0 +1,35 @@
+import { LEVELS, type Level } from '../levels.js';
+
+/**
+ * The ZeroMQ topic of a level is its name followed by `|`. ZeroMQ subscriptions
+ * match by prefix, so the terminator makes the match exact (`info|` never
+ * matches `information|`), and the same prefix also matches legacy 2013 text
+ * messages, which start with `level|`.
+ */
+export const TOPIC_SEPARATOR = '|';
+
+/** Topic bytes for each level, indexed by level number. Precomputed once. */
+export const LEVEL_TOPICS: readonly Buffer[] = LEVELS.map((l) => Buffer.from(l + TOPIC_SEPARATOR, 'latin1'));
+
+/** The subscription prefix for a level. */
+export function topicFor(level: Level): Buffer {
+  return LEVEL_TOPICS[LEVELS.indexOf(level)]!;
+}
+
+/** The level number a topic frame names, or -1 when it is not exactly a level topic. */
+export function levelOfTopic(frame: Uint8Array): number {
+  for (let i = 0; i < LEVEL_TOPICS.length; i++) {
+    if (LEVEL_TOPICS[i]!.equals(frame)) return i;
+  }
+  return -1;
+}
+
+/**
+ * The level number of a subscription prefix as seen by an XPUB socket
+ * (the prefix without the leading 1/0 byte), or -1 when it names no level topic.
+ * A subscription to the empty prefix (everything) returns -2.
+ */
+export function levelOfSubscription(prefix: Uint8Array): number {
+  if (prefix.length === 0) return -2;
+  return levelOfTopic(prefix);
+}
