@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Node 20's test runner expands no globs and a bare --test finds no .ts files,
+// so list them here. Usage: node scripts/run-tests.js [filter-substring ...]
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+const files = [];
+(function walk(dir) {
+  for (const entry of readdirSync(dir).sort()) {
+    const p = join(dir, entry);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (entry.endsWith('.test.ts')) files.push(relative(root, p));
+  }
+})(join(root, 'test'));
+const filters = process.argv.slice(2);
+const selected = filters.length ? files.filter((f) => filters.some((s) => f.includes(s))) : files;
+if (selected.length === 0) {
+  console.error(`no test files match ${filters.join(' ')}`);
+  process.exit(1);
+}
+// Integration tests start real processes; two at a time fits a 2-core machine.
+const concurrency = process.env.ZIBRATO_TEST_CONCURRENCY ?? '2';
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...selected], {
+  cwd: root,
+  stdio: 'inherit',
+});
+process.exit(r.status ?? 1);

@@ -1,0 +1,31 @@
+import { createServer } from 'node:net';
+import { createSocket } from 'node:dgram';
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** A UDP port that was free a moment ago on 127.0.0.1. */
+export async function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const port = s.address().port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A pair of broker endpoints on fresh tcp ports. */
+export async function tcpBrokerEndpoints(): Promise<{ publish: string; subscribe: string }> {
+  return { publish: `tcp://127.0.0.1:${await freeTcpPort()}`, subscribe: `tcp://127.0.0.1:${await freeTcpPort()}` };
+}
