@@ -3,6 +3,7 @@ import type { Sink } from './sink.js';
 import { consoleSinkSpec } from './console-sink.js';
 import { fileSinkSpec } from './file-sink.js';
 import { memorySinkSpec } from './memory-sink.js';
+import { graphiteSinkSpec } from './graphite-sink.js';
 
 /** One option a sink takes, as a CLI flag and as a config key. */
 export interface SinkOptionSpec {
@@ -34,7 +35,7 @@ export interface SinkContext {
   log(message: string): void;
 }
 
-const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec];
+const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec];
 
 /** Every sink kind, in the order `--help` lists them. */
 export function sinkSpecs(): readonly SinkSpec[] {

@@ -1,0 +1,211 @@
+import type { FlushBatch, Sink, SinkStatus } from '../sink.js';
+import { backoffDelayMs } from './backoff.js';
+import { asDeliveryError, type DeliveryError } from './delivery-error.js';
+import type { DeliveryOptions } from './delivery-options.js';
+import type { Redactor } from './redact.js';
+import { DiskSpool } from './spool.js';
+import type { DeliveryPayload, Transport } from './transport.js';
+
+/**
+ * Wraps a {@link Transport} into a {@link Sink} with the delivery rules every
+ * network sink shares (docs/sinks.md, "Delivery"):
+ *
+ * - a payload is tried, then retried a few times with backoff inside `export()`;
+ * - if it still fails (network error, 5xx, 429) it and the rest of the flush go
+ *   to the disk spool, and `export()` resolves;
+ * - while the spool holds anything, new flushes are appended behind it so the
+ *   destination sees data in order; a background loop replays it oldest first
+ *   with exponential backoff and jitter, honouring `Retry-After`;
+ * - a permanent rejection (other 4xx) is logged and counted as dropped, never retried.
+ */
+export class DeliveringSink implements Sink {
+  readonly name: string;
+  private readonly spool: DiskSpool;
+  private sent = 0;
+  private failed = 0;
+  private dropped = 0;
+  private lastError: string | undefined;
+  /** Serialises exports so payloads leave in flush order. */
+  private exportChain: Promise<void> = Promise.resolve();
+  private replaying: Promise<void> | undefined;
+  private replayAttempt = 0;
+  private notBeforeMs = 0;
+  private wake: (() => void) | undefined;
+  private stopping = false;
+  private inFlightSeq: number | undefined;
+
+  constructor(
+    private readonly transport: Transport,
+    private readonly options: DeliveryOptions,
+    private readonly log: (message: string) => void,
+    private readonly redactor: Redactor,
+  ) {
+    this.name = transport.name;
+    this.spool = new DiskSpool(options.spoolDir, options.spoolMaxBytes);
+  }
+
+  /** Indexes the spool and, if a previous process left data, starts replaying it. */
+  async start(): Promise<void> {
+    await this.spool.open();
+    if (this.spool.size > 0) {
+      this.log(`${this.name}: ${this.spool.points} points in spool ${this.options.spoolDir}, replaying`);
+      this.kickReplay();
+    }
+  }
+
+  export(batch: FlushBatch): Promise<void> {
+    const run = this.exportChain.then(() => this.exportNow(batch));
+    this.exportChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async exportNow(batch: FlushBatch): Promise<void> {
+    await this.spool.open();
+    const encoded = this.transport.encode(batch);
+    if (encoded.rejected.length > 0) {
+      // One line per flush, not per point: a bad producer must not flood the log.
+      const first = encoded.rejected[0]!;
+      this.dropped += encoded.rejected.length;
+      this.note(`dropped ${encoded.rejected.length} point(s) the destination cannot take, e.g. ${first.name}: ${first.reason}`);
+    }
+    const started = Date.now();
+    let spoolRest = this.spool.size > 0;
+    for (const payload of encoded.payloads) {
+      if (!spoolRest && !this.stopping) {
+        const outcome = await this.deliverWithQuickRetries(payload, started);
+        if (outcome !== 'retry-later') continue;
+        spoolRest = true;
+      }
+      await this.toSpool(payload);
+    }
+    if (this.spool.size > 0) this.kickReplay(true);
+  }
+
+  /** Sends one payload, retrying a little; 'retry-later' means it belongs in the spool. */
+  private async deliverWithQuickRetries(payload: DeliveryPayload, startedMs: number): Promise<'done' | 'retry-later'> {
+    for (let attempt = 0; ; attempt++) {
+      const err = await this.tryOnce(payload);
+      if (!err) return 'done';
+      if (!err.retryable) {
+        this.dropped += payload.points;
+        return 'done';
+      }
+      if (attempt >= this.options.quickRetries) return 'retry-later';
+      const delay = Math.max(backoffDelayMs(this.policy(), attempt), err.retryAfterMs ?? 0);
+      if (Date.now() - startedMs + delay > this.options.exportBudgetMs) return 'retry-later';
+      await sleep(delay);
+    }
+  }
+
+  /** One attempt; counts the outcome. Returns the error, or undefined on success. */
+  private async tryOnce(payload: DeliveryPayload): Promise<DeliveryError | undefined> {
+    try {
+      await this.transport.send(payload);
+      this.sent += payload.points;
+      return undefined;
+    } catch (e) {
+      const err = asDeliveryError(e);
+      this.failed++;
+      if (!err.retryable) this.note(`rejected ${payload.points} points: ${err.message}`);
+      else this.lastError = this.redactor.redact(err.message);
+      return err;
+    }
+  }
+
+  private async toSpool(payload: DeliveryPayload): Promise<void> {
+    try {
+      const { droppedPoints } = await this.spool.append(payload, this.inFlightSeq);
+      if (droppedPoints > 0) {
+        this.dropped += droppedPoints;
+        this.note(`spool over its cap of ${this.options.spoolMaxBytes} bytes: dropped ${droppedPoints} oldest points`);
+      }
+    } catch (e) {
+      this.dropped += payload.points;
+      this.note(`could not spool ${payload.points} points: ${(e as Error).message}`);
+    }
+  }
+
+  /** Starts the replay loop if idle; `now` also cuts short a backoff wait that has no Retry-After behind it. */
+  private kickReplay(now = false): void {
+    if (this.replaying) {
+      if (now && Date.now() >= this.notBeforeMs) this.wake?.();
+      return;
+    }
+    this.replaying = this.replayLoop().finally(() => {
+      this.replaying = undefined;
+    });
+  }
+
+  private async replayLoop(): Promise<void> {
+    while (!this.stopping) {
+      const head = await this.spool.peek();
+      if (!head) {
+        this.replayAttempt = 0;
+        return;
+      }
+      this.inFlightSeq = head.seq;
+      const err = await this.tryOnce(head.payload);
+      this.inFlightSeq = undefined;
+      if (!err || !err.retryable) {
+        if (err) this.dropped += head.payload.points;
+        await this.spool.remove(head.seq);
+        this.replayAttempt = 0;
+        continue;
+      }
+      // stop() takes over from here; never sleep on a timer that does not hold the process open.
+      if (this.stopping) return;
+      const delay = Math.min(this.options.retryMaxDelayMs, Math.max(backoffDelayMs(this.policy(), this.replayAttempt++), err.retryAfterMs ?? 0));
+      this.notBeforeMs = Date.now() + (err.retryAfterMs ?? 0);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        // The replay loop must not keep a process alive on its own.
+        timer.unref();
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  /**
+   * Waits for pending exports, then makes one bounded pass over the spool;
+   * whatever is still undelivered stays on disk for the next process.
+   */
+  async stop(): Promise<void> {
+    await this.exportChain;
+    this.stopping = true;
+    this.wake?.();
+    await this.replaying;
+    const deadline = Date.now() + this.options.stopBudgetMs;
+    while (Date.now() < deadline) {
+      const head = await this.spool.peek();
+      if (!head) break;
+      const err = await this.tryOnce(head.payload);
+      if (err && err.retryable) break;
+      if (err) this.dropped += head.payload.points;
+      await this.spool.remove(head.seq);
+    }
+    if (this.spool.size > 0) this.log(`${this.name}: ${this.spool.points} points left in spool ${this.options.spoolDir}`);
+    await this.transport.close?.();
+  }
+
+  status(): SinkStatus {
+    return { sent: this.sent, failed: this.failed, spooled: this.spool.points, dropped: this.dropped, lastError: this.lastError };
+  }
+
+  private policy(): { initialDelayMs: number; maxDelayMs: number } {
+    return { initialDelayMs: this.options.retryInitialDelayMs, maxDelayMs: this.options.retryMaxDelayMs };
+  }
+
+  private note(message: string): void {
+    const clean = this.redactor.redact(message);
+    this.lastError = clean;
+    this.log(`${this.name}: ${clean}`);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

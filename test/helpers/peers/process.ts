@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { connect } from 'node:net';
+import type { TestContext } from 'node:test';
+
+/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/**
+ * Whether a peer binary can run here. Missing is a failure when
+ * ZIBRATO_REQUIRE_PEERS=1 (CI), otherwise the test is skipped at run time
+ * with the reason, so a developer without the package still sees why.
+ */
+export function peerAvailable(t: TestContext, binary: string, installHint: string): boolean {
+  try {
+    accessSync(binary, constants.X_OK);
+    return true;
+  } catch {
+    const msg = `${binary} not found (install ${installHint})`;
+    if (process.env.ZIBRATO_REQUIRE_PEERS === '1') throw new Error(`${msg}; ZIBRATO_REQUIRE_PEERS=1 requires every peer`);
+    t.skip(msg);
+    return false;
+  }
+}
+
+/** A spawned peer process with its output kept for failure messages. */
+export class PeerProcess {
+  readonly child: ChildProcess;
+  private output = '';
+  private exited = false;
+
+  constructor(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+    this.child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const keep = (d: Buffer): void => {
+      this.output = (this.output + d.toString()).slice(-20_000);
+    };
+    this.child.stdout?.on('data', keep);
+    this.child.stderr?.on('data', keep);
+    this.child.on('exit', () => {
+      this.exited = true;
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /** Kills by PID (SIGTERM, then SIGKILL after 5 s) and waits for the exit. */
+  async kill(): Promise<void> {
+    if (this.exited || this.child.pid === undefined) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    process.kill(this.child.pid, 'SIGTERM');
+    const t = setTimeout(() => {
+      if (!this.exited && this.child.pid !== undefined) process.kill(this.child.pid, 'SIGKILL');
+    }, 5_000);
+    await exited;
+    clearTimeout(t);
+  }
+}
+
+/** Resolves once something accepts TCP connections on the port. */
+export async function waitForTcp(port: number, peer: PeerProcess, timeoutMs = 20_000): Promise<void> {
+  await waitFor(
+    `127.0.0.1:${port} to accept connections (peer output: ${peer.log.slice(-2000)})`,
+    () => {
+      if (!peer.running) throw new Error(`peer exited: ${peer.log.slice(-2000)}`);
+      return new Promise<boolean>((resolve) => {
+        const s = connect({ host: '127.0.0.1', port });
+        s.once('connect', () => {
+          s.destroy();
+          resolve(true);
+        });
+        s.once('error', () => resolve(false));
+      });
+    },
+    timeoutMs,
+    150,
+  );
+}
