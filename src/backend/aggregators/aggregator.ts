@@ -1,0 +1,27 @@
+import type { MetricPoint } from '../../sinks/sink.js';
+import type { Tags } from '../../wire/series-encoding.js';
+
+/** Identity of a series: what a point carries besides its values. */
+export interface SeriesIdentity {
+  name: string;
+  source: string;
+  tags: Tags;
+}
+
+/**
+ * One aggregator per series, one file per kind (as in OpenTelemetry's
+ * sdk-metrics). Each declares how two accumulations merge, so pre-aggregated
+ * input from clients or other backends folds in exactly.
+ */
+export interface Aggregator<Self> {
+  /** Adds a sample. `weight` is 1 / sample rate (1 when not sampled). */
+  add(value: number, weight: number): void;
+  /** Folds another accumulation of the same series into this one. */
+  merge(other: Self): void;
+  /** True when something arrived since the last {@link reset}. */
+  readonly touched: boolean;
+  /** The point for an interval of `intervalMs`. */
+  toPoint(id: SeriesIdentity, intervalMs: number): MetricPoint;
+  /** Starts the next interval. */
+  reset(): void;
+}

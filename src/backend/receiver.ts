@@ -1,0 +1,136 @@
+import * as zmq from 'zeromq';
+import { RateLimitedLog } from '../diagnostics.js';
+import { MalformedFrameError } from '../errors.js';
+import { LEVELS, type Level } from '../levels.js';
+import { decodeBatch, recordSeries, recordValue } from '../wire/batch-decoder.js';
+import { DEFAULT_MAX_FRAME_BYTES, MetricKind } from '../wire/constants.js';
+import { parseLegacyText } from '../wire/legacy-text.js';
+import { SOCKET_OPTIONS } from '../wire/socket-options.js';
+import { levelOfTopic, topicFor } from '../wire/topic.js';
+import { SeriesStore, type SeriesEntry } from './series-store.js';
+
+/** Counts a receiver keeps. */
+export interface ReceiverStats {
+  /** Records aggregated. */
+  received: number;
+  /** Messages rejected as malformed or oversized. */
+  invalid: number;
+  /** Records refused because the series limit was reached. */
+  dropped: number;
+  /** Messages received. */
+  messages: number;
+}
+
+const textDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Subscribes to levels on the broker and folds every record into a
+ * {@link SeriesStore}. A malformed message is counted and logged
+ * (rate-limited) with its reason and never stops the loop.
+ */
+export class Receiver {
+  readonly stats: ReceiverStats = { received: 0, invalid: 0, dropped: 0, messages: 0 };
+  private readonly socket = new zmq.Subscriber();
+  private readonly log: RateLimitedLog;
+  private loop: Promise<void> | undefined;
+  private lastMessageAt = 0;
+  private closed = false;
+  private readonly levelAllowed: boolean[];
+
+  constructor(
+    private readonly store: SeriesStore,
+    readonly endpoint: string,
+    readonly levels: readonly Level[],
+    write: (line: string) => void,
+    private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+  ) {
+    this.log = new RateLimitedLog(write);
+    Object.assign(this.socket, SOCKET_OPTIONS.subscriber);
+    this.levelAllowed = LEVELS.map((l) => levels.includes(l));
+  }
+
+  /** Connects and subscribes; records start flowing once the broker has the subscription. */
+  start(): void {
+    this.socket.connect(this.endpoint);
+    for (const l of this.levels) this.socket.subscribe(topicFor(l));
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      for await (const frames of this.socket) {
+        this.lastMessageAt = Date.now();
+        this.stats.messages++;
+        try {
+          this.handle(frames);
+        } catch (err) {
+          this.stats.invalid++;
+          const e = err as MalformedFrameError;
+          this.log.report(e.code ?? 'ZIB_ERR_MALFORMED_FRAME', `${e.message}; message skipped`);
+        }
+      }
+    } catch (err) {
+      if (!this.closed) this.log.report('ZIB_RECEIVER', `receive loop ended: ${(err as Error).message}`);
+    }
+  }
+
+  private handle(frames: Buffer[]): void {
+    for (const f of frames) {
+      if (f.length > this.maxFrameBytes) throw new MalformedFrameError(`frame of ${f.length} bytes exceeds the ${this.maxFrameBytes}-byte maximum`, 'ZIB_ERR_FRAME_TOO_LARGE');
+    }
+    if (frames.length === 1) return this.handleLegacy(frames[0]!);
+    if (frames.length !== 2) throw new MalformedFrameError(`message has ${frames.length} frames; expected 2 (topic, batch) or 1 (legacy text)`);
+    const level = levelOfTopic(frames[0]!);
+    if (level < 0 || !this.levelAllowed[level]) throw new MalformedFrameError(`topic "${frames[0]!.toString('latin1').slice(0, 40)}" is not a subscribed level topic such as "info|"`);
+    const batch = decodeBatch(frames[1]!);
+    const entries: (SeriesEntry | undefined)[] = new Array(batch.series.length);
+    const weights: number[] = new Array(batch.series.length);
+    for (let s = 0; s < batch.series.length; s++) {
+      const ws = batch.series[s]!;
+      entries[s] = this.store.resolve(ws.kind, ws.name, ws.source, ws.tags);
+      weights[s] = 1 / ws.sampleRate;
+    }
+    for (let i = 0; i < batch.recordCount; i++) {
+      const s = recordSeries(batch, i);
+      const entry = entries[s];
+      if (entry === undefined) {
+        this.stats.dropped++;
+        this.log.report('ZIB_SERIES_LIMIT', `series limit of ${this.store.maxSeries} reached; records of new series are dropped and counted`);
+        continue;
+      }
+      SeriesStore.add(entry, batch.series[s]!.kind, recordValue(batch, i), weights[s]!);
+      this.stats.received++;
+    }
+  }
+
+  private handleLegacy(frame: Buffer): void {
+    let text: string;
+    try {
+      text = textDecoder.decode(frame);
+    } catch {
+      throw new MalformedFrameError('single-frame message is not UTF-8 legacy text');
+    }
+    const rec = parseLegacyText(text);
+    if (!this.levelAllowed[rec.level]) throw new MalformedFrameError(`legacy message level ${LEVELS[rec.level]} is not subscribed`);
+    const entry = this.store.resolve(rec.kind, rec.name, rec.source, {});
+    if (!entry) {
+      this.stats.dropped++;
+      return;
+    }
+    SeriesStore.add(entry, rec.kind === MetricKind.gauge ? MetricKind.gauge : rec.kind, rec.value, 1);
+    this.stats.received++;
+  }
+
+  /**
+   * Keeps receiving until nothing has arrived for `quietMs` (at most
+   * `maxWaitMs`), so records already on their way are not lost, then closes.
+   */
+  async drainAndClose(quietMs = 200, maxWaitMs = 2000): Promise<void> {
+    const start = Date.now();
+    const until = start + maxWaitMs;
+    while (Date.now() < until && Date.now() - Math.max(this.lastMessageAt, start) < quietMs) await new Promise((r) => setTimeout(r, 20));
+    this.closed = true;
+    this.socket.close();
+    await this.loop;
+  }
+}

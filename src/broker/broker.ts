@@ -1,0 +1,144 @@
+import * as zmq from 'zeromq';
+import { SOCKET_OPTIONS } from '../wire/socket-options.js';
+import { DEFAULT_PUBLISH_ENDPOINT, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
+import { HEADER_BYTES, WIRE_VERSION } from '../wire/constants.js';
+import { SelfMetrics } from '../self-metrics.js';
+
+/** Options of {@link Broker}. */
+export interface BrokerOptions {
+  /** Where publishers connect (XSUB binds here). Default `tcp://127.0.0.1:5550`. Several endpoints may be given. */
+  publishEndpoints?: string[];
+  /** Where subscribers connect (XPUB binds here). Default `tcp://127.0.0.1:5551`. */
+  subscribeEndpoints?: string[];
+  /** How often the broker publishes its own `zibrato.broker.*` metrics (at level `info`). 0 turns them off. Default 10 s. */
+  selfMetricsIntervalMs?: number;
+  log?: (line: string) => void;
+}
+
+/** Counters a broker reports. */
+export interface BrokerStats {
+  /** Messages forwarded from publishers to subscribers. */
+  forwardedMessages: number;
+  /** Records inside forwarded native batches plus forwarded legacy messages. */
+  forwardedRecords: number;
+  /** Records the broker could not forward (send failed). */
+  droppedRecords: number;
+  /** Subscription changes passed upstream to publishers. */
+  subscriptions: number;
+}
+
+/** How many records a message carries, read from the batch header without decoding it. */
+function recordsIn(frames: Buffer[]): number {
+  if (frames.length === 1) return 1;
+  const batch = frames[1];
+  if (frames.length === 2 && batch && batch.length >= HEADER_BYTES && batch[0] === WIRE_VERSION) return batch.readUInt32LE(4);
+  return 0;
+}
+
+/**
+ * The XSUB/XPUB forwarder that joins any number of publishers to any number of
+ * subscribers. Subscriptions flow upstream, so publishers learn which levels
+ * anyone wants. Written as two loops instead of `zmq.Proxy` so the broker can
+ * count what it forwards and drops.
+ */
+export class Broker {
+  readonly stats: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0 };
+  readonly publishEndpoints: string[];
+  readonly subscribeEndpoints: string[];
+  private readonly frontend = new zmq.XSubscriber();
+  private readonly backend = new zmq.XPublisher();
+  private readonly log: (line: string) => void;
+  private readonly self: SelfMetrics;
+  private selfTimer: NodeJS.Timeout | undefined;
+  private loops: Promise<void>[] = [];
+  private closed = false;
+
+  constructor(options: BrokerOptions = {}) {
+    this.publishEndpoints = options.publishEndpoints?.length ? options.publishEndpoints : [DEFAULT_PUBLISH_ENDPOINT];
+    this.subscribeEndpoints = options.subscribeEndpoints?.length ? options.subscribeEndpoints : [DEFAULT_SUBSCRIBE_ENDPOINT];
+    this.log = options.log ?? (() => undefined);
+    Object.assign(this.frontend, SOCKET_OPTIONS.brokerFrontend);
+    Object.assign(this.backend, SOCKET_OPTIONS.brokerBackend);
+    this.self = new SelfMetrics('zibrato.broker', '');
+    const interval = options.selfMetricsIntervalMs ?? 10_000;
+    if (interval > 0) {
+      this.selfTimer = setInterval(() => this.publishSelfMetrics(), interval);
+      this.selfTimer.unref();
+    }
+  }
+
+  /** Binds both sides and starts forwarding. */
+  async start(): Promise<void> {
+    for (const ep of this.publishEndpoints) await this.frontend.bind(ep);
+    for (const ep of this.subscribeEndpoints) await this.backend.bind(ep);
+    this.loops = [this.forwardRecords(), this.forwardSubscriptions()];
+    this.log(`broker up: publishers → ${this.publishEndpoints.join(', ')}  subscribers → ${this.subscribeEndpoints.join(', ')}`);
+  }
+
+  private async forwardRecords(): Promise<void> {
+    try {
+      for await (const frames of this.frontend) {
+        await this.sendDownstream(frames);
+      }
+    } catch (err) {
+      if (!this.closed) this.log(`publisher side stopped: ${(err as Error).message}`);
+    }
+  }
+
+  /** Sends are chained so only one is ever in flight on the XPUB socket (a zeromq.js rule). */
+  private sendChain: Promise<void> = Promise.resolve();
+
+  private sendDownstream(frames: Buffer[]): Promise<void> {
+    const records = recordsIn(frames);
+    this.sendChain = this.sendChain.then(async () => {
+      try {
+        await this.backend.send(frames);
+        this.stats.forwardedMessages++;
+        this.stats.forwardedRecords += records;
+      } catch (err) {
+        if (this.closed) return;
+        this.stats.droppedRecords += records;
+        this.log(`dropped a message of ${records} records: ${(err as Error).message}`);
+      }
+    });
+    return this.sendChain;
+  }
+
+  private async forwardSubscriptions(): Promise<void> {
+    try {
+      for await (const [sub] of this.backend) {
+        if (!sub) continue;
+        this.stats.subscriptions++;
+        await this.frontend.send(sub);
+      }
+    } catch (err) {
+      if (!this.closed) this.log(`subscriber side stopped: ${(err as Error).message}`);
+    }
+  }
+
+  private lastReported: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0 };
+
+  /** Publishes `zibrato.broker.forwarded` and `.dropped` (deltas since the last report) and logs a status line. */
+  private publishSelfMetrics(): void {
+    const s = this.stats;
+    const forwarded = s.forwardedRecords - this.lastReported.forwardedRecords;
+    const dropped = s.droppedRecords - this.lastReported.droppedRecords;
+    this.lastReported = { ...s };
+    this.log(`status: forwarded ${s.forwardedRecords} records in ${s.forwardedMessages} messages, dropped ${s.droppedRecords}`);
+    this.self.counter('forwarded', forwarded);
+    this.self.counter('dropped', dropped);
+    const frames = this.self.seal('info');
+    if (frames) void this.sendDownstream(frames);
+  }
+
+  /** Stops forwarding and releases both sockets. */
+  async stop(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.selfTimer) clearInterval(this.selfTimer);
+    this.log(`broker stopping: forwarded ${this.stats.forwardedRecords} records, dropped ${this.stats.droppedRecords}`);
+    this.frontend.close();
+    this.backend.close();
+    await Promise.allSettled(this.loops);
+  }
+}

@@ -1,0 +1,80 @@
+import { Command, Option } from 'commander';
+import { Backend } from '../backend/backend.js';
+import { stderrLogger } from '../diagnostics.js';
+import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
+import { parseLevels } from '../levels.js';
+import { resolveSinkOptions, sinkSpecs, type SinkSpec } from '../sinks/registry.js';
+import { parseDurationMs } from './duration.js';
+import { onShutdown } from './signals.js';
+
+/** `flushBytes` → `--flush-bytes`. */
+export function flagOf(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+interface CommonOptions {
+  levels: string;
+  flush: string;
+  broker: string;
+  name?: string;
+  maxSeries: string;
+  selfMetrics: boolean;
+}
+
+async function runBackend(spec: SinkSpec, opts: CommonOptions & Record<string, unknown>): Promise<void> {
+  const name = opts.name ?? spec.name;
+  const log = stderrLogger(`backend ${name}`);
+  const given: Record<string, unknown> = {};
+  for (const o of spec.options) given[o.key] = opts[o.key];
+  const sink = spec.create(resolveSinkOptions(spec, given, `backend ${spec.name}`), { backendName: name, log });
+  const backend = new Backend({
+    name,
+    broker: opts.broker,
+    levels: parseLevels(opts.levels, '--levels'),
+    flushIntervalMs: parseDurationMs(opts.flush, '--flush'),
+    maxSeries: Number(opts.maxSeries),
+    selfMetrics: opts.selfMetrics,
+    sink,
+    log,
+  });
+  await backend.start();
+  onShutdown(() => backend.stop(), log);
+}
+
+export function registerBackendCommand(program: Command): void {
+  const backend = program
+    .command('backend')
+    .description('Run a backend: subscribe to levels, aggregate, and flush to a sink on a schedule.')
+    .addHelpText(
+      'after',
+      `
+Each sink is a subcommand with its own options: zibrato backend <sink> --help
+
+Aggregation per series (name + source + tags), reset every flush:
+  counter → value (sum) and rate (per second)
+  gauge   → last value
+  timer   → count, sum, min, max, mean, stddev, p50, p90, p95, p99 (ms; sketch, ≤ 1 % error)
+  set     → distinct members
+
+Example:
+  zibrato backend file --levels info,warn --flush 10s --path ./metrics.jsonl`,
+    );
+  for (const spec of sinkSpecs()) {
+    const cmd = new Command(spec.name).description(spec.description);
+    cmd
+      .option('--levels <levels>', 'levels to subscribe to: a list (info,warn), a floor (info+) or all', 'info+')
+      .option('--flush <duration>', 'flush interval, aligned to wall-clock multiples (500ms, 10s, 1m)', `${DEFAULT_FLUSH_INTERVAL_MS / 1000}s`)
+      .option('--broker <endpoint>', "the broker's subscriber endpoint", DEFAULT_SUBSCRIBE_ENDPOINT)
+      .option('--name <name>', 'backend name in logs, spool paths and self-metrics (default: the sink name)')
+      .option('--max-series <n>', 'most series held at once; records of new series past it are dropped and counted', '100000')
+      .option('--no-self-metrics', 'do not add zibrato.backend.* health points to each flush');
+    for (const o of spec.options) {
+      const flag = o.type === 'boolean' ? flagOf(o.key) : `${flagOf(o.key)} <${o.type === 'number' ? 'n' : 'value'}>`;
+      const opt = new Option(flag, o.description + (o.env ? ` (env ${o.env})` : ''));
+      if (o.default !== undefined && !o.secret) opt.default(o.default);
+      cmd.addOption(opt);
+    }
+    cmd.action((opts: CommonOptions & Record<string, unknown>) => runBackend(spec, opts));
+    backend.addCommand(cmd);
+  }
+}

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { registerBackendCommand } from './backend-command.js';
+import { registerBrokerCommand } from './broker-command.js';
+import { registerSendCommand } from './send-command.js';
+import { registerTailCommand } from './tail-command.js';
+import { registerUpCommand } from './up-command.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/** Builds the `zibrato` command line. */
+export function buildProgram(): Command {
+  const program = new Command('zibrato')
+    .version(pkg.version)
+    .description('Cheap in-app metrics over ZeroMQ: a broker joins publishers to backends that aggregate and flush elsewhere.')
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Quick start:
+  zibrato up                         broker + console and file backends (embedded defaults)
+  zibrato tail --levels debug+       watch raw records
+  zibrato send --name x --value 1    send one record
+
+Docs: README.md, docs/wire-format.md, docs/file-format.md`,
+    );
+  registerUpCommand(program);
+  registerBrokerCommand(program);
+  registerBackendCommand(program);
+  registerTailCommand(program);
+  registerSendCommand(program);
+  return program;
+}
+
+/** Runs the CLI. */
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

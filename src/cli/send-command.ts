@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import { Zibrato, type EmitKind } from '../client/zibrato.js';
+import { stderrLogger } from '../diagnostics.js';
+import { DEFAULT_PUBLISH_ENDPOINT } from '../defaults.js';
+import { InvalidOptionError } from '../errors.js';
+import { isLevel } from '../levels.js';
+
+const TYPES: Record<string, EmitKind> = { counter: 'counter', c: 'counter', gauge: 'gauge', g: 'gauge', timer: 'timer', ms: 'timer' };
+
+export function registerSendCommand(program: Command): void {
+  program
+    .command('send')
+    .description('Send one record (for shell scripts and cron jobs). Exits 1 if nobody subscribes to the level.')
+    .requiredOption('--name <name>', 'metric name')
+    .option('--type <type>', 'counter, gauge or timer (timer values are ms)', 'counter')
+    .option('--value <number>', 'the value', '1')
+    .option('--level <level>', 'debug, info, warn, error or crit', 'info')
+    .option('--source <source>', 'source of the record')
+    .option('--tag <k=v>', 'a tag (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    .option('--broker <endpoint>', "the broker's publisher endpoint", DEFAULT_PUBLISH_ENDPOINT)
+    .option('--timeout <ms>', 'how long to wait for the broker and a subscriber', '3000')
+    .addHelpText('after', `\nExample:\n  zibrato send --level info --type counter --name backups.done --value 1 --source cron`)
+    .action(async (opts: { name: string; type: string; value: string; level: string; source?: string; tag?: string[]; broker: string; timeout: string }) => {
+      const log = stderrLogger('send');
+      const kind = TYPES[opts.type.toLowerCase()];
+      if (!kind) throw new InvalidOptionError(`--type: "${opts.type}" is not counter, gauge or timer`);
+      if (!isLevel(opts.level)) throw new InvalidOptionError(`--level: "${opts.level}" is not one of debug, info, warn, error, crit`, 'ZIB_ERR_INVALID_LEVEL');
+      const value = Number(opts.value);
+      if (!Number.isFinite(value)) throw new InvalidOptionError(`--value: "${opts.value}" is not a finite number`, 'ZIB_ERR_INVALID_VALUE');
+      const tags: Record<string, string> = {};
+      for (const t of opts.tag ?? []) {
+        const eq = t.indexOf('=');
+        if (eq <= 0) throw new InvalidOptionError(`--tag: "${t}" is not key=value`);
+        tags[t.slice(0, eq)] = t.slice(eq + 1);
+      }
+      const z = new Zibrato({ broker: opts.broker, log });
+      const ok = await z.ready({ levels: [opts.level], timeoutMs: Number(opts.timeout) });
+      if (!ok) {
+        await z.close({ timeoutMs: 0 });
+        log(`no subscriber for level ${opts.level} at ${opts.broker} within ${opts.timeout} ms; record not sent`);
+        process.exit(1);
+      }
+      z.emit(opts.level, kind, opts.name, value, { source: opts.source, tags });
+      await z.close();
+      const s = z.stats();
+      if (s.sent !== 1) {
+        log(`record not delivered (sent=${s.sent} dropped=${s.dropped} invalid=${s.invalid})`);
+        process.exit(1);
+      }
+    });
+}

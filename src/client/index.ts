@@ -1,0 +1,5 @@
+export { Zibrato } from './zibrato.js';
+export type { MetricOptions, CountOptions, GaugeOptions, TimingOptions, EmitOptions, EmitKind, CounterHandle, GaugeHandle, TimerHandle } from './zibrato.js';
+export type { ZibratoOptions } from './options.js';
+export type { ClientStats } from './record-buffer.js';
+export { TimerScope, CounterScope } from './scopes.js';

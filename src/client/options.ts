@@ -1,0 +1,68 @@
+import { InvalidOptionError } from '../errors.js';
+import { DEFAULT_LEVEL, isLevel, type Level } from '../levels.js';
+import { DEFAULT_PUBLISH_ENDPOINT } from '../defaults.js';
+import type { Tags } from '../wire/series-encoding.js';
+
+/** Options of the {@link Zibrato} client. */
+export interface ZibratoOptions {
+  /** The broker's publisher endpoint. Default `tcp://127.0.0.1:5550`. */
+  broker?: string;
+  /** Source attached to every record unless a call names its own. Default none. */
+  source?: string;
+  /** Default level of calls that name none. Default `info`. */
+  level?: Level;
+  /** Tags on every record; a call's tags are merged over them. */
+  tags?: Tags;
+  /** How long records may wait before their batch is sent. Default 10 ms. */
+  flushIntervalMs?: number;
+  /** Most records held in memory while the broker is slow or away; past it records are dropped and counted. Default 1,000,000. */
+  maxBufferedRecords?: number;
+  /** Bytes of records per batch (one ZeroMQ message). Default 64 KiB (≈ 6,500 records). */
+  batchBytes?: number;
+  /** Where diagnostics go (rate-limited). Default: stderr. */
+  log?: (line: string) => void;
+}
+
+/** Options with every default filled in. */
+export interface ResolvedOptions {
+  broker: string;
+  source: string;
+  level: Level;
+  tags: Tags;
+  flushIntervalMs: number;
+  maxBufferedRecords: number;
+  batchBytes: number;
+  log: (line: string) => void;
+}
+
+function positiveInt(name: string, v: unknown, dflt: number, min: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new InvalidOptionError(`option ${name} must be an integer ≥ ${min}, got ${String(v)}`);
+  return v;
+}
+
+/** Validates constructor options; a bad one throws {@link InvalidOptionError} at once. */
+export function resolveOptions(o: ZibratoOptions = {}): ResolvedOptions {
+  if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options must be an object');
+  const broker = o.broker ?? DEFAULT_PUBLISH_ENDPOINT;
+  if (typeof broker !== 'string' || !/^(tcp|ipc|inproc|pgm|epgm|ws|wss):\/\/.+/.test(broker)) {
+    throw new InvalidOptionError(`option broker must be a ZeroMQ endpoint such as tcp://127.0.0.1:5550 or ipc:///tmp/zibrato.pub, got ${JSON.stringify(broker)}`);
+  }
+  if (o.source !== undefined && (typeof o.source !== 'string' || Buffer.byteLength(o.source) > 255)) throw new InvalidOptionError('option source must be a string of at most 255 bytes');
+  if (o.level !== undefined && !isLevel(o.level)) throw new InvalidOptionError(`option level must be one of debug, info, warn, error, crit, got ${JSON.stringify(o.level)}`, 'ZIB_ERR_INVALID_LEVEL');
+  if (o.tags !== undefined) {
+    if (typeof o.tags !== 'object' || o.tags === null) throw new InvalidOptionError('option tags must be an object of string values');
+    for (const [k, v] of Object.entries(o.tags)) if (typeof v !== 'string') throw new InvalidOptionError(`option tags.${k} must be a string`);
+  }
+  if (o.log !== undefined && typeof o.log !== 'function') throw new InvalidOptionError('option log must be a function');
+  return {
+    broker,
+    source: o.source ?? '',
+    level: o.level ?? DEFAULT_LEVEL,
+    tags: o.tags ?? {},
+    flushIntervalMs: positiveInt('flushIntervalMs', o.flushIntervalMs, 10, 0),
+    maxBufferedRecords: positiveInt('maxBufferedRecords', o.maxBufferedRecords, 1_000_000, 1),
+    batchBytes: positiveInt('batchBytes', o.batchBytes, 64 * 1024, 256),
+    log: o.log ?? ((line: string) => process.stderr.write(`[zibrato] ${line}\n`)),
+  };
+}

@@ -1,0 +1,45 @@
+import type { SeriesHandle } from './series-handle.js';
+
+/** A running timer: records the elapsed milliseconds when disposed (`using`) or stopped. */
+export class TimerScope implements Disposable {
+  private done = false;
+  constructor(
+    private readonly handle: SeriesHandle,
+    private readonly startMs: number,
+  ) {}
+
+  /** Records the elapsed time once and returns it in ms. Later calls return the same reading without recording again. */
+  stop(): number {
+    const elapsed = performance.now() - this.startMs;
+    if (!this.done) {
+      this.done = true;
+      this.handle.write(elapsed);
+    }
+    return elapsed;
+  }
+
+  [Symbol.dispose](): void {
+    this.stop();
+  }
+}
+
+/** Counts once when disposed (`using`), on normal exit or exception alike. */
+export class CounterScope implements Disposable {
+  private done = false;
+  constructor(
+    private readonly handle: SeriesHandle,
+    private readonly value: number,
+  ) {}
+
+  [Symbol.dispose](): void {
+    if (this.done) return;
+    this.done = true;
+    this.handle.write(this.value);
+  }
+}
+
+/** A no-op scope returned when a scope's options were invalid: the app's `using` still works. */
+export const NOOP_SCOPE: TimerScope & CounterScope = {
+  stop: () => 0,
+  [Symbol.dispose]: () => undefined,
+} as unknown as TimerScope & CounterScope;

@@ -1,0 +1,63 @@
+import type { RecordBuffer } from './record-buffer.js';
+import type { BatchWriter } from '../wire/batch-writer.js';
+import type { InputProblems } from './input-problems.js';
+
+/**
+ * A precomputed series: level bit, writer and encoded series entry are
+ * resolved once, so writing a record is a mask test, a finiteness test and
+ * two stores. One class for every kind keeps call sites monomorphic.
+ */
+export class SeriesHandle {
+  private readonly bit: number;
+  private readonly writer: BatchWriter;
+  private epoch = 0;
+  private slot = 0;
+
+  constructor(
+    private readonly buffer: RecordBuffer,
+    private readonly problems: InputProblems,
+    readonly level: number,
+    readonly name: string,
+    private readonly encoded: Uint8Array,
+  ) {
+    this.bit = 1 << level;
+    this.writer = buffer.writers[level]!;
+  }
+
+  /** True when someone subscribes to this handle's level (the write would not be a no-op). */
+  get enabled(): boolean {
+    return (this.buffer.mask & this.bit) !== 0;
+  }
+
+  /** Appends one record. Never throws: bad values and overflow are counted. */
+  write(value: number): void {
+    const buffer = this.buffer;
+    if ((buffer.mask & this.bit) === 0) return;
+    // NaN, ±Infinity and non-numbers all fail this test; finite numbers give 0.
+    if (value - value !== 0 || typeof value !== 'number') {
+      this.problems.badValue(this.name, value);
+      return;
+    }
+    const w = this.writer;
+    if (w.isFull && !buffer.seal(this.level)) {
+      buffer.dropped++;
+      this.problems.overflow();
+      return;
+    }
+    if (this.epoch !== w.epoch) {
+      let slot = w.addSeries(this.encoded);
+      if (slot < 0) {
+        if (!buffer.seal(this.level)) {
+          buffer.dropped++;
+          this.problems.overflow();
+          return;
+        }
+        slot = w.addSeries(this.encoded);
+      }
+      this.slot = slot;
+      this.epoch = w.epoch;
+    }
+    w.append(this.slot, value);
+    if (!buffer.flushPending) buffer.scheduleFlush();
+  }
+}

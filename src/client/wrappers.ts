@@ -1,0 +1,67 @@
+import type { SeriesHandle } from './series-handle.js';
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Wraps `fn` so each call is timed until it returns, throws, or (for a
+ * promise) settles. When nobody subscribes to the level, the wrapper only
+ * forwards the call.
+ */
+export function wrapTimed<F extends (...args: never[]) => unknown>(handle: SeriesHandle, fn: F): F {
+  const timed = function (this: unknown): unknown {
+    if (!handle.enabled) return fn.apply(this, arguments as unknown as never[]);
+    const start = performance.now();
+    let result: unknown;
+    try {
+      result = fn.apply(this, arguments as unknown as never[]);
+    } catch (err) {
+      handle.write(performance.now() - start);
+      throw err;
+    }
+    if (isThenable(result)) {
+      return result.then(
+        (v) => {
+          handle.write(performance.now() - start);
+          return v;
+        },
+        (err: unknown) => {
+          handle.write(performance.now() - start);
+          throw err;
+        },
+      );
+    }
+    handle.write(performance.now() - start);
+    return result;
+  };
+  return timed as unknown as F;
+}
+
+/** Wraps `fn` so each call is counted once when it returns, throws or settles. */
+export function wrapCounted<F extends (...args: never[]) => unknown>(handle: SeriesHandle, fn: F, value: number): F {
+  const counted = function (this: unknown): unknown {
+    let result: unknown;
+    try {
+      result = fn.apply(this, arguments as unknown as never[]);
+    } catch (err) {
+      handle.write(value);
+      throw err;
+    }
+    if (isThenable(result)) {
+      return result.then(
+        (v) => {
+          handle.write(value);
+          return v;
+        },
+        (err: unknown) => {
+          handle.write(value);
+          throw err;
+        },
+      );
+    }
+    handle.write(value);
+    return result;
+  };
+  return counted as unknown as F;
+}

@@ -1,0 +1,161 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { DEFAULT_FILE_SINK_PATH, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
+import { InvalidOptionError } from '../errors.js';
+import { parseLevels, type Level } from '../levels.js';
+import { parseDurationMs } from '../cli/duration.js';
+import { resolveSinkOptions, sinkSpec } from '../sinks/registry.js';
+
+/** One backend of `zibrato up`. */
+export interface BackendConfig {
+  name: string;
+  sink: string;
+  levels: Level[];
+  flushIntervalMs: number;
+  options: Record<string, string | number | boolean | undefined>;
+}
+
+/** One protocol gateway of `zibrato up`. */
+export interface IngestConfig {
+  type: 'statsd';
+  port: number;
+  host: string;
+  defaultLevel: Level;
+}
+
+/** The whole `zibrato up` configuration after validation. */
+export interface ZibratoConfig {
+  broker: { publish: string[]; subscribe: string[] };
+  backends: BackendConfig[];
+  ingest: IngestConfig[];
+  restart: { initialDelayMs: number; maxDelayMs: number };
+}
+
+/** The embedded defaults `zibrato up` runs with no config file. */
+export const DEFAULT_CONFIG_TEXT = `# zibrato up — embedded defaults
+broker:
+  publish: [${DEFAULT_PUBLISH_ENDPOINT}]
+  subscribe: [${DEFAULT_SUBSCRIBE_ENDPOINT}]
+backends:
+  - name: console
+    sink: console
+    levels: info+
+    flush: ${DEFAULT_FLUSH_INTERVAL_MS / 1000}s
+  - name: file
+    sink: file
+    levels: debug+
+    flush: ${DEFAULT_FLUSH_INTERVAL_MS / 1000}s
+    options:
+      path: ${DEFAULT_FILE_SINK_PATH}
+ingest: []
+`;
+
+type Obj = Record<string, unknown>;
+
+function bad(key: string, message: string): never {
+  throw new InvalidOptionError(`config ${key}: ${message}`, 'ZIB_ERR_INVALID_CONFIG');
+}
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function onlyKeys(o: Obj, where: string, allowed: string[]): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) bad(`${where}.${k}`, `unknown key; allowed: ${allowed.join(', ')}`);
+}
+
+function endpoints(v: unknown, key: string, dflt: string): string[] {
+  if (v === undefined) return [dflt];
+  const list = Array.isArray(v) ? v : [v];
+  for (const [i, e] of list.entries()) if (typeof e !== 'string' || !/^(tcp|ipc|inproc|ws|wss):\/\/.+/.test(e)) bad(`${key}[${i}]`, `"${String(e)}" is not a ZeroMQ endpoint such as tcp://127.0.0.1:5550`);
+  return list as string[];
+}
+
+function wrap<T>(key: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof InvalidOptionError && err.message.startsWith('config ')) throw err;
+    bad(key, (err as Error).message);
+  }
+}
+
+/** Validates a parsed config object; every error names the bad key. */
+export function validateConfig(raw: unknown): ZibratoConfig {
+  if (raw === null || raw === undefined) raw = {};
+  if (!isObj(raw)) bad('(root)', 'must be a mapping with broker, backends, ingest');
+  onlyKeys(raw, '(root)', ['broker', 'backends', 'ingest', 'restart']);
+  const brokerRaw = raw.broker ?? {};
+  if (!isObj(brokerRaw)) bad('broker', 'must be a mapping with publish and subscribe');
+  onlyKeys(brokerRaw, 'broker', ['publish', 'subscribe']);
+  const broker = { publish: endpoints(brokerRaw.publish, 'broker.publish', DEFAULT_PUBLISH_ENDPOINT), subscribe: endpoints(brokerRaw.subscribe, 'broker.subscribe', DEFAULT_SUBSCRIBE_ENDPOINT) };
+
+  const backendsRaw = raw.backends ?? [];
+  if (!Array.isArray(backendsRaw)) bad('backends', 'must be a list');
+  const names = new Set<string>();
+  const backends = backendsRaw.map((b: unknown, i: number): BackendConfig => {
+    const key = `backends[${i}]`;
+    if (!isObj(b)) bad(key, 'must be a mapping with name, sink, levels, flush, options');
+    onlyKeys(b, key, ['name', 'sink', 'levels', 'flush', 'options']);
+    if (typeof b.sink !== 'string') bad(`${key}.sink`, 'is required (console, file, …)');
+    const spec = wrap(`${key}.sink`, () => sinkSpec(b.sink as string));
+    const name = b.name === undefined ? spec.name : b.name;
+    if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) bad(`${key}.name`, 'must be a word of letters, digits, _ . -');
+    if (names.has(name)) bad(`${key}.name`, `"${name}" is used by another backend`);
+    names.add(name);
+    const levels = wrap(`${key}.levels`, () => parseLevels((b.levels as string | string[] | undefined) ?? 'info+'));
+    const flushIntervalMs = wrap(`${key}.flush`, () => parseDurationMs((b.flush as string | number | undefined) ?? DEFAULT_FLUSH_INTERVAL_MS, 'flush'));
+    if (flushIntervalMs < 10) bad(`${key}.flush`, 'must be at least 10ms');
+    const optsRaw = b.options ?? {};
+    if (!isObj(optsRaw)) bad(`${key}.options`, 'must be a mapping');
+    const options = wrap(`${key}.options`, () => resolveSinkOptions(spec, optsRaw, `${key}.options`));
+    return { name, sink: spec.name, levels, flushIntervalMs, options };
+  });
+
+  const ingestRaw = raw.ingest ?? [];
+  if (!Array.isArray(ingestRaw)) bad('ingest', 'must be a list');
+  const ingest = ingestRaw.map((g: unknown, i: number): IngestConfig => {
+    const key = `ingest[${i}]`;
+    if (!isObj(g)) bad(key, 'must be a mapping like { type: statsd, port: 8125 }');
+    onlyKeys(g, key, ['type', 'port', 'host', 'defaultLevel']);
+    if (g.type !== 'statsd') bad(`${key}.type`, `"${String(g.type)}" is not a known gateway (statsd)`);
+    const port = g.port ?? DEFAULT_STATSD_PORT;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) bad(`${key}.port`, 'must be a port number');
+    const host = g.host ?? '127.0.0.1';
+    if (typeof host !== 'string') bad(`${key}.host`, 'must be a string');
+    const defaultLevel = wrap(`${key}.defaultLevel`, () => parseLevels(String(g.defaultLevel ?? 'info'))[0]!);
+    return { type: 'statsd', port, host, defaultLevel };
+  });
+
+  const restartRaw = raw.restart ?? {};
+  if (!isObj(restartRaw)) bad('restart', 'must be a mapping with initialDelay, maxDelay');
+  onlyKeys(restartRaw, 'restart', ['initialDelay', 'maxDelay']);
+  const restart = {
+    initialDelayMs: wrap('restart.initialDelay', () => parseDurationMs((restartRaw.initialDelay as string | undefined) ?? '500ms', 'initialDelay')),
+    maxDelayMs: wrap('restart.maxDelay', () => parseDurationMs((restartRaw.maxDelay as string | undefined) ?? '30s', 'maxDelay')),
+  };
+  return { broker, backends, ingest, restart };
+}
+
+/** Parses YAML or JSON text (JSON is YAML) and validates it. */
+export function parseConfig(text: string, origin = 'config'): ZibratoConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (err) {
+    throw new InvalidOptionError(`${origin}: not valid YAML or JSON: ${(err as Error).message}`, 'ZIB_ERR_INVALID_CONFIG');
+  }
+  return validateConfig(raw);
+}
+
+/** Loads a config file, or the embedded defaults when `path` is undefined. */
+export async function loadConfig(path: string | undefined): Promise<ZibratoConfig> {
+  if (path === undefined) return parseConfig(DEFAULT_CONFIG_TEXT, 'embedded defaults');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new InvalidOptionError(`config file ${path}: ${(err as Error).message}`, 'ZIB_ERR_INVALID_CONFIG');
+  }
+  return parseConfig(text, path);
+}

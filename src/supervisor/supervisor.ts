@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** One supervised process: a `zibrato` subcommand. */
+export interface ChildSpec {
+  /** Log prefix and identity, e.g. `broker`, `backend:file`. */
+  name: string;
+  /** Arguments to `zibrato`. */
+  args: string[];
+  /** Extra environment (credentials travel here, never in argv). */
+  env?: Record<string, string>;
+  /** Stop order: lower stops first (gateways, then backends, then the broker). */
+  stopOrder: number;
+}
+
+/** Options of the {@link Supervisor}. */
+export interface SupervisorOptions {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  log: (line: string) => void;
+  /** How long a child may take to stop before it is killed. Default 10 s. */
+  stopTimeoutMs?: number;
+}
+
+const BIN = fileURLToPath(new URL('../../bin/zibrato.js', import.meta.url));
+/** A child that ran this long is healthy again: its next restart starts from the initial delay. */
+const HEALTHY_AFTER_MS = 10_000;
+
+interface Running {
+  spec: ChildSpec;
+  child: ChildProcess | undefined;
+  restarts: number;
+  delayMs: number;
+  startedAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Runs zibrato components as child processes: prefixes their output, restarts
+ * one that dies with exponential backoff, and on stop sends SIGTERM in order so
+ * each backend makes its final flush.
+ */
+export class Supervisor {
+  private readonly running: Running[];
+  private stopping = false;
+
+  constructor(
+    specs: ChildSpec[],
+    private readonly options: SupervisorOptions,
+  ) {
+    this.running = specs.map((spec) => ({ spec, child: undefined, restarts: 0, delayMs: options.initialDelayMs, startedAt: 0, timer: undefined }));
+  }
+
+  /** PIDs by child name (for status and tests). */
+  pids(): Record<string, number | undefined> {
+    return Object.fromEntries(this.running.map((r) => [r.spec.name, r.child?.pid]));
+  }
+
+  start(): void {
+    for (const r of this.running) this.launch(r);
+  }
+
+  private launch(r: Running): void {
+    const child = spawn(process.execPath, [BIN, ...r.spec.args], {
+      env: { ...process.env, ...r.spec.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    r.child = child;
+    r.startedAt = Date.now();
+    const prefix = `[${r.spec.name}] `;
+    createInterface({ input: child.stdout! }).on('line', (l) => process.stdout.write(prefix + l + '\n'));
+    createInterface({ input: child.stderr! }).on('line', (l) => process.stderr.write(prefix + l + '\n'));
+    this.options.log(`started ${r.spec.name} (pid ${child.pid}): zibrato ${r.spec.args.join(' ')}`);
+    child.on('exit', (code, signal) => {
+      r.child = undefined;
+      if (this.stopping) return;
+      if (Date.now() - r.startedAt > HEALTHY_AFTER_MS) r.delayMs = this.options.initialDelayMs;
+      r.restarts++;
+      this.options.log(`${r.spec.name} exited (${signal ?? `code ${code}`}); restart #${r.restarts} in ${r.delayMs} ms`);
+      r.timer = setTimeout(() => this.launch(r), r.delayMs);
+      r.delayMs = Math.min(r.delayMs * 2, this.options.maxDelayMs);
+    });
+  }
+
+  /** Stops every child in stop order, each with SIGTERM, then SIGKILL after the timeout. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const orders = [...new Set(this.running.map((r) => r.spec.stopOrder))].sort((a, b) => a - b);
+    for (const order of orders) {
+      await Promise.all(this.running.filter((r) => r.spec.stopOrder === order).map((r) => this.stopOne(r)));
+    }
+  }
+
+  private stopOne(r: Running): Promise<void> {
+    clearTimeout(r.timer);
+    const child = r.child;
+    if (!child || child.exitCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const kill = setTimeout(() => {
+        this.options.log(`${r.spec.name} did not stop in time; killing it`);
+        child.kill('SIGKILL');
+      }, this.options.stopTimeoutMs ?? 10_000);
+      child.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+}
