@@ -6,7 +6,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT } from '../defaults.js';
 import { isLevel, LEVELS, type Level } from '../levels.js';
+import { stderrLogger } from '../diagnostics.js';
 import { startStatsdGateway } from '../ingest/statsd-gateway.js';
+import { parseDurationMs } from './duration.js';
+import { onShutdown } from './signals.js';
 
 function parsePort(v: string): number {
   const n = Number(v);
@@ -21,11 +24,13 @@ function parseLevel(v: string): Level {
 }
 
 /** `500ms`, `10s`, `1m`, or plain milliseconds; `0` turns the stats line off. */
-function parseDurationMs(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
-  if (!m) throw new InvalidArgumentError('expected a duration like 500ms, 10s or 1m');
-  const n = Number(m[1]);
-  return Math.round(m[2] === 's' ? n * 1000 : m[2] === 'm' ? n * 60_000 : n);
+/** Commander wants InvalidArgumentError; the shared parser throws a coded error. */
+function parseInterval(v: string): number {
+  try {
+    return parseDurationMs(v, '--stats-interval');
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 interface StatsdCommandOptions {
@@ -60,7 +65,7 @@ export function registerIngestCommand(program: Command): void {
     .option('--source-tag <key>', 'tag key that sets the source; removed from the tags ("" keeps it as a tag)', 'source')
     .option('--no-udp', 'do not listen on UDP')
     .option('--no-tcp', 'do not listen on TCP')
-    .addOption(new Option('--stats-interval <duration>', 'how often to log received/malformed/published counts (0 = never)').argParser(parseDurationMs).default(60_000, '60s'))
+    .addOption(new Option('--stats-interval <duration>', 'how often to log received/malformed/published counts (0 = never)').argParser(parseInterval).default(60_000, '60s'))
     .addHelpText(
       'after',
       `
@@ -86,6 +91,7 @@ SIGINT/SIGTERM stop listening, send what the client still buffers, and exit.
 See docs/ingest.md.`,
     )
     .action(async (opts: StatsdCommandOptions) => {
+      const log = stderrLogger('ingest statsd');
       const gateway = await startStatsdGateway({
         port: opts.port,
         host: opts.host,
@@ -96,21 +102,10 @@ See docs/ingest.md.`,
         udp: opts.udp,
         tcp: opts.tcp,
         statsIntervalMs: opts.statsInterval,
+        log,
         ...(opts.source !== undefined ? { source: opts.source } : {}),
       });
-      await new Promise<void>((resolve) => {
-        const onSignal = (signal: NodeJS.Signals): void => {
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-          process.stderr.write(`${new Date().toISOString()} [ingest statsd] ${signal}: stopping\n`);
-          gateway.stop().then(resolve, (err: unknown) => {
-            process.stderr.write(`${new Date().toISOString()} [ingest statsd] error while stopping: ${(err as Error).message}\n`);
-            process.exitCode = 1;
-            resolve();
-          });
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-      });
+      // Stop listening first, then close the client so what it buffers reaches the broker.
+      onShutdown(() => gateway.stop(), log);
     });
 }

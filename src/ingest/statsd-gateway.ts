@@ -4,6 +4,7 @@
  * and by `zibrato up` (config `ingest: [{ type: statsd, port: 8125 }]`).
  */
 import { Zibrato } from '../client/index.js';
+import { stderrLogger } from '../diagnostics.js';
 import { DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
 import type { Level } from '../levels.js';
@@ -53,7 +54,7 @@ export interface StatsdGateway {
 }
 
 export async function startStatsdGateway(options: StatsdGatewayOptions = {}): Promise<StatsdGateway> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} [ingest statsd] ${line}\n`));
+  const log = options.log ?? stderrLogger('ingest statsd');
   const statsIntervalMs = options.statsIntervalMs ?? 60_000;
   if (!Number.isFinite(statsIntervalMs) || statsIntervalMs < 0) throw new InvalidOptionError(`stats interval must be ≥ 0 ms, got ${String(options.statsIntervalMs)}`);
   const broker = options.broker ?? DEFAULT_PUBLISH_ENDPOINT;

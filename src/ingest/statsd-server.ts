@@ -8,6 +8,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
+import { stderrLogger } from '../diagnostics.js';
 import { InvalidOptionError } from '../errors.js';
 import { isLevel, type Level } from '../levels.js';
 import { DEFAULT_STATSD_PORT } from '../defaults.js';
@@ -98,7 +99,7 @@ export class StatsdServer {
     this.useTcp = options.tcp ?? true;
     if (!this.useUdp && !this.useTcp) throw new InvalidOptionError('StatsdServer needs at least one of udp and tcp');
     this.maxLineBytes = maxLineBytes;
-    this.log = options.log ?? ((line: string) => process.stderr.write(`${new Date().toISOString()} [statsd] ${line}\n`));
+    this.log = options.log ?? stderrLogger('ingest statsd');
     this.malformedLogIntervalMs = options.malformedLogIntervalMs ?? 10_000;
   }
 

@@ -146,7 +146,7 @@ describe('zibrato ingest statsd (process)', () => {
       }
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
-      assert.match(stderr, /SIGTERM: stopping/);
+      assert.match(stderr, /SIGTERM: shutting down/);
       assert.match(stderr, /stopped: received 1 \(\+\d\) lines, malformed 0 \(\+0\), published 1 \(\+\d\) samples; client sent 1,/);
     } finally {
       await broker.stop();
