@@ -24,9 +24,9 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
  * ZIBRATO_REQUIRE_PEERS=1 (CI), otherwise the test is skipped at run time
  * with the reason, so a developer without the package still sees why.
  */
-export function peerAvailable(t: TestContext, binary: string, installHint: string): boolean {
+export function peerAvailable(t: TestContext, binary: string, installHint: string, mode: number = constants.X_OK): boolean {
   try {
-    accessSync(binary, constants.X_OK);
+    accessSync(binary, mode);
     return true;
   } catch {
     const msg = `${binary} not found (install ${installHint})`;

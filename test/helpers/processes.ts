@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = `${ROOT}bin/zibrato.js`;
+
+/** A child process whose output is captured line by line. */
+export class Proc {
+  readonly lines: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private waiters: { re: RegExp; resolve: (l: string) => void }[] = [];
+
+  constructor(readonly child: ChildProcess, readonly label: string) {
+    const onData = (buf: Buffer) => {
+      for (const line of buf.toString('utf8').split('\n')) {
+        if (!line) continue;
+        this.lines.push(line);
+        if (process.env.ZIBRATO_TEST_VERBOSE) process.stderr.write(`[${label}] ${line}\n`);
+        this.waiters = this.waiters.filter((w) => (w.re.test(line) ? (w.resolve(line), false) : true));
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  /** Resolves with the first line (past or future) matching `re`; rejects after `timeoutMs` with the output so far. */
+  waitFor(re: RegExp, timeoutMs = 15_000): Promise<string> {
+    const seen = this.lines.find((l) => re.test(l));
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.label}: no line matching ${re} within ${timeoutMs} ms. Output:\n${this.lines.join('\n')}`)), timeoutMs);
+      this.waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
+    });
+  }
+
+  /** Sends a signal and waits for the exit. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill(signal);
+      const t = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+      const r = await this.exited;
+      clearTimeout(t);
+      return r;
+    }
+    return this.exited;
+  }
+}
+
+const running = new Set<Proc>();
+
+/** Runs `zibrato <args>` from the built package. */
+export function zibrato(args: string[], options: { cwd?: string; env?: Record<string, string>; label?: string } = {}): Proc {
+  return track(spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] }), options.label ?? args.slice(0, 2).join(' '));
+}
+
+/** Runs a Node script (fixtures import the built package from dist/). */
+export function node(script: string, args: string[], label = script): Proc {
+  return track(spawn(process.execPath, [script, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }), label);
+}
+
+/** Runs any program. */
+export function program(cmd: string, args: string[], label = cmd, env?: Record<string, string>): Proc {
+  return track(spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } }), label);
+}
+
+function track(child: ChildProcess, label: string): Proc {
+  const p = new Proc(child, label);
+  running.add(p);
+  void p.exited.then(() => running.delete(p));
+  return p;
+}
+
+/** Kills every process a test started (by PID), for `after` hooks. */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...running].map((p) => p.stop('SIGKILL', 5000)));
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
