@@ -4,6 +4,7 @@ import { consoleSinkSpec } from './console-sink.js';
 import { fileSinkSpec } from './file-sink.js';
 import { memorySinkSpec } from './memory-sink.js';
 import { graphiteSinkSpec } from './graphite-sink.js';
+import { statsdSinkSpec } from './statsd-sink.js';
 
 /** One option a sink takes, as a CLI flag and as a config key. */
 export interface SinkOptionSpec {
@@ -35,7 +36,7 @@ export interface SinkContext {
   log(message: string): void;
 }
 
-const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec];
+const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec];
 
 /** Every sink kind, in the order `--help` lists them. */
 export function sinkSpecs(): readonly SinkSpec[] {
