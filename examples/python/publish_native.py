@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Publish Zibrato records from Python in the native batch format (docs/wire-format.md).
+
+    python3 publish_native.py --broker tcp://127.0.0.1:5550 --name jobs.done --count 100
+    python3 publish_native.py --type timer --name db.query --value 12.5,3.25 --count 10 --tag env=prod
+    python3 publish_native.py --check-vectors ../../test/vectors   # byte-exact self test
+
+Needs pyzmq (Debian/Ubuntu: apt install python3-zmq; else pip install pyzmq).
+Nothing here is Zibrato-specific beyond the byte layout: it is the recipe for
+a publisher in any language.
+"""
+import argparse
+import glob
+import json
+import os
+import struct
+import sys
+import time
+
+LEVELS = ["debug", "info", "warn", "error", "crit"]
+TYPES = {"counter": 1, "gauge": 2, "timer": 3, "set": 4, "gaugeDelta": 5}
+WIRE_VERSION = 1
+SERIES_FLAG_SAMPLED = 1
+
+
+def short_string(s):
+    b = s.encode("utf-8")
+    if len(b) > 255:
+        raise ValueError("%r is longer than 255 UTF-8 bytes" % s[:40])
+    return bytes([len(b)]) + b
+
+
+def encode_series(mtype, name, source="", tags=None, sample_rate=1.0):
+    """One series table entry: type, flags, [rate], name, source, tags sorted by key."""
+    if not name:
+        raise ValueError("a metric name may not be empty")
+    out = bytes([TYPES[mtype], SERIES_FLAG_SAMPLED if sample_rate < 1 else 0])
+    if sample_rate < 1:
+        if not sample_rate > 0:
+            raise ValueError("sample rate must be in (0, 1]")
+        out += struct.pack("<d", sample_rate)
+    out += short_string(name) + short_string(source)
+    tags = tags or {}
+    # Writers sort tags by key. JavaScript sorts by UTF-16 code unit; sorting the
+    # UTF-16-BE bytes gives the same order for every string.
+    keys = sorted(tags, key=lambda k: k.encode("utf-16-be"))
+    if len(keys) > 64:
+        raise ValueError("at most 64 tags")
+    out += bytes([len(keys)])
+    for k in keys:
+        out += short_string(k) + short_string(str(tags[k]))
+    return out
+
+
+def encode_batch(records, sent_at_ms):
+    """records: dicts with type, name, value and optional source, tags, sampleRate.
+    A series enters the table the first time a record uses it; records keep their order."""
+    table, slots, body = b"", {}, b""
+    for r in records:
+        entry = encode_series(r["type"], r["name"], r.get("source", ""), r.get("tags"), r.get("sampleRate", 1.0))
+        if entry not in slots:
+            slots[entry] = len(slots)
+            table += entry
+        body += struct.pack("<Hd", slots[entry], float(r["value"]))
+    header = struct.pack("<BBHId", WIRE_VERSION, 0, len(slots), len(records), float(sent_at_ms))
+    return header + table + body
+
+
+def topic(level):
+    return level.encode("ascii") + b"|"
+
+
+def hash_set_member(member):
+    """Set members travel as a 52-bit hash (src/wire/set-member.ts: FNV-1a, two lanes over UTF-16 code units)."""
+    h1, h2 = 0x811C9DC5, 0x050C5D1F
+    units = member.encode("utf-16-le")
+    for i in range(0, len(units), 2):
+        c = units[i] | (units[i + 1] << 8)
+        h1 = ((h1 ^ c) * 0x01000193) & 0xFFFFFFFF
+        h2 = (((h2 ^ c) * 0x01000193) & 0xFFFFFFFF) ^ (h1 >> 15)
+    return h1 + (h2 >> 12) * 0x100000000
+
+
+def check_vectors(directory):
+    """Encodes every test/vectors/native-*.json and compares the bytes. Returns the number of mismatches."""
+    files = sorted(glob.glob(os.path.join(directory, "native-*.json")))
+    if not files:
+        print("no native-*.json vectors in %s" % directory, file=sys.stderr)
+        return 1
+    bad = 0
+    for path in files:
+        with open(path, encoding="utf-8") as f:
+            v = json.load(f)
+        problems = []
+        for r in v["records"]:
+            if r["type"] == "set" and hash_set_member(r["member"]) != r["value"]:
+                problems.append("hash_set_member(%r) = %d, vector has %d" % (r["member"], hash_set_member(r["member"]), r["value"]))
+        got = [topic(v["level"]).hex(), encode_batch(v["records"], v["sentAtMs"]).hex()]
+        for i in (0, 1):
+            if got[i] != v["frames"][i]:
+                problems.append("frame %d differs:\n  expected %s\n  got      %s" % (i, v["frames"][i], got[i]))
+        name = os.path.basename(path)
+        if problems:
+            bad += 1
+            print("MISMATCH %s\n  %s" % (name, "\n  ".join(problems)))
+        else:
+            print("ok %s" % name)
+    print("%d of %d vectors match" % (len(files) - bad, len(files)))
+    return bad
+
+
+def wait_for_subscriber(sock, level, timeout_ms):
+    """An XPUB socket hears the broker's subscriptions. ZeroMQ drops messages that no
+    subscriber wants, so wait until someone wants this level (or give up and send anyway)."""
+    want = topic(level)
+    deadline = time.monotonic() + timeout_ms / 1000.0
+    while time.monotonic() < deadline:
+        if sock.poll(50):
+            msg = sock.recv()
+            # b"\x01" + prefix is a subscription; an empty prefix means "everything".
+            if msg[:1] == b"\x01" and want.startswith(msg[1:]):
+                return True
+    return False
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Publish native Zibrato batches over ZeroMQ.")
+    p.add_argument("--broker", default="tcp://127.0.0.1:5550", help="broker publisher endpoint (default %(default)s)")
+    p.add_argument("--level", default="info", choices=LEVELS)
+    p.add_argument("--type", default="counter", choices=sorted(TYPES))
+    p.add_argument("--name", default="python.native.example")
+    p.add_argument("--value", default="1", help="a value, or comma-separated values used in turn; for --type set, members")
+    p.add_argument("--count", type=int, default=1, help="records to send (default %(default)s)")
+    p.add_argument("--source", default="")
+    p.add_argument("--tag", action="append", default=[], metavar="K=V", help="a tag (repeatable)")
+    p.add_argument("--sample-rate", type=float, default=1.0)
+    p.add_argument("--batch-size", type=int, default=1000, help="records per message (default %(default)s)")
+    p.add_argument("--wait-ms", type=int, default=5000, help="how long to wait for a subscriber (default %(default)s)")
+    p.add_argument("--check-vectors", metavar="DIR", help="encode the test vectors in DIR, compare bytes, exit 1 on a mismatch")
+    a = p.parse_args(argv)
+
+    if a.check_vectors:
+        return 1 if check_vectors(a.check_vectors) else 0
+
+    import zmq  # only needed to send
+
+    tags = dict(t.split("=", 1) if "=" in t else (t, "") for t in a.tag)
+    values = a.value.split(",")
+    to_value = (lambda v: hash_set_member(v)) if a.type == "set" else float
+    records = [{"type": a.type, "name": a.name, "source": a.source, "tags": tags, "sampleRate": a.sample_rate,
+                "value": to_value(values[i % len(values)])} for i in range(a.count)]
+
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.XPUB)
+    sock.setsockopt(zmq.LINGER, 5000)  # let queued messages leave before close
+    sock.connect(a.broker)
+    if not wait_for_subscriber(sock, a.level, a.wait_ms):
+        print("warning: no subscriber for level %s after %d ms; ZeroMQ will drop these records" % (a.level, a.wait_ms), file=sys.stderr)
+    for i in range(0, len(records), a.batch_size):
+        sock.send_multipart([topic(a.level), encode_batch(records[i:i + a.batch_size], time.time() * 1000)])
+    sock.close()
+    ctx.term()
+    print("sent %d %s records (%s) to %s" % (a.count, a.type, a.name, a.broker))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
