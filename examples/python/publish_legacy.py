@@ -24,7 +24,9 @@ def format_legacy(level, mtype, name, value, unix_ts=None, source=None):
     """The 2013 wire text. The timestamp may be empty when a source follows."""
     if "|" in name or (source and "|" in source):
         raise ValueError("'|' may not appear in a name or source")
-    text = "%s|%s|%s|%r" % (level, mtype, name, value)
+    # repr() is the shortest text that reads back as the same double; 3.0 goes out as 3.
+    num = str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+    text = "%s|%s|%s|%s" % (level, mtype, name, num)
     if unix_ts is not None or source is not None:
         text += "|" + ("" if unix_ts is None else "%d" % unix_ts)
     if source is not None:

@@ -1,0 +1,84 @@
+/**
+ * The Python example publisher encodes every test vector byte for byte, so the
+ * recipe in docs/wire-format.md and examples/python/ agree with src/wire.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const PYTHON = '/usr/bin/python3';
+const NATIVE = join(ROOT, 'examples/python/publish_native.py');
+const LEGACY = join(ROOT, 'examples/python/publish_legacy.py');
+const VECTORS = join(ROOT, 'test/vectors');
+
+/**
+ * True when /usr/bin/python3 runs. When it does not, the Python checks cannot
+ * run: with ZIBRATO_REQUIRE_PEERS=1 that is a failure; otherwise the test says
+ * so in its output and checks nothing else.
+ */
+function pythonAvailable(t: { diagnostic(msg: string): void }): boolean {
+  const r = spawnSync(PYTHON, ['--version'], { encoding: 'utf8' });
+  if (r.status === 0) return true;
+  const msg = `${PYTHON} is not available (${r.error?.message ?? r.stderr}); install python3`;
+  if (process.env.ZIBRATO_REQUIRE_PEERS === '1') assert.fail(`${msg}. ZIBRATO_REQUIRE_PEERS=1 requires it`);
+  t.diagnostic(`NOT RUN: ${msg}`);
+  return false;
+}
+
+test('publish_native.py --check-vectors encodes every native vector byte for byte', (t) => {
+  if (!pythonAvailable(t)) return;
+  const r = spawnSync(PYTHON, [NATIVE, '--check-vectors', VECTORS], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.match(r.stdout, /(\d+) of \1 vectors match/);
+  assert.doesNotMatch(r.stdout, /MISMATCH/);
+});
+
+test('publish_native.py --check-vectors exits non-zero and shows both frames when a vector does not match', (t) => {
+  if (!pythonAvailable(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-badvec-'));
+  copyFileSync(join(VECTORS, 'native-counters.json'), join(dir, 'native-counters.json'));
+  const v = JSON.parse(readFileSync(join(VECTORS, 'native-timers.json'), 'utf8')) as { records: { value: number }[] };
+  v.records[0]!.value += 1; // the frames no longer match the records
+  writeFileSync(join(dir, 'native-timers.json'), JSON.stringify(v));
+  const r = spawnSync(PYTHON, [NATIVE, '--check-vectors', dir], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /ok native-counters\.json/);
+  assert.match(r.stdout, /MISMATCH native-timers\.json\n\s+frame 1 differs:\n\s+expected [0-9a-f]+\n\s+got\s+[0-9a-f]+/);
+  assert.match(r.stdout, /1 of 2 vectors match/);
+});
+
+test('publish_native.py --check-vectors fails on a directory without vectors', (t) => {
+  if (!pythonAvailable(t)) return;
+  const r = spawnSync(PYTHON, [NATIVE, '--check-vectors', mkdtempSync(join(tmpdir(), 'zibrato-novec-'))], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /no native-\*\.json vectors/);
+});
+
+test('publish_legacy.py formats the 2013 text that the legacy vectors decode', (t) => {
+  if (!pythonAvailable(t)) return;
+  const script = [
+    'import sys',
+    `sys.path.insert(0, ${JSON.stringify(join(ROOT, 'examples/python'))})`,
+    'from publish_legacy import format_legacy as f',
+    "print(f('info', 'Counter', 'requests', 1).decode())",
+    "print(f('info', 'Timer', 'db.query', 0.0125, 1700000000, 'web-1').decode())",
+    "print(f('error', 'Counter', 'failures', 3, None, 'web-2').decode())",
+    "print(f('warn', 'Gauge', 'queue.depth', 42.5, 1700000000).decode())",
+  ].join('\n');
+  const r = spawnSync(PYTHON, ['-c', script], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    'info|Counter|requests|1',
+    'info|Timer|db.query|0.0125|1700000000|web-1',
+    'error|Counter|failures|3||web-2',
+    'warn|Gauge|queue.depth|42.5|1700000000',
+  ]);
+  // Each of these is, text for text, a legacy vector the receivers are tested against.
+  const vectors = (JSON.parse(readFileSync(join(VECTORS, 'legacy-text.json'), 'utf8')) as { vectors: { text: string }[] }).vectors.map((x) => x.text);
+  for (const line of r.stdout.trim().split('\n')) assert.ok(vectors.includes(line), `${line} is not a legacy vector`);
+});
