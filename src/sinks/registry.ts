@@ -5,6 +5,8 @@ import { fileSinkSpec } from './file-sink.js';
 import { memorySinkSpec } from './memory-sink.js';
 import { graphiteSinkSpec } from './graphite-sink.js';
 import { statsdSinkSpec } from './statsd-sink.js';
+import { prometheusSinkSpec } from './prometheus-sink.js';
+import { prometheusRemoteWriteSinkSpec } from './prometheus-remote-write-sink.js';
 
 /** One option a sink takes, as a CLI flag and as a config key. */
 export interface SinkOptionSpec {
@@ -36,7 +38,7 @@ export interface SinkContext {
   log(message: string): void;
 }
 
-const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec];
+const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec, prometheusSinkSpec, prometheusRemoteWriteSinkSpec];
 
 /** Every sink kind, in the order `--help` lists them. */
 export function sinkSpecs(): readonly SinkSpec[] {

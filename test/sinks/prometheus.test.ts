@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { prometheusSinkSpec, PrometheusExpositionSink } from '../../src/sinks/prometheus-sink.js';
+import { sanitizeLabelName, sanitizeMetricName } from '../../src/sinks/prometheus-naming.js';
+import { freeTcpPort } from '../helpers/ports.js';
+import { PROMETHEUS_BIN, PrometheusPeer } from '../helpers/peers/prometheus.js';
+import { peerAvailable, waitFor } from '../helpers/peers/process.js';
+import { batchAt, counter, gauge, makeSink, set, tempDir, timer } from './fixtures.js';
+
+describe('prometheus exposition sink scraped by a real Prometheus', () => {
+  const tmp = tempDir('prom-scrape');
+  let sink: PrometheusExpositionSink | undefined;
+  let prom: PrometheusPeer | undefined;
+
+  before(async () => {
+    const port = await freeTcpPort();
+    sink = makeSink(prometheusSinkSpec, { port }) as PrometheusExpositionSink;
+    await sink.start();
+    prom = await PrometheusPeer.create(tmp.dir, `127.0.0.1:${port}`);
+  });
+  after(async () => {
+    await prom?.stop();
+    await sink?.stop();
+    tmp.remove();
+  });
+
+  test('names and label names are sanitised to what Prometheus accepts', () => {
+    assert.equal(sanitizeMetricName('http.requests-served'), 'http_requests_served');
+    assert.equal(sanitizeMetricName('9lives:x'), '_9lives:x');
+    assert.equal(sanitizeLabelName('__reserved'), '_reserved');
+    assert.equal(sanitizeLabelName('a.b'), 'a_b');
+    assert.equal(sanitizeLabelName('1st'), '_1st');
+  });
+
+  test('the /metrics page is text format 0.0.4 with cumulative counters and summaries', async () => {
+    const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: 'ns_', expireAfterMs: 0 });
+    try {
+      await s.start();
+      await s.export(batchAt([counter('hits', 2, { tags: { path: '/a "b"\\' } }), timer('lat', { count: 2, sum: 3 })]));
+      await s.export(batchAt([counter('hits', 3, { tags: { path: '/a "b"\\' } }), timer('lat', { count: 1, sum: 1.5, p99: 7 })]));
+      const res = await fetch(`http://127.0.0.1:${s.port}/metrics`);
+      assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
+      assert.equal(await res.text(), [
+        '# TYPE ns_hits_total counter',
+        'ns_hits_total{path="/a \\"b\\"\\\\"} 5',
+        '# TYPE ns_lat summary',
+        'ns_lat{quantile="0.5"} 10',
+        'ns_lat{quantile="0.9"} 30.5',
+        'ns_lat{quantile="0.95"} 35',
+        'ns_lat{quantile="0.99"} 7',
+        'ns_lat_sum 4.5',
+        'ns_lat_count 3',
+        '',
+      ].join('\n'));
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('Prometheus scrapes exact values: counters as cumulative _total, timers as summaries, gauges, sets', async (t) => {
+    if (!peerAvailable(t, PROMETHEUS_BIN, 'the Debian package prometheus')) return;
+    await sink!.export(batchAt([
+      counter('app.requests', 5, { source: 'web-1', tags: { region: 'eu' } }),
+      gauge('app.temp', -3.5),
+      timer('db.query', { tags: { db: 'main', quantile: 'x' } }),
+      set('users.unique', 17),
+      gauge('odd-name', 1, { tags: { __weird: 'w', '1st': 'one' } }),
+    ]));
+    await sink!.export(batchAt([counter('app.requests', 7, { source: 'web-1', tags: { region: 'eu' } }), timer('db.query', { tags: { db: 'main', quantile: 'x' }, count: 4, sum: 20, p50: 5 })]));
+    await prom!.start();
+    const base = 'job="zibrato"';
+    await prom!.waitForValue(`app_requests_total{${base},source="web-1",region="eu"}`, 12);
+    await prom!.waitForValue(`app_temp{${base}}`, -3.5);
+    await prom!.waitForValue(`users_unique{${base}}`, 17);
+    await prom!.waitForValue(`db_query_count{${base},db="main",tag_quantile="x"}`, 14);
+    await prom!.waitForValue(`db_query_sum{${base},db="main",tag_quantile="x"}`, 143.5);
+    await prom!.waitForValue(`db_query{${base},db="main",tag_quantile="x",quantile="0.5"}`, 5);
+    await prom!.waitForValue(`db_query{${base},db="main",tag_quantile="x",quantile="0.99"}`, 39.75);
+    await prom!.waitForValue(`odd_name{${base},_weird="w",_1st="one"}`, 1);
+    // Scrapes happened and nothing was refused.
+    assert.ok(sink!.scrapes > 0);
+    assert.deepEqual(sink!.status(), { sent: 7, failed: 0, spooled: 0, dropped: 0, lastError: undefined });
+  });
+
+  test('a name reused with another type is dropped and counted; the rest is exposed', async () => {
+    const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: '', expireAfterMs: 0 });
+    try {
+      await s.export(batchAt([gauge('x_total', 1), counter('x', 2), gauge('y', Number.NaN), gauge('z', 3)]));
+      assert.equal(s.status().dropped, 2);
+      const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+      assert.equal(text, '# TYPE x_total gauge\nx_total 1\n# TYPE z gauge\nz 3\n');
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('the exposition port answers 404 elsewhere and the sink stops cleanly', async () => {
+    const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: '', expireAfterMs: 0 });
+    await s.start();
+    const res = await fetch(`http://127.0.0.1:${s.port}/`);
+    assert.equal(res.status, 404);
+    await res.text();
+    await s.stop();
+    await waitFor('the port to close', async () => (await fetch(`http://127.0.0.1:${s.port}/metrics`).then(() => false, () => true)), 5_000);
+  });
+});
