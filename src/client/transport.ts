@@ -97,7 +97,7 @@ export class Transport {
   }
 
   private onDisconnect(): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.closing) return;
     this.state = 'connecting';
     // Keep producing the levels that were wanted; they are held until the broker returns.
     clearTimeout(this.unsubscribeTimer);
@@ -192,8 +192,11 @@ export class Transport {
    * Sends what is buffered, waiting at most `timeoutMs`, then closes the socket.
    * Records still held after the wait are counted as dropped.
    */
+  private closing = false;
+
   async close(timeoutMs: number): Promise<void> {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.closing) return;
+    this.closing = true;
     clearTimeout(this.flushTimer);
     this.buffer.flushPending = true; // no more scheduling
     this.buffer.sealAll();

@@ -28,9 +28,9 @@ export class Proc {
     return this.child.pid!;
   }
 
-  /** Resolves with the first line (past or future) matching `re`; rejects after `timeoutMs` with the output so far. */
-  waitFor(re: RegExp, timeoutMs = 15_000): Promise<string> {
-    const seen = this.lines.find((l) => re.test(l));
+  /** Resolves with the first line (from line `sinceLine` on, or future) matching `re`; rejects after `timeoutMs` with the output so far. */
+  waitFor(re: RegExp, timeoutMs = 15_000, sinceLine = 0): Promise<string> {
+    const seen = this.lines.slice(sinceLine).find((l) => re.test(l));
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.label}: no line matching ${re} within ${timeoutMs} ms. Output:\n${this.lines.join('\n')}`)), timeoutMs);
