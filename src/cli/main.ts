@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerBackendCommand } from './backend-command.js';
 import { registerBrokerCommand } from './broker-command.js';
+import { registerIngestCommand } from './ingest.js';
 import { registerSendCommand } from './send-command.js';
 import { registerTailCommand } from './tail-command.js';
 import { registerUpCommand } from './up-command.js';
@@ -27,6 +28,7 @@ Docs: README.md, docs/wire-format.md, docs/file-format.md`,
   registerUpCommand(program);
   registerBrokerCommand(program);
   registerBackendCommand(program);
+  registerIngestCommand(program);
   registerTailCommand(program);
   registerSendCommand(program);
   return program;
