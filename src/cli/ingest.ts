@@ -85,7 +85,7 @@ reason; the other lines of its datagram are still used.
 Examples:
   zibrato ingest statsd
   zibrato ingest statsd --port 8125 --host 0.0.0.0 --broker tcp://broker:5550
-  echo -n "deploys:1|c|#level:warn,env:prod" | nc -u -w0 127.0.0.1 8125
+  echo -n "deploys:1|c|#level:warn,env:prod" > /dev/udp/127.0.0.1/8125
 
 SIGINT/SIGTERM stop listening, send what the client still buffers, and exit.
 See docs/ingest.md.`,
