@@ -7,6 +7,15 @@ export const SET_EXACT_CAP = 10_000;
 const HLL_P = 14;
 const HLL_M = 1 << HLL_P;
 
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /**
  * Distinct members (StatsD sets). Exact up to {@link SET_EXACT_CAP}, then a
  * HyperLogLog over the same 52-bit member hashes, so memory stays bounded.
@@ -32,14 +41,14 @@ export class SetAggregator implements Aggregator<SetAggregator> {
   }
 
   private addToSketch(hash: number): void {
-    // The low 14 bits pick a register; the next 38 bits give the rank.
-    const idx = hash % HLL_M;
-    let rest = Math.floor(hash / HLL_M);
-    let rank = 1;
-    while ((rest & 1) === 0 && rank <= 38) {
-      rank++;
-      rest = Math.floor(rest / 2);
-    }
+    // Member hashes are cheap FNV lanes; re-mix them (murmur3's finaliser) so
+    // register index and rank see uniformly distributed bits.
+    const lo = hash >>> 0;
+    const hi = Math.floor(hash / 0x1_0000_0000);
+    const a = fmix32(lo ^ Math.imul(hi, 0x9e3779b1));
+    const b = fmix32(hi ^ Math.imul(a, 0x85ebca6b) ^ 0x5bd1e995);
+    const idx = a >>> (32 - HLL_P);
+    const rank = Math.clz32(b) + 1;
     if (rank > this.registers![idx]!) this.registers![idx] = rank;
   }
 
