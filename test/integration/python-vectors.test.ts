@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const PYTHON = '/usr/bin/python3';
+/** /usr/bin/python3 unless ZIBRATO_TEST_PYTHON names another (e.g. to check the missing-peer path). */
+const PYTHON = process.env.ZIBRATO_TEST_PYTHON ?? '/usr/bin/python3';
 const NATIVE = join(ROOT, 'examples/python/publish_native.py');
 const LEGACY = join(ROOT, 'examples/python/publish_legacy.py');
 const VECTORS = join(ROOT, 'test/vectors');

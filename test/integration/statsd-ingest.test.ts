@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -30,7 +30,8 @@ interface HotShots {
 }
 const StatsD = require('hot-shots') as new (options: Record<string, unknown>) => HotShots;
 
-const PYTHON = '/usr/bin/python3';
+/** /usr/bin/python3 unless ZIBRATO_TEST_PYTHON names another (e.g. to check the missing-peer path). */
+const PYTHON = process.env.ZIBRATO_TEST_PYTHON ?? '/usr/bin/python3';
 const PY_NATIVE = join(ROOT, 'examples/python/publish_native.py');
 const PY_LEGACY = join(ROOT, 'examples/python/publish_legacy.py');
 
@@ -45,12 +46,6 @@ function pythonWithZmq(): { ok: true } | { ok: false; why: string } {
   const why = `${PYTHON} with pyzmq is not available (${r.error?.message ?? r.stderr.trim()}); install python3-zmq`;
   if (process.env.ZIBRATO_REQUIRE_PEERS === '1') throw new Error(`${why}. ZIBRATO_REQUIRE_PEERS=1 requires it`);
   return { ok: false, why };
-}
-
-/** `zibrato ingest …` from the built CLI once main.ts registers it; before that, the command on its own via tsx. */
-function ingestProcess(args: string[]): Proc {
-  if (readFileSync(join(ROOT, 'src/cli/main.ts'), 'utf8').includes('registerIngestCommand')) return zibrato(['ingest', ...args], { label: 'ingest' });
-  return program(process.execPath, ['--import', 'tsx', join(ROOT, 'test/ingest/fixtures/ingest-cli.ts'), 'ingest', ...args], 'ingest');
 }
 
 function sendUdp(port: number, text: string): Promise<void> {
@@ -153,7 +148,7 @@ describe('StatsD ingest and Python publishers → broker → file backend (real 
     await broker.waitFor(/broker up/);
     const backend = zibrato(['backend', 'file', '--levels', 'info+', '--flush', '1s', '--broker', endpoints.subscribe, '--path', out, '--no-self-metrics'], { label: 'backend' });
     await backend.waitFor(/subscribed/);
-    ingest = ingestProcess(['statsd', '--port', String(statsdPort), '--broker', endpoints.publish, '--stats-interval', '0']);
+    ingest = zibrato(['ingest', 'statsd', '--port', String(statsdPort), '--broker', endpoints.publish, '--stats-interval', '0'], { label: 'ingest' });
     await ingest.waitFor(/listening for StatsD on UDP and TCP/);
     // Records published before the backend's subscription has reached the
     // broker are dropped by ZeroMQ, so probe until one arrives.
@@ -173,6 +168,7 @@ describe('StatsD ingest and Python publishers → broker → file backend (real 
   });
 
   test('hot-shots, raw datagrams and TCP lines, native and legacy Python all land with exact aggregates', async (t) => {
+    const python = pythonWithZmq();
     // hot-shots with buffering: every call below goes out in one datagram.
     const hs = new StatsD({ host: '127.0.0.1', port: statsdPort, maxBufferSize: 8000, bufferFlushInterval: 100, globalTags: { app: 'hs' }, errorHandler: () => {} });
     for (const member of ['alice', 'bob', 'alice', 'carol']) hs.set('hs.users', member);
@@ -205,7 +201,6 @@ describe('StatsD ingest and Python publishers → broker → file backend (real 
     );
     await sendTcp(statsdPort, 'raw.tcp:7|c\nraw.tcp:3|c\n');
 
-    const python = pythonWithZmq();
     if (python.ok) {
       await Promise.all([
         runPython(PY_NATIVE, ['--broker', publish, '--type', 'counter', '--name', 'py.native.count', '--value', '2', '--count', '10', '--tag', 'lang=python', '--source', 'py-1']),
