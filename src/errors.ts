@@ -13,7 +13,6 @@ export const ERROR_CODES = {
   ZIB_ERR_UNKNOWN_SINK: 'A backend names a sink that does not exist.',
   ZIB_ERR_SINK_FAILED: 'A sink could not deliver a batch.',
   ZIB_ERR_SINK_REJECTED: 'A destination answered with a permanent (4xx) error; the batch will not be retried.',
-  ZIB_ERR_CLOSED: 'The client or component was used after close().',
 } as const;
 
 /** A stable error code, e.g. `ZIB_ERR_INVALID_OPTION`. */
