@@ -7,6 +7,7 @@ import { graphiteSinkSpec } from './graphite-sink.js';
 import { statsdSinkSpec } from './statsd-sink.js';
 import { prometheusSinkSpec } from './prometheus-sink.js';
 import { prometheusRemoteWriteSinkSpec } from './prometheus-remote-write-sink.js';
+import { otlpSinkSpec } from './otlp-sink.js';
 
 /** One option a sink takes, as a CLI flag and as a config key. */
 export interface SinkOptionSpec {
@@ -38,7 +39,7 @@ export interface SinkContext {
   log(message: string): void;
 }
 
-const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec, prometheusSinkSpec, prometheusRemoteWriteSinkSpec];
+const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec, prometheusSinkSpec, prometheusRemoteWriteSinkSpec, otlpSinkSpec];
 
 /** Every sink kind, in the order `--help` lists them. */
 export function sinkSpecs(): readonly SinkSpec[] {
