@@ -133,15 +133,15 @@ const PYTHON_EXPECTED: Record<string, Aggregate> = {
 const ABSENT = ['hs.quiet', 'py.native.debug'];
 const nameOf = (key: string): string => key.split(' ')[1]!;
 
-describe('StatsD ingest and Python publishers → broker → file backend (real processes)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'zibrato-statsd-ingest-'));
+for (const transport of ['tcp', 'ipc'] as const) describe(`StatsD ingest and Python publishers → broker over ${transport} → file backend (real processes)`, () => {
+  const dir = mkdtempSync(join(tmpdir(), `zibrato-statsd-ingest-${transport}-`));
   const out = join(dir, 'out.jsonl');
   let publish = '';
   let statsdPort = 0;
   let ingest: Proc;
 
   before(async () => {
-    const endpoints = await tcpBrokerEndpoints();
+    const endpoints = transport === 'tcp' ? await tcpBrokerEndpoints() : { publish: `ipc://${dir}/pub.sock`, subscribe: `ipc://${dir}/sub.sock` };
     publish = endpoints.publish;
     statsdPort = await freeUdpPort();
     const broker = zibrato(['broker', '--publish', endpoints.publish, '--subscribe', endpoints.subscribe, '--stats-interval', '0'], { label: 'broker' });
