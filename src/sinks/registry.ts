@@ -8,6 +8,8 @@ import { statsdSinkSpec } from './statsd-sink.js';
 import { prometheusSinkSpec } from './prometheus-sink.js';
 import { prometheusRemoteWriteSinkSpec } from './prometheus-remote-write-sink.js';
 import { otlpSinkSpec } from './otlp-sink.js';
+import { libratoSinkSpec } from './librato-sink.js';
+import { appOpticsSinkSpec } from './appoptics-sink.js';
 
 /** One option a sink takes, as a CLI flag and as a config key. */
 export interface SinkOptionSpec {
@@ -39,7 +41,7 @@ export interface SinkContext {
   log(message: string): void;
 }
 
-const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec, prometheusSinkSpec, prometheusRemoteWriteSinkSpec, otlpSinkSpec];
+const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec, prometheusSinkSpec, prometheusRemoteWriteSinkSpec, otlpSinkSpec, libratoSinkSpec, appOpticsSinkSpec];
 
 /** Every sink kind, in the order `--help` lists them. */
 export function sinkSpecs(): readonly SinkSpec[] {
