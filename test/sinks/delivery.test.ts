@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { backoffDelayMs, parseRetryAfterMs } from '../../src/sinks/delivery/backoff.js';
+import { DeliveringSink } from '../../src/sinks/delivery/delivering-sink.js';
+import { DeliveryError } from '../../src/sinks/delivery/delivery-error.js';
+import type { DeliveryOptions } from '../../src/sinks/delivery/delivery-options.js';
+import { deliveryOptionsFrom } from '../../src/sinks/delivery/delivery-options.js';
+import { Redactor } from '../../src/sinks/delivery/redact.js';
+import { DiskSpool } from '../../src/sinks/delivery/spool.js';
+import type { DeliveryPayload, EncodedBatch, Transport } from '../../src/sinks/delivery/transport.js';
+import type { FlushBatch } from '../../src/sinks/sink.js';
+import { batchAt, gauge, tempDir } from './fixtures.js';
+
+/** A transport whose answers the test scripts: 'ok', 'down' (retryable) or 'reject' (permanent). */
+class ScriptedTransport implements Transport {
+  readonly name = 'scripted';
+  mode: 'ok' | 'down' | 'reject' = 'ok';
+  readonly delivered: string[] = [];
+  attempts = 0;
+  encode(batch: FlushBatch): EncodedBatch {
+    return { payloads: batch.points.map((p) => ({ points: 1, body: Buffer.from(p.name.padEnd(100, '.')) })), rejected: [] };
+  }
+  async send(payload: DeliveryPayload): Promise<void> {
+    this.attempts++;
+    if (this.mode === 'down') throw new DeliveryError('connect ECONNREFUSED', { retryable: true });
+    if (this.mode === 'reject') throw new DeliveryError('answered 400: nope', { retryable: false });
+    this.delivered.push(payload.body.toString().replace(/\.+$/, ''));
+  }
+}
+
+function options(dir: string, over: Partial<DeliveryOptions> = {}): DeliveryOptions {
+  return { spoolDir: dir, spoolMaxBytes: 64 * 1024, quickRetries: 1, retryInitialDelayMs: 10, retryMaxDelayMs: 50, exportBudgetMs: 1000, stopBudgetMs: 1000, requestTimeoutMs: 1000, ...over };
+}
+
+describe('delivery: retry, spool, replay, redaction', () => {
+  const tmp = tempDir('delivery');
+  after(() => tmp.remove());
+
+  test('backoff doubles from the initial delay, stays within [base/2, base] and respects the cap', () => {
+    const p = { initialDelayMs: 100, maxDelayMs: 1000 };
+    assert.equal(backoffDelayMs(p, 0, () => 0), 50);
+    assert.equal(backoffDelayMs(p, 0, () => 1), 100);
+    assert.equal(backoffDelayMs(p, 3, () => 1), 800);
+    assert.equal(backoffDelayMs(p, 10, () => 1), 1000);
+    assert.equal(backoffDelayMs(p, 10, () => 0), 500);
+  });
+
+  test('Retry-After is read as seconds or as an HTTP date', () => {
+    assert.equal(parseRetryAfterMs('3'), 3000);
+    assert.equal(parseRetryAfterMs(new Date(10_000).toUTCString(), 4_000), 6_000);
+    assert.equal(parseRetryAfterMs('soon'), undefined);
+    assert.equal(parseRetryAfterMs(null), undefined);
+  });
+
+  test('the redactor removes secrets, their Basic-auth form and URL userinfo', () => {
+    const r = new Redactor(['tok-123456'], [['me@x.com', 'tok-123456']]);
+    const basic = Buffer.from('me@x.com:tok-123456').toString('base64');
+    assert.equal(r.redact(`token tok-123456 header Basic ${basic} url https://me:pw@host/x`), 'token *** header Basic *** url https://***@host/x');
+  });
+
+  test('the default spool directory is ./zibrato-data/spool/<backend>-<sink>/', () => {
+    const o = deliveryOptionsFrom({}, { backendName: 'prod', log: () => undefined }, 'graphite');
+    assert.equal(o.spoolDir, join('zibrato-data', 'spool', 'prod-graphite'));
+    assert.equal(o.spoolMaxBytes, 64 * 1024 * 1024);
+  });
+
+  test('the spool keeps order across instances and drops the oldest past its cap', async () => {
+    const dir = join(tmp.dir, 'spool-cap');
+    const a = new DiskSpool(dir, 1000);
+    let dropped = 0;
+    for (let i = 0; i < 12; i++) dropped += (await a.append({ points: 2, body: Buffer.alloc(100, 48 + (i % 10)) })).droppedPoints;
+    assert.ok(a.bytes <= 1000);
+    assert.equal(a.points + dropped, 24);
+    assert.ok(dropped > 0);
+    const b = new DiskSpool(dir, 1000);
+    await b.open();
+    assert.equal(b.points, a.points);
+    const first = await b.peek();
+    // The survivors are the newest entries, oldest first.
+    assert.equal(first!.payload.body[0], 48 + ((12 - b.size) % 10));
+    assert.equal(readdirSync(dir).filter((f) => f.endsWith('.tmp')).length, 0);
+  });
+
+  test('a permanent rejection is dropped after one attempt and never spooled', async () => {
+    const t = new ScriptedTransport();
+    t.mode = 'reject';
+    const logs: string[] = [];
+    const sink = new DeliveringSink(t, options(join(tmp.dir, 'reject')), (m) => logs.push(m), new Redactor([]));
+    await sink.export(batchAt([gauge('a', 1)]));
+    await sink.stop();
+    assert.equal(t.attempts, 1);
+    assert.deepEqual({ ...sink.status(), lastError: undefined }, { sent: 0, failed: 1, spooled: 0, dropped: 1, lastError: undefined });
+    assert.match(logs.join('\n'), /rejected 1 points: answered 400: nope/);
+  });
+
+  test('export resolves with the batch spooled when the destination stays down; the backlog replays before newer data', async () => {
+    const t = new ScriptedTransport();
+    t.mode = 'down';
+    const sink = new DeliveringSink(t, options(join(tmp.dir, 'order')), () => undefined, new Redactor([]));
+    await sink.export(batchAt([gauge('a', 1), gauge('b', 1)]));
+    assert.equal(sink.status().spooled, 2);
+    t.mode = 'ok';
+    await sink.export(batchAt([gauge('c', 1)]));
+    const { waitFor } = await import('../helpers/peers/process.js');
+    await waitFor('replay', () => sink.status().spooled === 0, 5_000);
+    await sink.stop();
+    assert.deepEqual(t.delivered, ['a', 'b', 'c']);
+    assert.equal(sink.status().sent, 3);
+  });
+
+  test('stop() makes one bounded attempt and leaves the rest in the spool for the next process', async () => {
+    const dir = join(tmp.dir, 'stop');
+    const t = new ScriptedTransport();
+    t.mode = 'down';
+    const sink = new DeliveringSink(t, options(dir, { stopBudgetMs: 100 }), () => undefined, new Redactor([]));
+    await sink.export(batchAt([gauge('a', 1)]));
+    await sink.stop();
+    assert.equal(sink.status().spooled, 1);
+
+    const t2 = new ScriptedTransport();
+    const next = new DeliveringSink(t2, options(dir), () => undefined, new Redactor([]));
+    await next.start();
+    assert.equal(next.status().spooled, 1);
+    await next.stop();
+    assert.deepEqual(t2.delivered, ['a']);
+    assert.equal(next.status().spooled, 0);
+  });
+
+  test('past the spool cap the oldest points are dropped and counted', async () => {
+    const t = new ScriptedTransport();
+    t.mode = 'down';
+    const sink = new DeliveringSink(t, options(join(tmp.dir, 'cap'), { spoolMaxBytes: 1024, quickRetries: 0 }), () => undefined, new Redactor([]));
+    for (let i = 0; i < 20; i++) await sink.export(batchAt([gauge(`g${i}`, 1)]));
+    const s = sink.status();
+    assert.ok(s.dropped > 0);
+    assert.equal(s.spooled + s.dropped, 20);
+    t.mode = 'ok';
+    await sink.stop();
+    // What survived is the newest data, in order.
+    assert.deepEqual(t.delivered, Array.from({ length: 20 }, (_, i) => `g${i}`).slice(20 - t.delivered.length));
+  });
+});
