@@ -56,7 +56,7 @@ export class Backend {
   private flushes = 0;
   private flushed = 0;
   private sinkErrors = 0;
-  private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0 };
+  private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0, sinkSent: 0, sinkFailed: 0, sinkDropped: 0 };
   private stopped = false;
 
   constructor(options: BackendOptions) {
@@ -90,22 +90,39 @@ export class Backend {
     }, next - now);
   }
 
-  /** Points describing the backend's own health since the last flush. */
+  /** Points describing the backend's and its sink's health since the last flush. */
   private healthPoints(intervalMs: number): MetricPoint[] {
     const s = this.receiver.stats;
-    const now = { received: s.received, invalid: s.invalid, dropped: s.dropped, flushed: this.flushed, sinkErrors: this.sinkErrors };
-    const seconds = intervalMs / 1000;
-    const point = (metric: string, value: number): MetricPoint => ({ type: 'counter', name: `zibrato.backend.${metric}`, source: this.name, tags: {}, value, rate: seconds > 0 ? value / seconds : 0 });
-    const points = [
-      point('received', now.received - this.reported.received),
-      point('invalid', now.invalid - this.reported.invalid),
-      point('dropped', now.dropped - this.reported.dropped),
-      point('flushed', now.flushed - this.reported.flushed),
-      point('sink_errors', now.sinkErrors - this.reported.sinkErrors),
-    ];
+    const sink = this.sink.status();
+    const now = {
+      received: s.received,
+      invalid: s.invalid,
+      dropped: s.dropped,
+      flushed: this.flushed,
+      sinkErrors: this.sinkErrors,
+      sinkSent: sink.sent,
+      sinkFailed: sink.failed,
+      sinkDropped: sink.dropped,
+    };
+    const last = this.reported;
     this.reported = now;
-    // `received` always appears (a steady zero is news); the others only when non-zero, to keep tables readable.
-    return points.filter((p, i) => i === 0 || (p as { value: number }).value !== 0);
+    const seconds = intervalMs / 1000;
+    const tags = { sink: this.sink.name };
+    const counter = (name: string, value: number): MetricPoint => ({ type: 'counter', name, source: this.name, tags, value, rate: seconds > 0 ? value / seconds : 0 });
+    const points: MetricPoint[] = [counter('zibrato.backend.received', now.received - last.received)];
+    // The rest only when non-zero (a steady zero of `received` is news; of errors it is clutter).
+    const optional: [string, number][] = [
+      ['zibrato.backend.invalid', now.invalid - last.invalid],
+      ['zibrato.backend.dropped', now.dropped - last.dropped],
+      ['zibrato.backend.flushed', now.flushed - last.flushed],
+      ['zibrato.backend.sink_errors', now.sinkErrors - last.sinkErrors],
+      ['zibrato.sink.sent', now.sinkSent - last.sinkSent],
+      ['zibrato.sink.failed', now.sinkFailed - last.sinkFailed],
+      ['zibrato.sink.dropped', now.sinkDropped - last.sinkDropped],
+    ];
+    for (const [name, value] of optional) if (value !== 0) points.push(counter(name, value));
+    if (sink.spooled > 0) points.push({ type: 'gauge', name: 'zibrato.sink.spooled', source: this.name, tags, value: sink.spooled });
+    return points;
   }
 
   /**
