@@ -266,6 +266,8 @@ function malformedVectors(): MalformedVector[] {
     m('Tag key is not UTF-8', batch(1, 1, [1, 0, ...str('c'), 0, 1, 1, 0x80, ...str('v')], record(0, 1)), 'tag 0 key is not valid UTF-8'),
     m('Tag value is not UTF-8', batch(1, 1, [1, 0, ...str('c'), 0, 1, ...str('k'), 3, 0xe2, 0x82, 0x28], record(0, 1)), 'tag 0 value is not valid UTF-8'),
     m('Empty name', batch(1, 1, [1, 0, 0, 0, 0], record(0, 1)), 'empty name'),
+    m('Empty tag key', batch(1, 1, [1, 0, ...str('c'), 0, 1, 0, ...str('v')], record(0, 1)), 'tag 0 has an empty key'),
+    m('65 tags', batch(1, 1, [1, 0, ...str('c'), 0, 65, ...Array.from({ length: 65 }, (_, i) => [...str(`k${i}`), ...str('v')]).flat()], record(0, 1)), 'has 65 tags; at most 64'),
     m('Type 0', batch(1, 1, [0, 0, ...str('c'), 0, 0], record(0, 1)), 'unknown type 0'),
     m('Type 6', batch(1, 1, [6, 0, ...str('c'), 0, 0], record(0, 1)), 'unknown type 6'),
     m('Sample rate 0', batch(1, 1, [1, 1, ...f64(0), ...str('c'), 0, 0], record(0, 1)), 'outside (0, 1]'),

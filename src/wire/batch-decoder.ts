@@ -1,5 +1,5 @@
 import { MalformedFrameError } from '../errors.js';
-import { HEADER_BYTES, MetricKind, RECORD_BYTES, SERIES_FLAG_SAMPLED, WIRE_VERSION } from './constants.js';
+import { HEADER_BYTES, MAX_TAGS, MetricKind, RECORD_BYTES, SERIES_FLAG_SAMPLED, WIRE_VERSION } from './constants.js';
 import type { Tags } from './series-encoding.js';
 
 /** One series declared in a batch's table. */
@@ -93,9 +93,11 @@ export function decodeBatch(frame: Uint8Array): DecodedBatch {
     if (name.length === 0) throw new MalformedFrameError(`series ${s} has an empty name`);
     const source = r.str(`series ${s} source`);
     const tagCount = r.u8(`series ${s} tag count`);
+    if (tagCount > MAX_TAGS) throw new MalformedFrameError(`series ${s} has ${tagCount} tags; at most ${MAX_TAGS} are allowed`);
     const tags: Record<string, string> = {};
     for (let t = 0; t < tagCount; t++) {
       const k = r.str(`series ${s} tag ${t} key`);
+      if (k.length === 0) throw new MalformedFrameError(`series ${s} tag ${t} has an empty key`);
       tags[k] = r.str(`series ${s} tag ${t} value`);
     }
     series[s] = { kind: kind as MetricKind, name, source, tags, sampleRate };
