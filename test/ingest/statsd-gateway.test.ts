@@ -4,7 +4,6 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import * as zmq from 'zeromq';
@@ -12,6 +11,7 @@ import { freeTcpPort, freeUdpPort } from '../helpers/ports.js';
 import { decodeBatch, hashSetMember, KIND_NAMES, levelOfTopic, recordSeries, recordValue } from '../../src/wire/index.js';
 import { LEVELS } from '../../src/levels.js';
 import { startStatsdGateway, type StatsdGateway } from '../../src/ingest/statsd-gateway.js';
+import { sendUdp } from '../helpers/raw-statsd.ts';
 
 interface Received {
   level: string;
@@ -64,16 +64,6 @@ class FakeBroker {
   }
 }
 
-function sendUdp(port: number, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.send(text, port, '127.0.0.1', (err) => {
-      s.close();
-      if (err) reject(err);
-      else resolve();
-    });
-  });
-}
 
 describe('StatsD gateway with a Zibrato client', () => {
   let broker: FakeBroker;

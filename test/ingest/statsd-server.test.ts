@@ -1,12 +1,12 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { hashSetMember } from '../../src/wire/set-member.js';
 import { StatsdServer, type IngestPublisher } from '../../src/ingest/statsd-server.js';
 import type { Level } from '../../src/levels.js';
 import type { StatsdKind } from '../../src/ingest/statsd-parser.js';
+import { sendUdp } from '../helpers/raw-statsd.ts';
 
 const require = createRequire(import.meta.url);
 // hot-shots is CommonJS; its default export is the client class.
@@ -47,16 +47,6 @@ class FakePublisher implements IngestPublisher {
   }
 }
 
-function sendUdp(port: number, text: string | Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.send(text, port, '127.0.0.1', (err) => {
-      s.close();
-      if (err) reject(err);
-      else resolve();
-    });
-  });
-}
 
 function sendTcp(port: number, chunks: Array<string | Buffer>): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -6,15 +6,14 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort, tcpBrokerEndpoints } from '../helpers/ports.ts';
 import { eventually, stopAll, zibrato } from '../helpers/processes.ts';
 import { counterTotal, readRows } from '../helpers/jsonl.ts';
+import { sendUdp, sendTcp } from '../helpers/raw-statsd.ts';
 
 after(stopAll);
 
@@ -25,25 +24,7 @@ const StatsD = require('hot-shots') as new (options: Record<string, unknown>) =>
   close(cb: (err?: Error) => void): void;
 };
 
-function sendUdp(port: number, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.send(text, port, '127.0.0.1', (err) => {
-      s.close();
-      if (err) reject(err);
-      else resolve();
-    });
-  });
-}
 
-/** Resolves once the server has read everything and closed its side (it ends the connection after the last line). */
-function sendTcp(port: number, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = connect(port, '127.0.0.1', () => c.end(text));
-    c.on('close', () => resolve());
-    c.on('error', reject);
-  });
-}
 
 test('zibrato up runs the StatsD gateway from its config (port, default level); SIGTERM still delivers what the gateway has read', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-ingest-'));

@@ -8,15 +8,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createSocket } from 'node:dgram';
 import { mkdtempSync } from 'node:fs';
-import { connect } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeUdpPort, tcpBrokerEndpoints } from '../helpers/ports.ts';
 import { eventually, program, ROOT, stopAll, zibrato, type Proc } from '../helpers/processes.ts';
 import { readRows, type Row } from '../helpers/jsonl.ts';
+import { sendUdp, sendTcp } from '../helpers/raw-statsd.ts';
 
 const require = createRequire(import.meta.url);
 interface HotShots {
@@ -48,24 +47,7 @@ function pythonWithZmq(): { ok: true } | { ok: false; why: string } {
   return { ok: false, why };
 }
 
-function sendUdp(port: number, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.send(text, port, '127.0.0.1', (err) => {
-      s.close();
-      if (err) reject(err);
-      else resolve();
-    });
-  });
-}
 
-function sendTcp(port: number, text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const c = connect(port, '127.0.0.1', () => c.end(text));
-    c.on('close', () => resolve());
-    c.on('error', reject);
-  });
-}
 
 async function runPython(script: string, args: string[]): Promise<void> {
   const p = program(PYTHON, [script, ...args], `python ${args.join(' ')}`);
