@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { backoffDelayMs, parseRetryAfterMs } from '../../src/sinks/delivery/backoff.js';
@@ -140,5 +140,21 @@ describe('delivery: retry, spool, replay, redaction', () => {
     await sink.stop();
     // What survived is the newest data, in order.
     assert.deepEqual(t.delivered, Array.from({ length: 20 }, (_, i) => `g${i}`).slice(20 - t.delivered.length));
+  });
+
+  test('an unusable spool directory does not stop live delivery; what cannot be spooled is dropped and counted', async () => {
+    const file = join(tmp.dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    const t = new ScriptedTransport();
+    const logs: string[] = [];
+    const sink = new DeliveringSink(t, options(join(file, 'spool'), { quickRetries: 0 }), (m) => logs.push(m), new Redactor([]));
+    await sink.start();
+    await sink.export(batchAt([gauge('live', 1)]));
+    t.mode = 'down';
+    await sink.export(batchAt([gauge('lost', 1)]));
+    await sink.stop();
+    assert.deepEqual(t.delivered, ['live']);
+    assert.deepEqual({ ...sink.status(), lastError: undefined }, { sent: 1, failed: 1, spooled: 0, dropped: 1, lastError: undefined });
+    assert.match(logs.join('\n'), /spool .* unusable/);
   });
 });

@@ -46,7 +46,12 @@ export class DeliveringSink implements Sink {
 
   /** Indexes the spool and, if a previous process left data, starts replaying it. */
   async start(): Promise<void> {
-    await this.spool.open();
+    try {
+      await this.spool.open();
+    } catch (e) {
+      this.note(`spool ${this.options.spoolDir} unusable, flushes that fail will be dropped: ${(e as Error).message}`);
+      return;
+    }
     if (this.spool.size > 0) {
       this.log(`${this.name}: ${this.spool.points} points in spool ${this.options.spoolDir}, replaying`);
       this.kickReplay();
@@ -60,7 +65,8 @@ export class DeliveringSink implements Sink {
   }
 
   private async exportNow(batch: FlushBatch): Promise<void> {
-    await this.spool.open();
+    // An unusable spool directory must not stop live delivery; spooling then drops and counts.
+    await this.spool.open().catch((e: Error) => this.note(`spool ${this.options.spoolDir} unusable: ${e.message}`));
     const encoded = this.transport.encode(batch);
     if (encoded.rejected.length > 0) {
       // One line per flush, not per point: a bad producer must not flood the log.
@@ -131,9 +137,11 @@ export class DeliveringSink implements Sink {
       if (now && Date.now() >= this.notBeforeMs) this.wake?.();
       return;
     }
-    this.replaying = this.replayLoop().finally(() => {
-      this.replaying = undefined;
-    });
+    this.replaying = this.replayLoop()
+      .catch((e: Error) => this.note(`replay stopped: ${e.message}`))
+      .finally(() => {
+        this.replaying = undefined;
+      });
   }
 
   private async replayLoop(): Promise<void> {
@@ -179,13 +187,17 @@ export class DeliveringSink implements Sink {
     this.wake?.();
     await this.replaying;
     const deadline = Date.now() + this.options.stopBudgetMs;
-    while (Date.now() < deadline) {
-      const head = await this.spool.peek();
-      if (!head) break;
-      const err = await this.tryOnce(head.payload);
-      if (err && err.retryable) break;
-      if (err) this.dropped += head.payload.points;
-      await this.spool.remove(head.seq);
+    try {
+      while (Date.now() < deadline) {
+        const head = await this.spool.peek();
+        if (!head) break;
+        const err = await this.tryOnce(head.payload);
+        if (err && err.retryable) break;
+        if (err) this.dropped += head.payload.points;
+        await this.spool.remove(head.seq);
+      }
+    } catch (e) {
+      this.note(`final replay stopped: ${(e as Error).message}`);
     }
     if (this.spool.size > 0) this.log(`${this.name}: ${this.spool.points} points left in spool ${this.options.spoolDir}`);
     await this.transport.close?.();
