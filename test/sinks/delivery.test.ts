@@ -19,11 +19,14 @@ class ScriptedTransport implements Transport {
   mode: 'ok' | 'down' | 'reject' = 'ok';
   readonly delivered: string[] = [];
   attempts = 0;
+  /** How long each send takes. */
+  delayMs = 0;
   encode(batch: FlushBatch): EncodedBatch {
     return { payloads: batch.points.map((p) => ({ points: 1, body: Buffer.from(p.name.padEnd(100, '.')) })), rejected: [] };
   }
   async send(payload: DeliveryPayload): Promise<void> {
     this.attempts++;
+    if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
     if (this.mode === 'down') throw new DeliveryError('connect ECONNREFUSED', { retryable: true });
     if (this.mode === 'reject') throw new DeliveryError('answered 400: nope', { retryable: false });
     this.delivered.push(payload.body.toString().replace(/\.+$/, ''));
@@ -156,5 +159,18 @@ describe('delivery: retry, spool, replay, redaction', () => {
     assert.deepEqual(t.delivered, ['live']);
     assert.deepEqual({ ...sink.status(), lastError: undefined }, { sent: 1, failed: 1, spooled: 0, dropped: 1, lastError: undefined });
     assert.match(logs.join('\n'), /spool .* unusable/);
+  });
+
+  test('a slow destination does not hold a flush past its budget: the rest is spooled and replayed in order', async () => {
+    const t = new ScriptedTransport();
+    t.delayMs = 150;
+    const sink = new DeliveringSink(t, options(join(tmp.dir, 'budget'), { exportBudgetMs: 200 }), () => undefined, new Redactor([]));
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    await sink.export(batchAt(names.map((n) => gauge(n, 1))));
+    assert.ok(sink.status().spooled > 0, 'some payloads left for the background');
+    const { waitFor } = await import('../helpers/peers/process.js');
+    await waitFor('replay', () => sink.status().spooled === 0, 10_000);
+    await sink.stop();
+    assert.deepEqual(t.delivered, names);
   });
 });

@@ -77,6 +77,8 @@ export class DeliveringSink implements Sink {
     const started = Date.now();
     let spoolRest = this.spool.size > 0;
     for (const payload of encoded.payloads) {
+      // A slow destination must not hold the flush past its budget, even when every request succeeds.
+      if (Date.now() - started > this.options.exportBudgetMs) spoolRest = true;
       if (!spoolRest && !this.stopping) {
         const outcome = await this.deliverWithQuickRetries(payload, started);
         if (outcome !== 'retry-later') continue;
