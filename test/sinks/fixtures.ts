@@ -31,7 +31,7 @@ export function timer(name: string, opts: Partial<TimerPoint> = {}): TimerPoint 
   };
 }
 
-/** A batch ending `ageSec` seconds ago on a whole second, 10 s interval. */
+/** A batch ending at `timeMs` (default: now, on a whole second), 10 s interval. */
 export function batchAt(points: MetricPoint[], timeMs: number = Math.floor(Date.now() / 1000) * 1000): FlushBatch {
   return { timeMs, intervalMs: 10_000, points };
 }
