@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { graphiteSinkSpec } from '../../src/sinks/graphite-sink.js';
+import { graphiteName, graphiteSinkSpec } from '../../src/sinks/graphite-sink.js';
 import { CARBON_CACHE, CarbonPeer } from '../helpers/peers/carbon.js';
 import { peerAvailable, waitFor } from '../helpers/peers/process.js';
 import { batchAt, counter, FAST_DELIVERY, gauge, makeSink, set, tempDir, timer } from './fixtures.js';
@@ -38,6 +38,11 @@ describe('graphite sink against a real carbon-cache', () => {
     });
     assert.deepEqual(got, expected);
   }
+
+  test('graphite tag names and values lose the characters Graphite forbids; empty values are left out', () => {
+    const p = gauge('a b.c', 1, { tags: { 'k;=1': '~v;x y', empty: '' } });
+    assert.equal(graphiteName(p, 'p99', 'pre', 'graphite'), 'pre.a_b.c.p99;k__1=_v_x_y');
+  });
 
   test('counters, gauges, timers and sets arrive with exact values as tagged series', async (t) => {
     const peer = await started(t);

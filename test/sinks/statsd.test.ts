@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { StatsdTransport, statsdSinkSpec } from '../../src/sinks/statsd-sink.js';
+import { StatsdTransport, statsdLines, statsdSinkSpec } from '../../src/sinks/statsd-sink.js';
 import { STATSD_BIN, StatsdPeer } from '../helpers/peers/statsd.js';
 import { peerAvailable, waitFor } from '../helpers/peers/process.js';
 import { batchAt, counter, FAST_DELIVERY, gauge, makeSink, set, tempDir, timer } from './fixtures.js';
@@ -37,6 +37,12 @@ describe('statsd sink against the real etsy statsd daemon', () => {
     await new Promise((r) => setTimeout(r, 400));
     assert.deepEqual(p.totals(prefix), expected);
   }
+
+  test('the dogstatsd tag style sends tags as |#k:v instead of folding them into the key', () => {
+    const lines = statsdLines(counter('hits', 3, { source: 'web-1', tags: { route: '/a,b' } }), { prefix: 'p', tags: 'dogstatsd' });
+    assert.deepEqual(lines, [['p.hits:3|c|#route:/a_b,source:web-1']]);
+    assert.deepEqual(statsdLines(gauge('g', -1), { prefix: '', tags: 'path' }), [['g:0|g', 'g:-1|g']]);
+  });
 
   test('over UDP, counters, negative gauges, timer aggregates and sets arrive with exact values', async (t) => {
     const p = await started(t);
