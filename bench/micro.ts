@@ -1,0 +1,268 @@
+// Hot-path micro-benchmarks, Zibrato side by side with its peers in one process.
+// Run by bench/run.js as: node --import tsx bench/micro.ts [--quick]
+//
+// TypeScript because `using` and TC39 decorators need a compiler on Node 20
+// (tsx/esbuild lowers both here, as tsc does in an app).
+//
+// The client is really connected: a broker and a file backend subscribed to
+// `info+` run as child processes, so `info` is enabled and `debug` is a level
+// nobody subscribes to. Cases are interleaved round by round so background
+// noise hits every case alike; each figure is the median over rounds of the
+// mean ns per call (the mean keeps the amortised cost of sealing batches and GC).
+// After every enabled Zibrato round the bench waits until the client buffer is
+// empty, so the buffer never overflows; dropped counts are reported anyway.
+import { createSocket } from 'node:dgram';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { do_not_optimize } from 'mitata';
+import client from 'prom-client';
+import { MeterProvider, PeriodicExportingMetricReader, InMemoryMetricExporter, AggregationTemporality } from '@opentelemetry/sdk-metrics';
+import StatsD from 'hot-shots';
+import { Zibrato } from '../dist/index.js';
+import { measureRound, runner, warm } from './lib/measure.mjs';
+import { emitResult, isQuick, median, pollUntil, sleep, startPipeline, stopAllChildren } from './lib/common.mjs';
+
+const quick = isQuick();
+const ROUNDS = quick ? 5 : 15;
+/** 4096 calls per sample; 200 samples = ~0.8 M calls per round, far under the client's buffer bound. */
+const CALLS_PER_SAMPLE = 4096;
+const SAMPLES = quick ? 100 : 200;
+/** Cases that cost microseconds (a syscall per call) take fewer, smaller samples. */
+const SLOW_SAMPLES = 20;
+const SLOW_CALLS_PER_SAMPLE = 256;
+
+const TAGS = { route: '/checkout', status: '200' } as const;
+
+interface Case {
+  id: string;
+  label: string;
+  fn: () => unknown;
+  /** A Zibrato case at an enabled level: drain the buffer after each round. */
+  zibEnabled?: boolean;
+  /** Slow cases get fewer samples so a round stays short. */
+  slow?: boolean;
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'zibrato-bench-micro-'));
+const metricsFile = join(dir, 'metrics.jsonl');
+
+async function main(): Promise<void> {
+  const pipe = await startPipeline({ sink: 'file', levels: 'info+', flush: '1s', path: metricsFile });
+  const z = new Zibrato({ broker: pipe.pub, source: 'bench', maxBufferedRecords: 8_000_000, log: (l) => process.stderr.write(`[client] ${l}\n`) });
+  if (!(await z.ready({ levels: ['info'], timeoutMs: 10_000 }))) throw new Error('client not connected to the broker');
+  await sleep(400); // past the unsubscribe settle delay: the mask is exactly info+
+  if (z.isEnabled('debug') || !z.isEnabled('info')) throw new Error('expected info enabled and debug unsubscribed');
+
+  // ── peers ──
+  const registry = new client.Registry();
+  const promCounter = new client.Counter({ name: 'bench_requests', help: 'requests', labelNames: ['route', 'status'], registers: [registry] });
+  const promChild = promCounter.labels(TAGS.route, TAGS.status);
+  const promHist = new client.Histogram({ name: 'bench_block_seconds', help: 'block', registers: [registry] });
+
+  const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE);
+  const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 60_000 });
+  const provider = new MeterProvider({ readers: [reader] });
+  const otelCounter = provider.getMeter('bench').createCounter('bench.requests');
+  const ATTRS = { route: TAGS.route, status: TAGS.status };
+
+  const udp = createSocket('udp4');
+  let udpReceived = 0;
+  udp.on('message', () => udpReceived++);
+  await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
+  const udpPort = udp.address().port;
+  const hs = new StatsD({ host: '127.0.0.1', port: udpPort, errorHandler: () => undefined });
+  const hsBuffered = new StatsD({ host: '127.0.0.1', port: udpPort, maxBufferSize: 1400, bufferFlushInterval: 10, errorHandler: () => undefined });
+  hs.increment('warmup', 1);
+  hsBuffered.increment('warmup', 1);
+  await sleep(100); // the dgram socket binds on first send
+
+  // ── Zibrato subjects ──
+  const handle = z.counterHandle({ name: 'bench.requests', tags: TAGS });
+  const debugHandle = z.counterHandle({ name: 'bench.debug', level: 'debug', tags: TAGS });
+  const timerHandle = z.timerHandle({ name: 'bench.block.handle' });
+
+  class Service {
+    @z.timeMe({ name: 'bench.method' })
+    timed(x: number): number {
+      return x + 1;
+    }
+    plain(x: number): number {
+      return x + 1;
+    }
+  }
+  const svc = new Service();
+  function empty(): void {}
+
+  let k = 0;
+  const cases: Case[] = [
+    // enabled counter, tags
+    { id: 'zib.handle', label: 'Zibrato `c.inc()` (held handle, tags)', fn: () => handle.inc(), zibEnabled: true },
+    { id: 'zib.count', label: 'Zibrato `z.count({ name, tags })` (tags literal)', fn: () => z.count({ name: 'bench.requests', tags: { route: '/checkout', status: '200' } }), zibEnabled: true },
+    { id: 'zib.count.consttags', label: 'Zibrato `z.count({ name, tags: TAGS })` (tags constant)', fn: () => z.count({ name: 'bench.requests', tags: TAGS }), zibEnabled: true },
+    { id: 'zib.count.notags', label: 'Zibrato `z.count({ name })` (no tags)', fn: () => z.count({ name: 'bench.jobs' }), zibEnabled: true },
+    { id: 'prom.child', label: 'prom-client `counter.labels(...)` child `.inc()`', fn: () => promChild.inc() },
+    { id: 'prom.labels', label: 'prom-client `counter.inc(labels)`', fn: () => promCounter.inc(ATTRS) },
+    { id: 'otel.add', label: 'OpenTelemetry `counter.add(1, attrs)`', fn: () => otelCounter.add(1, ATTRS) },
+    { id: 'hotshots', label: 'hot-shots `increment(name, 1, tags)` (UDP, default: a datagram per call)', fn: () => hs.increment('bench.requests', 1, TAGS), slow: true },
+    { id: 'hotshots.buffered', label: 'hot-shots `increment` with maxBufferSize 1400', fn: () => hsBuffered.increment('bench.requests', 1, TAGS), slow: true },
+    // unsubscribed level
+    { id: 'empty', label: 'empty function call', fn: () => empty() },
+    { id: 'zib.off.handle', label: 'Zibrato `c.inc()` at an unsubscribed level', fn: () => debugHandle.inc() },
+    { id: 'zib.off.count', label: "Zibrato `z.count({ level: 'debug', name, tags })`", fn: () => z.count({ level: 'debug', name: 'bench.debug', tags: { route: '/checkout', status: '200' } }) },
+    {
+      id: 'zib.off.timer',
+      label: "Zibrato `using t = z.timer({ level: 'debug', name })`",
+      fn: () => {
+        using t = z.timer({ level: 'debug', name: 'bench.debug.block' });
+      },
+    },
+    // timers
+    {
+      id: 'hrtime',
+      label: 'bare `process.hrtime.bigint()` pair',
+      fn: () => {
+        const s = process.hrtime.bigint();
+        do_not_optimize(process.hrtime.bigint() - s);
+      },
+    },
+    {
+      id: 'perfnow',
+      label: 'bare `performance.now()` pair',
+      fn: () => {
+        const s = performance.now();
+        do_not_optimize(performance.now() - s);
+      },
+    },
+    {
+      id: 'zib.using',
+      label: 'Zibrato `using t = z.timer({ name })` (empty block)',
+      fn: () => {
+        using t = z.timer({ name: 'bench.block' });
+      },
+      zibEnabled: true,
+    },
+    {
+      id: 'zib.tryfinally',
+      label: 'Zibrato `z.timer({ name })` + try/finally dispose (what native `using` does)',
+      fn: () => {
+        const t = z.timer({ name: 'bench.block' });
+        try {
+          k++;
+        } finally {
+          t[Symbol.dispose]();
+        }
+      },
+      zibEnabled: true,
+    },
+    {
+      id: 'zib.handle.start',
+      label: 'Zibrato `using t = timerHandle.start()`',
+      fn: () => {
+        using t = timerHandle.start();
+      },
+      zibEnabled: true,
+    },
+    { id: 'zib.timeMe', label: 'Zibrato `@z.timeMe` method call', fn: () => svc.timed(k++), zibEnabled: true },
+    { id: 'plain.method', label: 'the same method undecorated', fn: () => svc.plain(k++) },
+    {
+      id: 'prom.startTimer',
+      label: 'prom-client `const end = histogram.startTimer(); end()`',
+      fn: () => {
+        const end = promHist.startTimer();
+        end();
+      },
+    },
+  ];
+
+  const filter = process.env.ZIBRATO_BENCH_FILTER ? new RegExp(process.env.ZIBRATO_BENCH_FILTER) : null;
+  const selected = filter ? cases.filter((c) => filter.test(c.id)) : cases;
+  const perRound = new Map<string, number[]>(selected.map((c) => [c.id, []]));
+  const dropped = new Map<string, number>(selected.map((c) => [c.id, 0]));
+
+  const drain = async (): Promise<boolean> => {
+    z.flush();
+    return pollUntil(() => (z.flush(), z.stats().buffered === 0), 30_000, 5);
+  };
+
+  // Warm-up: every case, uncounted, so the JIT has optimised all of them before round 1.
+  const runners = new Map(selected.map((c) => [c.id, runner(c.fn)]));
+  for (const c of selected) {
+    warm(runners.get(c.id), c.slow ? 4 * SLOW_CALLS_PER_SAMPLE : 400_000, c.slow ? SLOW_CALLS_PER_SAMPLE : CALLS_PER_SAMPLE);
+    if (c.zibEnabled) await drain();
+    if (c.slow) await sleep(20);
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of selected) {
+      const before = z.stats().dropped;
+      const stats = c.slow ? measureRound(runners.get(c.id), SLOW_SAMPLES, SLOW_CALLS_PER_SAMPLE) : measureRound(runners.get(c.id), SAMPLES, CALLS_PER_SAMPLE);
+      perRound.get(c.id)!.push(stats.mean);
+      if (c.zibEnabled && !(await drain())) process.stderr.write(`micro: buffer did not drain after ${c.id}\n`);
+      dropped.set(c.id, dropped.get(c.id)! + z.stats().dropped - before);
+      if (c.slow) await sleep(20); // let the UDP receiver and hot-shots callbacks catch up
+    }
+    process.stderr.write(`micro: round ${round + 1}/${ROUNDS} done\n`);
+  }
+
+  // Every record the client sent must arrive: compare with the backend's counter totals.
+  await drain();
+  await z.close({ timeoutMs: 10_000 });
+  const stats = z.stats();
+  const expectRequests = await pollUntil(() => {
+    const total = counterTotal(metricsFile, 'bench.requests');
+    return total > 0 && total === lastTotal ? total : ((lastTotal = total), 0);
+  }, 30_000, 1200);
+  const received = counterTotal(metricsFile, 'bench.requests') + counterTotal(metricsFile, 'bench.jobs') + timerCount(metricsFile);
+
+  const results = selected.map((c) => {
+    const rounds = perRound.get(c.id)!;
+    return { id: c.id, label: c.label, ns: median(rounds), nsMin: Math.min(...rounds), rounds: rounds.length, dropped: dropped.get(c.id) };
+  });
+  emitResult({
+    bench: 'micro',
+    rounds: ROUNDS,
+    callsPerRound: SAMPLES * CALLS_PER_SAMPLE,
+    cases: results,
+    client: stats,
+    backendReceived: received,
+    backendRequests: expectRequests,
+    debugEnabled: z.isEnabled('debug'),
+    udpDatagramsReceived: udpReceived,
+  });
+  hs.close();
+  hsBuffered.close();
+  udp.close();
+  await provider.shutdown();
+  await pipe.backend.stop('SIGTERM');
+  await pipe.broker.stop('SIGTERM');
+}
+
+let lastTotal = -1;
+
+function rows(file: string): Record<string, unknown>[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+function counterTotal(file: string, name: string): number {
+  let n = 0;
+  for (const r of rows(file)) if (r.name === name && r.type === 'counter') n += r.value as number;
+  return n;
+}
+function timerCount(file: string): number {
+  let n = 0;
+  for (const r of rows(file)) if (r.type === 'timer' && typeof r.name === 'string' && r.name.startsWith('bench.')) n += r.count as number;
+  return n;
+}
+
+main()
+  .catch((err) => {
+    process.stderr.write(`micro: ${(err as Error).stack ?? err}\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await stopAllChildren();
+    setTimeout(() => process.exit(), 200).unref();
+  });
