@@ -16,7 +16,7 @@ import { batchAt, gauge, tempDir } from './fixtures.js';
 /** A transport whose answers the test scripts: 'ok', 'down' (retryable) or 'reject' (permanent). */
 class ScriptedTransport implements Transport {
   readonly name = 'scripted';
-  mode: 'ok' | 'down' | 'reject' = 'ok';
+  mode: 'ok' | 'down' | 'reject' | 'busy' = 'ok';
   readonly delivered: string[] = [];
   attempts = 0;
   /** How long each send takes. */
@@ -27,6 +27,7 @@ class ScriptedTransport implements Transport {
   async send(payload: DeliveryPayload): Promise<void> {
     this.attempts++;
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
+    if (this.mode === 'busy') throw new DeliveryError('answered 429', { retryable: true, retryAfterMs: 60_000 });
     if (this.mode === 'down') throw new DeliveryError('connect ECONNREFUSED', { retryable: true });
     if (this.mode === 'reject') throw new DeliveryError('answered 400: nope', { retryable: false });
     this.delivered.push(payload.body.toString().replace(/\.+$/, ''));
@@ -172,5 +173,17 @@ describe('delivery: retry, spool, replay, redaction', () => {
     await waitFor('replay', () => sink.status().spooled === 0, 10_000);
     await sink.stop();
     assert.deepEqual(t.delivered, names);
+  });
+
+  test('a Retry-After holds back later flushes, the replay and the final attempt at stop', async () => {
+    const t = new ScriptedTransport();
+    t.mode = 'busy';
+    const sink = new DeliveringSink(t, options(join(tmp.dir, 'retry-after'), { retryMaxDelayMs: 120_000 }), () => undefined, new Redactor([]));
+    await sink.export(batchAt([gauge('a', 1)]));
+    assert.equal(t.attempts, 1, 'no quick retry inside the Retry-After window');
+    await sink.export(batchAt([gauge('b', 1)]));
+    await sink.stop();
+    assert.equal(t.attempts, 1);
+    assert.equal(sink.status().spooled, 2);
   });
 });

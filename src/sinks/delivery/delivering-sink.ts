@@ -29,7 +29,10 @@ export class DeliveringSink implements Sink {
   private exportChain: Promise<void> = Promise.resolve();
   private replaying: Promise<void> | undefined;
   private replayAttempt = 0;
-  private notBeforeMs = 0;
+  /** Backoff: the replay loop waits until then, but a new flush may cut the wait short. */
+  private softWaitUntilMs = 0;
+  /** Retry-After: nothing is sent to the destination before then. */
+  private hardWaitUntilMs = 0;
   private wake: (() => void) | undefined;
   private stopping = false;
   private inFlightSeq: number | undefined;
@@ -54,7 +57,7 @@ export class DeliveringSink implements Sink {
     }
     if (this.spool.size > 0) {
       this.log(`${this.name}: ${this.spool.points} points in spool ${this.options.spoolDir}, replaying`);
-      this.kickReplay();
+      this.kickReplay(true);
     }
   }
 
@@ -75,7 +78,9 @@ export class DeliveringSink implements Sink {
       this.note(`dropped ${encoded.rejected.length} point(s) the destination cannot take, e.g. ${first.name}: ${first.reason}`);
     }
     const started = Date.now();
-    let spoolRest = this.spool.size > 0;
+    const backlog = this.spool.size > 0;
+    let spoolRest = backlog || Date.now() < this.hardWaitUntilMs;
+    let failedNow = false;
     for (const payload of encoded.payloads) {
       // A slow destination must not hold the flush past its budget, even when every request succeeds.
       if (Date.now() - started > this.options.exportBudgetMs) spoolRest = true;
@@ -83,10 +88,16 @@ export class DeliveringSink implements Sink {
         const outcome = await this.deliverWithQuickRetries(payload, started);
         if (outcome !== 'retry-later') continue;
         spoolRest = true;
+        failedNow = true;
       }
       await this.toSpool(payload);
     }
-    if (this.spool.size > 0) this.kickReplay(true);
+    if (this.spool.size === 0) return;
+    if (failedNow) {
+      // The destination just failed several times: back off before replaying.
+      this.softWaitUntilMs = Date.now() + backoffDelayMs(this.policy(), this.replayAttempt);
+      this.kickReplay(false);
+    } else this.kickReplay(true);
   }
 
   /** Sends one payload, retrying a little; 'retry-later' means it belongs in the spool. */
@@ -98,6 +109,7 @@ export class DeliveringSink implements Sink {
         this.dropped += payload.points;
         return 'done';
       }
+      this.honourRetryAfter(err);
       if (attempt >= this.options.quickRetries) return 'retry-later';
       const delay = Math.max(backoffDelayMs(this.policy(), attempt), err.retryAfterMs ?? 0);
       if (Date.now() - startedMs + delay > this.options.exportBudgetMs) return 'retry-later';
@@ -133,12 +145,22 @@ export class DeliveringSink implements Sink {
     }
   }
 
-  /** Starts the replay loop if idle; `now` also cuts short a backoff wait that has no Retry-After behind it. */
-  private kickReplay(now = false): void {
-    if (this.replaying) {
-      if (now && Date.now() >= this.notBeforeMs) this.wake?.();
-      return;
+  /** A destination's Retry-After (capped at retryMaxDelayMs) holds back every send until it passes. */
+  private honourRetryAfter(err: DeliveryError): void {
+    if (err.retryAfterMs === undefined) return;
+    this.hardWaitUntilMs = Math.max(this.hardWaitUntilMs, Date.now() + Math.min(err.retryAfterMs, this.options.retryMaxDelayMs));
+  }
+
+  /**
+   * Starts the replay loop if idle. With `now`, a backoff wait is cut short, so
+   * each flush is also a retry of the backlog; a Retry-After is never cut short.
+   */
+  private kickReplay(now: boolean): void {
+    if (now) {
+      this.softWaitUntilMs = 0;
+      this.wake?.();
     }
+    if (this.replaying) return;
     this.replaying = this.replayLoop()
       .catch((e: Error) => this.note(`replay stopped: ${e.message}`))
       .finally(() => {
@@ -148,6 +170,11 @@ export class DeliveringSink implements Sink {
 
   private async replayLoop(): Promise<void> {
     while (!this.stopping) {
+      const waitMs = Math.max(this.softWaitUntilMs, this.hardWaitUntilMs) - Date.now();
+      if (waitMs > 0) {
+        await this.interruptibleSleep(waitMs);
+        continue;
+      }
       const head = await this.spool.peek();
       if (!head) {
         this.replayAttempt = 0;
@@ -162,21 +189,24 @@ export class DeliveringSink implements Sink {
         this.replayAttempt = 0;
         continue;
       }
-      // stop() takes over from here; never sleep on a timer that does not hold the process open.
-      if (this.stopping) return;
-      const delay = Math.min(this.options.retryMaxDelayMs, Math.max(backoffDelayMs(this.policy(), this.replayAttempt++), err.retryAfterMs ?? 0));
-      this.notBeforeMs = Date.now() + (err.retryAfterMs ?? 0);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        // The replay loop must not keep a process alive on its own.
-        timer.unref();
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
+      this.honourRetryAfter(err);
+      this.softWaitUntilMs = Date.now() + backoffDelayMs(this.policy(), this.replayAttempt++);
     }
+  }
+
+  /** Sleeps unless woken; returns at once when stopping (stop() takes over the spool). */
+  private async interruptibleSleep(ms: number): Promise<void> {
+    if (this.stopping) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      // The replay loop must not keep a process alive on its own.
+      timer.unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
   }
 
   /**
@@ -190,7 +220,7 @@ export class DeliveringSink implements Sink {
     await this.replaying;
     const deadline = Date.now() + this.options.stopBudgetMs;
     try {
-      while (Date.now() < deadline) {
+      while (Date.now() < deadline && Date.now() >= this.hardWaitUntilMs) {
         const head = await this.spool.peek();
         if (!head) break;
         const err = await this.tryOnce(head.payload);
