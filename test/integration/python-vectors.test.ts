@@ -17,22 +17,14 @@ const NATIVE = join(ROOT, 'examples/python/publish_native.py');
 const LEGACY = join(ROOT, 'examples/python/publish_legacy.py');
 const VECTORS = join(ROOT, 'test/vectors');
 
-/**
- * True when /usr/bin/python3 runs. When it does not, the Python checks cannot
- * run: with ZIBRATO_REQUIRE_PEERS=1 that is a failure; otherwise the test says
- * so in its output and checks nothing else.
- */
-function pythonAvailable(t: { diagnostic(msg: string): void }): boolean {
+/** Fails the test when /usr/bin/python3 is missing: a missing peer is a failure, never a skip. */
+function requirePython(): void {
   const r = spawnSync(PYTHON, ['--version'], { encoding: 'utf8' });
-  if (r.status === 0) return true;
-  const msg = `${PYTHON} is not available (${r.error?.message ?? r.stderr}); install python3`;
-  if (process.env.ZIBRATO_REQUIRE_PEERS === '1') assert.fail(`${msg}. ZIBRATO_REQUIRE_PEERS=1 requires it`);
-  t.diagnostic(`NOT RUN: ${msg}`);
-  return false;
+  if (r.status !== 0) assert.fail(`${PYTHON} is not available (${r.error?.message ?? r.stderr}); install python3 (.ci/run does)`);
 }
 
 test('publish_native.py --check-vectors encodes every native vector byte for byte', (t) => {
-  if (!pythonAvailable(t)) return;
+  requirePython();
   const r = spawnSync(PYTHON, [NATIVE, '--check-vectors', VECTORS], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   assert.match(r.stdout, /(\d+) of \1 vectors match/);
@@ -40,7 +32,7 @@ test('publish_native.py --check-vectors encodes every native vector byte for byt
 });
 
 test('publish_native.py --check-vectors exits non-zero and shows both frames when a vector does not match', (t) => {
-  if (!pythonAvailable(t)) return;
+  requirePython();
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-badvec-'));
   copyFileSync(join(VECTORS, 'native-counters.json'), join(dir, 'native-counters.json'));
   const v = JSON.parse(readFileSync(join(VECTORS, 'native-timers.json'), 'utf8')) as { records: { value: number }[] };
@@ -54,14 +46,14 @@ test('publish_native.py --check-vectors exits non-zero and shows both frames whe
 });
 
 test('publish_native.py --check-vectors fails on a directory without vectors', (t) => {
-  if (!pythonAvailable(t)) return;
+  requirePython();
   const r = spawnSync(PYTHON, [NATIVE, '--check-vectors', mkdtempSync(join(tmpdir(), 'zibrato-novec-'))], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 1);
   assert.match(r.stderr, /no native-\*\.json vectors/);
 });
 
 test('publish_legacy.py formats the 2013 text that the legacy vectors decode', (t) => {
-  if (!pythonAvailable(t)) return;
+  requirePython();
   const script = [
     'import sys',
     `sys.path.insert(0, ${JSON.stringify(join(ROOT, 'examples/python'))})`,

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
 import { graphiteName, graphiteSinkSpec } from '../../src/sinks/graphite-sink.js';
 import { CARBON_CACHE, CarbonPeer } from '../helpers/peers/carbon.js';
-import { peerAvailable, waitFor } from '../helpers/peers/process.js';
+import { requirePeer, waitFor } from '../helpers/peers/process.js';
 import { batchAt, counter, FAST_DELIVERY, gauge, makeSink, set, tempDir, timer } from './fixtures.js';
 
 describe('graphite sink against a real carbon-cache', () => {
@@ -19,8 +19,8 @@ describe('graphite sink against a real carbon-cache', () => {
     tmp.remove();
   });
 
-  async function started(t: Parameters<typeof peerAvailable>[0]): Promise<CarbonPeer | undefined> {
-    if (!peerAvailable(t, CARBON_CACHE, 'the Debian package graphite-carbon')) return undefined;
+  async function started(): Promise<CarbonPeer> {
+    requirePeer(CARBON_CACHE, 'the Debian package graphite-carbon');
     if (!carbon) throw new Error('carbon peer not created');
     await carbon.start().catch(async (err) => {
       throw new Error(`${(err as Error).message}\n${carbon?.log}`);
@@ -44,9 +44,8 @@ describe('graphite sink against a real carbon-cache', () => {
     assert.equal(graphiteName(p, 'p99', 'pre', 'graphite'), 'pre.a_b.c.p99;k__1=_v_x_y');
   });
 
-  test('counters, gauges, timers and sets arrive with exact values as tagged series', async (t) => {
-    const peer = await started(t);
-    if (!peer) return;
+  test('counters, gauges, timers and sets arrive with exact values as tagged series', async () => {
+    const peer = await started();
     try {
       const sink = makeSink(graphiteSinkSpec, { port: peer.linePort, prefix: 'zt', spoolDir: join(tmp.dir, 'spool1'), ...FAST_DELIVERY });
       await sink.start?.();
@@ -82,9 +81,8 @@ describe('graphite sink against a real carbon-cache', () => {
     }
   });
 
-  test('the path tag style folds source and tags into the dotted name', async (t) => {
-    const peer = await started(t);
-    if (!peer) return;
+  test('the path tag style folds source and tags into the dotted name', async () => {
+    const peer = await started();
     try {
       const sink = makeSink(graphiteSinkSpec, { port: peer.linePort, tags: 'path', spoolDir: join(tmp.dir, 'spool2'), ...FAST_DELIVERY });
       const ts = nowSec - 90;
@@ -96,9 +94,8 @@ describe('graphite sink against a real carbon-cache', () => {
     }
   });
 
-  test('a point with a non-finite value is dropped and counted; the rest of the batch is stored', async (t) => {
-    const peer = await started(t);
-    if (!peer) return;
+  test('a point with a non-finite value is dropped and counted; the rest of the batch is stored', async () => {
+    const peer = await started();
     try {
       const logs: string[] = [];
       const sink = makeSink(graphiteSinkSpec, { port: peer.linePort, spoolDir: join(tmp.dir, 'spool3'), ...FAST_DELIVERY }, logs);
@@ -114,9 +111,8 @@ describe('graphite sink against a real carbon-cache', () => {
     }
   });
 
-  test('while carbon is down batches are spooled, and replayed in full when it returns', async (t) => {
-    const peer = await started(t);
-    if (!peer) return;
+  test('while carbon is down batches are spooled, and replayed in full when it returns', async () => {
+    const peer = await started();
     try {
       await peer.stop();
       const spoolDir = join(tmp.dir, 'spool4');
@@ -140,9 +136,8 @@ describe('graphite sink against a real carbon-cache', () => {
     }
   });
 
-  test('the spool survives a backend restart and is replayed by the next process', async (t) => {
-    const peer = await started(t);
-    if (!peer) return;
+  test('the spool survives a backend restart and is replayed by the next process', async () => {
+    const peer = await started();
     try {
       await peer.stop();
       const spoolDir = join(tmp.dir, 'spool5');

@@ -5,7 +5,7 @@ import protobuf from 'protobufjs';
 import { encodeWriteRequest, prometheusRemoteWriteSinkSpec } from '../../src/sinks/prometheus-remote-write-sink.js';
 import { snappyUncompress } from '../../src/sinks/snappy-block.js';
 import { PROMETHEUS_BIN, PrometheusPeer } from '../helpers/peers/prometheus.js';
-import { peerAvailable, waitFor } from '../helpers/peers/process.js';
+import { requirePeer, waitFor } from '../helpers/peers/process.js';
 import { batchAt, counter, FAST_DELIVERY, gauge, makeSink, tempDir, timer } from './fixtures.js';
 
 /** prometheus/prompb/types.proto and remote.proto, the parts remote write 1.0 uses. */
@@ -41,8 +41,8 @@ describe('prometheus remote-write sink into a real Prometheus', () => {
     assert.deepEqual(snappyUncompress(Buffer.from([0x03, 0x08, 0x61, 0x62, 0x63])), Buffer.from('abc'));
   });
 
-  test('samples land at flush time with exact values: cumulative _total counters, summaries, gauges', async (t) => {
-    if (!peerAvailable(t, PROMETHEUS_BIN, 'the Debian package prometheus')) return;
+  test('samples land at flush time with exact values: cumulative _total counters, summaries, gauges', async () => {
+    requirePeer(PROMETHEUS_BIN, 'the Debian package prometheus');
     await prom!.start();
     try {
       const sink = makeSink(prometheusRemoteWriteSinkSpec, { url: prom!.remoteWriteUrl, namespace: 'rw_', spoolDir: join(tmp.dir, 'spool1'), ...FAST_DELIVERY });
@@ -69,8 +69,8 @@ describe('prometheus remote-write sink into a real Prometheus', () => {
     }
   });
 
-  test('a 400 (out-of-order sample) is counted as dropped and not retried', async (t) => {
-    if (!peerAvailable(t, PROMETHEUS_BIN, 'the Debian package prometheus')) return;
+  test('a 400 (out-of-order sample) is counted as dropped and not retried', async () => {
+    requirePeer(PROMETHEUS_BIN, 'the Debian package prometheus');
     await prom!.start();
     try {
       const logs: string[] = [];
@@ -89,8 +89,8 @@ describe('prometheus remote-write sink into a real Prometheus', () => {
     }
   });
 
-  test('while Prometheus is down flushes are spooled, then replayed in order with nothing lost', async (t) => {
-    if (!peerAvailable(t, PROMETHEUS_BIN, 'the Debian package prometheus')) return;
+  test('while Prometheus is down flushes are spooled, then replayed in order with nothing lost', async () => {
+    requirePeer(PROMETHEUS_BIN, 'the Debian package prometheus');
     const sink = makeSink(prometheusRemoteWriteSinkSpec, { url: prom!.remoteWriteUrl, spoolDir: join(tmp.dir, 'spool3'), ...FAST_DELIVERY });
     try {
       const ts = [nowMs - 30_000, nowMs - 29_000, nowMs - 28_000];

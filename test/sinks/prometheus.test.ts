@@ -5,7 +5,7 @@ import { prometheusSinkSpec, PrometheusExpositionSink } from '../../src/sinks/pr
 import { sanitizeLabelName, sanitizeMetricName } from '../../src/sinks/prometheus-naming.js';
 import { freeTcpPort } from '../helpers/ports.js';
 import { PROMETHEUS_BIN, PrometheusPeer } from '../helpers/peers/prometheus.js';
-import { peerAvailable, waitFor } from '../helpers/peers/process.js';
+import { requirePeer, waitFor } from '../helpers/peers/process.js';
 import { batchAt, counter, gauge, makeSink, set, tempDir, timer } from './fixtures.js';
 
 describe('prometheus exposition sink scraped by a real Prometheus', () => {
@@ -58,8 +58,8 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
     }
   });
 
-  test('Prometheus scrapes exact values: counters as cumulative _total, timers as summaries, gauges, sets', async (t) => {
-    if (!peerAvailable(t, PROMETHEUS_BIN, 'the Debian package prometheus')) return;
+  test('Prometheus scrapes exact values: counters as cumulative _total, timers as summaries, gauges, sets', async () => {
+    requirePeer(PROMETHEUS_BIN, 'the Debian package prometheus');
     await sink!.export(batchAt([
       counter('app.requests', 5, { source: 'web-1', tags: { region: 'eu' } }),
       gauge('app.temp', -3.5),

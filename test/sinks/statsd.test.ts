@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { StatsdTransport, statsdLines, statsdSinkSpec } from '../../src/sinks/statsd-sink.js';
 import { STATSD_BIN, StatsdPeer } from '../helpers/peers/statsd.js';
-import { peerAvailable, waitFor } from '../helpers/peers/process.js';
+import { requirePeer, waitFor } from '../helpers/peers/process.js';
 import { batchAt, counter, FAST_DELIVERY, gauge, makeSink, set, tempDir, timer } from './fixtures.js';
 
 describe('statsd sink against the real etsy statsd daemon', () => {
@@ -19,10 +19,10 @@ describe('statsd sink against the real etsy statsd daemon', () => {
     tmp.remove();
   });
 
-  async function started(t: Parameters<typeof peerAvailable>[0]): Promise<StatsdPeer | undefined> {
-    if (!peerAvailable(t, STATSD_BIN, 'the npm devDependency statsd', constants.R_OK)) return undefined;
+  async function started(): Promise<StatsdPeer> {
+    requirePeer(STATSD_BIN, 'the npm devDependency statsd', constants.R_OK);
     await peer!.start();
-    return peer;
+    return peer!;
   }
 
   async function arrived(p: StatsdPeer, prefix: string, expected: { counters: Record<string, number>; gauges: Record<string, number> }): Promise<void> {
@@ -44,9 +44,8 @@ describe('statsd sink against the real etsy statsd daemon', () => {
     assert.deepEqual(statsdLines(gauge('g', -1), { prefix: '', tags: 'path' }), [['g:0|g', 'g:-1|g']]);
   });
 
-  test('over UDP, counters, negative gauges, timer aggregates and sets arrive with exact values', async (t) => {
-    const p = await started(t);
-    if (!p) return;
+  test('over UDP, counters, negative gauges, timer aggregates and sets arrive with exact values', async () => {
+    const p = await started();
     try {
       const sink = makeSink(statsdSinkSpec, { port: p.udpPort, prefix: 'zu', spoolDir: join(tmp.dir, 'spool1'), ...FAST_DELIVERY });
       await sink.start?.();
@@ -86,9 +85,8 @@ describe('statsd sink against the real etsy statsd daemon', () => {
     }
   });
 
-  test('lines are packed into datagrams no larger than the MTU, and none is lost', async (t) => {
-    const p = await started(t);
-    if (!p) return;
+  test('lines are packed into datagrams no larger than the MTU, and none is lost', async () => {
+    const p = await started();
     try {
       const points = Array.from({ length: 300 }, (_, i) => gauge(`zm.g${i}`, i === 7 ? -7 : i + 0.5));
       const transport = new StatsdTransport({ host: '127.0.0.1', port: p.udpPort, protocol: 'udp', mtuBytes: 1432, prefix: '', tags: 'path', timeoutMs: 1000 });
@@ -109,9 +107,8 @@ describe('statsd sink against the real etsy statsd daemon', () => {
     }
   });
 
-  test('a point with a non-finite value is dropped and counted; the rest arrives', async (t) => {
-    const p = await started(t);
-    if (!p) return;
+  test('a point with a non-finite value is dropped and counted; the rest arrives', async () => {
+    const p = await started();
     try {
       const sink = makeSink(statsdSinkSpec, { port: p.tcpPort, protocol: 'tcp', spoolDir: join(tmp.dir, 'spool3'), ...FAST_DELIVERY });
       await sink.export(batchAt([counter('zn.bad', Number.POSITIVE_INFINITY), counter('zn.good', 3)]));
@@ -124,9 +121,8 @@ describe('statsd sink against the real etsy statsd daemon', () => {
     }
   });
 
-  test('over TCP, an outage spools the flushes and they are replayed in order when statsd returns', async (t) => {
-    const p = await started(t);
-    if (!p) return;
+  test('over TCP, an outage spools the flushes and they are replayed in order when statsd returns', async () => {
+    const p = await started();
     try {
       await p.stop();
       const sink = makeSink(statsdSinkSpec, { port: p.tcpPort, protocol: 'tcp', spoolDir: join(tmp.dir, 'spool4'), ...FAST_DELIVERY });

@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { connect } from 'node:net';
-import type { TestContext } from 'node:test';
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 100): Promise<T> {
@@ -20,19 +19,15 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 /**
- * Whether a peer binary can run here. Missing is a failure when
- * ZIBRATO_REQUIRE_PEERS=1 (CI), otherwise the test is skipped at run time
- * with the reason, so a developer without the package still sees why.
+ * Fails the test when a peer binary is missing: integration tests talk to
+ * their real peers, and a missing one is a failure, never a skip (`.ci/run`
+ * installs them all).
  */
-export function peerAvailable(t: TestContext, binary: string, installHint: string, mode: number = constants.X_OK): boolean {
+export function requirePeer(binary: string, installHint: string, mode: number = constants.X_OK): void {
   try {
     accessSync(binary, mode);
-    return true;
   } catch {
-    const msg = `${binary} not found (install ${installHint})`;
-    if (process.env.ZIBRATO_REQUIRE_PEERS === '1') throw new Error(`${msg}; ZIBRATO_REQUIRE_PEERS=1 requires every peer`);
-    t.skip(msg);
-    return false;
+    throw new Error(`${binary} not found: install ${installHint} (.ci/run installs every peer the tests need)`);
   }
 }
 
