@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { closeServer, listenLocal } from './http-server.js';
 
 /** A request a receiver accepted. */
 export interface AcceptedRequest<T> {
@@ -52,12 +53,8 @@ export class JsonApiReceiver<T> {
         reply(200);
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
+    this.port = await listenLocal(server, port);
     this.server = server;
-    this.port = (server.address() as { port: number }).port;
   }
 
   get baseUrl(): string {
@@ -67,9 +64,7 @@ export class JsonApiReceiver<T> {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
+    await closeServer(s);
   }
 }
 

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import { closeServer, listenLocal } from './http-server.js';
 
 /** The generated message class's static API (protobufjs static module). */
 interface GeneratedType {
@@ -74,12 +75,8 @@ export class OtlpReceiver {
         }
       });
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => resolve());
-    });
+    this.port = await listenLocal(server, port);
     this.server = server;
-    this.port = (server.address() as { port: number }).port;
   }
 
   get url(): string {
@@ -89,8 +86,6 @@ export class OtlpReceiver {
   async stop(): Promise<void> {
     const s = this.server;
     this.server = undefined;
-    if (!s) return;
-    s.closeAllConnections();
-    await new Promise<void>((r) => s.close(() => r()));
+    await closeServer(s);
   }
 }
