@@ -1,11 +1,15 @@
 import type { RecordBuffer } from './record-buffer.js';
 import type { BatchWriter } from '../wire/batch-writer.js';
 import type { InputProblems } from './input-problems.js';
+import { TimerScope } from './scopes.js';
 
 /**
  * A precomputed series: level bit, writer and encoded series entry are
  * resolved once, so writing a record is a mask test, a finiteness test and
- * two stores. One class for every kind keeps call sites monomorphic.
+ * two stores. One class for every kind keeps call sites monomorphic, and it is
+ * also what `counterHandle()`, `gaugeHandle()` and `timerHandle()` return
+ * (typed as the narrow interfaces), so `c.inc()` reaches the mask test
+ * without a wrapper object in between.
  */
 export class SeriesHandle {
   private readonly bit: number;
@@ -22,6 +26,26 @@ export class SeriesHandle {
   ) {
     this.bit = 1 << level;
     this.writer = buffer.writers[level]!;
+  }
+
+  /** {@link CounterHandle.inc}: adds `by` (default 1). */
+  inc(by?: number): void {
+    this.write(by === undefined ? 1 : by);
+  }
+
+  /** {@link GaugeHandle.set}. */
+  set(value: number): void {
+    this.write(value);
+  }
+
+  /** {@link TimerHandle.record}: a duration in ms. */
+  record(ms: number): void {
+    this.write(ms);
+  }
+
+  /** {@link TimerHandle.start}: a scope that records on `stop()` or when disposed. */
+  start(): TimerScope {
+    return new TimerScope(this, process.hrtime.bigint());
   }
 
   /** True when someone subscribes to this handle's level (the write would not be a no-op). */

@@ -73,37 +73,6 @@ const EMIT_KINDS: Record<EmitKind, MetricKind> = {
 /** Self-metrics are published at `warn`: losing data is worth a warning. */
 const SELF_METRICS_LEVEL = levelIndex('warn');
 
-class CounterHandleImpl implements CounterHandle {
-  constructor(private readonly h: SeriesHandle) {}
-  inc(by = 1): void {
-    this.h.write(by);
-  }
-  get enabled(): boolean {
-    return this.h.enabled;
-  }
-}
-class GaugeHandleImpl implements GaugeHandle {
-  constructor(private readonly h: SeriesHandle) {}
-  set(value: number): void {
-    this.h.write(value);
-  }
-  get enabled(): boolean {
-    return this.h.enabled;
-  }
-}
-class TimerHandleImpl implements TimerHandle {
-  constructor(private readonly h: SeriesHandle) {}
-  record(ms: number): void {
-    this.h.write(ms);
-  }
-  start(): TimerScope {
-    return new TimerScope(this.h, process.hrtime.bigint());
-  }
-  get enabled(): boolean {
-    return this.h.enabled;
-  }
-}
-
 /**
  * The in-app client. Every measuring call appends to an in-memory batch and
  * returns; batches leave through a ZeroMQ socket off the hot path. Calls never
@@ -241,15 +210,15 @@ export class Zibrato {
 
   /** A bound counter for hot loops: resolves the series once. */
   counterHandle(o: MetricOptions): CounterHandle {
-    return new CounterHandleImpl(this.handleOrNoop(MetricKind.counter, o));
+    return this.handleOrNoop(MetricKind.counter, o);
   }
   /** A bound gauge. */
   gaugeHandle(o: MetricOptions): GaugeHandle {
-    return new GaugeHandleImpl(this.handleOrNoop(MetricKind.gauge, o));
+    return this.handleOrNoop(MetricKind.gauge, o);
   }
   /** A bound timer. */
   timerHandle(o: MetricOptions): TimerHandle {
-    return new TimerHandleImpl(this.handleOrNoop(MetricKind.timer, o));
+    return this.handleOrNoop(MetricKind.timer, o);
   }
 
   private noop: SeriesHandle | undefined;
