@@ -94,6 +94,21 @@ async function main(): Promise<void> {
   const svc = new Service();
   function empty(): void {}
 
+  // Floors: the pieces an options-object call cannot avoid, measured alone.
+  const names = new Map<string, number>();
+  for (let i = 0; i < 1000; i++) names.set(`metric.${i}`, i);
+  names.set('bench.requests', 1);
+  const storedKeys = ['route', 'status'];
+  const storedValues = ['/checkout', '200'];
+  const forInCompare = (tags: Record<string, string>): boolean => {
+    let n = 0;
+    for (const key in tags) {
+      if (n >= storedKeys.length || storedKeys[n] !== key || storedValues[n] !== tags[key]) return false;
+      n++;
+    }
+    return n === storedKeys.length;
+  };
+
   let k = 0;
   const cases: Case[] = [
     // enabled counter, tags
@@ -106,6 +121,10 @@ async function main(): Promise<void> {
     { id: 'otel.add', label: 'OpenTelemetry `counter.add(1, attrs)`', fn: () => otelCounter.add(1, ATTRS) },
     { id: 'hotshots', label: 'hot-shots `increment(name, 1, tags)` (UDP, default: a datagram per call)', fn: () => hs.increment('bench.requests', 1, TAGS), slow: true },
     { id: 'hotshots.buffered', label: 'hot-shots `increment` with maxBufferSize 1400', fn: () => hsBuffered.increment('bench.requests', 1, TAGS), slow: true },
+    // floors of the options-object path
+    { id: 'floor.mapget', label: 'floor: one `Map.get(name)` probe (1,000 names)', fn: () => do_not_optimize(names.get('bench.requests')) },
+    { id: 'floor.forin', label: 'floor: for-in compare of a fresh `{ route, status }` literal with stored tags', fn: () => do_not_optimize(forInCompare({ route: '/checkout', status: '200' })) },
+    { id: 'floor.alloc', label: 'floor: allocating a `{ name, tags: { route, status } }` options object', fn: () => do_not_optimize({ name: 'bench.requests', tags: { route: '/checkout', status: '200' } }) },
     // unsubscribed level
     { id: 'empty', label: 'empty function call', fn: () => empty() },
     { id: 'zib.off.handle', label: 'Zibrato `c.inc()` at an unsubscribed level', fn: () => debugHandle.inc() },
