@@ -182,6 +182,19 @@ async function main(): Promise<void> {
       },
       zibEnabled: true,
     },
+    {
+      id: 'zib.handle.start.tryfinally',
+      label: 'Zibrato `timerHandle.start()` + try/finally dispose',
+      fn: () => {
+        const t = timerHandle.start();
+        try {
+          k++;
+        } finally {
+          t[Symbol.dispose]();
+        }
+      },
+      zibEnabled: true,
+    },
     { id: 'zib.timeMe', label: 'Zibrato `@z.timeMe` method call', fn: () => svc.timed(k++), zibEnabled: true },
     { id: 'plain.method', label: 'the same method undecorated', fn: () => svc.plain(k++) },
     {
