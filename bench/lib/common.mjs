@@ -195,7 +195,13 @@ export function machine() {
     const m = /MemTotal:\s+(\d+) kB/.exec(readFileSync('/proc/meminfo', 'utf8'));
     if (m) memTotal = `${Math.round(Number(m[1]) / 1024 / 1024)} GiB`;
   }
-  return { nproc: cpus().length, cpuModel, node: process.version, platform: `${process.platform} ${process.arch}`, memTotal };
+  let udpRmemDefaultBytes = null;
+  try {
+    udpRmemDefaultBytes = Number(readFileSync('/proc/sys/net/core/rmem_default', 'utf8').trim());
+  } catch {
+    // not linux
+  }
+  return { nproc: cpus().length, cpuModel, node: process.version, platform: `${process.platform} ${process.arch}`, memTotal, udpRmemDefaultBytes };
 }
 
 /** Median of numbers. */
