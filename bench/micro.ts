@@ -24,7 +24,7 @@ import { measureRound, runner, warm } from './lib/measure.mjs';
 import { emitResult, isQuick, median, pollUntil, sleep, startPipeline, stopAllChildren } from './lib/common.mjs';
 
 const quick = isQuick();
-const ROUNDS = quick ? 5 : 15;
+const ROUNDS = quick ? 5 : 21;
 /** 4096 calls per sample; 200 samples = ~0.8 M calls per round, far under the client's buffer bound. */
 const CALLS_PER_SAMPLE = 4096;
 const SAMPLES = quick ? 100 : 200;

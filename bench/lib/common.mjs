@@ -130,6 +130,17 @@ export function cpuSecondsOf(pid) {
   }
 }
 
+/** CPU time of a process split into user and kernel (system) seconds. */
+export function cpuSplitOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+  } catch {
+    return { user: 0, system: 0 };
+  }
+}
+
 /** Kills every child this process started, by PID. */
 export async function stopAllChildren() {
   await Promise.all([...running].map((c) => c.stop('SIGKILL', 5000)));
