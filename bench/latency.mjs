@@ -3,7 +3,7 @@
 // (10 ms: the client batches for at most that long) and with 1 ms.
 // usage: node bench/latency.mjs [--quick]
 import { join } from 'node:path';
-import { emitResult, isQuick, nodeScript, ROOT, startPipeline, stopAllChildren } from './lib/common.mjs';
+import { emitResult, isQuick, nodeScript, ROOT, startPipeline, runBench } from './lib/common.mjs';
 
 const quick = isQuick();
 const RATE = 20_000;
@@ -36,12 +36,4 @@ async function main() {
   emitResult({ bench: 'latency', runs });
 }
 
-main()
-  .catch((err) => {
-    process.stderr.write(`latency: ${err.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopAllChildren();
-    setTimeout(() => process.exit(), 200).unref();
-  });
+runBench('latency', main);

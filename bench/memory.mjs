@@ -3,7 +3,7 @@
 // bounded by the value range), statsd keeps every sample until its flush.
 // Reports RSS over the load and Zibrato's p50/p90/p99 against the exact values.
 // usage: node bench/memory.mjs [--quick]
-import { emitResult, isQuick, rssOf, sleep, stopAllChildren } from './lib/common.mjs';
+import { emitResult, isQuick, rssOf, sleep, runBench } from './lib/common.mjs';
 import { StatsdSystem, ZibratoSystem } from './lib/systems.mjs';
 import { lognormalValues } from './lib/values.mjs';
 
@@ -108,12 +108,4 @@ async function main() {
   emitResult({ bench: 'memory', samples: SAMPLES, zibrato: z, statsd: s, rates: { zibrato: ZIB_RATE, statsd: STATSD_RATE } });
 }
 
-main()
-  .catch((err) => {
-    process.stderr.write(`memory: ${err.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopAllChildren();
-    setTimeout(() => process.exit(), 200).unref();
-  });
+runBench('memory', main);

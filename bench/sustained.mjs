@@ -2,7 +2,7 @@
 // each system; every record made is accounted for: received, or lost and
 // counted somewhere (client `dropped`, backend `dropped`), or lost silently.
 // usage: node bench/sustained.mjs [--quick]
-import { cpuSecondsOf, emitResult, isQuick, rssOf, stopAllChildren } from './lib/common.mjs';
+import { cpuSecondsOf, emitResult, isQuick, rssOf, runBench } from './lib/common.mjs';
 import { StatsdSystem, ZibratoSystem, udpRcvbufErrors } from './lib/systems.mjs';
 
 const quick = isQuick();
@@ -34,12 +34,4 @@ async function main() {
   emitResult({ bench: 'sustained', zibrato, statsd });
 }
 
-main()
-  .catch((err) => {
-    process.stderr.write(`sustained: ${err.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopAllChildren();
-    setTimeout(() => process.exit(), 200).unref();
-  });
+runBench('sustained', main);

@@ -4,7 +4,7 @@
 // offered rate (≥ 95 %), and the last record arrived within the grace period.
 // A failure is retried once (other work shares the 2 cores), then the search stops.
 // usage: node bench/throughput.mjs [--quick]
-import { cpuSecondsOf, cpuSplitOf, emitResult, isQuick, stopAllChildren } from './lib/common.mjs';
+import { cpuSecondsOf, cpuSplitOf, emitResult, isQuick, runBench } from './lib/common.mjs';
 import { StatsdSystem, ZibratoSystem, udpRcvbufErrors } from './lib/systems.mjs';
 
 const quick = isQuick();
@@ -63,12 +63,4 @@ async function main() {
   emitResult({ bench: 'throughput', durationMs: DURATION_MS, deliveryMs: DELIVERY_MS, publishers: PUBLISHERS, zibrato: zib, statsd, statsdBuffered });
 }
 
-main()
-  .catch((err) => {
-    process.stderr.write(`throughput: ${err.stack ?? err}\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await stopAllChildren();
-    setTimeout(() => process.exit(), 200).unref();
-  });
+runBench('throughput', main);

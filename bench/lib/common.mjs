@@ -231,3 +231,16 @@ export function emitResult(obj) {
 export function isQuick() {
   return process.argv.includes('--quick') || process.env.ZIBRATO_BENCH_QUICK === '1';
 }
+
+/** Runs a benchmark's main: reports a crash, always stops its children, then exits. */
+export function runBench(name, main) {
+  main()
+    .catch((err) => {
+      process.stderr.write(`${name}: ${err.stack ?? err}\n`);
+      process.exitCode = 1;
+    })
+    .finally(async () => {
+      await stopAllChildren();
+      setTimeout(() => process.exit(), 200).unref();
+    });
+}
