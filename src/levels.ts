@@ -12,16 +12,35 @@ export const DEFAULT_LEVEL: Level = 'info';
 /** Bit mask with every level set. */
 export const ALL_LEVELS_MASK = (1 << LEVELS.length) - 1;
 
-const LEVEL_INDEX: ReadonlyMap<string, number> = new Map(LEVELS.map((l, i) => [l, i]));
-
-/** The level's number (0 = debug … 4 = crit), or -1 when the name is not a level. */
+/**
+ * The level's number (0 = debug … 4 = crit), or -1 when the name is not a
+ * level. A switch rather than a Map: the client calls this on the hot path, and
+ * comparing against literals is a pointer compare for the interned strings apps
+ * pass, where a Map lookup costs a hash probe on every call.
+ */
 export function levelIndex(name: string): number {
-  return LEVEL_INDEX.get(name) ?? -1;
+  switch (name) {
+    case 'debug':
+      return 0;
+    case 'info':
+      return 1;
+    case 'warn':
+      return 2;
+    case 'error':
+      return 3;
+    case 'crit':
+      return 4;
+    default:
+      return -1;
+  }
 }
+
+// The switch must agree with LEVELS, the one source of truth.
+if (LEVELS.length !== 5 || LEVELS.some((l, i) => levelIndex(l) !== i)) throw new Error('levels.ts: levelIndex is out of step with LEVELS');
 
 /** True when `name` is one of the five levels. */
 export function isLevel(name: unknown): name is Level {
-  return typeof name === 'string' && LEVEL_INDEX.has(name);
+  return typeof name === 'string' && levelIndex(name) >= 0;
 }
 
 /**

@@ -3,7 +3,6 @@ import { MetricKind } from '../wire/constants.js';
 import { encodeSeries, type Tags } from '../wire/series-encoding.js';
 import { hashSetMember } from '../wire/set-member.js';
 import { HandleCache } from './handle-cache.js';
-import { levelNumber } from './level-number.js';
 import { InputProblems } from './input-problems.js';
 import { resolveOptions, type ResolvedOptions, type ZibratoOptions } from './options.js';
 import { RecordBuffer, type ClientStats } from './record-buffer.js';
@@ -70,6 +69,11 @@ const EMIT_KINDS: Record<EmitKind, MetricKind> = {
   set: MetricKind.set,
 };
 
+/** The cache key's kind: a sampled series is a different series entry (its rate is encoded with it). */
+function cacheKindOf(kind: MetricKind, sampleRate: number): number {
+  return sampleRate === 1 ? kind : kind + 16 * sampleRate;
+}
+
 /** Self-metrics are published at `warn`: losing data is worth a warning. */
 const SELF_METRICS_LEVEL = levelIndex('warn');
 
@@ -134,7 +138,7 @@ export class Zibrato {
   private enabledHandle(kind: MetricKind, o: MetricOptions): SeriesHandle | undefined {
     if (o === null || typeof o !== 'object') return this.rejectOptions();
     const levelName = o.level;
-    const level = levelName === undefined ? this.defaultLevel : levelNumber(levelName);
+    const level = levelName === undefined ? this.defaultLevel : levelIndex(levelName);
     if (level < 0) return this.rejectLevel(levelName);
     if ((this.buffer.mask & (1 << level)) === 0) return undefined;
     const h = this.cache.get(kind, o.name, level, o.source, o.tags);
@@ -145,18 +149,16 @@ export class Zibrato {
   private handleFor(kind: MetricKind, o: MetricOptions, sampleRate = 1): SeriesHandle | undefined {
     if (o === null || typeof o !== 'object') return this.rejectOptions();
     const levelName = o.level;
-    const level = levelName === undefined ? this.defaultLevel : levelNumber(levelName);
+    const level = levelName === undefined ? this.defaultLevel : levelIndex(levelName);
     if (level < 0) return this.rejectLevel(levelName);
-    const cacheKind = sampleRate === 1 ? kind : kind + 16 * sampleRate;
-    const h = this.cache.get(cacheKind, o.name, level, o.source, o.tags);
+    const h = this.cache.get(cacheKindOf(kind, sampleRate), o.name, level, o.source, o.tags);
     return h !== undefined ? h : this.resolve(kind, o, level, sampleRate);
   }
 
   /** A cache miss: encodes the series once and remembers its handle. */
   private resolve(kind: MetricKind, o: MetricOptions, level: number, sampleRate: number): SeriesHandle | undefined {
-    const cacheKind = sampleRate === 1 ? kind : kind + 16 * sampleRate;
     const h = this.newHandle(kind, o.name, level, o.source, o.tags, sampleRate);
-    if (h) this.cache.set(cacheKind, o.name, level, o.source, o.tags, h);
+    if (h) this.cache.set(cacheKindOf(kind, sampleRate), o.name, level, o.source, o.tags, h);
     return h;
   }
 
@@ -200,7 +202,7 @@ export class Zibrato {
       this.problems.badCall(`metric "${name}": unknown kind ${JSON.stringify(kind)}`);
       return;
     }
-    const idx = levelNumber(level);
+    const idx = levelIndex(level);
     if (idx >= 0 && (this.buffer.mask & (1 << idx)) === 0) return;
     const v = k === MetricKind.set && typeof value === 'string' ? hashSetMember(value) : (value as number);
     this.handleFor(k, { name, level, source: options.source, tags: options.tags }, options.sampleRate ?? 1)?.write(v);
@@ -282,7 +284,7 @@ export class Zibrato {
 
   /** True when some subscriber wants `level` (calls at other levels are near no-ops). */
   isEnabled(level: Level): boolean {
-    const idx = levelNumber(level);
+    const idx = levelIndex(level);
     return idx >= 0 && (this.buffer.mask & (1 << idx)) !== 0;
   }
 
