@@ -72,6 +72,7 @@ Example:
       const flag = o.type === 'boolean' ? flagOf(o.key) : `${flagOf(o.key)} <${o.type === 'number' ? 'n' : 'value'}>`;
       const opt = new Option(flag, o.description + (o.env ? ` (env ${o.env})` : ''));
       if (o.default !== undefined && !o.secret) opt.default(o.default);
+      if (o.choices) opt.choices(o.choices);
       cmd.addOption(opt);
     }
     cmd.action((opts: CommonOptions & Record<string, unknown>) => runBackend(spec, opts));

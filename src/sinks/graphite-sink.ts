@@ -1,4 +1,3 @@
-import { InvalidOptionError } from '../errors.js';
 import type { SinkSpec } from './registry.js';
 import type { FlushBatch, MetricPoint } from './sink.js';
 import { DeliveringSink } from './delivery/delivering-sink.js';
@@ -97,12 +96,11 @@ export const graphiteSinkSpec: SinkSpec = {
     { key: 'host', type: 'string', default: '127.0.0.1', description: 'Carbon host' },
     { key: 'port', type: 'number', default: 2003, description: 'Carbon plaintext port' },
     { key: 'prefix', type: 'string', default: '', description: 'dotted prefix for every series' },
-    { key: 'tags', type: 'string', default: 'graphite', description: 'tag style: graphite (name;k=v) or path (name.k.v)' },
+    { key: 'tags', type: 'string', default: 'graphite', choices: ['graphite', 'path'], description: 'tag style: graphite (name;k=v) or path (name.k.v)' },
     ...DELIVERY_OPTION_SPECS,
   ],
   create(o, context) {
-    const tags = String(o.tags);
-    if (tags !== 'graphite' && tags !== 'path') throw new InvalidOptionError(`tags: expected graphite or path, got ${JSON.stringify(tags)}`);
+    const tags = String(o.tags) as 'graphite' | 'path';
     const delivery = deliveryOptionsFrom(o, context, 'graphite');
     const transport = new GraphiteTransport({ host: String(o.host), port: Number(o.port), prefix: String(o.prefix ?? ''), tags, timeoutMs: delivery.requestTimeoutMs });
     return new DeliveringSink(transport, delivery, context.log, new Redactor([]));

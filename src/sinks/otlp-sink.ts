@@ -70,15 +70,14 @@ export const otlpSinkSpec: SinkSpec = {
   description: 'Exports to an OpenTelemetry collector over OTLP/HTTP (protobuf or JSON): counters as delta Sums, timers as Summaries.',
   options: [
     { key: 'url', type: 'string', default: 'http://127.0.0.1:4318/v1/metrics', env: 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT', description: 'OTLP/HTTP metrics endpoint' },
-    { key: 'encoding', type: 'string', default: 'protobuf', description: 'protobuf or json' },
+    { key: 'encoding', type: 'string', default: 'protobuf', choices: ['protobuf', 'json'], description: 'protobuf or json' },
     { key: 'serviceName', type: 'string', default: '', description: 'service.name for every resource (default: the point source)' },
     { key: 'headers', type: 'string', env: 'OTEL_EXPORTER_OTLP_HEADERS', secret: true, description: 'extra headers as k=v,k2=v2 (e.g. authorization)' },
     { key: 'maxPointsPerRequest', type: 'number', default: 5000, description: 'points per request; larger flushes are split' },
     ...DELIVERY_OPTION_SPECS,
   ],
   create(o, context) {
-    const encoding = String(o.encoding);
-    if (encoding !== 'protobuf' && encoding !== 'json') throw new InvalidOptionError(`encoding: expected protobuf or json, got ${JSON.stringify(encoding)}`);
+    const encoding = String(o.encoding) as 'protobuf' | 'json';
     const delivery = deliveryOptionsFrom(o, context, 'otlp');
     const headers = o.headers === undefined ? {} : parseHeaderList(String(o.headers));
     const transport = new OtlpTransport({

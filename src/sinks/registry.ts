@@ -22,6 +22,8 @@ export interface SinkOptionSpec {
   env?: string;
   /** Never print this option's value (tokens, passwords). */
   secret?: boolean;
+  /** The only values a string option accepts; checked when options are resolved. */
+  choices?: readonly string[];
 }
 
 /** How to build one kind of sink. A new destination is one file exporting a `SinkSpec`, listed below. */
@@ -82,6 +84,9 @@ export function resolveSinkOptions(spec: SinkSpec, given: Record<string, unknown
       else throw new InvalidOptionError(`${where}.${opt.key}: expected true or false, got ${JSON.stringify(v)}`, 'ZIB_ERR_INVALID_CONFIG');
     } else {
       if (typeof v !== 'string' && typeof v !== 'number') throw new InvalidOptionError(`${where}.${opt.key}: expected a string`, 'ZIB_ERR_INVALID_CONFIG');
+      if (opt.choices && !opt.choices.includes(String(v))) {
+        throw new InvalidOptionError(`${where}.${opt.key}: expected one of ${opt.choices.join(', ')}, got ${JSON.stringify(v)}`, 'ZIB_ERR_INVALID_CONFIG');
+      }
       out[opt.key] = String(v);
     }
   }

@@ -158,17 +158,15 @@ export const statsdSinkSpec: SinkSpec = {
   options: [
     { key: 'host', type: 'string', default: '127.0.0.1', description: 'StatsD host' },
     { key: 'port', type: 'number', default: 8125, description: 'StatsD port' },
-    { key: 'protocol', type: 'string', default: 'udp', description: 'udp or tcp (only tcp can notice an outage and spool)' },
+    { key: 'protocol', type: 'string', default: 'udp', choices: ['udp', 'tcp'], description: 'udp or tcp (only tcp can notice an outage and spool)' },
     { key: 'mtu', type: 'number', default: DEFAULT_STATSD_MTU_BYTES, description: 'largest UDP datagram in bytes; lines are packed up to it' },
     { key: 'prefix', type: 'string', default: '', description: 'dotted prefix for every key' },
-    { key: 'tags', type: 'string', default: 'path', description: 'tag style: path (name.k.v) or dogstatsd (|#k:v)' },
+    { key: 'tags', type: 'string', default: 'path', choices: ['path', 'dogstatsd'], description: 'tag style: path (name.k.v) or dogstatsd (|#k:v)' },
     ...DELIVERY_OPTION_SPECS,
   ],
   create(o, context) {
-    const protocol = String(o.protocol);
-    if (protocol !== 'udp' && protocol !== 'tcp') throw new InvalidOptionError(`protocol: expected udp or tcp, got ${JSON.stringify(protocol)}`);
-    const tags = String(o.tags);
-    if (tags !== 'path' && tags !== 'dogstatsd') throw new InvalidOptionError(`tags: expected path or dogstatsd, got ${JSON.stringify(tags)}`);
+    const protocol = String(o.protocol) as 'udp' | 'tcp';
+    const tags = String(o.tags) as 'path' | 'dogstatsd';
     const mtuBytes = Number(o.mtu);
     if (!(mtuBytes >= 64 && mtuBytes <= 65_507)) throw new InvalidOptionError(`mtu: expected 64–65507 bytes, got ${mtuBytes}`);
     const delivery = deliveryOptionsFrom(o, context, 'statsd');

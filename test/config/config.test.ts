@@ -31,6 +31,7 @@ describe('config', () => {
     rejects('broker:\n  publish: localhost:5550', /broker\.publish\[0\]: "localhost:5550" is not a ZeroMQ endpoint/);
     rejects('ingest:\n  - type: statsd\n    port: 99999', /ingest\[0\]\.port: must be a port number/);
     rejects('backends: [ {', /not valid YAML or JSON/);
+    rejects('backends:\n  - sink: statsd\n    options: { protocol: sctp }', /backends\[0\]\.options\.protocol: expected one of udp, tcp, got "sctp"/);
   });
   test('zibrato up turns a config into child processes, secrets not on the command line', () => {
     const c = parseConfig('backends:\n  - sink: file\n    levels: warn+\n    flush: 2s\n    options: { path: /tmp/x.jsonl }\ningest:\n  - type: statsd\n    port: 8125\n');
