@@ -1,11 +1,7 @@
+import { elapsedMs } from './clock.js';
 import type { SeriesHandle } from './series-handle.js';
 
-/**
- * A running timer: records the elapsed milliseconds when disposed (`using`) or stopped.
- * The clock is `process.hrtime.bigint()`: on Node 20 a pair costs ~20 % less
- * than a `performance.now()` pair (docs/performance.md), and it is the floor
- * of any timer.
- */
+/** A running timer (started at a reading of clock.ts `now()`): records the elapsed milliseconds when disposed (`using`) or stopped. */
 export class TimerScope implements Disposable {
   private done = false;
   constructor(
@@ -13,9 +9,9 @@ export class TimerScope implements Disposable {
     private readonly startNs: bigint,
   ) {}
 
-  /** Records the elapsed time once and returns it in ms. Later calls return the same reading without recording again. */
+  /** Records the elapsed time once and returns it in ms. Later calls return the time since the start without recording again. */
   stop(): number {
-    const elapsed = Number(process.hrtime.bigint() - this.startNs) / 1e6;
+    const elapsed = elapsedMs(this.startNs);
     if (!this.done) {
       this.done = true;
       this.handle.write(elapsed);

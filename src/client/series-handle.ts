@@ -2,6 +2,7 @@ import type { RecordBuffer } from './record-buffer.js';
 import type { BatchWriter } from '../wire/batch-writer.js';
 import type { InputProblems } from './input-problems.js';
 import { TimerScope } from './scopes.js';
+import { now } from './clock.js';
 
 /**
  * A precomputed series: level bit, writer and encoded series entry are
@@ -45,7 +46,7 @@ export class SeriesHandle {
 
   /** {@link TimerHandle.start}: a scope that records on `stop()` or when disposed. */
   start(): TimerScope {
-    return new TimerScope(this, process.hrtime.bigint());
+    return new TimerScope(this, now());
   }
 
   /** True when someone subscribes to this handle's level (the write would not be a no-op). */

@@ -1,12 +1,8 @@
+import { elapsedMs, now } from './clock.js';
 import type { SeriesHandle } from './series-handle.js';
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
-}
-
-/** Milliseconds since `startNs` (process.hrtime.bigint(), the cheapest clock on Node 20). */
-function elapsedMs(startNs: bigint): number {
-  return Number(process.hrtime.bigint() - startNs) / 1e6;
 }
 
 /**
@@ -17,7 +13,7 @@ function elapsedMs(startNs: bigint): number {
 export function wrapTimed<F extends (...args: never[]) => unknown>(handle: SeriesHandle, fn: F): F {
   const timed = function (this: unknown): unknown {
     if (!handle.enabled) return fn.apply(this, arguments as unknown as never[]);
-    const start = process.hrtime.bigint();
+    const start = now();
     let result: unknown;
     try {
       result = fn.apply(this, arguments as unknown as never[]);

@@ -10,6 +10,7 @@ import { CounterScope, NOOP_SCOPE, TimerScope } from './scopes.js';
 import { SeriesHandle } from './series-handle.js';
 import { INITIAL_MASK, Transport } from './transport.js';
 import { wrapCounted, wrapTimed } from './wrappers.js';
+import { now } from './clock.js';
 
 /** What names a series. `level` defaults to the client's level (`info`), `source` and `tags` merge over the client's. */
 export interface MetricOptions {
@@ -237,7 +238,7 @@ export class Zibrato {
   /** A timer for a block: `using t = z.timer({ name: 'block' })` records on scope exit. */
   timer(o: MetricOptions): TimerScope {
     const h = this.handleFor(MetricKind.timer, o);
-    return h ? new TimerScope(h, process.hrtime.bigint()) : NOOP_SCOPE;
+    return h ? new TimerScope(h, now()) : NOOP_SCOPE;
   }
 
   /** A counter for a block: `using c = z.counter({ name: 'runs' })` counts on scope exit. */
