@@ -179,7 +179,10 @@ export async function pollUntil(check, timeoutMs, everyMs = 100) {
   }
 }
 
-/** A broker and one backend as child processes on fresh tcp ports. */
+/**
+ * A broker and one backend as child processes on fresh tcp ports.
+ * @param {{ sink?: string, levels?: string, flush?: string, path?: string, extra?: string[] }} [options]
+ */
 export async function startPipeline({ sink = 'memory', levels = 'info+', flush = '1s', path, extra = [] } = {}) {
   const pub = `tcp://127.0.0.1:${await freeTcpPort()}`;
   const sub = `tcp://127.0.0.1:${await freeTcpPort()}`;

@@ -78,6 +78,7 @@ for (const transport of ['tcp', 'ipc'] as const) {
       writeFileSync(valuesFile, JSON.stringify(values));
       await runPublisher(pub, 'timer', 'db.query', values.length, 'warn', '', valuesFile);
       const row = await eventually(() => readRows(infoWarnFile).find((r) => r.name === 'db.query' && r.count === values.length), 'one timer row with all 20,000 samples', 20_000);
+      assert.ok(row);
       const sorted = [...values].sort((a, b) => a - b);
       assert.equal(row.min, sorted[0]);
       assert.equal(row.max, sorted.at(-1));
@@ -104,6 +105,7 @@ for (const transport of ['tcp', 'ipc'] as const) {
       await eventually(() => counterTotal(readRows(infoWarnFile), 'zibrato.backend.invalid', 'iw') === 5, 'info,warn backend to count 5 invalid messages');
       await eventually(() => counterTotal(readRows(infoWarnFile), 'legacy.ok', 'cron') === 7, 'the legacy counter after the bad messages');
       const timer = await eventually(() => readRows(infoWarnFile).find((r) => r.name === 'legacy.timer'), 'the legacy timer');
+      assert.ok(timer);
       assert.equal(timer.p50, 250);
       assert.ok(infoWarn.lines.some((l) => /ZIB_ERR_MALFORMED_FRAME/.test(l)), 'the backend logged why');
       assert.ok(infoWarn.lines.some((l) => /ZIB_ERR_FRAME_TOO_LARGE: frame of 5242880 bytes exceeds the 4194304-byte maximum/.test(l)), 'the backend named the oversized frame');
