@@ -6,15 +6,18 @@
 //   npm run bench              full run (~10–15 min), regenerates docs/performance.md
 //   npm run bench -- --quick   short run for CI (< 3 min); reports, never asserts timings
 //   node bench/run.js --only micro,latency   a subset (results are not written)
+//   node bench/run.js --only app --merge     a subset whose results replace those benchmarks'
+//                                            entries in the existing results file; the doc is regenerated
 //
 // Exit status is 0 unless a benchmark crashed.
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine, ROOT } from './lib/common.mjs';
-import { renderPerformanceDoc } from './report.mjs';
+import { renderPerformanceDoc, writeReadmeOverhead } from './report.mjs';
 
 const quick = process.argv.includes('--quick');
+const merge = process.argv.includes('--merge');
 const onlyArg = process.argv.find((a) => a.startsWith('--only'));
 const only = onlyArg ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : process.argv[process.argv.indexOf(onlyArg) + 1]).split(',') : null;
 
@@ -24,6 +27,7 @@ const BENCHES = [
   { name: 'sustained', args: ['bench/sustained.mjs'], timeoutMs: quick ? 90_000 : 300_000 },
   { name: 'memory', args: ['bench/memory.mjs'], timeoutMs: quick ? 90_000 : 400_000 },
   { name: 'latency', args: ['bench/latency.mjs'], timeoutMs: quick ? 60_000 : 120_000 },
+  { name: 'app', args: ['--import', 'tsx', 'bench/app/main.ts'], timeoutMs: quick ? 150_000 : 600_000 },
 ];
 
 function runBench(b) {
@@ -79,14 +83,26 @@ const out = {
   failures: runs.filter((r) => r.code !== 0 || !r.result).map((r) => ({ name: r.name, code: r.code, signal: r.signal, errorTail: r.errorTail })),
 };
 
+const resultsFile = join(ROOT, 'bench/results', quick ? 'quick.json' : 'latest.json');
+if (only && merge && existsSync(resultsFile)) {
+  // The other benchmarks keep their figures (and their run's date and machine notes); the merged ones say when they ran.
+  const prev = JSON.parse(readFileSync(resultsFile, 'utf8'));
+  out.benches = { ...prev.benches, ...out.benches };
+  out.merged = { ...(prev.merged ?? {}), ...Object.fromEntries(runs.map((r) => [r.name, { date: out.date, seconds: r.seconds, command: `node bench/run.js --only ${only.join(',')} --merge${quick ? ' --quick' : ''}` }])) };
+  for (const k of ['date', 'command', 'seconds', 'loadAverageAtStart']) out[k] = prev[k];
+}
 const doc = renderPerformanceDoc(out);
-if (!only) {
+if (!only || merge) {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  writeFileSync(join(ROOT, 'bench/results', quick ? 'quick.json' : 'latest.json'), JSON.stringify(out, null, 2) + '\n');
-  if (!quick) writeFileSync(join(ROOT, 'docs/performance.md'), doc);
+  writeFileSync(resultsFile, JSON.stringify(out, null, 2) + '\n');
+  if (!quick) {
+    writeFileSync(join(ROOT, 'docs/performance.md'), doc);
+    writeReadmeOverhead(out);
+  }
 }
 // The summary table on stdout either way, so CI logs show the figures.
-const table = doc.slice(doc.indexOf('## Results'), doc.indexOf('## Machine'));
+const tableStart = doc.indexOf(doc.includes('## Headline') ? '## Headline' : '## Results');
+const table = doc.slice(tableStart, doc.indexOf('## Machine'));
 process.stdout.write(`\n${table}\n`);
 process.stdout.write(`benchmarks took ${Math.round(out.seconds)} s${out.failures.length ? `; FAILED: ${out.failures.map((f) => f.name).join(', ')}` : ''}\n`);
 process.exit(out.failures.length ? 1 : 0);

@@ -1,0 +1,304 @@
+// The observer effect on a real app (issue 10): one fastify service, instrumented
+// five ways with the same measurements per request, loaded by autocannon in a
+// separate process; CPU per request and latency at a fixed rate, requests per
+// second at saturation, and whether each system counted every request.
+//
+// Run by bench/run.js as: node --import tsx bench/app/main.ts [--quick]
+// Alone:                  npm run build && node bench/run.js --only app
+//
+// Variants run interleaved (round 1 of every variant, then round 2 …) so
+// background load on the shared machine hits them alike; two identical
+// uninstrumented variants (none, none2) show how far the noise alone moves the
+// figures. Every peer is started here on free 127.0.0.1 ports and stopped by PID.
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN, Child, emitResult, freeTcpPort, isQuick, median, pollUntil, ROOT, runBench, sleep } from '../lib/common.mjs';
+import { StatsdSystem } from '../lib/systems.mjs';
+import { counterTotal, readRows } from '../../test/helpers/jsonl.js';
+import { PrometheusPeer } from '../../test/helpers/peers/prometheus.js';
+import { summariseProfile, type ProfileSummary } from './profile.js';
+import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrumentations.js';
+
+const quick = isQuick();
+
+/** Sizes of one run. The fixed rate is the issue's 2,000/s: well below saturation for every variant here (~4–20 k/s). */
+const CONFIG = {
+  rounds: quick ? 2 : 5,
+  fixedRate: 2000,
+  fixedRequests: quick ? 3000 : 10_000,
+  saturationRequests: quick ? 8000 : 40_000,
+  // Walks every user id once before anything is measured, so series creation is not timed as steady state.
+  warmupRequests: 10_000,
+  users: 10_000,
+  connections: 10,
+  saturationConnections: 20,
+  // The /db route's "database" wait.
+  dbWaitMs: 1,
+  // How long a system may take to report the last requests once the load ended (a flush or scrape is 1 s everywhere).
+  reportWithinMs: 8000,
+  profile: !quick,
+};
+
+const LOAD = join(ROOT, 'bench/app/load.mjs');
+const SERVICE = join(ROOT, 'bench/app/service.ts');
+
+interface LoadResult {
+  completed: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+  rps: number;
+  latencyMs: { p50: number; p99: number; p999: number; mean: number; samples: number };
+  nextUser: number;
+}
+
+interface RoundResult {
+  round: number;
+  /** Service CPU (user + system, every thread) per request at the fixed rate, µs. */
+  cpuUsPerRequest: number;
+  fixedRps: number;
+  latencyMs: LoadResult['latencyMs'];
+  saturationRps: number;
+  /** Requests autocannon completed in this round (warm-up, fixed rate and saturation). */
+  completed: number;
+  /** What the metrics system reported for the request counter (null: nothing). */
+  reported: number | null;
+  errors: number;
+  /** The Zibrato client's stats() when the service closed (Zibrato variant only). */
+  clientStats?: Record<string, number>;
+}
+
+/** Runs the load generator in its own process, bounded in time. */
+async function load(url: string, o: { rate: number; amount: number; connections: number; userOffset: number }): Promise<LoadResult> {
+  const maxSeconds = Math.max(30, (o.rate ? o.amount / o.rate : o.amount / 1000) * 3);
+  const c = new Child(process.execPath, [LOAD, JSON.stringify({ url, users: CONFIG.users, ...o })], { label: 'autocannon' });
+  const r = await Promise.race([c.exited, sleep(maxSeconds * 1000).then(() => null)]);
+  if (!r) {
+    await c.stop('SIGKILL');
+    throw new Error(`autocannon did not finish ${o.amount} requests within ${maxSeconds} s`);
+  }
+  const line = (c.lines as string[]).filter((l) => l.startsWith('{')).at(-1);
+  if (r.code !== 0 || !line) throw new Error(`autocannon exited ${r.code}:\n${c.lines.slice(-10).join('\n')}`);
+  return JSON.parse(line) as LoadResult;
+}
+
+async function cpuMicros(base: string): Promise<number> {
+  const res = await fetch(`${base}/__cpu`);
+  const u = (await res.json()) as { user: number; system: number };
+  return u.user + u.system;
+}
+
+/** The peers every instrumented variant sends to, started once for the whole run. */
+class Peers {
+  dir = mkdtempSync(join(tmpdir(), 'zibrato-bench-app-'));
+  zibratoFile = join(this.dir, 'zibrato.jsonl');
+  up!: Child;
+  broker = '';
+  statsd = new StatsdSystem({ flushIntervalMs: 1000 });
+  prometheus!: PrometheusPeer;
+  promServicePort = 0;
+  otlp!: Child;
+  otlpUrl = '';
+
+  async start(): Promise<void> {
+    // (b) Zibrato: `zibrato up` with a config file on free ports; a file backend counts.
+    this.broker = `tcp://127.0.0.1:${await freeTcpPort()}`;
+    const sub = `tcp://127.0.0.1:${await freeTcpPort()}`;
+    const config = join(this.dir, 'zibrato.yaml');
+    writeFileSync(config, `broker:\n  publish: [${this.broker}]\n  subscribe: [${sub}]\nbackends:\n  - name: count\n    sink: file\n    levels: info+\n    flush: 1s\n    options: { path: ${this.zibratoFile} }\n`);
+    this.up = new Child(process.execPath, [BIN, 'up', '-c', config], { label: 'zibrato up' });
+    await Promise.all([this.up.waitFor(/broker up/, 20_000), this.up.waitFor(/subscribed to/, 20_000)]);
+    // (e) the etsy statsd daemon with a backend that writes what each flush carried.
+    await this.statsd.start();
+    // (c) a real Prometheus scraping the prom-client service every second. The service
+    // keeps this port for the whole run, so one scrape target covers every round.
+    this.promServicePort = await freeTcpPort();
+    this.prometheus = await PrometheusPeer.create(join(this.dir, 'prometheus'), `127.0.0.1:${this.promServicePort}`);
+    await this.prometheus.start();
+    // The test helper's PeerProcess is not one of common.mjs's children (killed by PID when
+    // bench/run.js stops this benchmark): kill Prometheus by PID on any exit as well.
+    const promPid = (this.prometheus as unknown as { proc: { pid: number } }).proc.pid;
+    process.on('exit', () => {
+      try {
+        process.kill(promPid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    });
+    // (d) an OTLP/HTTP receiver that decodes every export through the official schema.
+    this.otlp = new Child(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/app/otlp-receiver.ts'), METRIC.requests], { label: 'otlp receiver' });
+    const port = (await this.otlp.waitFor(/@@listening/, 20_000)).split(' ')[1];
+    this.otlpUrl = `http://127.0.0.1:${port}/v1/metrics`;
+  }
+
+  endpoints(variant: Variant, instanceId: string): PeerEndpoints {
+    return { zibratoBroker: this.broker, statsdPort: this.statsd.port, otlpUrl: this.otlpUrl, instanceId: variant === 'otel' ? instanceId : undefined };
+  }
+
+  /** The request counter's total so far as each system reports it (cumulative over the run, or per instance for OTel). */
+  async requestsReported(variant: Variant, instanceId: string): Promise<number | null> {
+    switch (variant) {
+      case 'zibrato':
+        try {
+          return counterTotal(readRows(this.zibratoFile), METRIC.requests);
+        } catch {
+          return null; // a line being written: read again on the next poll
+        }
+      case 'hotshots':
+        return this.statsd.received(METRIC.requests) as number;
+      case 'prom': {
+        const r = await this.prometheus.query('app_requests_total');
+        return r.length === 1 ? Number(r[0]!.value[1]) : null;
+      }
+      case 'otel': {
+        let last: number | null = null;
+        for (const l of this.otlp.lines as string[]) {
+          if (!l.startsWith('@@otlp ')) continue;
+          const m = JSON.parse(l.slice(7)) as { instance: string; requests: number | null };
+          if (m.instance === instanceId && m.requests !== null) last = m.requests;
+        }
+        return last;
+      }
+      default:
+        return null;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.up?.stop('SIGTERM', 15_000);
+    await this.statsd.stop();
+    await this.prometheus?.stop();
+    await this.otlp?.stop('SIGTERM');
+  }
+}
+
+let userOffset = 0;
+
+/** One round of one variant: a fresh service process, warm-up, fixed rate, saturation, then the count check. */
+async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs: string[] = [], { saturation = true } = {}): Promise<RoundResult> {
+  const instanceId = `${variant}-${round}`;
+  const port = variant === 'prom' ? peers.promServicePort : 0;
+  const cfg = { variant, port, peers: peers.endpoints(variant, instanceId), dbWaitMs: CONFIG.dbWaitMs };
+  const svc = new Child(process.execPath, [...nodeArgs, '--import', 'tsx', SERVICE, JSON.stringify(cfg)], { label: `service ${variant}` });
+  try {
+    const listening = await svc.waitFor(/@@listening/, 30_000);
+    const base = `http://127.0.0.1:${listening.split(' ')[1]}`;
+    const before = (variant === 'prom' || variant === 'otel' ? 0 : await peers.requestsReported(variant, instanceId)) ?? 0;
+
+    const warm = await load(base, { rate: 0, amount: CONFIG.warmupRequests, connections: CONFIG.connections, userOffset });
+    userOffset = warm.nextUser;
+    const cpu0 = await cpuMicros(base);
+    const fixed = await load(base, { rate: CONFIG.fixedRate, amount: CONFIG.fixedRequests, connections: CONFIG.connections, userOffset });
+    const cpu1 = await cpuMicros(base);
+    userOffset = fixed.nextUser;
+    const sat = saturation ? await load(base, { rate: 0, amount: CONFIG.saturationRequests, connections: CONFIG.saturationConnections, userOffset }) : undefined;
+    if (sat) userOffset = sat.nextUser;
+    const completed = warm.completed + fixed.completed + (sat?.completed ?? 0);
+
+    // Correctness: the request counter each system reports must reach what autocannon completed.
+    let reported: number | null = null;
+    if (variant !== 'none' && variant !== 'none2') {
+      // Done when every request is reported, or when the count has not moved for two flush
+      // intervals (UDP loses silently: the rest is not coming), bounded by reportWithinMs.
+      let movedAt = Date.now();
+      await pollUntil(async () => {
+        const now = await peers.requestsReported(variant, instanceId);
+        const next = now === null ? null : now - before;
+        if (next !== reported) movedAt = Date.now();
+        reported = next;
+        return (reported !== null && reported >= completed) || Date.now() - movedAt > 2500;
+      }, CONFIG.reportWithinMs, 200);
+    }
+    await svc.stop('SIGTERM', 10_000);
+    const statsLine = (svc.lines as string[]).find((l) => l.startsWith('@@zibrato-stats '));
+    return {
+      clientStats: statsLine ? (JSON.parse(statsLine.slice(16)) as Record<string, number>) : undefined,
+      round,
+      cpuUsPerRequest: (cpu1 - cpu0) / fixed.completed,
+      fixedRps: fixed.rps,
+      latencyMs: fixed.latencyMs,
+      saturationRps: sat?.rps ?? NaN,
+      completed,
+      reported,
+      errors: warm.errors + fixed.errors + (sat?.errors ?? 0) + warm.non2xx + fixed.non2xx + (sat?.non2xx ?? 0),
+    };
+  } finally {
+    await svc.stop('SIGTERM', 10_000);
+  }
+}
+
+const medianOf = (rs: RoundResult[], f: (r: RoundResult) => number): number => median(rs.map(f));
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const peers = new Peers();
+  try {
+    await peers.start();
+    const rounds: Record<string, RoundResult[]> = Object.fromEntries(VARIANTS.map((v) => [v, []]));
+    for (let round = 1; round <= CONFIG.rounds; round++) {
+      for (const v of VARIANTS) {
+        const r = await runRound(peers, v, round);
+        rounds[v]!.push(r);
+        process.stdout.write(`round ${round} ${v}: ${r.cpuUsPerRequest.toFixed(1)} µs CPU/request, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, saturation ${Math.round(r.saturationRps)}/s, completed ${r.completed}, reported ${r.reported ?? '—'}\n`);
+      }
+    }
+
+    // A CPU profile of the Zibrato variant at the fixed rate, in a separate round (the profiler costs CPU itself).
+    let profile: ProfileSummary | undefined;
+    if (CONFIG.profile) {
+      const profDir = join(peers.dir, 'cpuprofile');
+      await runRound(peers, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', `--cpu-prof-dir=${profDir}`], { saturation: false });
+      const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+      if (file) profile = summariseProfile(join(profDir, file));
+    }
+
+    const base = rounds.none!;
+    const variants = Object.fromEntries(
+      VARIANTS.map((v) => {
+        const rs = rounds[v]!;
+        const m = {
+          cpuUsPerRequest: medianOf(rs, (r) => r.cpuUsPerRequest),
+          p50Ms: medianOf(rs, (r) => r.latencyMs.p50),
+          p99Ms: medianOf(rs, (r) => r.latencyMs.p99),
+          p999Ms: medianOf(rs, (r) => r.latencyMs.p999),
+          saturationRps: medianOf(rs, (r) => r.saturationRps),
+          fixedRps: medianOf(rs, (r) => r.fixedRps),
+        };
+        const b = {
+          cpuUsPerRequest: medianOf(base, (r) => r.cpuUsPerRequest),
+          p99Ms: medianOf(base, (r) => r.latencyMs.p99),
+          saturationRps: medianOf(base, (r) => r.saturationRps),
+        };
+        const completed = rs.reduce((a, r) => a + r.completed, 0);
+        const withStats = rs.filter((r) => r.clientStats);
+        const clientStats = withStats.length ? withStats.reduce<Record<string, number>>((acc, r) => {
+          for (const [k, n] of Object.entries(r.clientStats!)) acc[k] = (acc[k] ?? 0) + n;
+          return acc;
+        }, {}) : undefined;
+        const reported = v === 'none' || v === 'none2' ? null : rs.reduce((a, r) => a + (r.reported ?? 0), 0);
+        return [
+          v,
+          {
+            rounds: rs,
+            median: m,
+            vsNone: {
+              cpuAdded: m.cpuUsPerRequest / b.cpuUsPerRequest - 1,
+              throughputLost: 1 - m.saturationRps / b.saturationRps,
+              p99AddedUs: (m.p99Ms - b.p99Ms) * 1000,
+            },
+            clientStats,
+            counts: { completed, reported, lost: reported === null ? null : completed - reported, errors: rs.reduce((a, r) => a + r.errors, 0) },
+          },
+        ];
+      }),
+    );
+    emitResult({ config: CONFIG, variants, profile, seconds: (Date.now() - startedAt) / 1000 });
+  } finally {
+    await peers.stop();
+  }
+}
+
+runBench('app', main);

@@ -1,0 +1,152 @@
+// Renders the headline of docs/performance.md from the `app` benchmark
+// (bench/app/main.ts): what instrumenting every request of a real service
+// costs with each library, same run, same machine. Called by bench/report.mjs.
+
+const LABELS = {
+  none: '(a) uninstrumented',
+  none2: "(a′) uninstrumented, identical to (a)",
+  zibrato: '(b) **Zibrato** → `zibrato up` (file backend)',
+  prom: '(c) prom-client, `/metrics` scraped every 1 s by Prometheus',
+  otel: '(d) OpenTelemetry SDK, OTLP/HTTP protobuf export every 1 s',
+  hotshots: '(e) hot-shots → etsy statsd (UDP)',
+};
+const PEERS = ['prom', 'otel', 'hotshots'];
+
+const us = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(1)} µs`);
+const ms = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(2)} ms`);
+const signedUs = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 1000 ? `${x > 0 ? '+' : '−'}${(Math.abs(x) / 1000).toFixed(2)} ms` : `${x > 0 ? '+' : '−'}${Math.abs(x).toFixed(0)} µs`);
+const signedPct = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x > 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`);
+const pct = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${(x * 100).toFixed(1)} %`);
+const int = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : Math.round(x).toLocaleString('en-US'));
+
+/**
+ * The headline section, or a line saying the benchmark did not run.
+ * @param {any} app the `app` entry of bench/results/*.json
+ * @param {{ command: string, quick: boolean, date: string }} out
+ */
+export function renderAppHeadline(app, out) {
+  const L = [];
+  L.push('## Headline: the observer effect on a real service', '');
+  if (!app) {
+    L.push('The real-service benchmark (`bench/app/`) did not run in this run.', '');
+    return L;
+  }
+  const c = app.config;
+  const v = app.variants;
+  const z = v.zibrato;
+  const a2 = v.none2;
+  L.push(
+    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation** (${int(c.saturationRequests)} requests, ${c.saturationConnections} connections) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks all ${int(c.users)} users once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved; figures are **medians over rounds**, compared with (a). CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.`,
+    '',
+  );
+  L.push(
+    '| variant | CPU / request at the fixed rate | CPU added | p50 | p99 | p99 added | p99.9 | saturation req/s | throughput lost | requests counted / completed |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const [key, label] of Object.entries(LABELS)) {
+    const x = v[key];
+    if (!x) continue;
+    const m = x.median;
+    const d = x.vsNone;
+    const isBase = key === 'none';
+    const counted = x.counts.reported == null ? '—' : `${int(x.counts.reported)} / ${int(x.counts.completed)}${x.counts.lost > 0 ? ` (**${int(x.counts.lost)} lost**, ${pct(x.counts.lost / x.counts.completed)})` : x.counts.lost < 0 ? ` (${int(-x.counts.lost)} extra)` : ' (all)'}`;
+    L.push(
+      `| ${label} | ${us(m.cpuUsPerRequest)} | ${isBase ? '—' : signedPct(d.cpuAdded)} | ${ms(m.p50Ms)} | ${ms(m.p99Ms)} | ${isBase ? '—' : signedUs(d.p99AddedUs)} | ${ms(m.p999Ms)} | ${int(m.saturationRps)} | ${isBase ? '—' : signedPct(d.throughputLost)} | ${counted} |`,
+    );
+  }
+  L.push('');
+
+  // Noise: two identical services must agree before any difference means anything.
+  const noiseCpu = Math.abs(a2.vsNone.cpuAdded);
+  const noiseTp = Math.abs(a2.vsNone.throughputLost);
+  const noiseP99 = Math.abs(a2.vsNone.p99AddedUs);
+  L.push(
+    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${noiseCpu <= 0.02 && noiseTp <= 0.02 ? '**met**' : '**missed** — this run is too noisy to resolve differences of that size'}). A difference smaller than these is not a measured difference.`,
+    '',
+  );
+
+  // Targets.
+  const tpLost = z.vsNone.throughputLost;
+  const p99Added = z.vsNone.p99AddedUs;
+  const peersOk = (f) => PEERS.every((p) => v[p] && f(z) <= f(v[p]));
+  const aheadTp = peersOk((x) => x.vsNone.throughputLost);
+  const aheadP99 = peersOk((x) => x.vsNone.p99AddedUs);
+  const aheadCpu = peersOk((x) => x.vsNone.cpuAdded);
+  const verdict = (ok) => (ok ? '**met**' : '**missed**');
+  L.push(
+    '| target (Zibrato) | measured | verdict |',
+    '|---|---|---|',
+    `| ≤ 1 % throughput lost at saturation | ${signedPct(tpLost)} | ${verdict(tpLost <= 0.01)} |`,
+    `| ≤ 5 µs added to p99 at the fixed rate | ${signedUs(p99Added)} | ${verdict(p99Added <= 5)}${noiseP99 > 5 ? ` (the noise floor here is ${signedUs(noiseP99).replace('+', '')}: 5 µs cannot be resolved on this machine)` : ''} |`,
+    `| ahead of every peer on throughput lost | Zibrato ${signedPct(tpLost)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.vsNone.throughputLost)}`).join('; ')} | ${verdict(aheadTp)} |`,
+    `| ahead of every peer on p99 added | Zibrato ${signedUs(p99Added)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedUs(v[p]?.vsNone.p99AddedUs)}`).join('; ')} | ${verdict(aheadP99)} |`,
+    `| CPU per request added (reported, no target) | Zibrato ${signedPct(z.vsNone.cpuAdded)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.vsNone.cpuAdded)}`).join('; ')} | ${aheadCpu ? 'lowest' : 'not the lowest'} |`,
+    '',
+  );
+
+  // Correctness.
+  const lossy = Object.entries(v).filter(([, x]) => x.counts.lost > 0);
+  L.push(
+    `**Correctness, same run.** Each system's request counter is read where it lands — Zibrato: the file backend's flushed totals; prom-client: a Prometheus query of \`app_requests_total\`; OTel: the last cumulative value the OTLP receiver decoded; hot-shots: the counters statsd flushed — and compared with what autocannon completed (warm-up, fixed rate and saturation). ${lossy.length ? `Lost: ${lossy.map(([k, x]) => `${LABELS[k].replace(/\*\*/g, '').replace(/^\([a-e′]+\) /, '')} ${int(x.counts.lost)} of ${int(x.counts.completed)} (${pct(x.counts.lost / x.counts.completed)})`).join('; ')}${v.hotshots?.counts.lost > 0 ? '. hot-shots sends one UDP datagram per measurement (four per request); at saturation the single-threaded statsd daemon falls behind and the kernel drops datagrams that nobody counts' : ''}.` : 'Every system counted every request.'} HTTP errors: ${Object.entries(v).map(([k, x]) => `${k} ${int(x.counts.errors)}`).join(', ')}.`,
+    '',
+  );
+  if (z.clientStats) L.push(`Zibrato client \`stats()\` summed over the rounds: ${Object.entries(z.clientStats).map(([k, n]) => `${k} ${int(n)}`).join(', ')}.`, '');
+
+  // The profile.
+  const p = app.profile;
+  if (p) {
+    const busy = p.busyMs || 1;
+    const layer = (k) => `${pct((p.layers[k] ?? 0) / busy)}`;
+    L.push(
+      '**What limits Zibrato here: a CPU profile of the service under the fixed-rate load** (`node --cpu-prof`, a separate round of the Zibrato variant; self time, shares of the busy time):',
+      '',
+      `Layers: Zibrato client (\`dist/\`) ${layer('zibrato')}, zeromq ${layer('zeromq')}, fastify ${layer('fastify')}, Node internals ${layer('node')}, GC ${layer('gc')}, V8/native (program) ${layer('program')}, other packages ${layer('other')}, the app itself ${layer('app')}. ${int(p.busyMs)} ms busy of ${int(p.sampledMs)} ms sampled.`,
+      '',
+      '| function (Zibrato client and zeromq) | where | self time | share of busy |',
+      '|---|---|---|---|',
+      ...p.topInstrumentation.slice(0, 8).map((f) => `| \`${f.name}\` | ${f.where} | ${f.selfMs.toFixed(1)} ms | ${pct(f.share)} |`),
+      '',
+      '| top functions overall | layer | where | share of busy |',
+      '|---|---|---|---|',
+      ...p.top.slice(0, 10).map((f) => `| \`${f.name}\` | ${f.layer} | ${f.where} | ${pct(f.share)} |`),
+      '',
+    );
+  }
+  L.push(
+    `Reproduce: \`npm run build && node bench/run.js --only app\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min; \`npm run bench\` runs it with the rest). ${out.quick ? 'These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
+    '',
+  );
+  return L;
+}
+
+const README_START = '<!-- overhead:start (generated by bench/report.mjs from bench/results/latest.json) -->';
+const README_END = '<!-- overhead:end -->';
+
+/** The README's "Overhead" paragraph: the headline figures in a few lines. */
+export function renderReadmeOverhead(app, out) {
+  const L = [README_START, '## Overhead', ''];
+  if (!app) {
+    L.push('See [docs/performance.md](docs/performance.md).', README_END);
+    return L.join('\n');
+  }
+  const v = app.variants;
+  const row = (k, name) => (v[k] ? `${name}: ${signedPct(v[k].vsNone.throughputLost)} throughput, ${signedUs(v[k].vsNone.p99AddedUs)} p99, ${signedPct(v[k].vsNone.cpuAdded)} CPU per request` : null);
+  const rows = [row('zibrato', '**Zibrato**'), row('prom', 'prom-client'), row('otel', 'OpenTelemetry SDK'), row('hotshots', 'hot-shots')].filter(Boolean);
+  L.push(
+    `What instrumenting every request of a real fastify service costs (a timer tagged with route, method and status, a request counter, an in-flight gauge and a per-user counter over ${int(app.config.users)} users), against the same service uninstrumented, in one run on one machine (${out.merged?.app?.date?.slice(0, 10) ?? out.date.slice(0, 10)}, ${out.machine.nproc} shared cores; two identical uninstrumented runs differed by ${pct(Math.abs(v.none2.vsNone.throughputLost))} in throughput and ${signedUs(Math.abs(v.none2.vsNone.p99AddedUs)).replace('+', '')} in p99, so smaller differences are noise):`,
+    '',
+    ...rows.map((r) => `- ${r}`),
+    '',
+    'Targets for Zibrato: ≤ 1 % throughput lost and ≤ 5 µs p99 added, ahead of every peer. Method, correctness checks (every system\'s request count against what the load generator completed), a CPU profile and the command to reproduce: [docs/performance.md](docs/performance.md#headline-the-observer-effect-on-a-real-service).',
+    README_END,
+  );
+  return L.join('\n');
+}
+
+/** Replaces the generated Overhead block of `readme` (text), if it has one. */
+export function withReadmeOverhead(readme, app, out) {
+  const a = readme.indexOf(README_START);
+  const b = readme.indexOf(README_END);
+  if (a < 0 || b < a) return readme;
+  return readme.slice(0, a) + renderReadmeOverhead(app, out) + readme.slice(b + README_END.length);
+}
