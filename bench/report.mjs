@@ -185,9 +185,9 @@ export function renderPerformanceDoc(out) {
   push('## Machine', '');
   const m = out.machine;
   push(`- CPU: ${m.cpuModel}, \`nproc\` = ${m.nproc}; memory ${m.memTotal}`, `- Node ${m.node} (${m.platform})`, `- Load average when the run started: ${out.loadAverageAtStart.map((x) => x.toFixed(2)).join(', ')} (other engineers' tests share the machine)`, `- Date: ${out.date}`, '');
-  push('## Reproduce', '', '```sh', out.command, '# a short version (CI runs it after npm test; it reports, never asserts):', 'npm run bench -- --quick', '# one benchmark only, results not written:', 'npm run build && node bench/run.js --only micro', '```', '');
+  push('## Reproduce', '', '```sh', out.command, '# a short version (CI runs it after npm test; it reports, never asserts):', 'npm run bench -- --quick', '# one benchmark only, results not written:', 'npm run build && node bench/run.js --only micro', '# one benchmark only, its results merged into bench/results/latest.json and this doc regenerated:', 'npm run build && node bench/run.js --only app --merge', '```', '');
   push(
-    'Files: `bench/micro.ts` (hot path vs prom-client, OpenTelemetry, hot-shots), `bench/throughput.mjs`, `bench/sustained.mjs`, `bench/memory.mjs`, `bench/latency.mjs`; publishers and helpers in `bench/procs/` and `bench/lib/`. Every end-to-end run starts real processes on free 127.0.0.1 ports and kills them by PID at the end.',
+    'Files: `bench/micro.ts` (hot path vs prom-client, OpenTelemetry, hot-shots), `bench/throughput.mjs`, `bench/sustained.mjs`, `bench/memory.mjs`, `bench/latency.mjs`, `bench/app/` (the real-service headline: `main.ts` runs it, `service.ts` + `instrumentations.ts` the service, `load.mjs` autocannon); publishers and helpers in `bench/procs/` and `bench/lib/`. Every end-to-end run starts real processes on free 127.0.0.1 ports and kills them by PID at the end.',
     '',
   );
   if (out.failures?.length) {

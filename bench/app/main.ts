@@ -26,8 +26,12 @@ const quick = isQuick();
 const CONFIG = {
   rounds: quick ? 2 : 5,
   fixedRate: 2000,
-  fixedRequests: quick ? 3000 : 10_000,
-  saturationRequests: quick ? 8000 : 40_000,
+  fixedRequests: quick ? 3000 : 8000,
+  // Saturation is sized in time: the first round sends this many requests, later rounds
+  // about saturationSeconds' worth at the rate the variant reached before (within these bounds).
+  saturationRequests: quick ? 8000 : 20_000,
+  saturationSeconds: quick ? 1 : 3,
+  saturationRequestsMin: 5000,
   // Walks every user id once before anything is measured, so series creation is not timed as steady state.
   warmupRequests: 10_000,
   users: 10_000,
@@ -37,7 +41,8 @@ const CONFIG = {
   dbWaitMs: 1,
   // How long a system may take to report the last requests once the load ended (a flush or scrape is 1 s everywhere).
   reportWithinMs: 8000,
-  profile: !quick,
+  // The quick run (CI) skips the profile round to stay short; ZIBRATO_BENCH_APP_PROFILE=1 forces it.
+  profile: !quick || process.env.ZIBRATO_BENCH_APP_PROFILE === '1',
 };
 
 const LOAD = join(ROOT, 'bench/app/load.mjs');
@@ -67,6 +72,8 @@ interface RoundResult {
   /** What the metrics system reported for the request counter (null: nothing). */
   reported: number | null;
   errors: number;
+  /** When the fixed-rate phase ran, on the service's monotonic clock. */
+  fixedWindowUs: { fromUs: number; toUs: number };
   /** The Zibrato client's stats() when the service closed (Zibrato variant only). */
   clientStats?: Record<string, number>;
 }
@@ -85,10 +92,11 @@ async function load(url: string, o: { rate: number; amount: number; connections:
   return JSON.parse(line) as LoadResult;
 }
 
-async function cpuMicros(base: string): Promise<number> {
+/** The service's CPU time (µs) and its monotonic clock (µs), from its /__cpu route. */
+async function serviceClock(base: string): Promise<{ cpuUs: number; monotonicUs: number }> {
   const res = await fetch(`${base}/__cpu`);
-  const u = (await res.json()) as { user: number; system: number };
-  return u.user + u.system;
+  const u = (await res.json()) as { user: number; system: number; monotonicUs: number };
+  return { cpuUs: u.user + u.system, monotonicUs: u.monotonicUs };
 }
 
 /** The peers every instrumented variant sends to, started once for the whole run. */
@@ -102,6 +110,7 @@ class Peers {
   promServicePort = 0;
   otlp!: Child;
   otlpUrl = '';
+  stopped = false;
 
   async start(): Promise<void> {
     // (b) Zibrato: `zibrato up` with a config file on free ports; a file backend counts.
@@ -111,6 +120,19 @@ class Peers {
     writeFileSync(config, `broker:\n  publish: [${this.broker}]\n  subscribe: [${sub}]\nbackends:\n  - name: count\n    sink: file\n    levels: info+\n    flush: 1s\n    options: { path: ${this.zibratoFile} }\n`);
     this.up = new Child(process.execPath, [BIN, 'up', '-c', config], { label: 'zibrato up' });
     await Promise.all([this.up.waitFor(/broker up/, 20_000), this.up.waitFor(/subscribed to/, 20_000)]);
+    // If this process is stopped early, common.mjs SIGKILLs `zibrato up`, which then cannot stop
+    // its broker and backend: kill those by PID too.
+    const upChildren = (this.up.lines as string[]).flatMap((l) => /started \S+ \(pid (\d+)\)/.exec(l)?.[1] ?? []).map(Number);
+    process.on('exit', () => {
+      if (this.stopped) return; // stopped in order: the PIDs may belong to someone else by now
+      for (const pid of upChildren) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+    });
     // (e) the etsy statsd daemon with a backend that writes what each flush carried.
     await this.statsd.start();
     // (c) a real Prometheus scraping the prom-client service every second. The service
@@ -122,6 +144,7 @@ class Peers {
     // bench/run.js stops this benchmark): kill Prometheus by PID on any exit as well.
     const promPid = (this.prometheus as unknown as { proc: { pid: number } }).proc.pid;
     process.on('exit', () => {
+      if (this.stopped) return;
       try {
         process.kill(promPid, 'SIGKILL');
       } catch {
@@ -169,6 +192,7 @@ class Peers {
 
   async stop(): Promise<void> {
     await this.up?.stop('SIGTERM', 15_000);
+    this.stopped = true;
     await this.statsd.stop();
     await this.prometheus?.stop();
     await this.otlp?.stop('SIGTERM');
@@ -178,7 +202,7 @@ class Peers {
 let userOffset = 0;
 
 /** One round of one variant: a fresh service process, warm-up, fixed rate, saturation, then the count check. */
-async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs: string[] = [], { saturation = true } = {}): Promise<RoundResult> {
+async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs: string[] = [], { saturationRequests = 0 } = {}): Promise<RoundResult> {
   const instanceId = `${variant}-${round}`;
   const port = variant === 'prom' ? peers.promServicePort : 0;
   const cfg = { variant, port, peers: peers.endpoints(variant, instanceId), dbWaitMs: CONFIG.dbWaitMs };
@@ -190,11 +214,11 @@ async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs:
 
     const warm = await load(base, { rate: 0, amount: CONFIG.warmupRequests, connections: CONFIG.connections, userOffset });
     userOffset = warm.nextUser;
-    const cpu0 = await cpuMicros(base);
+    const c0 = await serviceClock(base);
     const fixed = await load(base, { rate: CONFIG.fixedRate, amount: CONFIG.fixedRequests, connections: CONFIG.connections, userOffset });
-    const cpu1 = await cpuMicros(base);
+    const c1 = await serviceClock(base);
     userOffset = fixed.nextUser;
-    const sat = saturation ? await load(base, { rate: 0, amount: CONFIG.saturationRequests, connections: CONFIG.saturationConnections, userOffset }) : undefined;
+    const sat = saturationRequests ? await load(base, { rate: 0, amount: saturationRequests, connections: CONFIG.saturationConnections, userOffset }) : undefined;
     if (sat) userOffset = sat.nextUser;
     const completed = warm.completed + fixed.completed + (sat?.completed ?? 0);
 
@@ -217,7 +241,8 @@ async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs:
     return {
       clientStats: statsLine ? (JSON.parse(statsLine.slice(16)) as Record<string, number>) : undefined,
       round,
-      cpuUsPerRequest: (cpu1 - cpu0) / fixed.completed,
+      cpuUsPerRequest: (c1.cpuUs - c0.cpuUs) / fixed.completed,
+      fixedWindowUs: { fromUs: c0.monotonicUs, toUs: c1.monotonicUs },
       fixedRps: fixed.rps,
       latencyMs: fixed.latencyMs,
       saturationRps: sat?.rps ?? NaN,
@@ -240,7 +265,9 @@ async function main(): Promise<void> {
     const rounds: Record<string, RoundResult[]> = Object.fromEntries(VARIANTS.map((v) => [v, []]));
     for (let round = 1; round <= CONFIG.rounds; round++) {
       for (const v of VARIANTS) {
-        const r = await runRound(peers, v, round);
+        const before = rounds[v]!.at(-1)?.saturationRps;
+        const satRequests = before ? Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, before * CONFIG.saturationSeconds))) : CONFIG.saturationRequests;
+        const r = await runRound(peers, v, round, [], { saturationRequests: satRequests });
         rounds[v]!.push(r);
         process.stdout.write(`round ${round} ${v}: ${r.cpuUsPerRequest.toFixed(1)} µs CPU/request, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, saturation ${Math.round(r.saturationRps)}/s, completed ${r.completed}, reported ${r.reported ?? '—'}\n`);
       }
@@ -250,9 +277,10 @@ async function main(): Promise<void> {
     let profile: ProfileSummary | undefined;
     if (CONFIG.profile) {
       const profDir = join(peers.dir, 'cpuprofile');
-      await runRound(peers, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', `--cpu-prof-dir=${profDir}`], { saturation: false });
+      const r = await runRound(peers, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-      if (file) profile = summariseProfile(join(profDir, file));
+      // Only the fixed-rate phase: start-up, module loading and warm-up are not what a request pays.
+      if (file) profile = summariseProfile(join(profDir, file), 15, r.fixedWindowUs);
     }
 
     const base = rounds.none!;

@@ -32,6 +32,8 @@ export interface ProfileFunction {
 }
 
 export interface ProfileSummary {
+  /** Whether only the samples inside the requested window were counted (false: the window missed the profile, all were). */
+  windowed: boolean;
   sampledMs: number;
   busyMs: number;
   /** Self time per layer, ms. */
@@ -48,21 +50,29 @@ function layerOf(f: CallFrame): Layer {
   if (f.functionName === '(garbage collector)') return 'gc';
   if (f.functionName === '(program)' || f.functionName === '(root)') return 'program';
   if (u.includes('/node_modules/zeromq/')) return 'zeromq';
-  if (u.includes('/dist/')) return 'zibrato';
+  if (u.includes('/dist/') && !u.includes('/node_modules/')) return 'zibrato';
   if (u.includes('/node_modules/fastify') || u.includes('/node_modules/find-my-way') || u.includes('/node_modules/light-my-request') || u.includes('/node_modules/avvio') || u.includes('/node_modules/fast-json-stringify') || u.includes('/node_modules/@fastify/')) return 'fastify';
   if (u.includes('/bench/app/')) return 'app';
   if (u.startsWith('node:') || u === '') return 'node';
   return 'other';
 }
 
-/** Self time per function and per layer of the profile in `file`. */
-export function summariseProfile(file: string, topN = 15): ProfileSummary {
+/**
+ * Self time per function and per layer of the profile in `file`, counting only the
+ * samples taken within `window` (CLOCK_MONOTONIC µs, the profile's own timestamps) if given.
+ */
+export function summariseProfile(file: string, topN = 15, window?: { fromUs: number; toUs: number }): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const windowed = window !== undefined && window.fromUs < p.endTime && window.toUs > p.startTime;
   const selfUs = new Map<number, number>();
+  let t = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
     const id = p.samples[i]!;
-    selfUs.set(id, (selfUs.get(id) ?? 0) + (p.timeDeltas[i] ?? 0));
+    const delta = p.timeDeltas[i] ?? 0;
+    t += delta;
+    if (windowed && (t < window.fromUs || t > window.toUs)) continue;
+    selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
   const fns = new Map<string, { name: string; where: string; layer: Layer; us: number }>();
   const layers: Record<string, number> = {};
@@ -83,6 +93,7 @@ export function summariseProfile(file: string, topN = 15): ProfileSummary {
   const list = [...fns.values()].filter((f) => f.layer !== 'idle').sort((a, b) => b.us - a.us);
   const out = (f: { name: string; where: string; layer: Layer; us: number }): ProfileFunction => ({ name: f.name, where: f.where, layer: f.layer, selfMs: f.us / 1000, share: busyMs > 0 ? f.us / 1000 / busyMs : 0 });
   return {
+    windowed,
     sampledMs: totalUs / 1000,
     busyMs,
     layers,

@@ -98,7 +98,7 @@ export function renderAppHeadline(app, out) {
     const busy = p.busyMs || 1;
     const layer = (k) => `${pct((p.layers[k] ?? 0) / busy)}`;
     L.push(
-      '**What limits Zibrato here: a CPU profile of the service under the fixed-rate load** (`node --cpu-prof`, a separate round of the Zibrato variant; self time, shares of the busy time):',
+      `**What limits Zibrato here: a CPU profile of the service under the fixed-rate load** (\`node --cpu-prof\`, a separate round of the Zibrato variant; ${p.windowed ? 'samples of the fixed-rate phase only, without start-up and warm-up' : 'the whole process, start-up included'}; self time, shares of the busy time):`,
       '',
       `Layers: Zibrato client (\`dist/\`) ${layer('zibrato')}, zeromq ${layer('zeromq')}, fastify ${layer('fastify')}, Node internals ${layer('node')}, GC ${layer('gc')}, V8/native (program) ${layer('program')}, other packages ${layer('other')}, the app itself ${layer('app')}. ${int(p.busyMs)} ms busy of ${int(p.sampledMs)} ms sampled.`,
       '',
@@ -112,8 +112,9 @@ export function renderAppHeadline(app, out) {
       '',
     );
   }
+  const merged = out.merged?.app;
   L.push(
-    `Reproduce: \`npm run build && node bench/run.js --only app\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min; \`npm run bench\` runs it with the rest). ${out.quick ? 'These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
+    `${merged ? `This section was measured on ${merged.date.slice(0, 16).replace('T', ' ')} UTC by \`${merged.command}\` (${Math.round(merged.seconds)} s), after the rest of this document. ` : ''}Reproduce: \`npm run build && node bench/run.js --only app --merge\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min; its results replace this section; \`npm run bench\` runs it with the rest).${out.quick ? ' These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
     '',
   );
   return L;
