@@ -5,12 +5,9 @@
 //   - a per-user counter whose tag takes 10,000 distinct values.
 // Each variant is written the way its library's documentation suggests, so the
 // benchmark measures what a user would actually pay.
-import StatsD from 'hot-shots';
-import client from 'prom-client';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
-import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { Zibrato } from '../../dist/index.js';
+//
+// Each variant imports only its own library, so the uninstrumented service loads none
+// of them and every service starts as fast as it can.
 
 /** The variants the benchmark compares; `none2` is a second, identical uninstrumented service (a′). */
 export const VARIANTS = ['none', 'none2', 'zibrato', 'prom', 'otel', 'hotshots'] as const;
@@ -61,6 +58,7 @@ export async function createInstrumentation(variant: Variant, peers: PeerEndpoin
 }
 
 async function zibrato(peers: PeerEndpoints): Promise<Instrumentation> {
+  const { Zibrato } = await import('../../dist/index.js');
   const z = new Zibrato({ broker: peers.zibratoBroker, source: 'bench-app', level: 'info' });
   // Records made before a backend subscribes are discarded (nobody listens); wait so every request counts.
   if (!(await z.ready({ levels: ['info'], timeoutMs: 15_000 }))) throw new Error('zibrato: no backend subscribed to info within 15 s');
@@ -85,7 +83,8 @@ async function zibrato(peers: PeerEndpoints): Promise<Instrumentation> {
   };
 }
 
-function prom(): Instrumentation {
+async function prom(): Promise<Instrumentation> {
+  const { default: client } = await import('prom-client');
   const register = new client.Registry();
   const duration = new client.Histogram({ name: 'app_request_duration_seconds', help: 'request duration', labelNames: ['route', 'method', 'status'], registers: [register] });
   const requests = new client.Counter({ name: 'app_requests_total', help: 'requests', registers: [register] });
@@ -106,7 +105,10 @@ function prom(): Instrumentation {
   };
 }
 
-function otel(peers: PeerEndpoints): Instrumentation {
+async function otel(peers: PeerEndpoints): Promise<Instrumentation> {
+  const { MeterProvider, PeriodicExportingMetricReader } = await import('@opentelemetry/sdk-metrics');
+  const { OTLPMetricExporter } = await import('@opentelemetry/exporter-metrics-otlp-proto');
+  const { resourceFromAttributes } = await import('@opentelemetry/resources');
   const reader = new PeriodicExportingMetricReader({
     // Types come from the exporter's own copy of sdk-metrics (2.12.0 beside our 2.12.1): same interface.
     exporter: new OTLPMetricExporter({ url: peers.otlpUrl }) as never,
@@ -140,7 +142,8 @@ function otel(peers: PeerEndpoints): Instrumentation {
   };
 }
 
-function hotshots(peers: PeerEndpoints): Instrumentation {
+async function hotshots(peers: PeerEndpoints): Promise<Instrumentation> {
+  const { default: StatsD } = await import('hot-shots');
   const c = new StatsD({ host: '127.0.0.1', port: peers.statsdPort, errorHandler: () => {} });
   let inFlight = 0;
   return {

@@ -36,7 +36,7 @@ export function renderAppHeadline(app, out) {
   const z = v.zibrato;
   const a2 = v.none2;
   L.push(
-    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation** (${int(c.saturationRequests)} requests, ${c.saturationConnections} connections) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks all ${int(c.users)} users once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved; figures are **medians over rounds**, compared with (a). CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.`,
+    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation** (${int(c.saturationRequests)} requests, ${c.saturationConnections} connections) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved; figures are **medians over rounds**, compared with (a). CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.`,
     '',
   );
   L.push(
@@ -102,6 +102,15 @@ export function renderAppHeadline(app, out) {
       '',
       `Layers: Zibrato client (\`dist/\`) ${layer('zibrato')}, zeromq ${layer('zeromq')}, fastify ${layer('fastify')}, Node internals ${layer('node')}, GC ${layer('gc')}, V8/native (program) ${layer('program')}, other packages ${layer('other')}, the app itself ${layer('app')}. ${int(p.busyMs)} ms busy of ${int(p.sampledMs)} ms sampled.`,
       '',
+      ...(() => {
+        const zshare = ((p.layers.zibrato ?? 0) + (p.layers.zeromq ?? 0)) / busy;
+        const first = p.topInstrumentation[0];
+        const cpu = v.zibrato.median.cpuUsPerRequest;
+        return [
+          `In this round the Zibrato client and zeromq took ${pct(zshare)} of the service's busy time${first ? `; the largest single cost is \`${first.name}\` (${first.where}) at ${pct(first.share)}` : ''}. At ${us(cpu)} of CPU per request against ${us(v.none.median.cpuUsPerRequest)} uninstrumented, that share is what the instrumentation adds; the functions below are where to cut.`,
+          '',
+        ];
+      })(),
       '| function (Zibrato client and zeromq) | where | self time | share of busy |',
       '|---|---|---|---|',
       ...p.topInstrumentation.slice(0, 8).map((f) => `| \`${f.name}\` | ${f.where} | ${f.selfMs.toFixed(1)} ms | ${pct(f.share)} |`),
