@@ -36,7 +36,7 @@ export function renderAppHeadline(app, out) {
   const z = v.zibrato;
   const a2 = v.none2;
   L.push(
-    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation** (${int(c.saturationRequests)} requests, ${c.saturationConnections} connections) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved; figures are **medians over rounds**, compared with (a). CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.`,
+    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation** (${c.saturationConnections} connections; ${int(c.saturationRequests)} requests in round 1${c.saturationSeconds ? `, then about ${c.saturationSeconds} s worth at the rate the variant reached before, ${int(c.saturationRequestsMin)}–${int(c.saturationRequests)}` : ''}) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved; figures are **medians over rounds**, compared with (a). CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.`,
     '',
   );
   L.push(
@@ -140,14 +140,14 @@ export function renderReadmeOverhead(app, out) {
     return L.join('\n');
   }
   const v = app.variants;
-  const row = (k, name) => (v[k] ? `${name}: ${signedPct(v[k].vsNone.throughputLost)} throughput, ${signedUs(v[k].vsNone.p99AddedUs)} p99, ${signedPct(v[k].vsNone.cpuAdded)} CPU per request` : null);
+  const row = (k, name) => (v[k] ? `${name}: throughput lost ${pct(v[k].vsNone.throughputLost)}, p99 ${signedUs(v[k].vsNone.p99AddedUs)}, CPU per request ${signedPct(v[k].vsNone.cpuAdded)}` : null);
   const rows = [row('zibrato', '**Zibrato**'), row('prom', 'prom-client'), row('otel', 'OpenTelemetry SDK'), row('hotshots', 'hot-shots')].filter(Boolean);
   L.push(
     `What instrumenting every request of a real fastify service costs (a timer tagged with route, method and status, a request counter, an in-flight gauge and a per-user counter over ${int(app.config.users)} users), against the same service uninstrumented, in one run on one machine (${out.merged?.app?.date?.slice(0, 10) ?? out.date.slice(0, 10)}, ${out.machine.nproc} shared cores; two identical uninstrumented runs differed by ${pct(Math.abs(v.none2.vsNone.throughputLost))} in throughput and ${signedUs(Math.abs(v.none2.vsNone.p99AddedUs)).replace('+', '')} in p99, so smaller differences are noise):`,
     '',
     ...rows.map((r) => `- ${r}`),
     '',
-    'Targets for Zibrato: ≤ 1 % throughput lost and ≤ 5 µs p99 added, ahead of every peer. Method, correctness checks (every system\'s request count against what the load generator completed), a CPU profile and the command to reproduce: [docs/performance.md](docs/performance.md#headline-the-observer-effect-on-a-real-service).',
+    `Targets for Zibrato: ≤ 1 % throughput lost and ≤ 5 µs p99 added, ahead of every peer.${out.quick ? ' From the quick run: indicative only.' : ''} Figures from a busy shared machine are provisional. Method, correctness checks (every system\'s request count against what the load generator completed), a CPU profile and the command to reproduce: [docs/performance.md](docs/performance.md#headline-the-observer-effect-on-a-real-service).`,
     README_END,
   );
   return L.join('\n');

@@ -52,7 +52,7 @@ test('the README block is replaced between its markers and nothing else changes'
   assert.ok(next.startsWith('# Zibrato\nintro\n<!-- overhead:start'));
   assert.ok(next.endsWith('<!-- overhead:end -->\nrest\n'));
   assert.doesNotMatch(next, /old figures/);
-  assert.match(next, /\*\*Zibrato\*\*: \+0\.5 % throughput/);
+  assert.match(next, /\*\*Zibrato\*\*: throughput lost 0\.5 %/);
 });
 
 test('the profile summary attributes self time to the Zibrato client, zeromq and fastify, idle excluded', () => {
