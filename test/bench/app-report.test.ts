@@ -55,10 +55,16 @@ test('the README block is replaced between its markers and nothing else changes'
   assert.match(next, /\*\*Zibrato\*\*: throughput lost 0\.5 %/);
 });
 
+const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
+
+/** A .cpuprofile file with these nodes and samples (time deltas in µs). */
+function profileFile(nodes: { id: number; callFrame: ReturnType<typeof frame> }[], samples: number[], timeDeltas: number[], startTime: number): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'zibrato-profile-')), 'x.cpuprofile');
+  writeFileSync(file, JSON.stringify({ nodes, samples, timeDeltas, startTime, endTime: startTime + timeDeltas.reduce((a, b) => a + b, 0) }));
+  return file;
+}
+
 test('the profile summary attributes self time to the Zibrato client, zeromq and fastify, idle excluded', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'zibrato-profile-'));
-  const file = join(dir, 'x.cpuprofile');
-  const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
   const nodes = [
     { id: 1, callFrame: frame('(root)', '') },
     { id: 2, callFrame: frame('(idle)', '') },
@@ -67,10 +73,7 @@ test('the profile summary attributes self time to the Zibrato client, zeromq and
     { id: 5, callFrame: frame('route', 'file:///repo/node_modules/fastify/lib/route.js') },
   ];
   // time deltas in µs: idle 5 ms, count 3 ms, send 1 ms, route 1 ms
-  const samples = [2, 3, 3, 3, 4, 5];
-  const timeDeltas = [5000, 1000, 1000, 1000, 1000, 1000];
-  writeFileSync(file, JSON.stringify({ nodes, samples, timeDeltas, startTime: 0, endTime: 10_000 }));
-  const s = summariseProfile(file);
+  const s = summariseProfile(profileFile(nodes, [2, 3, 3, 3, 4, 5], [5000, 1000, 1000, 1000, 1000, 1000], 0));
   assert.equal(s.busyMs, 5);
   assert.deepEqual([s.layers.zibrato, s.layers.zeromq, s.layers.fastify], [3, 1, 1]);
   assert.equal(s.top[0]?.name, 'count');
@@ -79,16 +82,12 @@ test('the profile summary attributes self time to the Zibrato client, zeromq and
 });
 
 test('the profile summary counts only the samples inside the measured window', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'zibrato-profile-'));
-  const file = join(dir, 'x.cpuprofile');
-  const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 0, columnNumber: 0, scriptId: '0' });
   const nodes = [
     { id: 1, callFrame: frame('compileForInternalLoader', 'node:internal/bootstrap/realm') },
     { id: 2, callFrame: frame('count', 'file:///repo/dist/client/zibrato.js') },
   ];
   // start-up at t = 1,001,000 µs, then two samples of count at 1,002,000 and 1,003,000
-  writeFileSync(file, JSON.stringify({ nodes, samples: [1, 2, 2], timeDeltas: [1000, 1000, 1000], startTime: 1_000_000, endTime: 1_003_000 }));
-  const s = summariseProfile(file, 15, { fromUs: 1_001_500, toUs: 1_003_000 });
+  const s = summariseProfile(profileFile(nodes, [1, 2, 2], [1000, 1000, 1000], 1_000_000), 15, { fromUs: 1_001_500, toUs: 1_003_000 });
   assert.equal(s.windowed, true);
   assert.deepEqual(s.layers, { zibrato: 2 });
 });
