@@ -10,7 +10,7 @@
 // background load on the shared machine hits them alike; two identical
 // uninstrumented variants (none, none2) show how far the noise alone moves the
 // figures. Every peer is started here on free 127.0.0.1 ports and stopped by PID.
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, Child, emitResult, freeTcpPort, isQuick, median, pollUntil, ROOT, runBench, sleep } from '../lib/common.mjs';
@@ -197,6 +197,8 @@ class Peers {
     await this.statsd.stop();
     await this.prometheus?.stop();
     await this.otlp?.stop('SIGTERM');
+    // Prometheus' TSDB, the file sink and the profile: nothing here is needed after the run.
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
