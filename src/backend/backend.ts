@@ -68,7 +68,7 @@ export class Backend {
     this.sink = options.sink;
     this.log = options.log ?? stderrLogger(`backend ${options.name}`);
     this.selfMetrics = options.selfMetrics ?? true;
-    this.store = new SeriesStore(options.maxSeries);
+    this.store = new SeriesStore({ maxSeries: options.maxSeries });
     this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log);
   }
 
@@ -134,7 +134,7 @@ export class Backend {
     this.intervalStart = endMs;
     const points = this.store.collect(intervalMs);
     if (this.selfMetrics) points.push(...this.healthPoints(intervalMs));
-    const batch: FlushBatch = { timeMs: endMs, intervalMs, points };
+    const batch: FlushBatch = { timeMs: endMs, intervalMs, points, expired: this.store.drainExpired() };
     // Flushes run one after another, so a slow sink delays but never reorders them.
     this.flushing = this.flushing.then(async () => {
       try {
