@@ -134,7 +134,7 @@ export class Backend {
     this.intervalStart = endMs;
     const points = this.store.collect(intervalMs);
     if (this.selfMetrics) points.push(...this.healthPoints(intervalMs));
-    const batch: FlushBatch = { timeMs: endMs, intervalMs, points, expired: this.store.drainExpired() };
+    const batch: FlushBatch = { timeMs: endMs, intervalMs, scheduleMs: this.flushIntervalMs, points, expired: this.store.drainExpired() };
     // Flushes run one after another, so a slow sink delays but never reorders them.
     this.flushing = this.flushing.then(async () => {
       try {

@@ -60,6 +60,11 @@ export interface FlushBatch {
   /** Epoch ms of the end of the interval (aligned to a multiple of `intervalMs`). */
   timeMs: number;
   intervalMs: number;
+  /**
+   * The backend's configured flush interval. Scheduled flushes end on its
+   * multiples; the final flush on stop does not (it ends at the stop time).
+   */
+  scheduleMs?: number;
   points: MetricPoint[];
   /**
    * Series forgotten since the previous flush. A sink that keeps state per

@@ -35,7 +35,8 @@ export class CarbonPeer {
   private proc: PeerProcess | undefined;
   private constructor(readonly dir: string, readonly linePort: number, private readonly pickletPort: number, private readonly queryPort: number) {}
 
-  static async create(dir: string): Promise<CarbonPeer> {
+  /** `schemas`: extra storage-schemas.conf sections, matched before the 1-second default. */
+  static async create(dir: string, schemas = ''): Promise<CarbonPeer> {
     const peer = new CarbonPeer(dir, await freeTcpPort(), await freeTcpPort(), await freeTcpPort());
     for (const d of ['storage/whisper', 'whitelists', 'log', 'pid']) mkdirSync(join(dir, d), { recursive: true });
     writeFileSync(
@@ -65,7 +66,7 @@ export class CarbonPeer {
         '',
       ].join('\n'),
     );
-    writeFileSync(join(dir, 'storage-schemas.conf'), '[all]\npattern = .*\nretentions = 1s:6h\n');
+    writeFileSync(join(dir, 'storage-schemas.conf'), `${schemas}[all]\npattern = .*\nretentions = 1s:6h\n`);
     return peer;
   }
 
