@@ -90,6 +90,6 @@ export const otlpSinkSpec: SinkSpec = {
     });
     // Also the bare credential after an auth scheme ("Bearer <token>"), in case a server echoes only that.
     const secrets = Object.values(headers).flatMap((v) => [v, v.split(' ').pop()]);
-    return new DeliveringSink(transport, delivery, context.log, new Redactor(secrets));
+    return new DeliveringSink(transport, delivery, context.log, new Redactor([...secrets, ...Redactor.urlSecrets(String(o.url))]));
   },
 };

@@ -132,7 +132,7 @@ export const prometheusRemoteWriteSinkSpec: SinkSpec = {
       password: str(o.password),
       timeoutMs: delivery.requestTimeoutMs,
     };
-    const redactor = new Redactor([opts.bearerToken, opts.password], opts.username !== undefined || opts.password !== undefined ? [[opts.username ?? '', opts.password ?? '']] : []);
+    const redactor = new Redactor([opts.bearerToken, opts.password, ...Redactor.urlSecrets(opts.url)], opts.username !== undefined || opts.password !== undefined ? [[opts.username ?? '', opts.password ?? '']] : []);
     return new DeliveringSink(new RemoteWriteTransport(opts), delivery, context.log, redactor);
   },
 };
