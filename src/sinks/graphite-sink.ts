@@ -28,8 +28,9 @@ export interface GraphiteOptions {
  */
 function graphiteTag(k: string, v: string): string | undefined {
   if (v === '') return undefined;
-  const key = k.replace(/[;!^=\s]/g, '_') || '_';
-  const value = v.replace(/[;\s]/g, '_').replace(/^~/, '_');
+  // Control characters too: Carbon (Python str.split) also splits fields on \x1c-\x1f and \x85, which \s does not cover.
+  const key = k.replace(/[;!^=\s\x00-\x1f\x7f-\x9f]/g, '_') || '_';
+  const value = v.replace(/[;\s\x00-\x1f\x7f-\x9f]/g, '_').replace(/^~/, '_');
   return `${key}=${value}`;
 }
 
