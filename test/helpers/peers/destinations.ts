@@ -309,6 +309,10 @@ export async function runDestinationFault(
       timeMs: (i) => baseMs + i * 1000,
       before: async (i) => {
         if (i === o.flushesBefore) {
+          // Carbon and StatsD keep acknowledged data in memory for a moment; stopping them
+          // before they persist it would lose it at the destination, not in the pipeline.
+          const sent = sink.status().sent;
+          if (!d.cumulative) await until(async () => (await d.received(baseMs, baseMs + flushes * 1000)) >= sent, 15_000);
           await fault.begin(d);
           faultBegan = true;
         }
