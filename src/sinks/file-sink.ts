@@ -155,7 +155,10 @@ export class FileSink implements Sink {
     else {
       await unlink(`${this.path}.${this.keep}`).catch(() => undefined);
       for (let n = this.keep - 1; n >= 1; n--) await rename(`${this.path}.${n}`, `${this.path}.${n + 1}`).catch(() => undefined);
-      await rename(this.path, `${this.path}.1`);
+      // Gone already (deleted or rotated by someone else): nothing to keep, start the new file.
+      await rename(this.path, `${this.path}.1`).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+      });
     }
     this.rotated++;
     await this.openFile();
