@@ -56,7 +56,7 @@ export class Backend {
   private flushes = 0;
   private flushed = 0;
   private sinkErrors = 0;
-  private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0, sinkSent: 0, sinkFailed: 0, sinkDropped: 0 };
+  private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0, sinkSent: 0, sinkFailed: 0, sinkDropped: 0, sinkSpooled: 0 };
   private stopped = false;
 
   constructor(options: BackendOptions) {
@@ -68,7 +68,7 @@ export class Backend {
     this.sink = options.sink;
     this.log = options.log ?? stderrLogger(`backend ${options.name}`);
     this.selfMetrics = options.selfMetrics ?? true;
-    this.store = new SeriesStore(options.maxSeries);
+    this.store = new SeriesStore({ maxSeries: options.maxSeries });
     this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log);
   }
 
@@ -103,6 +103,7 @@ export class Backend {
       sinkSent: sink.sent,
       sinkFailed: sink.failed,
       sinkDropped: sink.dropped,
+      sinkSpooled: sink.spooled,
     };
     const last = this.reported;
     this.reported = now;
@@ -121,7 +122,8 @@ export class Backend {
       ['zibrato.sink.dropped', now.sinkDropped - last.sinkDropped],
     ];
     for (const [name, value] of optional) if (value !== 0) points.push(counter(name, value));
-    if (sink.spooled > 0) points.push({ type: 'gauge', name: 'zibrato.sink.spooled', source: this.name, tags, value: sink.spooled });
+    // Once more at 0 after the spool drains, or the destination keeps showing the last backlog forever.
+    if (sink.spooled > 0 || last.sinkSpooled > 0) points.push({ type: 'gauge', name: 'zibrato.sink.spooled', source: this.name, tags, value: sink.spooled });
     return points;
   }
 
@@ -134,7 +136,7 @@ export class Backend {
     this.intervalStart = endMs;
     const points = this.store.collect(intervalMs);
     if (this.selfMetrics) points.push(...this.healthPoints(intervalMs));
-    const batch: FlushBatch = { timeMs: endMs, intervalMs, points };
+    const batch: FlushBatch = { timeMs: endMs, intervalMs, scheduleMs: this.flushIntervalMs, points, expired: this.store.drainExpired() };
     // Flushes run one after another, so a slow sink delays but never reorders them.
     this.flushing = this.flushing.then(async () => {
       try {

@@ -115,6 +115,7 @@ export class Receiver {
     const entry = this.store.resolve(rec.kind, rec.name, rec.source, {});
     if (!entry) {
       this.stats.dropped++;
+      this.log.report('ZIB_SERIES_LIMIT', `series limit of ${this.store.maxSeries} reached; records of new series are dropped and counted`);
       return;
     }
     SeriesStore.add(entry, rec.kind === MetricKind.gauge ? MetricKind.gauge : rec.kind, rec.value, 1);

@@ -1,4 +1,5 @@
-import type { MetricPoint } from '../sinks/sink.js';
+import { InvalidOptionError } from '../errors.js';
+import type { ExpiredSeries, MetricPoint } from '../sinks/sink.js';
 import { MetricKind } from '../wire/constants.js';
 import type { Tags } from '../wire/series-encoding.js';
 import type { SeriesIdentity } from './aggregators/aggregator.js';
@@ -9,15 +10,57 @@ import { TimerAggregator } from './aggregators/timer-aggregator.js';
 
 type AnyAggregator = CounterAggregator | GaugeAggregator | TimerAggregator | SetAggregator;
 
+/**
+ * How long a series may go without a record before it is forgotten, whatever
+ * its kind (StatsD's `gaugesMaxTTL` idea applied to every kind). Five minutes
+ * matches Prometheus' staleness window: a series that idle would look stale
+ * there anyway, and sinks keeping cumulative state drop theirs with it.
+ */
+export const DEFAULT_SERIES_IDLE_EXPIRY_MS = 300_000;
+
+/** Default for `maxSeries`. */
+export const DEFAULT_MAX_SERIES = 100_000;
+
 /** A series and its aggregator. Gauge deltas share the gauge's aggregator. */
 export interface SeriesEntry {
   id: SeriesIdentity;
   kind: MetricKind;
   aggregator: AnyAggregator;
+  /** Epoch ms of the last flush in which it was touched (its creation before that). */
+  lastTouchedMs: number;
+  /**
+   * Resolved in the current interval. Such a series is never evicted: a caller
+   * may hold the entry between `resolve` and `add` (a batch resolves all its
+   * series first), and records added to an evicted entry would be lost.
+   */
+  active: boolean;
+}
+
+/** Options of a {@link SeriesStore}. */
+export interface SeriesStoreOptions {
+  /** Most series held at once. Default {@link DEFAULT_MAX_SERIES}. */
+  maxSeries?: number;
+  /** Series untouched for this long are forgotten at a flush. Default {@link DEFAULT_SERIES_IDLE_EXPIRY_MS}. */
+  idleExpiryMs?: number;
+  /** Clock, injectable for tests. */
+  now?: () => number;
 }
 
 function family(kind: MetricKind): MetricKind {
   return kind === MetricKind.gaugeDelta ? MetricKind.gauge : kind;
+}
+
+function pointType(kind: MetricKind): ExpiredSeries['type'] {
+  switch (family(kind)) {
+    case MetricKind.counter:
+      return 'counter';
+    case MetricKind.gauge:
+      return 'gauge';
+    case MetricKind.timer:
+      return 'timer';
+    default:
+      return 'set';
+  }
 }
 
 function newAggregator(kind: MetricKind): AnyAggregator {
@@ -33,40 +76,99 @@ function newAggregator(kind: MetricKind): AnyAggregator {
   }
 }
 
-/** Builds the identity key once per series entry of a batch, never per record. */
+/**
+ * Builds the identity key once per series entry of a batch, never per record.
+ * Every part is length-prefixed, so no character in a name, source, tag key or
+ * value can make two different series share a key (`{'a=b':'c'}` and
+ * `{a:'b=c'}` differ).
+ */
 export function seriesKey(kind: MetricKind, name: string, source: string, tags: Tags): string {
-  let key = `${family(kind)}\u0000${name}\u0000${source}`;
+  let key = `${family(kind)}:${name.length}:${name}${source.length}:${source}`;
   // Writers sort tags; sort anyway so keys from other senders agree.
   const keys = Object.keys(tags);
   if (keys.length > 1) keys.sort();
-  for (const k of keys) key += `\u0000${k}=${tags[k]}`;
+  for (const k of keys) {
+    const v = tags[k]!;
+    key += `${k.length}:${k}${v.length}:${v}`;
+  }
   return key;
 }
 
 /**
- * All series a backend aggregates, bounded by `maxSeries`: past it, new
- * series are refused (counted by the caller) so memory cannot grow without
- * bound on a cardinality explosion.
+ * All series a backend aggregates, bounded by `maxSeries` so memory cannot
+ * grow without bound on a cardinality explosion.
+ *
+ * - A series of any kind untouched for `idleExpiryMs` is forgotten at a flush.
+ * - At the cap, a new series takes the place of the series idle longest among
+ *   those untouched in the current interval (their last points were already
+ *   flushed, so nothing is lost but an idle gauge's last value); only when
+ *   every series was touched in this interval is a new one refused (the caller
+ *   counts it). So a steady stream of new series is flushed every interval
+ *   rather than every other one.
+ * - Forgotten series are reported once through {@link SeriesStore.drainExpired}
+ *   so sinks holding cumulative state per series can forget theirs too.
  */
 export class SeriesStore {
+  /** In order of last-touched flush (oldest first), so expiry and eviction look at the front. */
   private readonly series = new Map<string, SeriesEntry>();
+  private expired: ExpiredSeries[] = [];
+  /** Where the search for an evictable series stopped in this interval; undefined when exhausted. */
+  private evictCursor: Iterator<[string, SeriesEntry]> | undefined;
+  private evictExhausted = false;
+  readonly maxSeries: number;
+  readonly idleExpiryMs: number;
+  private readonly now: () => number;
+  /** Series evicted at the cap since the store started. */
+  evicted = 0;
 
-  constructor(readonly maxSeries = 100_000) {}
+  constructor(options: SeriesStoreOptions | number = {}) {
+    const o = typeof options === 'number' ? { maxSeries: options } : options;
+    this.maxSeries = o.maxSeries ?? DEFAULT_MAX_SERIES;
+    if (!Number.isSafeInteger(this.maxSeries) || this.maxSeries <= 0) {
+      throw new InvalidOptionError(`max series must be a positive integer, got ${String(o.maxSeries)}`);
+    }
+    this.idleExpiryMs = o.idleExpiryMs ?? DEFAULT_SERIES_IDLE_EXPIRY_MS;
+    if (!(this.idleExpiryMs >= 0)) throw new InvalidOptionError(`series idle expiry must be a number of ms ≥ 0, got ${String(o.idleExpiryMs)}`);
+    this.now = o.now ?? Date.now;
+  }
 
   get size(): number {
     return this.series.size;
   }
 
-  /** The entry for a series, created on first sight; undefined when the store is full. */
+  /** The entry for a series, created on first sight; undefined when the store is full of active series. */
   resolve(kind: MetricKind, name: string, source: string, tags: Tags): SeriesEntry | undefined {
     const key = seriesKey(kind, name, source, tags);
     let e = this.series.get(key);
     if (e === undefined) {
-      if (this.series.size >= this.maxSeries) return undefined;
-      e = { id: { name, source, tags }, kind: family(kind), aggregator: newAggregator(kind) };
+      if (this.series.size >= this.maxSeries && !this.evictOne()) return undefined;
+      e = { id: { name, source, tags }, kind: family(kind), aggregator: newAggregator(kind), lastTouchedMs: this.now(), active: true };
       this.series.set(key, e);
-    }
+    } else e.active = true;
     return e;
+  }
+
+  /** Frees one slot held by a series not resolved in this interval; false when there is none. */
+  private evictOne(): boolean {
+    if (this.evictExhausted) return false;
+    this.evictCursor ??= this.series.entries();
+    for (;;) {
+      const next = this.evictCursor.next();
+      if (next.done) {
+        this.evictExhausted = true;
+        return false;
+      }
+      const [key, e] = next.value;
+      if (e.active) continue;
+      this.forget(key, e);
+      this.evicted++;
+      return true;
+    }
+  }
+
+  private forget(key: string, e: SeriesEntry): void {
+    this.series.delete(key);
+    this.expired.push({ type: pointType(e.kind), ...e.id });
   }
 
   /** Adds one record to an entry. `kind` is the record's own kind (a gauge delta differs from a gauge). */
@@ -77,19 +179,38 @@ export class SeriesStore {
 
   /**
    * The points of every series touched in the interval, then starts the next
-   * interval. Untouched counters, timers and sets are forgotten so idle series
-   * do not accumulate; gauges are kept for their deltas.
+   * interval. Series of any kind idle for `idleExpiryMs` are forgotten.
    */
   collect(intervalMs: number): MetricPoint[] {
+    const now = this.now();
     const points: MetricPoint[] = [];
+    const touchedKeys: string[] = [];
     for (const [key, e] of this.series) {
+      e.active = false;
       if (e.aggregator.touched) {
         points.push(e.aggregator.toPoint(e.id, intervalMs));
         e.aggregator.reset();
-      } else if (e.kind !== MetricKind.gauge) {
-        this.series.delete(key);
+        e.lastTouchedMs = now;
+        touchedKeys.push(key);
+      } else if (now - e.lastTouchedMs >= this.idleExpiryMs) {
+        this.forget(key, e);
       }
     }
+    // Move touched series to the back: the front is then always the longest idle.
+    for (const key of touchedKeys) {
+      const e = this.series.get(key)!;
+      this.series.delete(key);
+      this.series.set(key, e);
+    }
+    this.evictCursor = undefined;
+    this.evictExhausted = false;
     return points;
+  }
+
+  /** The series forgotten (expired or evicted) since the last call, each reported once. */
+  drainExpired(): ExpiredSeries[] {
+    const out = this.expired;
+    this.expired = [];
+    return out;
   }
 }

@@ -8,7 +8,7 @@
  */
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, isIPv6, type Server as TcpServer, type Socket as TcpSocket } from 'node:net';
-import { stderrLogger } from '../diagnostics.js';
+import { RateLimitedLog, stderrLogger } from '../diagnostics.js';
 import { InvalidOptionError } from '../errors.js';
 import { isLevel, type Level } from '../levels.js';
 import { DEFAULT_STATSD_PORT } from '../defaults.js';
@@ -39,6 +39,17 @@ export interface StatsdServerOptions {
   sourceTag?: string;
   /** Longest TCP line accepted; longer lines are discarded and counted as malformed. Default 64 KiB. */
   maxLineBytes?: number;
+  /**
+   * Most TCP connections open at once; a connection past it is closed at once,
+   * counted (`tcpRefused`) and logged. Default {@link DEFAULT_MAX_TCP_CONNECTIONS}.
+   */
+  maxTcpConnections?: number;
+  /**
+   * A TCP connection that sends nothing for this long is closed (its complete
+   * lines were already published), counted (`tcpIdleClosed`) and logged; 0
+   * keeps idle connections forever. Default {@link DEFAULT_TCP_IDLE_TIMEOUT_MS}.
+   */
+  tcpIdleTimeoutMs?: number;
   /** Where diagnostics go. Default stderr. */
   log?: (line: string) => void;
   /** At most one malformed-line report per this interval; the rest are counted. Default 10 s. */
@@ -57,7 +68,20 @@ export interface StatsdServerStats {
   malformed: number;
   /** Samples handed to the publisher (a multi-value line gives several). */
   published: number;
+  /** TCP connections closed at once because `maxTcpConnections` were open. */
+  tcpRefused: number;
+  /** TCP connections closed after `tcpIdleTimeoutMs` without data. */
+  tcpIdleClosed: number;
 }
+
+/**
+ * Each connection holds a socket and a line buffer (up to `maxLineBytes`), so
+ * without a cap a client opening connections in a loop exhausts file
+ * descriptors and memory. StatsD clients keep one or a few connections each.
+ */
+export const DEFAULT_MAX_TCP_CONNECTIONS = 1_024;
+/** Clients reconnect on demand, so closing a connection silent for five minutes costs them nothing and frees its slot. */
+export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 300_000;
 
 /** The UDP receive buffer we ask for: bursts of datagrams queue in the kernel instead of being dropped. The OS may cap it (net.core.rmem_max). */
 const UDP_RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024;
@@ -74,13 +98,16 @@ export class StatsdServer {
   private readonly maxLineBytes: number;
   private readonly log: (line: string) => void;
   private readonly malformedLogIntervalMs: number;
+  private readonly maxTcpConnections: number;
+  private readonly tcpIdleTimeoutMs: number;
+  private readonly limitLog: RateLimitedLog;
   private udp: UdpSocket | undefined;
   private tcp: TcpServer | undefined;
   private readonly connections = new Set<TcpSocket>();
   private boundPort = 0;
   private malformedLoggedAt = -Infinity;
   private malformedSuppressed = 0;
-  private readonly counts: StatsdServerStats = { datagrams: 0, tcpConnections: 0, received: 0, malformed: 0, published: 0 };
+  private readonly counts: StatsdServerStats = { datagrams: 0, tcpConnections: 0, received: 0, malformed: 0, published: 0, tcpRefused: 0, tcpIdleClosed: 0 };
 
   constructor(options: StatsdServerOptions) {
     if (!options || typeof options.publisher?.emit !== 'function') throw new InvalidOptionError('StatsdServer needs a publisher with an emit() method (a Zibrato client)');
@@ -101,6 +128,11 @@ export class StatsdServer {
     this.maxLineBytes = maxLineBytes;
     this.log = options.log ?? stderrLogger('ingest statsd');
     this.malformedLogIntervalMs = options.malformedLogIntervalMs ?? 10_000;
+    this.maxTcpConnections = options.maxTcpConnections ?? DEFAULT_MAX_TCP_CONNECTIONS;
+    if (!Number.isInteger(this.maxTcpConnections) || this.maxTcpConnections < 1) throw new InvalidOptionError(`maxTcpConnections must be an integer ≥ 1, got ${String(options.maxTcpConnections)}`);
+    this.tcpIdleTimeoutMs = options.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS;
+    if (!(this.tcpIdleTimeoutMs >= 0) || !Number.isFinite(this.tcpIdleTimeoutMs)) throw new InvalidOptionError(`tcpIdleTimeoutMs must be a number of ms ≥ 0, got ${String(options.tcpIdleTimeoutMs)}`);
+    this.limitLog = new RateLimitedLog(this.log, this.malformedLogIntervalMs);
   }
 
   /** The port both listeners are bound to (after {@link start}). */
@@ -219,9 +251,24 @@ export class StatsdServer {
   private readonly remainders = new WeakMap<TcpSocket, { pending: Buffer; discarding: boolean }>();
 
   private onConnection(conn: TcpSocket): void {
+    const peer = `tcp ${conn.remoteAddress}:${conn.remotePort}`;
+    if (this.connections.size >= this.maxTcpConnections) {
+      this.counts.tcpRefused++;
+      conn.on('error', () => undefined);
+      conn.destroy();
+      this.limitLog.report('ZIB_INGEST_TCP_LIMIT', `${this.maxTcpConnections} TCP connections open: closed a new one from ${peer} (${this.counts.tcpRefused} refused since start)`);
+      return;
+    }
     this.counts.tcpConnections++;
     this.connections.add(conn);
-    const peer = `tcp ${conn.remoteAddress}:${conn.remotePort}`;
+    if (this.tcpIdleTimeoutMs > 0) {
+      conn.setTimeout(this.tcpIdleTimeoutMs, () => {
+        this.counts.tcpIdleClosed++;
+        this.limitLog.report('ZIB_INGEST_TCP_IDLE', `closed ${peer}: nothing received for ${this.tcpIdleTimeoutMs} ms (${this.counts.tcpIdleClosed} idle connections closed since start)`);
+        this.flushConnectionRemainder(conn);
+        conn.destroy();
+      });
+    }
     const state = { pending: Buffer.alloc(0), discarding: false };
     this.remainders.set(conn, state);
     conn.on('data', (chunk: Buffer) => {

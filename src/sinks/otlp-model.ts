@@ -1,4 +1,4 @@
-import type { FlushBatch, MetricPoint } from './sink.js';
+import type { FlushBatch, MetricPoint, TimerPoint } from './sink.js';
 
 /**
  * The subset of the OTLP metrics data model (opentelemetry/proto/metrics/v1)
@@ -54,6 +54,47 @@ export const OTLP_SCOPE = { name: 'zibrato', version: '1' } as const;
 /** The service.name used when a point has no source and none is configured (the OpenTelemetry default's form). */
 export const OTLP_UNKNOWN_SERVICE = 'unknown_service:zibrato';
 
+/** A timer series' Summary totals since `startMs`. */
+export interface SummaryTotals {
+  startMs: number;
+  count: number;
+  sum: number;
+}
+
+/**
+ * Per-series cumulative Summary count and sum. Bounded by the backend's
+ * series store: a series it forgets (`batch.expired`) is forgotten here, and
+ * starts again from 0 with a new start time if it comes back (a reset, which
+ * the start time tells consumers).
+ */
+export class SummaryState {
+  private readonly totals = new Map<string, SummaryTotals>();
+
+  private static key(p: { source: string; name: string; tags: Record<string, string> }): string {
+    return JSON.stringify([p.source, p.name, Object.entries(p.tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+  }
+
+  get size(): number {
+    return this.totals.size;
+  }
+
+  /** Folds a flush in; returns each timer point's totals (non-finite points are left out). */
+  apply(batch: FlushBatch): Map<TimerPoint, SummaryTotals> {
+    for (const x of batch.expired ?? []) if (x.type === 'timer') this.totals.delete(SummaryState.key(x));
+    const out = new Map<TimerPoint, SummaryTotals>();
+    for (const p of batch.points) {
+      if (p.type !== 'timer' || !Number.isFinite(p.count) || !Number.isFinite(p.sum)) continue;
+      const key = SummaryState.key(p);
+      let t = this.totals.get(key);
+      if (!t) this.totals.set(key, (t = { startMs: batch.timeMs - batch.intervalMs, count: 0, sum: 0 }));
+      t.count += p.count;
+      t.sum += p.sum;
+      out.set(p, { ...t });
+    }
+    return out;
+  }
+}
+
 function nanos(ms: number): string {
   return (BigInt(Math.round(ms)) * 1_000_000n).toString();
 }
@@ -79,11 +120,18 @@ function finite(p: MetricPoint): boolean {
  *   isMonotonic true unless a data point of that metric in this flush is negative;
  * - gauge and set → Gauge;
  * - timer → Summary (unit `ms`): count (rounded to an integer, as the schema
- *   requires) and sum over the interval, quantiles 0 (min), 0.5, 0.9, 0.95,
- *   0.99 and 1 (max);
+ *   requires) and sum **cumulative** since `startTimeUnixNano`, as the OTLP
+ *   data model says for Summary (given by `cumulative`; without it, the
+ *   interval's own), quantiles 0 (min), 0.5, 0.9, 0.95, 0.99 and 1 (max) of
+ *   the interval;
  * - tags → data point attributes (string values), sorted by key.
  */
-export function buildOtlpRequest(batch: FlushBatch, serviceName: string, points: readonly MetricPoint[] = batch.points): { request: OtlpExportRequest; rejected: { name: string; reason: string }[] } {
+export function buildOtlpRequest(
+  batch: FlushBatch,
+  serviceName: string,
+  points: readonly MetricPoint[] = batch.points,
+  cumulative?: (p: TimerPoint) => SummaryTotals | undefined,
+): { request: OtlpExportRequest; rejected: { name: string; reason: string }[] } {
   const rejected: { name: string; reason: string }[] = [];
   const start = nanos(batch.timeMs - batch.intervalMs);
   const end = nanos(batch.timeMs);
@@ -116,12 +164,13 @@ export function buildOtlpRequest(batch: FlushBatch, serviceName: string, points:
       m.sum!.dataPoints.push({ ...attrs, startTimeUnixNano: start, timeUnixNano: end, asDouble: p.value });
       if (p.value < 0) delete m.sum!.isMonotonic;
     } else if (p.type === 'timer') {
+      const totals = cumulative?.(p);
       m.summary!.dataPoints.push({
         ...attrs,
-        startTimeUnixNano: start,
+        startTimeUnixNano: totals ? nanos(totals.startMs) : start,
         timeUnixNano: end,
-        count: String(Math.round(p.count)),
-        sum: p.sum,
+        count: String(Math.round(totals ? totals.count : p.count)),
+        sum: totals ? totals.sum : p.sum,
         quantileValues: [
           { quantile: 0, value: p.min },
           { quantile: 0.5, value: p.p50 },

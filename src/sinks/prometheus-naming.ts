@@ -1,10 +1,14 @@
-import type { MetricPoint } from './sink.js';
+import type { ExpiredSeries } from './sink.js';
+
+/** What naming looks at: a point, or a series the backend forgot. */
+type SeriesRef = Pick<ExpiredSeries, 'type' | 'name' | 'source' | 'tags'>;
 
 /**
  * Prometheus naming rules (docs/sinks.md, "prometheus"):
  *
- * - a metric name matches `[a-zA-Z_:][a-zA-Z0-9_:]*`: every other character
- *   becomes `_`, and a leading digit gets a `_` in front;
+ * - a metric name matches `[a-zA-Z_][a-zA-Z0-9_]*`: every other character
+ *   becomes `_` (`:` too: Prometheus reserves it for recording rules and
+ *   `promtool check metrics` flags it), and a leading digit gets a `_` in front;
  * - a label name matches `[a-zA-Z_][a-zA-Z0-9_]*` likewise, and may not start
  *   with `__` (reserved for Prometheus): a leading run of underscores becomes one;
  * - the point's source becomes the label `source` (a tag named `source` wins);
@@ -12,7 +16,7 @@ import type { MetricPoint } from './sink.js';
  * - a timer's tag named `quantile` would clash with the summary's own label and becomes `tag_quantile`.
  */
 export function sanitizeMetricName(name: string): string {
-  const s = name.replace(/[^a-zA-Z0-9_:]/g, '_');
+  const s = name.replace(/[^a-zA-Z0-9_]/g, '_');
   return /^[0-9]/.test(s) ? `_${s}` : s || '_';
 }
 
@@ -24,7 +28,7 @@ export function sanitizeLabelName(name: string): string {
 }
 
 /** The labels of a point, sanitised, sorted by name (byte order), without `__name__`. */
-export function pointLabels(p: MetricPoint): [string, string][] {
+export function pointLabels(p: SeriesRef): [string, string][] {
   const entries = Object.entries(p.tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   if (p.source !== '' && !('source' in p.tags)) entries.unshift(['source', p.source]);
   const out = new Map<string, string>();
@@ -39,7 +43,7 @@ export function pointLabels(p: MetricPoint): [string, string][] {
 }
 
 /** The family name of a point: counters carry the `_total` suffix (once), as Prometheus counters do. */
-export function familyName(p: MetricPoint, namespace: string): string {
+export function familyName(p: SeriesRef, namespace: string): string {
   const base = sanitizeMetricName(namespace + p.name);
   if (p.type !== 'counter') return base;
   return base.endsWith('_total') ? base : `${base}_total`;

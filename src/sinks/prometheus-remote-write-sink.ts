@@ -85,12 +85,18 @@ export class RemoteWriteTransport implements Transport {
   /**
    * Cumulative values are computed here, at flush time, so a payload that
    * waits in the spool still carries the totals as of its own flush.
+   *
+   * Every live series is sent each flush, not only those updated in it: a
+   * counter that stops moving must keep its value in queries (Prometheus marks
+   * a series stale after 5 minutes without samples). Live means held by the
+   * backend's series store, which bounds it.
    */
   encode(batch: FlushBatch): EncodedBatch {
-    const { touched, rejected } = this.state.apply(batch);
+    const { rejected } = this.state.apply(batch);
+    const live = this.state.all();
     const payloads: DeliveryPayload[] = [];
-    for (let i = 0; i < touched.length; i += this.o.maxSeriesPerRequest) {
-      const chunk = touched.slice(i, i + this.o.maxSeriesPerRequest);
+    for (let i = 0; i < live.length; i += this.o.maxSeriesPerRequest) {
+      const chunk = live.slice(i, i + this.o.maxSeriesPerRequest);
       const body = snappyCompress(encodeWriteRequest(chunk.flatMap(wireSeries), batch.timeMs));
       payloads.push({ points: chunk.length, body });
     }
@@ -126,7 +132,7 @@ export const prometheusRemoteWriteSinkSpec: SinkSpec = {
       password: str(o.password),
       timeoutMs: delivery.requestTimeoutMs,
     };
-    const redactor = new Redactor([opts.bearerToken, opts.password], opts.username !== undefined || opts.password !== undefined ? [[opts.username ?? '', opts.password ?? '']] : []);
+    const redactor = new Redactor([opts.bearerToken, opts.password, ...Redactor.urlSecrets(opts.url)], opts.username !== undefined || opts.password !== undefined ? [[opts.username ?? '', opts.password ?? '']] : []);
     return new DeliveringSink(new RemoteWriteTransport(opts), delivery, context.log, redactor);
   },
 };

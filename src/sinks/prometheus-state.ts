@@ -1,4 +1,4 @@
-import type { FlushBatch, MetricPoint } from './sink.js';
+import type { ExpiredSeries, FlushBatch, MetricPoint } from './sink.js';
 import { familyName, pointLabels } from './prometheus-naming.js';
 
 /** Prometheus metric types we produce. */
@@ -19,8 +19,28 @@ export interface PromSeries {
   updatedMs: number;
 }
 
-function promType(p: MetricPoint): PromType {
+/** A metric family: its type, `# HELP` text and series. */
+export interface PromFamily {
+  type: PromType;
+  /** Unescaped help text: the Zibrato type and the first original name seen. */
+  help: string;
+  series: PromSeries[];
+}
+
+interface FamilyInfo {
+  type: PromType;
+  help: string;
+  /** Series currently held, so a family (and its sample names) is released with its last series. */
+  size: number;
+}
+
+function promType(p: Pick<MetricPoint, 'type'>): PromType {
   return p.type === 'counter' ? 'counter' : p.type === 'timer' ? 'summary' : 'gauge';
+}
+
+/** The sample names a family writes: a summary also owns `_sum` and `_count`. */
+function sampleNames(family: string, type: PromType): string[] {
+  return type === 'summary' ? [family, `${family}_sum`, `${family}_count`] : [family];
 }
 
 function finite(p: MetricPoint): boolean {
@@ -33,18 +53,43 @@ function finite(p: MetricPoint): boolean {
  * summary count/sum are cumulative since this process started (Prometheus
  * takes a decrease as a counter reset, which a restart is); gauges and
  * quantiles are the latest interval's.
+ *
+ * Every sample name belongs to one family. After sanitising, a timer `lat`
+ * (samples `lat`, `lat_sum`, `lat_count`) and a gauge `lat.count` would both
+ * write `lat_count`, which Prometheus cannot tell apart: the later family is
+ * refused (counted and logged by the sink), never exposed twice.
+ *
+ * State is bounded by the backend's series store: series it forgets
+ * (`batch.expired`) are forgotten here too.
  */
 export class PromState {
   private readonly series = new Map<string, PromSeries>();
-  private readonly familyTypes = new Map<string, PromType>();
+  private readonly familyInfo = new Map<string, FamilyInfo>();
+  private readonly sampleOwner = new Map<string, string>();
 
   constructor(private readonly namespace: string) {}
 
+  private key(family: string, labels: [string, string][]): string {
+    return family + '\u0000' + labels.map(([k, v]) => `${k}\u0001${v}`).join('\u0000');
+  }
+
+  /** Why a point's family cannot be used, or undefined when it can. */
+  private conflict(family: string, type: PromType): string | undefined {
+    const known = this.familyInfo.get(family);
+    if (known !== undefined) return known.type === type ? undefined : `${family} is already a ${known.type}; a ${type} cannot share the name`;
+    for (const n of sampleNames(family, type)) {
+      const owner = this.sampleOwner.get(n);
+      if (owner !== undefined) return `${n} is already a sample of the ${this.familyInfo.get(owner)?.type ?? ''} ${owner}; a ${type} ${family} would write it twice`;
+    }
+    return undefined;
+  }
+
   /**
-   * Folds a flush in. Returns the series it touched (for remote write) and the
-   * points refused: non-finite values, or a name already used by another type.
+   * Folds a flush in. Returns the series it touched and the points refused:
+   * non-finite values, or a name already used by another family.
    */
   apply(batch: FlushBatch): { touched: PromSeries[]; rejected: { name: string; reason: string }[] } {
+    if (batch.expired) this.forget(batch.expired);
     const touched: PromSeries[] = [];
     const rejected: { name: string; reason: string }[] = [];
     for (const p of batch.points) {
@@ -54,18 +99,24 @@ export class PromState {
       }
       const family = familyName(p, this.namespace);
       const type = promType(p);
-      const known = this.familyTypes.get(family);
-      if (known !== undefined && known !== type) {
-        rejected.push({ name: p.name, reason: `${family} is already a ${known}; a ${type} cannot share the name` });
+      const why = this.conflict(family, type);
+      if (why !== undefined) {
+        rejected.push({ name: p.name, reason: why });
         continue;
       }
-      this.familyTypes.set(family, type);
+      let info = this.familyInfo.get(family);
+      if (!info) {
+        info = { type, help: `zibrato ${p.type} ${p.name}`, size: 0 };
+        this.familyInfo.set(family, info);
+        for (const n of sampleNames(family, type)) this.sampleOwner.set(n, family);
+      }
       const labels = pointLabels(p);
-      const key = family + '\u0000' + labels.map(([k, v]) => `${k}\u0001${v}`).join('\u0000');
+      const key = this.key(family, labels);
       let s = this.series.get(key);
       if (!s) {
         s = { family, type, labels, value: 0, count: 0, sum: 0, quantiles: { p50: 0, p90: 0, p95: 0, p99: 0 }, updatedMs: batch.timeMs };
         this.series.set(key, s);
+        info.size++;
       }
       s.updatedMs = batch.timeMs;
       if (p.type === 'counter') s.value += p.value;
@@ -79,19 +130,43 @@ export class PromState {
     return { touched, rejected };
   }
 
-  /** Every series, grouped by family (families in first-seen order). */
-  families(): Map<string, PromSeries[]> {
-    const out = new Map<string, PromSeries[]>();
+  /** Every live series, in first-seen order. */
+  all(): PromSeries[] {
+    return [...this.series.values()];
+  }
+
+  /** Every family with its series (families in first-seen order). */
+  families(): Map<string, PromFamily> {
+    const out = new Map<string, PromFamily>();
     for (const s of this.series.values()) {
-      const list = out.get(s.family);
-      if (list) list.push(s);
-      else out.set(s.family, [s]);
+      const f = out.get(s.family);
+      if (f) f.series.push(s);
+      else out.set(s.family, { type: s.type, help: this.familyInfo.get(s.family)?.help ?? s.family, series: [s] });
     }
     return out;
   }
 
+  /** Forgets the series the backend forgot. */
+  forget(expired: readonly ExpiredSeries[]): void {
+    for (const x of expired) {
+      const family = familyName(x, this.namespace);
+      const key = this.key(family, pointLabels(x));
+      const s = this.series.get(key);
+      if (s && s.type === promType(x)) this.remove(key, s);
+    }
+  }
+
   /** Forgets series not updated since `beforeMs`, so vanished series stop being exposed. */
   expire(beforeMs: number): void {
-    for (const [k, s] of this.series) if (s.updatedMs < beforeMs) this.series.delete(k);
+    for (const [k, s] of this.series) if (s.updatedMs < beforeMs) this.remove(k, s);
+  }
+
+  private remove(key: string, s: PromSeries): void {
+    this.series.delete(key);
+    const info = this.familyInfo.get(s.family);
+    if (info && --info.size <= 0) {
+      this.familyInfo.delete(s.family);
+      for (const n of sampleNames(s.family, info.type)) if (this.sampleOwner.get(n) === s.family) this.sampleOwner.delete(n);
+    }
   }
 }

@@ -1,4 +1,4 @@
-import type { PromSeries } from './prometheus-state.js';
+import type { PromFamily } from './prometheus-state.js';
 import { SUMMARY_QUANTILES } from './prometheus-naming.js';
 
 /** The Content-Type of the Prometheus text exposition format we write. */
@@ -21,11 +21,20 @@ function labelText(labels: readonly (readonly [string, string])[]): string {
   return '{' + labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',') + '}';
 }
 
-/** Renders families in the Prometheus text format 0.0.4 (one TYPE line per family, its samples together). */
-export function renderExposition(families: Map<string, PromSeries[]>): string {
+/** HELP text escaping (text format 0.0.4): backslash and line feed only. */
+function escapeHelp(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+/**
+ * Renders families in the Prometheus text format 0.0.4: a HELP and a TYPE
+ * line per family, then its samples together (what `promtool check metrics`
+ * asks for).
+ */
+export function renderExposition(families: Map<string, PromFamily>): string {
   const out: string[] = [];
-  for (const [family, series] of families) {
-    const type = series[0]!.type;
+  for (const [family, { type, help, series }] of families) {
+    out.push(`# HELP ${family} ${escapeHelp(help)}`);
     out.push(`# TYPE ${family} ${type}`);
     for (const s of series) {
       if (type === 'summary') {

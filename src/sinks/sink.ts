@@ -50,12 +50,28 @@ export interface SetPoint extends PointBase {
 /** One aggregated series at one flush. */
 export type MetricPoint = CounterPoint | GaugePoint | TimerPoint | SetPoint;
 
+/** A series the backend forgot (idle too long, or evicted at its series cap). */
+export interface ExpiredSeries extends PointBase {
+  type: MetricPoint['type'];
+}
+
 /** Everything one backend flush hands to its sink. */
 export interface FlushBatch {
   /** Epoch ms of the end of the interval (aligned to a multiple of `intervalMs`). */
   timeMs: number;
   intervalMs: number;
+  /**
+   * The backend's configured flush interval. Scheduled flushes end on its
+   * multiples; the final flush on stop does not (it ends at the stop time).
+   */
+  scheduleMs?: number;
   points: MetricPoint[];
+  /**
+   * Series forgotten since the previous flush. A sink that keeps state per
+   * series (cumulative totals) forgets theirs, so its state stays bounded by
+   * the backend's series cap.
+   */
+  expired?: ExpiredSeries[];
 }
 
 /** Delivery counters every sink reports. */

@@ -37,7 +37,7 @@ describe('config', () => {
     const c = parseConfig('backends:\n  - sink: file\n    levels: warn+\n    flush: 2s\n    options: { path: /tmp/x.jsonl }\ningest:\n  - type: statsd\n    port: 8125\n');
     const specs = childSpecs(c);
     assert.deepEqual(specs.map((s) => s.name), ['broker', 'backend:file', 'ingest:statsd']);
-    assert.deepEqual(specs[1]!.args, ['backend', 'file', '--name', 'file', '--levels', 'warn,error,crit', '--flush', '2000ms', '--broker', 'tcp://127.0.0.1:5551', '--path', '/tmp/x.jsonl']);
+    assert.deepEqual(specs[1]!.args, ['backend', 'file', '--name', 'file', '--levels', 'warn,error,crit', '--flush', '2000ms', '--broker', 'tcp://127.0.0.1:5551', '--path', '/tmp/x.jsonl', '--max-bytes', '104857600', '--max-age-ms', '86400000', '--keep', '7']);
   });
 });
 

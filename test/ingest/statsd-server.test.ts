@@ -1,12 +1,13 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { createRequire } from 'node:module';
 import { hashSetMember } from '../../src/wire/set-member.js';
 import { StatsdServer, type IngestPublisher } from '../../src/ingest/statsd-server.js';
 import type { Level } from '../../src/levels.js';
 import type { StatsdKind } from '../../src/ingest/statsd-parser.js';
 import { sendUdp } from '../helpers/raw-statsd.ts';
+import { eventually } from '../helpers/processes.ts';
 
 const require = createRequire(import.meta.url);
 // hot-shots is CommonJS; its default export is the client class.
@@ -212,5 +213,64 @@ describe('StatsdServer options', () => {
     const s = new StatsdServer({ publisher: pub, defaultLevel: 'debug' });
     s.ingest('a:1|c\nb:1|c|#level:crit');
     assert.deepEqual(pub.take().map((e) => e.level), ['debug', 'crit']);
+  });
+
+  test('past maxTcpConnections a new TCP connection is closed at once, counted and logged', async () => {
+    const pub = new FakePublisher();
+    const logs: string[] = [];
+    const server = new StatsdServer({ publisher: pub, port: 0, udp: false, maxTcpConnections: 2, tcpIdleTimeoutMs: 0, log: (l) => logs.push(l) });
+    const { port } = await server.start();
+    const clients: Socket[] = [];
+    const open = (): Promise<{ socket: Socket; closed: Promise<void> }> =>
+      new Promise((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => resolve({ socket, closed }));
+        socket.on('error', () => undefined);
+        const closed = new Promise<void>((r) => socket.on('close', () => r()));
+        clients.push(socket);
+      });
+    try {
+      const a = await open();
+      a.socket.write('kept.a:1|c\n');
+      const b = await open();
+      b.socket.write('kept.b:1|c\n');
+      await pub.waitFor(2);
+      const refused = await open();
+      await refused.closed;
+      assert.equal(server.stats().tcpRefused, 1);
+      assert.equal(server.stats().tcpConnections, 2);
+      assert.ok(logs.some((l) => l.startsWith('ZIB_INGEST_TCP_LIMIT')), logs.join('\n'));
+      // The open connections still work.
+      a.socket.write('kept.a:2|c\n');
+      await pub.waitFor(3);
+    } finally {
+      for (const c of clients) c.destroy();
+      await server.stop();
+    }
+  });
+
+  test('a TCP connection idle past tcpIdleTimeoutMs is closed, counted and logged, after its last line is published', async () => {
+    const pub = new FakePublisher();
+    const logs: string[] = [];
+    const server = new StatsdServer({ publisher: pub, port: 0, udp: false, tcpIdleTimeoutMs: 200, log: (l) => logs.push(l) });
+    const { port } = await server.start();
+    const socket = connect(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+    try {
+      socket.write('idle.a:1|c\nidle.b:2|c');
+      await closed;
+      assert.deepEqual(pub.take().map((e) => `${e.name}:${e.value}`), ['idle.a:1', 'idle.b:2']);
+      await eventually(() => server.stats().tcpIdleClosed === 1, 'the idle close to be counted');
+      assert.ok(logs.some((l) => l.startsWith('ZIB_INGEST_TCP_IDLE')), logs.join('\n'));
+    } finally {
+      socket.destroy();
+      await server.stop();
+    }
+  });
+
+  test('a bad connection cap or idle timeout throws at construction', () => {
+    const pub = new FakePublisher();
+    assert.throws(() => new StatsdServer({ publisher: pub, maxTcpConnections: 0 }), /maxTcpConnections must be an integer/);
+    assert.throws(() => new StatsdServer({ publisher: pub, tcpIdleTimeoutMs: -1 }), /tcpIdleTimeoutMs must be/);
   });
 });

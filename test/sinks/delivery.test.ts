@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { backoffDelayMs, parseRetryAfterMs } from '../../src/sinks/delivery/backoff.js';
@@ -9,8 +10,12 @@ import type { DeliveryOptions } from '../../src/sinks/delivery/delivery-options.
 import { deliveryOptionsFrom } from '../../src/sinks/delivery/delivery-options.js';
 import { Redactor } from '../../src/sinks/delivery/redact.js';
 import { DiskSpool } from '../../src/sinks/delivery/spool.js';
+import { tcpSend } from '../../src/sinks/delivery/tcp-send.js';
 import type { DeliveryPayload, EncodedBatch, Transport } from '../../src/sinks/delivery/transport.js';
 import type { FlushBatch } from '../../src/sinks/sink.js';
+import { mountTinyDisk } from '../helpers/peers/tmpfs.js';
+import { waitFor } from '../helpers/peers/process.js';
+import { listenLocal } from '../helpers/peers/http-server.js';
 import { batchAt, gauge, tempDir } from './fixtures.js';
 
 /** A transport whose answers the test scripts: 'ok', 'down' (retryable) or 'reject' (permanent). */
@@ -185,5 +190,100 @@ describe('delivery: retry, spool, replay, redaction', () => {
     await sink.stop();
     assert.equal(t.attempts, 1);
     assert.equal(sink.status().spooled, 2);
+  });
+
+  test('a TCP destination that accepts but never reads is a failed delivery, not a delivered one', async () => {
+    const held: Socket[] = [];
+    const server = createServer((c) => {
+      held.push(c);
+      c.pause();
+    });
+    const port = await listenLocal(server as unknown as import('node:http').Server, 0);
+    try {
+      // Longer than the 2 s the old code waited before assuming delivery.
+      await assert.rejects(tcpSend('127.0.0.1', port, Buffer.from('hung.metric 1 1700000000\n'), 2_500), (e: unknown) => e instanceof DeliveryError && e.retryable);
+    } finally {
+      for (const c of held) c.destroy();
+      server.close();
+    }
+  });
+
+  test('a TCP destination that reads and closes is a delivery', async () => {
+    const got: Buffer[] = [];
+    const server = createServer((c) => c.on('data', (d: Buffer) => got.push(d)));
+    const port = await listenLocal(server as unknown as import('node:http').Server, 0);
+    try {
+      await tcpSend('127.0.0.1', port, Buffer.from('ok.metric 1 1700000000\n'), 2_000);
+      assert.equal(Buffer.concat(got).toString(), 'ok.metric 1 1700000000\n');
+    } finally {
+      server.close();
+    }
+  });
+
+  test('an outage is logged once when it starts and once when the destination is back', async () => {
+    const t = new ScriptedTransport();
+    t.mode = 'down';
+    const logs: string[] = [];
+    const sink = new DeliveringSink(t, options(join(tmp.dir, 'down-up')), (m) => logs.push(m), new Redactor([]));
+    await sink.export(batchAt([gauge('a', 1)]));
+    await sink.export(batchAt([gauge('b', 1)]));
+    assert.ok(t.attempts >= 2);
+    assert.equal(logs.filter((l) => /destination down: connect ECONNREFUSED/.test(l)).length, 1, logs.join('\n'));
+    assert.equal(sink.status().dropped, 0);
+    t.mode = 'ok';
+    await sink.export(batchAt([gauge('c', 1)]));
+    await waitFor('replay', () => sink.status().spooled === 0, 5_000);
+    await sink.stop();
+    assert.equal(logs.filter((l) => /destination is back after/.test(l)).length, 1, logs.join('\n'));
+  });
+
+  test('a spool file that cannot be read back is counted as dropped, not forgotten', async () => {
+    const dir = join(tmp.dir, 'spool-lost');
+    const t = new ScriptedTransport();
+    t.mode = 'down';
+    const logs: string[] = [];
+    const sink = new DeliveringSink(t, options(dir, { quickRetries: 0, retryInitialDelayMs: 60_000, retryMaxDelayMs: 60_000 }), (m) => logs.push(m), new Redactor([]));
+    await sink.export(batchAt([gauge('a', 1), gauge('b', 1)]));
+    assert.equal(sink.status().spooled, 2);
+    unlinkSync(join(dir, readdirSync(dir).sort()[0]!));
+    t.mode = 'ok';
+    await sink.stop();
+    assert.deepEqual(t.delivered, ['b']);
+    assert.equal(sink.status().dropped, 1);
+    assert.equal(sink.status().sent + sink.status().dropped, 2);
+    assert.match(logs.join('\n'), /dropped 1 spooled points whose spool file could not be read back/);
+  });
+
+  test('a spool write that fails on a full disk leaves no temporary file behind', async () => {
+    const disk = mountTinyDisk(16 * 1024);
+    try {
+      const spool = new DiskSpool(disk.dir, 1024 * 1024);
+      await assert.rejects(spool.append({ points: 1, body: Buffer.alloc(64 * 1024, 65) }));
+      assert.deepEqual(readdirSync(disk.dir).filter((f) => f.endsWith('.tmp')), []);
+      assert.equal(spool.size, 0);
+    } finally {
+      disk.unmount();
+    }
+  });
+
+  test('a temporary file left by a crash is removed when the spool opens, never replayed', async () => {
+    const dir = join(tmp.dir, 'spool-crash');
+    const a = new DiskSpool(dir, 64 * 1024);
+    await a.open();
+    writeFileSync(join(dir, '0000000000000007.zspool.tmp'), '{"v":1,"points":3}\npartial');
+    const b = new DiskSpool(dir, 64 * 1024);
+    await b.open();
+    assert.equal(b.size, 0);
+    assert.deepEqual(readdirSync(dir), []);
+  });
+
+  test('a token in a URL query string and escaped echoes of a header token are redacted', () => {
+    const url = 'https://api.example/v1/write?db=main&api_key=s3cr3t-Key&x=1';
+    const r = new Redactor(['tok/with"quote', ...Redactor.urlSecrets(url)]);
+    assert.equal(
+      r.redact(`POST ${url} failed; body: {"error":"bad token tok\\/with\\"quote"} echo tok%2Fwith%22quote and s3cr3t-Key`),
+      'POST https://api.example/v1/write?db=main&api_key=***&x=1 failed; body: {"error":"bad token ***"} echo *** and ***',
+    );
+    assert.equal(new Redactor([]).redact('GET http://h/x?access_token=abc123&page=2'), 'GET http://h/x?access_token=***&page=2');
   });
 });

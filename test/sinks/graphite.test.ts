@@ -12,7 +12,8 @@ describe('graphite sink against a real carbon-cache', () => {
   const nowSec = Math.floor(Date.now() / 1000);
 
   before(async () => {
-    carbon = await CarbonPeer.create(join(tmp.dir, 'carbon'));
+    // Series under bucket2s. get 2-second buckets, as a 2 s flush interval would want.
+    carbon = await CarbonPeer.create(join(tmp.dir, 'carbon'), '[bucket2s]\npattern = ^bucket2s\\.\nretentions = 2s:6h\n');
   });
   after(async () => {
     await carbon?.stop();
@@ -76,6 +77,22 @@ describe('graphite sink against a real carbon-cache', () => {
         'zt.users.unique': 17,
         'zt.bad_name_with_chars': 1.25,
       }, ts);
+    } finally {
+      await peer.stop();
+    }
+  });
+
+  test('the final flush on stop lands in its own Carbon bucket instead of overwriting the last scheduled flush', async () => {
+    const peer = await started();
+    try {
+      const sink = makeSink(graphiteSinkSpec, { port: peer.linePort, spoolDir: join(tmp.dir, 'spool-final'), ...FAST_DELIVERY });
+      const scheduled = (nowSec - 110 - (nowSec % 2)) * 1000;
+      await sink.export({ timeMs: scheduled, intervalMs: 2_000, scheduleMs: 2_000, points: [counter('bucket2s.jobs', 3)] });
+      // SIGTERM one second later: the final flush covers [scheduled, scheduled + 1 s).
+      await sink.export({ timeMs: scheduled + 1_000, intervalMs: 1_000, scheduleMs: 2_000, points: [counter('bucket2s.jobs', 4)] });
+      await sink.stop();
+      await stored(peer, { 'bucket2s.jobs.count': 3 }, scheduled / 1000);
+      await stored(peer, { 'bucket2s.jobs.count': 4 }, scheduled / 1000 + 2);
     } finally {
       await peer.stop();
     }

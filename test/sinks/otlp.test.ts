@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { otlpSinkSpec } from '../../src/sinks/otlp-sink.js';
+import { otlpSinkSpec, OtlpTransport } from '../../src/sinks/otlp-sink.js';
 import { OtlpReceiver } from '../helpers/peers/otlp-receiver.js';
 import { waitFor } from '../helpers/peers/process.js';
 import { batchAt, counter, FAST_DELIVERY, gauge, makeSink, set, tempDir, timer } from './fixtures.js';
@@ -103,6 +103,30 @@ describe('otlp sink against a receiver decoding with the official OTLP schema', 
       assert.deepEqual(r.received[0]!.request, EXPECTED);
     });
   }
+
+  test('Summary count and sum are cumulative since the series started, quantiles are the interval\'s', async () => {
+    const r = await receiver();
+    const sink = makeSink(otlpSinkSpec, { url: r.url, encoding: 'json', spoolDir: join(tmp.dir, 'spool-cumulative'), ...FAST_DELIVERY });
+    await sink.export(batchAt([timer('lat', { count: 2, sum: 3, p50: 1 })], T));
+    await sink.export(batchAt([timer('lat', { count: 5, sum: 10, p50: 2 })], T + 10_000));
+    await sink.stop();
+    type Dp = { startTimeUnixNano: string; timeUnixNano: string; count: string; sum: number; quantileValues: { quantile: number; value: number }[] };
+    const dps = r.received.map((x) => ((x.request.resourceMetrics as { scopeMetrics: { metrics: { summary: { dataPoints: Dp[] } }[] }[] }[])[0]!.scopeMetrics[0]!.metrics[0]!.summary.dataPoints[0]!));
+    assert.deepEqual(dps.map((d) => [d.startTimeUnixNano, d.timeUnixNano, d.count, d.sum, d.quantileValues[1]!.value]), [
+      [START, END, '2', 3, 1],
+      [START, '1700000020000000000', '7', 13, 2],
+    ]);
+  });
+
+  test('a timer series the backend forgot starts its Summary totals again', () => {
+    const t = new OtlpTransport({ url: 'http://127.0.0.1:1/v1/metrics', encoding: 'json', serviceName: '', headers: {}, maxPointsPerRequest: 100, timeoutMs: 1_000 });
+    t.encode(batchAt([timer('lat', { count: 2, sum: 3 }), timer('kept', { count: 1, sum: 1 })], T));
+    assert.equal(t.summaries.size, 2);
+    const body = t.encode({ ...batchAt([timer('lat', { count: 5, sum: 10 })], T + 20_000), expired: [{ type: 'timer', name: 'lat', source: '', tags: {} }] }).payloads[0]!.body;
+    const dp = (JSON.parse(body.toString()) as { resourceMetrics: { scopeMetrics: { metrics: { summary: { dataPoints: { count: string; startTimeUnixNano: string }[] } }[] }[] }[] }).resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.summary.dataPoints[0]!;
+    assert.deepEqual([dp.count, dp.startTimeUnixNano], ['5', '1700000020000000000']);
+    assert.equal(t.summaries.size, 2);
+  });
 
   test('a configured service name replaces the source, which moves to zibrato.source', async () => {
     const r = await receiver();

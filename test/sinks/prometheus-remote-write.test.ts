@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import protobuf from 'protobufjs';
-import { encodeWriteRequest, prometheusRemoteWriteSinkSpec } from '../../src/sinks/prometheus-remote-write-sink.js';
+import { encodeWriteRequest, prometheusRemoteWriteSinkSpec, RemoteWriteTransport } from '../../src/sinks/prometheus-remote-write-sink.js';
 import { snappyUncompress } from '../../src/sinks/snappy-block.js';
 import { PROMETHEUS_BIN, PrometheusPeer } from '../helpers/peers/prometheus.js';
 import { requirePeer, waitFor } from '../helpers/peers/process.js';
@@ -109,5 +109,31 @@ describe('prometheus remote-write sink into a real Prometheus', () => {
       await sink.stop();
       await prom!.stop();
     }
+  });
+});
+
+describe('prometheus remote-write payloads', () => {
+  const root = protobuf.parse(REMOTE_PROTO).root;
+  const WriteRequest = root.lookupType('prometheus.WriteRequest');
+  /** `name value` of every series a flush sends. */
+  function sentSeries(t: RemoteWriteTransport, batch: ReturnType<typeof batchAt>): string[] {
+    return t.encode(batch).payloads.flatMap((p) => {
+      const req = WriteRequest.toObject(WriteRequest.decode(snappyUncompress(p.body))) as { timeseries: { labels: { name: string; value: string }[]; samples: { value: number }[] }[] };
+      return req.timeseries.map((ts) => `${ts.labels.find((l) => l.name === '__name__')!.value} ${ts.samples[0]!.value}`);
+    }).sort();
+  }
+  const transport = (): RemoteWriteTransport => new RemoteWriteTransport({ url: 'http://127.0.0.1:1/api/v1/write', namespace: '', maxSeriesPerRequest: 1, timeoutMs: 1_000 });
+
+  test('a counter idle in a flush is still sent with its current total', () => {
+    const t = transport();
+    sentSeries(t, batchAt([counter('jobs', 5), gauge('temp', 2)], 1_000));
+    assert.deepEqual(sentSeries(t, batchAt([counter('other', 1)], 2_000)), ['jobs_total 5', 'other_total 1', 'temp 2']);
+  });
+
+  test('a series the backend forgot is no longer sent', () => {
+    const t = transport();
+    sentSeries(t, batchAt([counter('jobs', 5), gauge('temp', 2)], 1_000));
+    const batch = { ...batchAt([], 2_000), expired: [{ type: 'counter' as const, name: 'jobs', source: '', tags: {} }] };
+    assert.deepEqual(sentSeries(t, batch), ['temp 2']);
   });
 });

@@ -6,6 +6,7 @@ import { sanitizeLabelName, sanitizeMetricName } from '../../src/sinks/prometheu
 import { freeTcpPort } from '../helpers/ports.js';
 import { PROMETHEUS_BIN, PrometheusPeer } from '../helpers/peers/prometheus.js';
 import { requirePeer, waitFor } from '../helpers/peers/process.js';
+import { promtoolCheckMetrics } from '../helpers/peers/promtool.js';
 import { batchAt, counter, gauge, makeSink, set, tempDir, timer } from './fixtures.js';
 
 describe('prometheus exposition sink scraped by a real Prometheus', () => {
@@ -27,7 +28,7 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
 
   test('names and label names are sanitised to what Prometheus accepts', () => {
     assert.equal(sanitizeMetricName('http.requests-served'), 'http_requests_served');
-    assert.equal(sanitizeMetricName('9lives:x'), '_9lives:x');
+    assert.equal(sanitizeMetricName('9lives:x'), '_9lives_x');
     assert.equal(sanitizeLabelName('__reserved'), '_reserved');
     assert.equal(sanitizeLabelName('a.b'), 'a_b');
     assert.equal(sanitizeLabelName('1st'), '_1st');
@@ -41,9 +42,12 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
       await s.export(batchAt([counter('hits', 3, { tags: { path: '/a "b"\\' } }), timer('lat', { count: 1, sum: 1.5, p99: 7 })]));
       const res = await fetch(`http://127.0.0.1:${s.port}/metrics`);
       assert.equal(res.headers.get('content-type'), 'text/plain; version=0.0.4; charset=utf-8');
-      assert.equal(await res.text(), [
+      const text = await res.text();
+      assert.equal(text, [
+        '# HELP ns_hits_total zibrato counter hits',
         '# TYPE ns_hits_total counter',
         'ns_hits_total{path="/a \\"b\\"\\\\"} 5',
+        '# HELP ns_lat zibrato timer lat',
         '# TYPE ns_lat summary',
         'ns_lat{quantile="0.5"} 10',
         'ns_lat{quantile="0.9"} 30.5',
@@ -53,6 +57,8 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
         'ns_lat_count 3',
         '',
       ].join('\n'));
+      const check = promtoolCheckMetrics(text);
+      assert.equal(check.status, 0, check.output);
     } finally {
       await s.stop();
     }
@@ -89,7 +95,70 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
       await s.export(batchAt([gauge('x_total', 1), counter('x', 2), gauge('y', Number.NaN), gauge('z', 3)]));
       assert.equal(s.status().dropped, 2);
       const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
-      assert.equal(text, '# TYPE x_total gauge\nx_total 1\n# TYPE z gauge\nz 3\n');
+      assert.equal(text, '# HELP x_total zibrato gauge x_total\n# TYPE x_total gauge\nx_total 1\n# HELP z zibrato gauge z\n# TYPE z gauge\nz 3\n');
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('a gauge whose sanitised name is a timer summary sample (lat.count beside timer lat) is dropped, counted and logged, never exposed twice', async () => {
+    const logs: string[] = [];
+    const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: '', expireAfterMs: 0 }, (l) => logs.push(l));
+    try {
+      await s.export(batchAt([timer('lat'), gauge('lat.count', 4), gauge('lat.sum', 5), gauge('lat.ok', 6)]));
+      await s.export(batchAt([gauge('lat.count', 4)]));
+      assert.equal(s.status().dropped, 3);
+      assert.match(logs.join('\n'), /lat_count is already a sample of the summary lat/);
+      const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+      assert.equal(text.split('\n').filter((l) => l.startsWith('lat_count')).length, 1, text);
+      const check = promtoolCheckMetrics(text);
+      assert.equal(check.status, 0, check.output);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('a timer arriving after a gauge that owns one of its sample names is the one dropped', async () => {
+    const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: '', expireAfterMs: 0 });
+    try {
+      await s.export(batchAt([gauge('lat.count', 4)]));
+      await s.export(batchAt([timer('lat')]));
+      assert.equal(s.status().dropped, 1);
+      const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+      assert.doesNotMatch(text, /summary/);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('series the backend forgot stop being exposed, and free their family name', async () => {
+    const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: '', expireAfterMs: 0 });
+    try {
+      await s.export(batchAt([gauge('lat.count', 4), gauge('kept', 1)]));
+      await s.export({ ...batchAt([timer('lat')]), expired: [{ type: 'gauge', name: 'lat.count', source: '', tags: {} }] });
+      assert.equal(s.status().dropped, 0);
+      const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+      assert.match(text, /# TYPE lat summary/);
+      assert.match(text, /^kept 1$/m);
+      assert.doesNotMatch(text, /TYPE lat_count/);
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('promtool accepts an exposition of every point type with sources, tags and escapes', async () => {
+    const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: 'app_', expireAfterMs: 0 });
+    try {
+      await s.export(batchAt([
+        counter('http.requests', 5, { source: 'web-1', tags: { path: '/a "b"\\\nc', 'bad key': 'v' } }),
+        gauge('queue.depth', -3.5, { tags: { __weird: 'w', '1st': 'one' } }),
+        timer('db.query', { tags: { db: 'main', quantile: 'x' } }),
+        set('users.unique', 17),
+        gauge('odd:name\nwith\\help', 1),
+      ]));
+      const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+      const check = promtoolCheckMetrics(text);
+      assert.equal(check.status, 0, `${check.output}\n${text}`);
     } finally {
       await s.stop();
     }

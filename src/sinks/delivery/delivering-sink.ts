@@ -36,13 +36,19 @@ export class DeliveringSink implements Sink {
   private wake: (() => void) | undefined;
   private stopping = false;
   private inFlightSeq: number | undefined;
+  /** Epoch ms of the first failure of the current outage; undefined while the destination answers. */
+  private downSinceMs: number | undefined;
+  private lastDownLogMs = 0;
+  private readonly now: () => number;
 
   constructor(
     private readonly transport: Transport,
     private readonly options: DeliveryOptions,
     private readonly log: (message: string) => void,
     private readonly redactor: Redactor,
+    now: () => number = Date.now,
   ) {
+    this.now = now;
     this.name = transport.name;
     this.spool = new DiskSpool(options.spoolDir, options.spoolMaxBytes);
   }
@@ -55,6 +61,7 @@ export class DeliveringSink implements Sink {
       this.note(`spool ${this.options.spoolDir} unusable, flushes that fail will be dropped: ${(e as Error).message}`);
       return;
     }
+    if (this.spool.unreadableFiles > 0) this.note(`${this.spool.unreadableFiles} spool file(s) in ${this.options.spoolDir} cannot be read and are left there; their points are not replayed`);
     if (this.spool.size > 0) {
       this.log(`${this.name}: ${this.spool.points} points in spool ${this.options.spoolDir}, replaying`);
       this.kickReplay(true);
@@ -122,14 +129,53 @@ export class DeliveringSink implements Sink {
     try {
       await this.transport.send(payload);
       this.sent += payload.points;
+      this.markUp();
       return undefined;
     } catch (e) {
       const err = asDeliveryError(e);
       this.failed++;
-      if (!err.retryable) this.note(`rejected ${payload.points} points: ${err.message}`);
-      else this.lastError = this.redactor.redact(err.message);
+      if (!err.retryable) {
+        // It answered, so it is up; the payload itself is refused.
+        this.markUp();
+        this.note(`rejected ${payload.points} points: ${err.message}`);
+      } else {
+        this.lastError = this.redactor.redact(err.message);
+        this.markDown(err);
+      }
       return err;
     }
+  }
+
+  /**
+   * An outage is logged when it starts, then at most every
+   * {@link DOWN_REMINDER_MS} while it lasts, and when the destination answers
+   * again, not only when something is finally dropped.
+   */
+  private markDown(err: DeliveryError): void {
+    const now = this.now();
+    if (this.downSinceMs === undefined) {
+      this.downSinceMs = now;
+      this.lastDownLogMs = now;
+      this.note(`destination down: ${err.message}; spooling and retrying with backoff`);
+    } else if (now - this.lastDownLogMs >= DOWN_REMINDER_MS) {
+      this.lastDownLogMs = now;
+      this.note(`destination still down after ${Math.round((now - this.downSinceMs) / 1000)} s: ${err.message}; ${this.spool.points} points spooled`);
+    }
+  }
+
+  private markUp(): void {
+    if (this.downSinceMs === undefined) return;
+    const downMs = this.now() - this.downSinceMs;
+    this.downSinceMs = undefined;
+    this.log(`${this.name}: destination is back after ${Math.round(downMs / 1000)} s; ${this.spool.points} points spooled, replaying`);
+  }
+
+  /** Counts (as dropped) the points of spool files that could not be read back. */
+  private countLostSpool(): void {
+    const lost = this.spool.takeLost();
+    if (lost === 0) return;
+    this.dropped += lost;
+    this.note(`dropped ${lost} spooled points whose spool file could not be read back`);
   }
 
   private async toSpool(payload: DeliveryPayload): Promise<void> {
@@ -176,6 +222,7 @@ export class DeliveringSink implements Sink {
         continue;
       }
       const head = await this.spool.peek();
+      this.countLostSpool();
       if (!head) {
         this.replayAttempt = 0;
         return;
@@ -222,6 +269,7 @@ export class DeliveringSink implements Sink {
     try {
       while (Date.now() < deadline && Date.now() >= this.hardWaitUntilMs) {
         const head = await this.spool.peek();
+        this.countLostSpool();
         if (!head) break;
         const err = await this.tryOnce(head.payload);
         if (err && err.retryable) break;
@@ -249,6 +297,9 @@ export class DeliveringSink implements Sink {
     this.log(`${this.name}: ${clean}`);
   }
 }
+
+/** How often a continuing outage is logged again. */
+const DOWN_REMINDER_MS = 60_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));

@@ -17,6 +17,7 @@ export interface SpoolAppendResult {
 }
 
 const SUFFIX = '.zspool';
+const TMP = '.tmp';
 const SEQ_DIGITS = 16;
 
 /**
@@ -30,6 +31,14 @@ const SEQ_DIGITS = 16;
  */
 export class DiskSpool {
   private entries: SpoolEntry[] = [];
+  /**
+   * Points in spool files that could not be read back (deleted or damaged
+   * behind our back). They cannot be delivered: the owner counts them as
+   * dropped via {@link DiskSpool.takeLost}.
+   */
+  private lostPoints = 0;
+  /** Files found at open that could not be indexed (header unreadable: their points are unknown). */
+  unreadableFiles = 0;
   private totalBytes = 0;
   private nextSeq = 0;
   private opened: Promise<void> | undefined;
@@ -44,7 +53,10 @@ export class DiskSpool {
 
   private async load(): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const names = (await readdir(this.dir)).filter((n) => n.endsWith(SUFFIX)).sort();
+    const all = await readdir(this.dir);
+    // A temporary file is a write that never completed (a crash between write and rename): never a payload.
+    for (const n of all) if (n.endsWith(SUFFIX + TMP)) await unlink(join(this.dir, n)).catch(() => undefined);
+    const names = all.filter((n) => n.endsWith(SUFFIX)).sort();
     for (const name of names) {
       const file = join(this.dir, name);
       const seq = Number(name.slice(0, -SUFFIX.length));
@@ -55,7 +67,8 @@ export class DiskSpool {
         this.totalBytes += bytes;
         this.nextSeq = Math.max(this.nextSeq, seq + 1);
       } catch {
-        // An unreadable file cannot be replayed; leave it for a human rather than delete data.
+        // An unreadable file cannot be replayed; leave it for a human rather than delete data, and say so.
+        this.unreadableFiles++;
       }
     }
   }
@@ -93,9 +106,15 @@ export class DiskSpool {
     }
     const seq = this.nextSeq++;
     const file = join(this.dir, String(seq).padStart(SEQ_DIGITS, '0') + SUFFIX);
-    const tmp = file + '.tmp';
-    await writeFile(tmp, Buffer.concat([header, payload.body]));
-    await rename(tmp, file);
+    const tmp = file + TMP;
+    try {
+      await writeFile(tmp, Buffer.concat([header, payload.body]));
+      await rename(tmp, file);
+    } catch (err) {
+      // A failed write (disk full) must not leave a partial temporary file behind.
+      await unlink(tmp).catch(() => undefined);
+      throw err;
+    }
     this.entries.push({ seq, file, bytes, points: payload.points });
     this.totalBytes += bytes;
     return { droppedPoints };
@@ -111,11 +130,19 @@ export class DiskSpool {
         const nl = raw.indexOf(0x0a);
         return { seq: e.seq, payload: { points: e.points, body: raw.subarray(nl + 1) } };
       } catch {
-        // Deleted behind our back: forget it and look at the next one.
+        // Deleted or unreadable behind our back: its points are lost; count them and look at the next one.
+        this.lostPoints += e.points;
         this.forget(e.seq);
       }
     }
     return undefined;
+  }
+
+  /** Points lost in files that could not be read back since the last call. */
+  takeLost(): number {
+    const n = this.lostPoints;
+    this.lostPoints = 0;
+    return n;
   }
 
   /** Deletes an entry (delivered, rejected or evicted). */

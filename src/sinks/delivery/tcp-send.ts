@@ -3,19 +3,24 @@ import { DeliveryError } from './delivery-error.js';
 
 /**
  * Delivers bytes over a fresh TCP connection: connect, write, half-close,
- * then wait for the peer to close its side.
+ * then wait for the peer to close its side. Succeeds only when the peer
+ * closes within `timeoutMs` of the start.
  *
  * Line protocols (Carbon, StatsD over TCP) have no acknowledgement. A
  * long-lived socket would accept writes into the kernel buffer after the peer
  * died and lose them silently; a connection per flush turns "peer down" into a
- * connect error we can retry and spool, and the peer's close after our FIN
- * shows it read everything. A peer that keeps the socket open past
- * `closeWaitMs` is assumed to have read the data (it was fully written).
+ * connect error we can retry and spool. The peer's close after our FIN is the
+ * only sign it read everything: the kernel buffers on both sides take a flush
+ * from a peer that accepts but never reads (hung), so a write that "finished"
+ * proves nothing. A peer that keeps the socket open past the timeout is
+ * therefore a failed (retryable) delivery, never a delivered one. Carbon and
+ * StatsD close on end of stream, as Node servers do by default.
  */
-export function tcpSend(host: string, port: number, body: Buffer, timeoutMs: number, closeWaitMs = 2_000): Promise<void> {
+export function tcpSend(host: string, port: number, body: Buffer, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
     let settled = false;
+    let stage = 'connecting';
     const finish = (err?: Error): void => {
       if (settled) return;
       settled = true;
@@ -24,18 +29,18 @@ export function tcpSend(host: string, port: number, body: Buffer, timeoutMs: num
       if (err) reject(new DeliveryError(`tcp ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { retryable: true, cause: err }));
       else resolve();
     };
-    const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms while ${stage}`)), timeoutMs);
     socket.setNoDelay(true);
     socket.on('error', (err) => finish(err));
+    socket.on('close', () => {
+      // A close before all our bytes (and FIN) went out means they may not have been read.
+      if (socket.writableFinished) finish();
+      else finish(new Error(`closed by the peer while ${stage}`));
+    });
     socket.on('connect', () => {
+      stage = 'writing (the peer is not reading)';
       socket.end(body, () => {
-        // Everything is written; now give the peer a moment to read and close.
-        const grace = setTimeout(() => finish(), closeWaitMs);
-        grace.unref();
-        socket.on('close', () => {
-          clearTimeout(grace);
-          finish();
-        });
+        stage = 'waiting for the peer to read and close';
       });
     });
     socket.on('data', () => undefined);

@@ -30,12 +30,29 @@ for name, ts in req:
 print(json.dumps(out))
 `;
 
+/** Sums every stored value in [from, to] of the plain (untagged) series whose path has a segment `segment`, under `prefix`. */
+const SUM_PY = `
+import json, os, sys, whisper
+root, prefix, segment, start, end = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+total = 0.0
+base = os.path.join(root, *prefix.split('.'))
+for d, _, files in os.walk(base):
+    for f in files:
+        p = os.path.join(d, f)
+        if not f.endswith('.wsp') or segment not in os.path.relpath(p, root)[:-4].split(os.sep):
+            continue
+        (_, _, _), values = whisper.fetch(p, start - 1, end + 1)
+        total += sum(v for v in values if v is not None)
+print(json.dumps(total))
+`;
+
 /** A real carbon-cache on free ports, storing 1-second whisper files in `dir`. */
 export class CarbonPeer {
   private proc: PeerProcess | undefined;
   private constructor(readonly dir: string, readonly linePort: number, private readonly pickletPort: number, private readonly queryPort: number) {}
 
-  static async create(dir: string): Promise<CarbonPeer> {
+  /** `schemas`: extra storage-schemas.conf sections, matched before the 1-second default. */
+  static async create(dir: string, schemas = ''): Promise<CarbonPeer> {
     const peer = new CarbonPeer(dir, await freeTcpPort(), await freeTcpPort(), await freeTcpPort());
     for (const d of ['storage/whisper', 'whitelists', 'log', 'pid']) mkdirSync(join(dir, d), { recursive: true });
     writeFileSync(
@@ -65,7 +82,7 @@ export class CarbonPeer {
         '',
       ].join('\n'),
     );
-    writeFileSync(join(dir, 'storage-schemas.conf'), '[all]\npattern = .*\nretentions = 1s:6h\n');
+    writeFileSync(join(dir, 'storage-schemas.conf'), `${schemas}[all]\npattern = .*\nretentions = 1s:6h\n`);
     return peer;
   }
 
@@ -81,6 +98,12 @@ export class CarbonPeer {
 
   get log(): string {
     return this.proc?.log ?? '';
+  }
+
+  /** Sum of the values stored in [fromSec, toSec] of plain-path series under `prefix` with a path segment `segment` (e.g. `count`). */
+  async sumRange(prefix: string, segment: string, fromSec: number, toSec: number): Promise<number> {
+    const { stdout } = await run('/usr/bin/python3', ['-c', SUM_PY, join(this.dir, 'storage/whisper'), prefix, segment, String(fromSec), String(toSec)]);
+    return JSON.parse(stdout) as number;
   }
 
   /** The stored value of each series at `tsSec` (null when absent). */

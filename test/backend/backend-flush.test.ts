@@ -1,0 +1,31 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Backend } from '../../src/backend/backend.ts';
+import { MemorySink } from '../../src/sinks/memory-sink.ts';
+
+test('a flush tells the sink the configured flush interval, so a final flush can be told from a scheduled one', async () => {
+  const sink = new MemorySink();
+  const backend = new Backend({ name: 't', broker: 'tcp://127.0.0.1:1', levels: ['info'], flushIntervalMs: 10_000, sink, selfMetrics: false, log: () => undefined });
+  await backend.flush(1_700_000_005_000);
+  assert.equal(sink.batches[0]!.scheduleMs, 10_000);
+  assert.deepEqual(sink.batches[0]!.expired, []);
+});
+
+test('the zibrato.sink.spooled gauge is reported once more at 0 when the spool drains', async () => {
+  const sink = new (class extends MemorySink {
+    spooled = 5;
+    override status() {
+      return { ...super.status(), spooled: this.spooled };
+    }
+  })();
+  const backend = new Backend({ name: 't', broker: 'tcp://127.0.0.1:1', levels: ['info'], flushIntervalMs: 10_000, sink, log: () => undefined });
+  const spooled = (i: number): number | undefined => {
+    const p = sink.batches[i]!.points.find((x) => x.name === 'zibrato.sink.spooled');
+    return p?.type === 'gauge' ? p.value : undefined;
+  };
+  await backend.flush(1_700_000_010_000);
+  sink.spooled = 0;
+  await backend.flush(1_700_000_020_000);
+  await backend.flush(1_700_000_030_000);
+  assert.deepEqual([spooled(0), spooled(1), spooled(2)], [5, 0, undefined]);
+});

@@ -1,0 +1,110 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as zmq from 'zeromq';
+import { SeriesStore, seriesKey } from '../../src/backend/series-store.ts';
+import { Receiver } from '../../src/backend/receiver.ts';
+import { ZibratoError } from '../../src/errors.ts';
+import { MetricKind } from '../../src/wire/constants.ts';
+import { freeTcpPort } from '../helpers/ports.ts';
+import { eventually } from '../helpers/processes.ts';
+
+/** A store on a hand-driven clock. */
+function storeAt(maxSeries: number, idleExpiryMs = 60_000): { store: SeriesStore; clock: { ms: number } } {
+  const clock = { ms: 1_000_000 };
+  return { store: new SeriesStore({ maxSeries, idleExpiryMs, now: () => clock.ms }), clock };
+}
+
+function record(store: SeriesStore, kind: MetricKind, name: string, value = 1, tags: Record<string, string> = {}): boolean {
+  const e = store.resolve(kind, name, '', tags);
+  if (!e) return false;
+  SeriesStore.add(e, kind, value, 1);
+  return true;
+}
+
+describe('series store', () => {
+  test('tag sets that differ only in where an = sits are different series', () => {
+    assert.notEqual(seriesKey(MetricKind.counter, 'n', '', { 'a=b': 'c' }), seriesKey(MetricKind.counter, 'n', '', { a: 'b=c' }));
+    const { store } = storeAt(10);
+    record(store, MetricKind.counter, 'n', 1, { 'a=b': 'c' });
+    record(store, MetricKind.counter, 'n', 1, { a: 'b=c' });
+    assert.equal(store.collect(10_000).length, 2);
+  });
+
+  test('idle gauges expire like every other kind, so a store full of gauges takes new series again', () => {
+    const { store, clock } = storeAt(3, 60_000);
+    for (const n of ['g1', 'g2', 'g3']) record(store, MetricKind.gauge, n, 5);
+    store.collect(10_000);
+    clock.ms += 60_000;
+    store.collect(10_000);
+    assert.equal(store.size, 0);
+    assert.deepEqual(store.drainExpired().map((x) => `${x.type}:${x.name}`).sort(), ['gauge:g1', 'gauge:g2', 'gauge:g3']);
+    assert.equal(record(store, MetricKind.counter, 'c'), true);
+  });
+
+  test('a series idle for less than the expiry is kept and reported only when touched', () => {
+    const { store, clock } = storeAt(10, 60_000);
+    record(store, MetricKind.counter, 'c');
+    store.collect(10_000);
+    clock.ms += 30_000;
+    assert.deepEqual(store.collect(10_000), []);
+    assert.equal(store.size, 1);
+    assert.deepEqual(store.drainExpired(), []);
+  });
+
+  test('at the cap, a steady stream of new series is flushed every interval, not every other one', () => {
+    const { store, clock } = storeAt(100, 3_600_000);
+    const flushed: number[] = [];
+    let refused = 0;
+    for (let interval = 0; interval < 4; interval++) {
+      for (let i = 0; i < 100; i++) if (!record(store, MetricKind.counter, `c${interval}.${i}`)) refused++;
+      clock.ms += 10_000;
+      flushed.push(store.collect(10_000).length);
+    }
+    assert.deepEqual(flushed, [100, 100, 100, 100]);
+    assert.equal(refused, 0);
+    assert.equal(store.evicted, 300);
+    assert.equal(store.drainExpired().length, 300);
+  });
+
+  test('at the cap, a series already resolved in this interval is never evicted', () => {
+    const { store } = storeAt(2);
+    const a = store.resolve(MetricKind.counter, 'a', '', {})!;
+    const b = store.resolve(MetricKind.counter, 'b', '', {})!;
+    assert.equal(store.resolve(MetricKind.counter, 'c', '', {}), undefined);
+    SeriesStore.add(a, MetricKind.counter, 1, 1);
+    SeriesStore.add(b, MetricKind.counter, 1, 1);
+    assert.equal(store.collect(10_000).length, 2);
+  });
+
+  test('a non-positive or non-integer cap is refused with a coded error', () => {
+    for (const bad of [0, -1, Number.NaN, 1.5]) {
+      assert.throws(() => new SeriesStore({ maxSeries: bad }), (e: unknown) => e instanceof ZibratoError && e.code === 'ZIB_ERR_INVALID_OPTION');
+    }
+  });
+});
+
+describe('receiver at the series limit', () => {
+  test('legacy records over the limit are dropped with a ZIB_SERIES_LIMIT log line', async () => {
+    const port = await freeTcpPort();
+    const pub = new zmq.Publisher();
+    await pub.bind(`tcp://127.0.0.1:${port}`);
+    const lines: string[] = [];
+    const receiver = new Receiver(new SeriesStore({ maxSeries: 1 }), `tcp://127.0.0.1:${port}`, ['info'], (l) => lines.push(l));
+    receiver.start();
+    try {
+      // The first records may be lost while the subscription travels; send until one lands.
+      await eventually(async () => {
+        await pub.send('info|c|first|1');
+        return receiver.stats.received > 0 || undefined;
+      }, 'first legacy record received');
+      await eventually(async () => {
+        await pub.send('info|c|second|1');
+        return receiver.stats.dropped > 0 || undefined;
+      }, 'second legacy series dropped');
+      assert.ok(lines.some((l) => l.startsWith('ZIB_SERIES_LIMIT')), lines.join('\n'));
+    } finally {
+      await receiver.drainAndClose(0, 0);
+      pub.close();
+    }
+  });
+});
