@@ -9,10 +9,9 @@ export function tempStoreDir(label = 'store'): string {
   return mkdtempSync(join(tmpdir(), `zibrato-${label}-`));
 }
 
-/** A started StoreSink on a free loopback port (port 0), logging into `logs`. */
-export async function startStoreSink(options: Partial<StoreSinkOptions> = {}): Promise<{ sink: StoreSink; url: string; logs: string[] }> {
-  const logs: string[] = [];
-  const sink = new StoreSink({
+/** A StoreSink (not started) in a temporary directory on a free loopback port (port 0), logging into `logs`. */
+export function storeSink(options: Partial<StoreSinkOptions> = {}, logs: string[] = []): StoreSink {
+  return new StoreSink({
     dir: options.dir ?? tempStoreDir(),
     host: '127.0.0.1',
     port: 0,
@@ -20,6 +19,12 @@ export async function startStoreSink(options: Partial<StoreSinkOptions> = {}): P
     log: (l) => logs.push(l),
     ...options,
   });
+}
+
+/** A started {@link storeSink}; `url` is its API base without a trailing slash. */
+export async function startStoreSink(options: Partial<StoreSinkOptions> = {}): Promise<{ sink: StoreSink; url: string; logs: string[] }> {
+  const logs: string[] = [];
+  const sink = storeSink(options, logs);
   await sink.start();
   return { sink, url: sink.http ? sink.http.url.replace(/\/$/, '') : '', logs };
 }
