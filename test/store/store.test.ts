@@ -120,6 +120,25 @@ describe('store: values, rollups, retention and restarts through the HTTP API', 
     assert.deepEqual(await sink.store!.rowCounts(), { raw: 0, m1: 0, h1: 1 });
   });
 
+  test('flushes written while a rollup and retention pass runs are all stored', async () => {
+    const start = Date.UTC(2026, 0, 1);
+    let nowMs = start;
+    const { sink } = await startStoreSink({ now: () => nowMs, http: false });
+    stops.push(() => sink.stop());
+    const gauges = (n: number) => Array.from({ length: 500 }, (_, i) => ({ type: 'gauge' as const, name: 'g', source: '', tags: { i: String(i) }, value: n }));
+    // Three hours of history to roll up, then new flushes while the pass runs.
+    for (let f = 1; f <= 1080; f += 9) await sink.export(batch(start + f * 10_000, 10_000, gauges(f)));
+    nowMs = start + 4 * HOUR;
+    const pass = sink.store!.maintain();
+    for (let f = 0; f < 20; f++) await sink.export(batch(nowMs + f * 10_000, 10_000, gauges(f)));
+    await pass;
+    assert.equal(sink.status().dropped, 0);
+    assert.equal(sink.status().sent, 120 * 500 + 20 * 500);
+    const rows = await sink.store!.rowCounts();
+    assert.equal(rows.raw, 120 * 500 + 20 * 500);
+    assert.ok(rows.m1 > 0 && rows.h1 > 0, JSON.stringify(rows));
+  });
+
   test('a restart keeps series, points and dashboards', async () => {
     const dir = tempStoreDir('restart');
     const t = Math.floor(Date.now() / 10_000) * 10_000;
