@@ -75,6 +75,9 @@ const RESOLUTIONS = [
   { name: 'raw', table: 'points_raw', sizeMs: 0 },
 ] as const;
 
+/** Up to this many series, a top-N of a percentile ranks on the exact percentiles; past it, on the per-step max. */
+const EXACT_PERCENTILE_RANKING_MAX_SERIES = 500;
+
 const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB';
 
 /**
@@ -319,7 +322,9 @@ export class MetricStore {
     result.total = groups.size;
 
     let ids = matched.map((s) => s.id);
-    if (q.groupBy === undefined && ids.length > q.top) ids = await this.rankInSql(ids, stat, from, to, step, q.top);
+    // Percentiles need every sketch merged to rank exactly: affordable for a few hundred series, past that rank in SQL by a proxy.
+    const rankExactly = quantile !== undefined && ids.length <= EXACT_PERCENTILE_RANKING_MAX_SERIES;
+    if (q.groupBy === undefined && ids.length > q.top && !rankExactly) ids = await this.rankInSql(ids, stat, from, to, step, q.top);
     const partials = await this.partials(ids, from, to, step, quantile !== undefined);
 
     const buckets = Math.max(1, Math.ceil((to - from) / step));

@@ -96,6 +96,19 @@ describe('store: values, rollups, retention and restarts through the HTTP API', 
     assert.ok(Math.abs(p99 - exact) / exact <= 0.01, `rolled-up p99 ${p99} vs exact ${exact}`);
   });
 
+  test('top=1 of a percentile keeps the series with the highest percentile, not the highest max', async () => {
+    const { sink, url } = await startStoreSink();
+    stops.push(() => sink.stop());
+    const t = Math.floor(Date.now() / 10_000) * 10_000 - 60_000;
+    const steady = Array.from({ length: 200 }, () => 100);
+    const spiky = [...Array.from({ length: 199 }, () => 1), 5000];
+    await sink.export(batch(t, 10_000, [timerPoint('svc.latency', steady), { ...timerPoint('svc.latency', spiky), source: 'spiky' }]));
+    const body = (await api(`${url}/api/query?name=svc.latency&stat=p99&from=${t - 10_000}&to=${t}&step=10s&top=1`)).body;
+    assert.equal(body.total, 2);
+    assert.equal(body.series.length, 1);
+    assert.equal(body.series[0].source, null);
+  });
+
   test('retention deletes raw rows past 2 days, 1-minute rows past 30 days and 1-hour rows past a year, and nothing newer', async () => {
     const start = Date.UTC(2026, 0, 1);
     let nowMs = start;
