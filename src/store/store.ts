@@ -220,7 +220,8 @@ export class MetricStore {
           sa.appendVarchar(s.key);
           sa.appendVarchar(s.name);
           sa.appendVarchar(s.type);
-          sa.appendNull();
+          if (s.level === null) sa.appendNull();
+          else sa.appendVarchar(s.level);
           sa.appendVarchar(s.source ?? '');
           sa.appendVarchar(JSON.stringify(s.tags));
           sa.appendBigInt(BigInt(s.lastSeen));
@@ -254,11 +255,14 @@ export class MetricStore {
     const key = storeSeriesKey(p.type, p.name, p.source, p.tags);
     let row = this.series.get(key);
     if (row === undefined) {
-      row = { id: this.nextId++, key, name: p.name, type: p.type, level: null, source: p.source === '' ? null : p.source, tags: { ...p.tags }, lastSeen: timeMs };
+      row = { id: this.nextId++, key, name: p.name, type: p.type, level: p.level ?? null, source: p.source === '' ? null : p.source, tags: { ...p.tags }, lastSeen: timeMs };
       this.series.set(key, row);
       this.byId.set(row.id, row);
       created.push(row);
-    } else row.lastSeen = timeMs;
+    } else {
+      row.lastSeen = timeMs;
+      if (row.level === null && p.level !== undefined) row.level = p.level;
+    }
     return row;
   }
 
@@ -269,8 +273,7 @@ export class MetricStore {
     for (const s of this.series.values()) {
       if (!byName(s.name)) continue;
       if (filter.type !== undefined && s.type !== filter.type) continue;
-      // Points do not carry their level yet: a series of unknown level passes a level filter.
-      if (filter.level !== undefined && s.level !== null && s.level !== filter.level) continue;
+      if (filter.level !== undefined && s.level !== filter.level) continue;
       if (filter.source !== undefined && (s.source ?? '') !== filter.source) continue;
       if (!filter.tags.every(([k, v]) => s.tags[k] === v)) continue;
       out.push(s);
