@@ -331,10 +331,11 @@ export class MetricStore {
     if (q.groupBy === undefined && ids.length > q.top && !rankExactly) ids = await this.rankInSql(ids, stat, from, to, step, q.top);
     const partials = await this.partials(ids, from, to, step, quantile !== undefined);
 
+    const kept = new Set(ids);
     const buckets = Math.max(1, Math.ceil((to - from) / step));
     const out: { info: Omit<SeriesInfo, 'lastSeen'>; points: [number, number | null][]; mean: number }[] = [];
     for (const group of groups.values()) {
-      const memberIds = [...group.members].filter((id) => partials.has(id) || ids.includes(id));
+      const memberIds = [...group.members].filter((id) => kept.has(id));
       if (memberIds.length === 0) continue;
       const points: [number, number | null][] = [];
       let total = 0;
