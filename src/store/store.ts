@@ -335,22 +335,23 @@ export class MetricStore {
     const buckets = Math.max(1, Math.ceil((to - from) / step));
     const out: { info: Omit<SeriesInfo, 'lastSeen'>; points: [number, number | null][]; mean: number }[] = [];
     for (const group of groups.values()) {
-      const memberIds = [...group.members].filter((id) => kept.has(id));
-      if (memberIds.length === 0) continue;
+      const members: (Partial | undefined)[][] = [];
+      for (const id of group.members) if (kept.has(id)) members.push(partials.get(id) ?? []);
+      if (members.length === 0) continue;
       const points: [number, number | null][] = [];
       let total = 0;
       let n = 0;
       for (let i = 0; i < buckets; i++) {
         const b = from + i * step;
         let v: number | null = null;
-        for (const id of memberIds) {
-          const p = partials.get(id)?.get(b);
+        for (const m of members) {
+          const p = m[i];
           if (!p) continue;
           const x = statValue(p, stat, step, quantile);
           if (x === null) continue;
           v = v === null ? x : combine(stat, v, x);
         }
-        if (v !== null && (quantile !== undefined || stat === 'mean') && memberIds.length > 1) v = groupedValue(memberIds, partials, b, stat, step, quantile);
+        if (v !== null && (quantile !== undefined || stat === 'mean') && members.length > 1) v = groupedValue(members, i, stat, step, quantile);
         points.push([b, v]);
         if (v !== null) {
           total += v;
@@ -398,22 +399,23 @@ export class MetricStore {
     return out.length > 0 ? out : [{ table: 'points_raw', from, to }];
   }
 
-  private async partials(ids: number[], from: number, to: number, step: number, withSketch: boolean): Promise<Map<number, Map<number, Partial>>> {
-    const out = new Map<number, Map<number, Partial>>();
+  /** Per series, the partial of each step, indexed by step number from `from` (small integers index arrays; epoch keys would hash as doubles). */
+  private async partials(ids: number[], from: number, to: number, step: number, withSketch: boolean): Promise<Map<number, (Partial | undefined)[]>> {
+    const out = new Map<number, (Partial | undefined)[]>();
     if (ids.length === 0) return out;
     const src = this.source(ids, from, to, step, false);
-    const cols = await columns(this.reader, `SELECT series_id, (t // ${step} * ${step})::DOUBLE AS b, ${PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
+    const cols = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
     const [sid, b, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
     for (let i = 0; i < sid.length; i++) {
       let m = out.get(sid[i]!);
-      if (!m) out.set(sid[i]!, (m = new Map()));
-      m.set(b[i]!, { sum: s[i] ?? 0, count: c[i] ?? 0, min: mn[i] ?? NaN, max: mx[i] ?? NaN, last: l[i] ?? null });
+      if (!m) out.set(sid[i]!, (m = []));
+      m[b[i]!] = { sum: s[i] ?? 0, count: c[i] ?? 0, min: mn[i] ?? NaN, max: mx[i] ?? NaN, last: l[i] ?? null };
     }
     if (withSketch) {
-      const sk = await columns(this.reader, `SELECT series_id, (t // ${step} * ${step})::DOUBLE AS b, sketch FROM (${this.source(ids, from, to, step, true)}) WHERE sketch IS NOT NULL`, 3);
+      const sk = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, sketch FROM (${this.source(ids, from, to, step, true)}) WHERE sketch IS NOT NULL`, 3);
       const [sid2, b2, blobs] = sk as [number[], number[], Uint8Array[]];
       for (let i = 0; i < sid2.length; i++) {
-        const p = out.get(sid2[i]!)?.get(b2[i]!);
+        const p = out.get(sid2[i]!)?.[b2[i]!];
         if (!p) continue;
         const sketch = decodeSketch(blobs[i]!);
         if (p.sketch) p.sketch.merge(sketch);
@@ -688,10 +690,10 @@ function combine(stat: string, a: number, b: number): number {
 }
 
 /** Means and percentiles of a group are not sums: merge the members' partials (sketches included) first. */
-function groupedValue(ids: number[], partials: Map<number, Map<number, Partial>>, b: number, stat: string, stepMs: number, quantile: number | undefined): number | null {
+function groupedValue(members: (Partial | undefined)[][], i: number, stat: string, stepMs: number, quantile: number | undefined): number | null {
   const merged: Partial = { sum: 0, count: 0, min: Infinity, max: -Infinity, last: null };
-  for (const id of ids) {
-    const p = partials.get(id)?.get(b);
+  for (const m of members) {
+    const p = m[i];
     if (!p) continue;
     merged.sum += p.sum;
     merged.count += p.count;
