@@ -325,6 +325,11 @@ export class MetricStore {
     }
     result.total = groups.size;
 
+    if (q.groupBy !== undefined && quantile === undefined) {
+      result.series = await this.groupedInSql(matched, groups, q.groupBy, stat, from, to, step, q.top);
+      return result;
+    }
+
     let ids = matched.map((s) => s.id);
     // Percentiles need every sketch merged to rank exactly: affordable for a few hundred series, past that rank in SQL by a proxy.
     const rankExactly = quantile !== undefined && ids.length <= EXACT_PERCENTILE_RANKING_MAX_SERIES;
@@ -363,6 +368,54 @@ export class MetricStore {
     out.sort((a, b) => b.mean - a.mean);
     result.series = out.slice(0, q.top).map((s) => ({ ...s.info, points: s.points }));
     return result;
+  }
+
+  /**
+   * groupBy for statistics that need no sketch: each member's value per step,
+   * then summed (min/max: the extreme; mean: Σsum/Σcount) per tag value, all
+   * inside DuckDB, so only groups × steps rows reach JavaScript.
+   */
+  private async groupedInSql(
+    matched: SeriesRow[],
+    groups: Map<string, { info: Omit<SeriesInfo, 'lastSeen'> }>,
+    groupBy: string,
+    stat: string,
+    from: number,
+    to: number,
+    step: number,
+    top: number,
+  ): Promise<QueryResult['series']> {
+    const ids = matched.map((s) => s.id);
+    const expr = SQL_STAT[stat]!.replaceAll('$step', String(step / 1000));
+    const value = stat === 'mean' ? 'sum(s) / nullif(sum(c), 0)' : stat === 'min' ? `min(${expr})` : stat === 'max' ? `max(${expr})` : `sum(${expr})`;
+    const sql = `WITH p AS (SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${PARTIAL_AGGS} FROM (${this.source(ids, from, to, step, false)}) GROUP BY ALL)
+      SELECT coalesce(json_extract_string(series.tags, $path), '') AS g, p.b, ${value} AS y FROM p JOIN series ON series.id = p.series_id GROUP BY ALL`;
+    const rows = (await this.reader.runAndReadAll(sql, { path: `$."${groupBy.replaceAll('"', '\\"')}"` })).getColumnsJS() as unknown[][];
+    const [g = [], b = [], y = []] = rows as [string[], number[], (number | null)[]];
+    const buckets = Math.max(1, Math.ceil((to - from) / step));
+    const byGroup = new Map<string, (number | null)[]>();
+    for (let i = 0; i < g.length; i++) {
+      let values = byGroup.get(g[i]!);
+      if (!values) byGroup.set(g[i]!, (values = new Array<number | null>(buckets).fill(null)));
+      if (b[i]! < buckets) values[b[i]!] = y[i] ?? null;
+    }
+    const out: { series: QueryResult['series'][number]; mean: number }[] = [];
+    for (const [key, values] of byGroup) {
+      const group = groups.get(key);
+      if (!group) continue;
+      let total = 0;
+      let n = 0;
+      for (const v of values) {
+        if (v === null) continue;
+        total += v;
+        n++;
+      }
+      out.push({ series: { ...group.info, points: values.map((v, i) => [from + i * step, v]) }, mean: n > 0 ? total / n : -Infinity });
+    }
+    return out
+      .sort((x, z) => z.mean - x.mean)
+      .slice(0, top)
+      .map((x) => x.series);
   }
 
   /** The `top` series by the mean of the statistic per step, ranked inside DuckDB (percentiles rank by their per-step max). */

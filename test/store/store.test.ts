@@ -109,6 +109,27 @@ describe('store: values, rollups, retention and restarts through the HTTP API', 
     assert.equal(body.series[0].source, null);
   });
 
+  test('groupBy merges timers: the mean is Σsum/Σcount and the p99 comes from the merged sketches of the group', async () => {
+    const { sink, url } = await startStoreSink();
+    stops.push(() => sink.stop());
+    const t = Math.floor(Date.now() / 10_000) * 10_000 - 60_000;
+    const a1 = Array.from({ length: 100 }, (_, i) => i + 1);
+    const a2 = [1000, 1000];
+    const b1 = [5, 5, 5];
+    const tagged = (samples: number[], route: string, source: string) => ({ ...timerPoint('rpc', samples), source, tags: { route } });
+    await sink.export(batch(t, 10_000, [tagged(a1, 'a', 'x'), tagged(a2, 'a', 'y'), tagged(b1, 'b', 'x')]));
+    const q = async (stat: string) => {
+      const body = (await api(`${url}/api/query?name=rpc&stat=${stat}&from=${t - 10_000}&to=${t}&step=10s&groupBy=route`)).body;
+      return Object.fromEntries(body.series.map((s: { tags: { route: string }; points: [number, number | null][] }) => [s.tags.route, s.points[0]![1]]));
+    };
+    assert.deepEqual(await q('mean'), { a: (5050 + 2000) / 102, b: 5 });
+    assert.deepEqual(await q('count'), { a: 102, b: 3 });
+    assert.deepEqual(await q('max'), { a: 1000, b: 5 });
+    const p99 = await q('p99');
+    const exact = exactQuantile([...a1, ...a2].sort((x, y) => x - y), 0.99);
+    assert.ok(Math.abs(p99.a - exact) / exact <= 0.01, `group p99 ${p99.a} vs exact ${exact}`);
+  });
+
   test('retention deletes raw rows past 2 days, 1-minute rows past 30 days and 1-hour rows past a year, and nothing newer', async () => {
     const start = Date.UTC(2026, 0, 1);
     let nowMs = start;
