@@ -33,6 +33,8 @@ export interface SinkSpec {
   name: string;
   description: string;
   options: SinkOptionSpec[];
+  /** Checks that concern several options at once, when options are resolved (so `zibrato up` refuses a bad config before starting anything). */
+  validate?(options: Record<string, string | number | boolean | undefined>, where: string): void;
   create(options: Record<string, string | number | boolean | undefined>, context: SinkContext): Sink;
 }
 
@@ -91,5 +93,6 @@ export function resolveSinkOptions(spec: SinkSpec, given: Record<string, unknown
       out[opt.key] = String(v);
     }
   }
+  spec.validate?.(out, where);
   return out;
 }

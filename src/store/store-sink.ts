@@ -4,7 +4,7 @@ import { ZibratoError } from '../errors.js';
 import { parseDurationMs } from '../cli/duration.js';
 import type { FlushBatch, Sink, SinkStatus } from '../sinks/sink.js';
 import type { SinkSpec } from '../sinks/registry.js';
-import { StoreHttpServer } from './http-server.js';
+import { isLoopback, StoreHttpServer } from './http-server.js';
 import { DEFAULT_RETENTION, MetricStore, type MetricStoreOptions } from './store.js';
 
 /** How often rollups and retention run. One minute: a 1-minute bucket is rolled soon after it ends. */
@@ -152,6 +152,12 @@ export const storeSinkSpec: SinkSpec = {
     { key: 'retention1m', type: 'string', default: DEFAULT_RETENTION.m1, description: 'how long 1-minute rollups are kept' },
     { key: 'retention1h', type: 'string', default: DEFAULT_RETENTION.h1, description: 'how long 1-hour rollups are kept' },
   ],
+  validate(o, where) {
+    for (const key of ['retentionRaw', 'retention1m', 'retention1h']) parseDurationMs(String(o[key]), `${where}.${key}`);
+    if (!isLoopback(String(o.host)) && (o.token === undefined || o.token === '')) {
+      throw new ZibratoError('ZIB_ERR_TOKEN_REQUIRED', `${where}.host: ${String(o.host)} is reachable from other machines; set a token (option token or env ZIBRATO_TOKEN) or listen on 127.0.0.1`);
+    }
+  },
   create: (o, context) =>
     new StoreSink({
       dir: String(o.path),

@@ -19,6 +19,11 @@ describe('config', () => {
     assert.equal(c.backends[1]!.options.path, './zibrato-data/metrics.jsonl');
     assert.deepEqual(c.backends[2]!.options, { path: './zibrato-data', host: '127.0.0.1', port: 5580, retentionRaw: '2d', retention1m: '30d', retention1h: '1y' });
   });
+  test('a store backend on a non-loopback address without a token is refused when the config is read', () => {
+    rejects('backends:\n  - sink: store\n    options: { host: 0.0.0.0 }', /backends\[0\]\.options.*ZIB_ERR_TOKEN_REQUIRED|token/);
+    assert.equal(parseConfig('backends:\n  - sink: store\n    options: { host: 0.0.0.0, token: s3cret }').backends[0]!.options.host, '0.0.0.0');
+    rejects('backends:\n  - sink: store\n    options: { retentionRaw: forever }', /backends\[0\]\.options.*retentionRaw/);
+  });
   test('JSON works as well as YAML', () => {
     const c = parseConfig(JSON.stringify({ backends: [{ sink: 'console', levels: ['warn', 'crit'], flush: '500ms' }] }));
     assert.deepEqual(c.backends[0]!.levels, ['warn', 'crit']);
