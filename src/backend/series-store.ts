@@ -2,6 +2,7 @@ import { InvalidOptionError } from '../errors.js';
 import type { ExpiredSeries, MetricPoint } from '../sinks/sink.js';
 import { MetricKind } from '../wire/constants.js';
 import type { Tags } from '../wire/series-encoding.js';
+import type { Level } from '../levels.js';
 import type { SeriesIdentity } from './aggregators/aggregator.js';
 import { CounterAggregator } from './aggregators/counter-aggregator.js';
 import { GaugeAggregator } from './aggregators/gauge-aggregator.js';
@@ -137,12 +138,12 @@ export class SeriesStore {
   }
 
   /** The entry for a series, created on first sight; undefined when the store is full of active series. */
-  resolve(kind: MetricKind, name: string, source: string, tags: Tags): SeriesEntry | undefined {
+  resolve(kind: MetricKind, name: string, source: string, tags: Tags, level?: Level): SeriesEntry | undefined {
     const key = seriesKey(kind, name, source, tags);
     let e = this.series.get(key);
     if (e === undefined) {
       if (this.series.size >= this.maxSeries && !this.evictOne()) return undefined;
-      e = { id: { name, source, tags }, kind: family(kind), aggregator: newAggregator(kind), lastTouchedMs: this.now(), active: true };
+      e = { id: level === undefined ? { name, source, tags } : { name, source, tags, level }, kind: family(kind), aggregator: newAggregator(kind), lastTouchedMs: this.now(), active: true };
       this.series.set(key, e);
     } else e.active = true;
     return e;

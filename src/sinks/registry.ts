@@ -10,6 +10,7 @@ import { prometheusRemoteWriteSinkSpec } from './prometheus-remote-write-sink.js
 import { otlpSinkSpec } from './otlp-sink.js';
 import { libratoSinkSpec } from './librato-sink.js';
 import { appOpticsSinkSpec } from './appoptics-sink.js';
+import { storeSinkSpec } from '../store/store-sink.js';
 
 /** One option a sink takes, as a CLI flag and as a config key. */
 export interface SinkOptionSpec {
@@ -32,6 +33,8 @@ export interface SinkSpec {
   name: string;
   description: string;
   options: SinkOptionSpec[];
+  /** Checks that concern several options at once, when options are resolved (so `zibrato up` refuses a bad config before starting anything). */
+  validate?(options: Record<string, string | number | boolean | undefined>, where: string): void;
   create(options: Record<string, string | number | boolean | undefined>, context: SinkContext): Sink;
 }
 
@@ -43,7 +46,7 @@ export interface SinkContext {
   log(message: string): void;
 }
 
-const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec, prometheusSinkSpec, prometheusRemoteWriteSinkSpec, otlpSinkSpec, libratoSinkSpec, appOpticsSinkSpec];
+const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec, prometheusSinkSpec, prometheusRemoteWriteSinkSpec, otlpSinkSpec, libratoSinkSpec, appOpticsSinkSpec, storeSinkSpec];
 
 /** Every sink kind, in the order `--help` lists them. */
 export function sinkSpecs(): readonly SinkSpec[] {
@@ -90,5 +93,6 @@ export function resolveSinkOptions(spec: SinkSpec, given: Record<string, unknown
       out[opt.key] = String(v);
     }
   }
+  spec.validate?.(out, where);
   return out;
 }

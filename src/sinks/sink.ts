@@ -1,4 +1,6 @@
+import type { DDSketch } from '@datadog/sketches-js';
 import type { Tags } from '../wire/series-encoding.js';
+import type { Level } from '../levels.js';
 
 /** What every aggregated point has. */
 interface PointBase {
@@ -6,6 +8,8 @@ interface PointBase {
   /** '' when the record had no source. */
   source: string;
   tags: Tags;
+  /** The level of the series' first record, when the backend knows it (series are keyed without level). */
+  level?: Level;
 }
 
 /** A counter rolled up over one flush interval. */
@@ -21,6 +25,9 @@ export interface CounterPoint extends PointBase {
 export interface GaugePoint extends PointBase {
   type: 'gauge';
   value: number;
+  /** Lowest and highest value set in the interval (the store keeps them; absent for gauges built elsewhere). */
+  min?: number;
+  max?: number;
 }
 
 /** Timer statistics over the interval, in milliseconds. Percentiles come from a sketch with ≤ 1 % relative error. */
@@ -38,6 +45,12 @@ export interface TimerPoint extends PointBase {
   p90: number;
   p95: number;
   p99: number;
+  /**
+   * The interval's quantile sketch, handed over (the aggregator starts a new
+   * one on reset) so a sink that merges percentiles (the store) can serialize
+   * it; other sinks ignore it and pay nothing.
+   */
+  sketch?: DDSketch;
 }
 
 /** Distinct members seen in the interval (StatsD sets). */
