@@ -123,6 +123,7 @@ export class ChartView {
       this.plot = new uPlot(this.options(result), data, this.plotEl);
     }
     this.renderLegend(result);
+    this.el.dataset.shown = String(result.series.length - this.hidden.size);
     if (this.showTable) this.renderTable();
     this.updates++;
     this.el.dataset.updates = String(this.updates);
@@ -185,6 +186,7 @@ export class ChartView {
     else this.hidden.add(key);
     li.classList.toggle('off', !show);
     this.plot?.setSeries(i + 1, { show });
+    this.el.dataset.shown = String((this.result?.series.length ?? 0) - this.hidden.size);
   }
 
   toggleTable() {
