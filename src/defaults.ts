@@ -13,3 +13,8 @@ export const DEFAULT_FLUSH_INTERVAL_MS = 10_000;
 export const DEFAULT_STATSD_PORT = 8125;
 /** The file the embedded `zibrato up` defaults write. */
 export const DEFAULT_FILE_SINK_PATH = './zibrato-data/metrics.jsonl';
+/** Where the embedded store backend keeps its database (beside the JSONL file). */
+export const DEFAULT_STORE_DIR = './zibrato-data';
+/** The store's HTTP API and web UI: loopback only unless a token is set. */
+export const DEFAULT_STORE_HOST = '127.0.0.1';
+export const DEFAULT_STORE_PORT = 5580;

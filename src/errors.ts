@@ -13,6 +13,11 @@ export const ERROR_CODES = {
   ZIB_ERR_UNKNOWN_SINK: 'A backend names a sink that does not exist.',
   ZIB_ERR_SINK_FAILED: 'A sink could not deliver a batch.',
   ZIB_ERR_SINK_REJECTED: 'A destination answered with a permanent (4xx) error; the batch will not be retried.',
+  ZIB_ERR_STORE_DEPENDENCY_MISSING: 'The store backend needs an optional dependency (@duckdb/node-api) that is not installed.',
+  ZIB_ERR_STORE_FAILED: 'The store database cannot be opened or written (corrupt, unwritable, locked); flushes are dropped and counted.',
+  ZIB_ERR_BAD_QUERY: 'An HTTP API or `zibrato query` parameter is invalid; the message names the parameter.',
+  ZIB_ERR_UNAUTHORIZED: 'An HTTP API request lacks the configured bearer token.',
+  ZIB_ERR_TOKEN_REQUIRED: 'The store HTTP server was asked to listen on a non-loopback address without a token.',
 } as const;
 
 /** A stable error code, e.g. `ZIB_ERR_INVALID_OPTION`. */

@@ -39,6 +39,12 @@ export function childSpecs(config: ZibratoConfig): ChildSpec[] {
   return specs;
 }
 
+/** The URL a store backend serves (docs/http-api.md). */
+function storeUrl(options: Record<string, string | number | boolean | undefined>): string {
+  const host = String(options.host);
+  return `http://${host.includes(':') ? `[${host}]` : host}:${String(options.port)}/`;
+}
+
 export function registerUpCommand(program: Command): void {
   program
     .command('up')
@@ -53,8 +59,10 @@ Children are restarted with exponential backoff when they die; their output is
 prefixed with their name. SIGINT/SIGTERM stops gateways, then backends (each
 makes a final flush), then the broker.
 
-Embedded defaults: broker on 5550/5551, a console backend at info+, and a file
-backend at debug+ writing ./zibrato-data/metrics.jsonl, flushing every 10s.`,
+Embedded defaults: broker on 5550/5551, a console backend at info+, a file
+backend at debug+ writing ./zibrato-data/metrics.jsonl, and a store backend at
+debug+ keeping ./zibrato-data/store.duckdb with the web UI and API on
+http://127.0.0.1:5580/, flushing every 10s.`,
     )
     .action(async (opts: { config?: string; printDefaults?: boolean; check?: boolean }) => {
       if (opts.printDefaults) {
@@ -71,6 +79,7 @@ backend at debug+ writing ./zibrato-data/metrics.jsonl, flushing every 10s.`,
       const sup = new Supervisor(specs, { ...config.restart, log });
       sup.start();
       log(`running ${specs.length} processes from ${opts.config ?? 'embedded defaults'}; Ctrl-C stops them with a final flush`);
+      for (const b of config.backends.filter((b) => b.sink === 'store')) log(`web UI and API of backend ${b.name}: ${storeUrl(b.options)}`);
       onShutdown(() => sup.stop(), log);
     });
 }

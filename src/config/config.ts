@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_FILE_SINK_PATH, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
+import { DEFAULT_FILE_SINK_PATH, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT, DEFAULT_STORE_DIR, DEFAULT_STORE_PORT, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
+import { DEFAULT_RETENTION } from '../store/store.js';
 import { InvalidOptionError } from '../errors.js';
 import { parseLevels, type Level } from '../levels.js';
 import { parseDurationMs } from '../cli/duration.js';
@@ -47,6 +48,16 @@ backends:
     flush: ${DEFAULT_FLUSH_INTERVAL_MS / 1000}s
     options:
       path: ${DEFAULT_FILE_SINK_PATH}
+  - name: store
+    sink: store
+    levels: debug+
+    flush: ${DEFAULT_FLUSH_INTERVAL_MS / 1000}s
+    options:
+      path: ${DEFAULT_STORE_DIR}
+      port: ${DEFAULT_STORE_PORT}
+      retentionRaw: ${DEFAULT_RETENTION.raw}
+      retention1m: ${DEFAULT_RETENTION.m1}
+      retention1h: ${DEFAULT_RETENTION.h1}
 ingest: []
 `;
 

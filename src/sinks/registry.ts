@@ -10,6 +10,7 @@ import { prometheusRemoteWriteSinkSpec } from './prometheus-remote-write-sink.js
 import { otlpSinkSpec } from './otlp-sink.js';
 import { libratoSinkSpec } from './librato-sink.js';
 import { appOpticsSinkSpec } from './appoptics-sink.js';
+import { storeSinkSpec } from '../store/store-sink.js';
 
 /** One option a sink takes, as a CLI flag and as a config key. */
 export interface SinkOptionSpec {
@@ -43,7 +44,7 @@ export interface SinkContext {
   log(message: string): void;
 }
 
-const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec, prometheusSinkSpec, prometheusRemoteWriteSinkSpec, otlpSinkSpec, libratoSinkSpec, appOpticsSinkSpec];
+const SPECS: SinkSpec[] = [consoleSinkSpec, fileSinkSpec, memorySinkSpec, graphiteSinkSpec, statsdSinkSpec, prometheusSinkSpec, prometheusRemoteWriteSinkSpec, otlpSinkSpec, libratoSinkSpec, appOpticsSinkSpec, storeSinkSpec];
 
 /** Every sink kind, in the order `--help` lists them. */
 export function sinkSpecs(): readonly SinkSpec[] {

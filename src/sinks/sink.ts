@@ -1,3 +1,4 @@
+import type { DDSketch } from '@datadog/sketches-js';
 import type { Tags } from '../wire/series-encoding.js';
 
 /** What every aggregated point has. */
@@ -21,6 +22,9 @@ export interface CounterPoint extends PointBase {
 export interface GaugePoint extends PointBase {
   type: 'gauge';
   value: number;
+  /** Lowest and highest value set in the interval (the store keeps them; absent for gauges built elsewhere). */
+  min?: number;
+  max?: number;
 }
 
 /** Timer statistics over the interval, in milliseconds. Percentiles come from a sketch with ≤ 1 % relative error. */
@@ -38,6 +42,12 @@ export interface TimerPoint extends PointBase {
   p90: number;
   p95: number;
   p99: number;
+  /**
+   * The interval's quantile sketch, handed over (the aggregator starts a new
+   * one on reset) so a sink that merges percentiles (the store) can serialize
+   * it; other sinks ignore it and pay nothing.
+   */
+  sketch?: DDSketch;
 }
 
 /** Distinct members seen in the interval (StatsD sets). */

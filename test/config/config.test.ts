@@ -8,14 +8,16 @@ import { parseDurationMs } from '../../src/cli/duration.ts';
 const rejects = (text: string, re: RegExp) => assert.throws(() => parseConfig(text), (e: Error & { code?: string }) => e.code === 'ZIB_ERR_INVALID_CONFIG' && re.test(e.message));
 
 describe('config', () => {
-  test('the embedded defaults: broker on 5550/5551, console at info+, file at debug+', () => {
+  test('the embedded defaults: broker on 5550/5551, console at info+, file and store at debug+', () => {
     const c = parseConfig(DEFAULT_CONFIG_TEXT);
     assert.deepEqual(c.broker, { publish: ['tcp://127.0.0.1:5550'], subscribe: ['tcp://127.0.0.1:5551'] });
     assert.deepEqual(c.backends.map((b) => [b.name, b.sink, b.levels.join(','), b.flushIntervalMs]), [
       ['console', 'console', 'info,warn,error,crit', 10_000],
       ['file', 'file', 'debug,info,warn,error,crit', 10_000],
+      ['store', 'store', 'debug,info,warn,error,crit', 10_000],
     ]);
     assert.equal(c.backends[1]!.options.path, './zibrato-data/metrics.jsonl');
+    assert.deepEqual(c.backends[2]!.options, { path: './zibrato-data', host: '127.0.0.1', port: 5580, retentionRaw: '2d', retention1m: '30d', retention1h: '1y' });
   });
   test('JSON works as well as YAML', () => {
     const c = parseConfig(JSON.stringify({ backends: [{ sink: 'console', levels: ['warn', 'crit'], flush: '500ms' }] }));

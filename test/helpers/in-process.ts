@@ -2,16 +2,16 @@ import { Backend } from '../../src/backend/backend.ts';
 import { Broker } from '../../src/broker/broker.ts';
 import { MemorySink } from '../../src/sinks/memory-sink.ts';
 import type { Level } from '../../src/levels.ts';
-import type { MetricPoint } from '../../src/sinks/sink.ts';
+import type { MetricPoint, Sink } from '../../src/sinks/sink.ts';
 import { tcpBrokerEndpoints } from './ports.ts';
 
-/** A real broker and a backend with a MemorySink, in this process, on fresh tcp ports. */
-export async function inProcessPipeline(levels: Level[] = ['debug', 'info', 'warn', 'error', 'crit']) {
+/** A real broker and a backend with a MemorySink (and, if given, another sink beside it), in this process, on fresh tcp ports. */
+export async function inProcessPipeline(levels: Level[] = ['debug', 'info', 'warn', 'error', 'crit'], extraSink?: Sink) {
   const ep = await tcpBrokerEndpoints();
   const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0 });
   await broker.start();
   const sink = new MemorySink();
-  const backend = new Backend({ name: 'test', broker: ep.subscribe, levels, flushIntervalMs: 60_000, sink, selfMetrics: false, log: () => undefined });
+  const backend = new Backend({ name: 'test', broker: ep.subscribe, levels, flushIntervalMs: 60_000, sink: extraSink ? teeSink(sink, extraSink) : sink, selfMetrics: false, log: () => undefined });
   await backend.start();
   return {
     ...ep,
@@ -28,5 +28,24 @@ export async function inProcessPipeline(levels: Level[] = ['debug', 'info', 'war
       await backend.stop();
       await broker.stop();
     },
+  };
+}
+
+/** One sink that hands every flush to two. */
+function teeSink(a: Sink, b: Sink): Sink {
+  return {
+    name: b.name,
+    async start() {
+      await a.start?.();
+      await b.start?.();
+    },
+    async export(batch) {
+      await Promise.all([a.export(batch), b.export(batch)]);
+    },
+    async stop() {
+      await a.stop();
+      await b.stop();
+    },
+    status: () => b.status(),
   };
 }

@@ -63,6 +63,7 @@ export class TimerAggregator implements Aggregator<TimerAggregator> {
       p90: this.quantile(0.9),
       p95: this.quantile(0.95),
       p99: this.quantile(0.99),
+      sketch: this.sketch,
     };
   }
 

@@ -1,0 +1,678 @@
+import { mkdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DDSketch } from '@datadog/sketches-js';
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { ZibratoError } from '../errors.js';
+import { TIMER_RELATIVE_ACCURACY } from '../backend/aggregators/timer-aggregator.js';
+import type { FlushBatch, MetricPoint } from '../sinks/sink.js';
+import type { Tags } from '../wire/series-encoding.js';
+import { loadDuckDb } from './duckdb.js';
+import { BadQueryError, QUANTILE_OF_STAT, STATS_BY_TYPE, autoStepMs, nameMatcher, unitOf, type QuerySpec, type SeriesFilter, type SeriesType } from './query-params.js';
+
+/** How long each resolution is kept. */
+export interface RetentionMs {
+  raw: number;
+  m1: number;
+  h1: number;
+}
+
+/** Defaults: raw flush resolution 2 days, 1-minute rollups 30 days, 1-hour rollups a year. */
+export const DEFAULT_RETENTION = { raw: '2d', m1: '30d', h1: '1y' } as const;
+
+export interface MetricStoreOptions {
+  /** Directory of the database (created). */
+  dir: string;
+  retentionMs: RetentionMs;
+  /** Retention as the user wrote it, for /api/status. */
+  retentionText?: { raw: string; m1: string; h1: string };
+  /** Injected clock (tests move it days ahead). */
+  now?: () => number;
+  /**
+   * A bucket is rolled up only this long after it ended, so the flushes of
+   * its last intervals have arrived. Default 30 s (three 10 s flushes).
+   */
+  rollupGraceMs?: number;
+}
+
+/** One stored series, as /api/series returns it. */
+export interface SeriesInfo {
+  key: string;
+  name: string;
+  type: SeriesType;
+  level: string | null;
+  source: string | null;
+  tags: Tags;
+  lastSeen: number;
+}
+
+interface SeriesRow extends SeriesInfo {
+  id: number;
+}
+
+/** A query answer, as /api/query returns it. */
+export interface QueryResult {
+  from: number;
+  to: number;
+  step: number;
+  stat: string;
+  unit: string;
+  total: number;
+  series: (Omit<SeriesInfo, 'lastSeen'> & { points: [number, number | null][] })[];
+}
+
+export interface StoreStats {
+  path: string;
+  bytes: number;
+  series: number;
+  rows: number;
+}
+
+/** The three resolutions, coarsest first. `table` holds rows whose `t` is the start of the interval or bucket. */
+const RESOLUTIONS = [
+  { name: 'h1', table: 'points_1h', sizeMs: 3_600_000 },
+  { name: 'm1', table: 'points_1m', sizeMs: 60_000 },
+  { name: 'raw', table: 'points_raw', sizeMs: 0 },
+] as const;
+
+const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB';
+
+/** A stable, readable identity: `type:name` then `@source` and sorted `;k=v` tags. */
+export function storeSeriesKey(type: string, name: string, source: string, tags: Tags): string {
+  let key = `${type}:${name}`;
+  if (source) key += `@${source}`;
+  const keys = Object.keys(tags).sort();
+  for (const k of keys) key += `;${k}=${tags[k]}`;
+  return key;
+}
+
+function fail(path: string, what: string, err: unknown): ZibratoError {
+  return new ZibratoError('ZIB_ERR_STORE_FAILED', `store ${path}: ${what}: ${(err as Error).message}`, { cause: err });
+}
+
+/** Per (series or group, bucket) partial aggregate a statistic is computed from. */
+interface Partial {
+  sum: number;
+  count: number;
+  min: number;
+  max: number;
+  last: number | null;
+  sketch?: DDSketch;
+}
+
+/**
+ * The embedded time-series store: one DuckDB file owned by this process.
+ * Each flush is appended as raw rows (one per series); a background pass
+ * rolls raw rows into 1-minute and 1-minute rows into 1-hour rows, merging
+ * timer sketches so percentiles stay within the sketch's error at every
+ * resolution, then deletes what is past retention.
+ */
+export class MetricStore {
+  private readonly series = new Map<string, SeriesRow>();
+  private readonly byId = new Map<number, SeriesRow>();
+  private nextId = 1;
+  /** Rollup watermarks: rows with `t` below are rolled into that resolution. */
+  private readonly watermark = { h1: 0, m1: 0 };
+  /** The finest interval seen, the floor of an automatic step. */
+  private rawIntervalMs = 10_000;
+  private readonly now: () => number;
+  private maintaining: Promise<void> | undefined;
+  readonly path: string;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    /** Appends flushes. */
+    private readonly writer: DuckDBConnection,
+    /** Rollups and retention, so they never queue behind queries. */
+    private readonly maintainer: DuckDBConnection,
+    /** API reads. */
+    private readonly reader: DuckDBConnection,
+    readonly options: MetricStoreOptions,
+    path: string,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.path = path;
+  }
+
+  /** Opens (or creates) the database; a corrupt or unwritable file is a `ZIB_ERR_STORE_FAILED`. */
+  static async open(options: MetricStoreOptions): Promise<MetricStore> {
+    const duckdb = await loadDuckDb();
+    const path = resolve(join(options.dir, 'store.duckdb'));
+    let instance: DuckDBInstance;
+    try {
+      await mkdir(options.dir, { recursive: true });
+      instance = await duckdb.DuckDBInstance.create(path);
+    } catch (err) {
+      throw fail(path, 'cannot open the database (corrupt, unwritable or used by another process?)', err);
+    }
+    try {
+      const [writer, maintainer, reader] = [await instance.connect(), await instance.connect(), await instance.connect()];
+      const store = new MetricStore(instance, writer, maintainer, reader, options, path);
+      await store.init();
+      return store;
+    } catch (err) {
+      instance.closeSync();
+      throw err instanceof ZibratoError ? err : fail(path, 'cannot prepare the database', err);
+    }
+  }
+
+  private async init(): Promise<void> {
+    const c = this.writer;
+    await c.run(`CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, key VARCHAR NOT NULL, name VARCHAR NOT NULL, type VARCHAR NOT NULL, level VARCHAR, source VARCHAR, tags VARCHAR NOT NULL, last_seen BIGINT NOT NULL)`);
+    for (const r of RESOLUTIONS) await c.run(`CREATE TABLE IF NOT EXISTS ${r.table} (${POINT_COLUMNS})`);
+    await c.run(`CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`);
+    await c.run(`CREATE TABLE IF NOT EXISTS dashboards (name VARCHAR PRIMARY KEY, updated BIGINT NOT NULL, body VARCHAR NOT NULL)`);
+    const rows = (await c.runAndReadAll(`SELECT id, key, name, type, level, source, tags, last_seen::DOUBLE AS last_seen FROM series`)).getRowObjectsJS();
+    for (const r of rows) {
+      const row: SeriesRow = {
+        id: Number(r.id),
+        key: String(r.key),
+        name: String(r.name),
+        type: String(r.type) as SeriesType,
+        level: r.level === null ? null : String(r.level),
+        source: r.source === null || r.source === '' ? null : String(r.source),
+        tags: JSON.parse(String(r.tags)) as Tags,
+        lastSeen: Number(r.last_seen),
+      };
+      this.series.set(row.key, row);
+      this.byId.set(row.id, row);
+      if (row.id >= this.nextId) this.nextId = row.id + 1;
+    }
+    for (const m of (await c.runAndReadAll(`SELECT key, value::DOUBLE AS value FROM meta`)).getRowObjectsJS()) {
+      if (m.key === 'watermark_m1') this.watermark.m1 = Number(m.value);
+      if (m.key === 'watermark_h1') this.watermark.h1 = Number(m.value);
+      if (m.key === 'raw_interval_ms') this.rawIntervalMs = Number(m.value);
+    }
+  }
+
+  /** Number of series known. */
+  get seriesCount(): number {
+    return this.series.size;
+  }
+
+  /** Appends one flush. Returns the number of points stored; throws `ZIB_ERR_STORE_FAILED` when the database refuses. */
+  async write(batch: FlushBatch): Promise<number> {
+    if (batch.points.length === 0) return 0;
+    const t = batch.timeMs - batch.intervalMs;
+    const newSeries: SeriesRow[] = [];
+    let appender: DuckDBAppender | undefined;
+    try {
+      appender = await this.writer.createAppender('points_raw');
+      for (const p of batch.points) {
+        const row = this.resolveSeries(p, batch.timeMs, newSeries);
+        appendPoint(appender, row.id, t, batch.intervalMs, p);
+      }
+      if (newSeries.length > 0) {
+        const sa = await this.writer.createAppender('series');
+        for (const s of newSeries) {
+          sa.appendInteger(s.id);
+          sa.appendVarchar(s.key);
+          sa.appendVarchar(s.name);
+          sa.appendVarchar(s.type);
+          sa.appendNull();
+          sa.appendVarchar(s.source ?? '');
+          sa.appendVarchar(JSON.stringify(s.tags));
+          sa.appendBigInt(BigInt(s.lastSeen));
+          sa.endRow();
+        }
+        sa.closeSync();
+      }
+      appender.closeSync();
+      appender = undefined;
+    } catch (err) {
+      try {
+        appender?.clear();
+        appender?.closeSync();
+      } catch {
+        // The appender is already unusable; the error below says why.
+      }
+      for (const s of newSeries) {
+        this.series.delete(s.key);
+        this.byId.delete(s.id);
+      }
+      throw fail(this.path, `cannot store a flush of ${batch.points.length} points`, err);
+    }
+    if (batch.intervalMs !== this.rawIntervalMs && batch.intervalMs >= 10) {
+      this.rawIntervalMs = batch.intervalMs;
+      await this.writer.run(`INSERT OR REPLACE INTO meta VALUES ('raw_interval_ms', ${Math.round(batch.intervalMs)})`).catch(() => undefined);
+    }
+    return batch.points.length;
+  }
+
+  private resolveSeries(p: MetricPoint, timeMs: number, created: SeriesRow[]): SeriesRow {
+    const key = storeSeriesKey(p.type, p.name, p.source, p.tags);
+    let row = this.series.get(key);
+    if (row === undefined) {
+      row = { id: this.nextId++, key, name: p.name, type: p.type, level: null, source: p.source === '' ? null : p.source, tags: { ...p.tags }, lastSeen: timeMs };
+      this.series.set(key, row);
+      this.byId.set(row.id, row);
+      created.push(row);
+    } else row.lastSeen = timeMs;
+    return row;
+  }
+
+  /** Series matching a filter, sorted by name then key. */
+  private match(filter: SeriesFilter, exactName?: string): SeriesRow[] {
+    const byName = exactName !== undefined ? nameMatcher(exactName, true) : filter.q !== undefined ? nameMatcher(filter.q, false) : () => true;
+    const out: SeriesRow[] = [];
+    for (const s of this.series.values()) {
+      if (!byName(s.name)) continue;
+      if (filter.type !== undefined && s.type !== filter.type) continue;
+      // Points do not carry their level yet: a series of unknown level passes a level filter.
+      if (filter.level !== undefined && s.level !== null && s.level !== filter.level) continue;
+      if (filter.source !== undefined && (s.source ?? '') !== filter.source) continue;
+      if (!filter.tags.every(([k, v]) => s.tags[k] === v)) continue;
+      out.push(s);
+    }
+    return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** /api/series. */
+  listSeries(filter: SeriesFilter & { limit: number }): { total: number; series: SeriesInfo[] } {
+    const all = this.match(filter);
+    return { total: all.length, series: all.slice(0, filter.limit).map(info) };
+  }
+
+  /** /api/query: a statistic per step for every matching series (or group), top-N by mean. */
+  async query(q: QuerySpec): Promise<QueryResult> {
+    let matched = this.match(q, q.name);
+    const stat = q.stat ?? (matched[0] ? STATS_BY_TYPE[matched[0].type][0]! : 'p99');
+    matched = matched.filter((s) => STATS_BY_TYPE[s.type].includes(stat));
+    if (q.stat !== undefined && matched.length === 0 && this.match(q, q.name).length > 0) {
+      throw new BadQueryError('stat', `${stat} does not apply to the matching series (types: ${[...new Set(this.match(q, q.name).map((s) => s.type))].join(', ')})`);
+    }
+    const type: SeriesType = matched[0]?.type ?? (Object.keys(STATS_BY_TYPE) as SeriesType[]).find((t) => STATS_BY_TYPE[t].includes(stat))!;
+    const now = this.now();
+    // Beyond a resolution's retention only coarser rows exist, so the step grows to match.
+    let minStep = this.rawIntervalMs;
+    if (q.fromMs < now - this.options.retentionMs.raw) minStep = 60_000;
+    if (q.fromMs < now - this.options.retentionMs.m1) minStep = 3_600_000;
+    let step = q.stepMs ?? autoStepMs(q.toMs - q.fromMs, minStep);
+    if (step < minStep && minStep > this.rawIntervalMs) step = minStep;
+    const from = Math.floor(q.fromMs / step) * step;
+    const to = q.toMs;
+    const result: QueryResult = { from, to, step, stat, unit: unitOf(type, stat), total: 0, series: [] };
+    if (matched.length === 0) return result;
+
+    const quantile = QUANTILE_OF_STAT[stat];
+    const groups = new Map<string, { info: Omit<SeriesInfo, 'lastSeen'>; members: Set<number> }>();
+    for (const s of matched) {
+      const g = q.groupBy !== undefined ? (s.tags[q.groupBy] ?? '') : s.key;
+      let group = groups.get(g);
+      if (!group) {
+        group =
+          q.groupBy !== undefined
+            ? { info: { key: `${s.name}{${q.groupBy}=${g}}`, name: s.name, type: s.type, level: null, source: null, tags: { [q.groupBy]: g } }, members: new Set() }
+            : { info: { key: s.key, name: s.name, type: s.type, level: s.level, source: s.source, tags: s.tags }, members: new Set() };
+        groups.set(g, group);
+      }
+      group.members.add(s.id);
+    }
+    result.total = groups.size;
+
+    let ids = matched.map((s) => s.id);
+    if (q.groupBy === undefined && ids.length > q.top) ids = await this.rankInSql(ids, stat, from, to, step, q.top);
+    const partials = await this.partials(ids, from, to, step, quantile !== undefined);
+
+    const buckets = Math.max(1, Math.ceil((to - from) / step));
+    const out: { info: Omit<SeriesInfo, 'lastSeen'>; points: [number, number | null][]; mean: number }[] = [];
+    for (const group of groups.values()) {
+      const memberIds = [...group.members].filter((id) => partials.has(id) || ids.includes(id));
+      if (memberIds.length === 0) continue;
+      const points: [number, number | null][] = [];
+      let total = 0;
+      let n = 0;
+      for (let i = 0; i < buckets; i++) {
+        const b = from + i * step;
+        let v: number | null = null;
+        for (const id of memberIds) {
+          const p = partials.get(id)?.get(b);
+          if (!p) continue;
+          const x = statValue(p, stat, step, quantile);
+          if (x === null) continue;
+          v = v === null ? x : combine(stat, v, x);
+        }
+        if (v !== null && (quantile !== undefined || stat === 'mean') && memberIds.length > 1) v = groupedValue(memberIds, partials, b, stat, step, quantile);
+        points.push([b, v]);
+        if (v !== null) {
+          total += v;
+          n++;
+        }
+      }
+      out.push({ info: group.info, points, mean: n > 0 ? total / n : -Infinity });
+    }
+    out.sort((a, b) => b.mean - a.mean);
+    result.series = out.slice(0, q.top).map((s) => ({ ...s.info, points: s.points }));
+    return result;
+  }
+
+  /** The `top` series by the mean of the statistic per step, ranked inside DuckDB (percentiles rank by their per-step max). */
+  private async rankInSql(ids: number[], stat: string, from: number, to: number, step: number, top: number): Promise<number[]> {
+    const expr = SQL_STAT[stat] ?? 'mx';
+    const sql = `WITH d AS (${this.source(ids, from, to, step, false)}),
+      b AS (SELECT series_id, t // ${step} AS b, sum(sum) AS s, sum(count) AS c, min(min) AS mn, max(max) AS mx, arg_max(last, t) AS l FROM d GROUP BY ALL)
+      SELECT series_id FROM b GROUP BY series_id ORDER BY avg(${expr.replaceAll('$step', String(step / 1000))}) DESC NULLS LAST LIMIT ${top}`;
+    const cols = await columns(this.reader, sql, 1);
+    return cols[0]!.map(Number);
+  }
+
+  /**
+   * The rows of the given series in [from, to), read from the coarsest
+   * resolution that fits the step, and from finer ones past its rollup
+   * watermark (recent data not rolled up yet).
+   */
+  private source(ids: number[], from: number, to: number, step: number, withSketch: boolean): string {
+    return this.segments(from, to, step)
+      .map((s) => `SELECT series_id, t, sum, count, min, max, last${withSketch ? ', sketch' : ''} FROM ${s.table} WHERE series_id IN (${ids.join(',')}) AND t >= ${s.from} AND t < ${s.to}`)
+      .join(' UNION ALL ');
+  }
+
+  /** Which table answers which part of [from, to): the coarsest whose bucket divides the step, finer ones past its watermark. */
+  private segments(from: number, to: number, step: number): { table: string; from: number; to: number }[] {
+    const out: { table: string; from: number; to: number }[] = [];
+    let start = from;
+    for (const r of RESOLUTIONS) {
+      if (r.sizeMs > 0 && (r.sizeMs > step || step % r.sizeMs !== 0)) continue;
+      const end = r.name === 'raw' ? to : Math.min(to, this.watermark[r.name]);
+      if (end > start) out.push({ table: r.table, from: start, to: end });
+      start = Math.max(start, end);
+    }
+    return out.length > 0 ? out : [{ table: 'points_raw', from, to }];
+  }
+
+  private async partials(ids: number[], from: number, to: number, step: number, withSketch: boolean): Promise<Map<number, Map<number, Partial>>> {
+    const out = new Map<number, Map<number, Partial>>();
+    if (ids.length === 0) return out;
+    const src = this.source(ids, from, to, step, false);
+    const cols = await columns(this.reader, `SELECT series_id, (t // ${step} * ${step})::DOUBLE AS b, sum(sum) AS s, sum(count) AS c, min(min) AS mn, max(max) AS mx, arg_max(last, t) AS l FROM (${src}) GROUP BY ALL`, 7);
+    const [sid, b, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
+    for (let i = 0; i < sid.length; i++) {
+      let m = out.get(sid[i]!);
+      if (!m) out.set(sid[i]!, (m = new Map()));
+      m.set(b[i]!, { sum: s[i] ?? 0, count: c[i] ?? 0, min: mn[i] ?? NaN, max: mx[i] ?? NaN, last: l[i] ?? null });
+    }
+    if (withSketch) {
+      const sk = await columns(this.reader, `SELECT series_id, (t // ${step} * ${step})::DOUBLE AS b, sketch FROM (${this.source(ids, from, to, step, true)}) WHERE sketch IS NOT NULL`, 3);
+      const [sid2, b2, blobs] = sk as [number[], number[], Uint8Array[]];
+      for (let i = 0; i < sid2.length; i++) {
+        const p = out.get(sid2[i]!)?.get(b2[i]!);
+        if (!p) continue;
+        const sketch = DDSketch.fromProto(blobs[i]!);
+        if (p.sketch) p.sketch.merge(sketch);
+        else p.sketch = sketch;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Rolls finished buckets up (raw → 1 m → 1 h) and deletes rows past
+   * retention. Runs on its own connection: appends go on meanwhile.
+   */
+  maintain(): Promise<void> {
+    this.maintaining ??= this.maintainNow().finally(() => {
+      this.maintaining = undefined;
+    });
+    return this.maintaining;
+  }
+
+  private async maintainNow(): Promise<void> {
+    const now = this.now();
+    const grace = this.options.rollupGraceMs ?? 30_000;
+    const m1Upto = Math.floor((now - grace) / 60_000) * 60_000;
+    await this.rollUp('points_raw', 'points_1m', 60_000, 'm1', m1Upto);
+    const h1Upto = Math.floor(this.watermark.m1 / 3_600_000) * 3_600_000;
+    await this.rollUp('points_1m', 'points_1h', 3_600_000, 'h1', h1Upto);
+    const r = this.options.retentionMs;
+    // Only rows already rolled into the next resolution are deleted, so nothing is lost if rollups lag.
+    await this.maintainer.run(`DELETE FROM points_raw WHERE t < ${Math.min(now - r.raw, this.watermark.m1)}`);
+    await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${Math.min(now - r.m1, this.watermark.h1)}`);
+    await this.maintainer.run(`DELETE FROM points_1h WHERE t < ${now - r.h1}`);
+    await this.persistLastSeen();
+  }
+
+  private async rollUp(src: string, dst: string, sizeMs: number, name: 'm1' | 'h1', upto: number): Promise<void> {
+    const c = this.maintainer;
+    let from = this.watermark[name];
+    if (from === 0) {
+      const first = (await columns(c, `SELECT min(t)::DOUBLE FROM ${src}`, 1))[0]![0];
+      if (first === null || first === undefined) return;
+      from = Math.floor(Number(first) / sizeMs) * sizeMs;
+    }
+    if (upto <= from) return;
+    const bucket = `t // ${sizeMs} * ${sizeMs}`;
+    const range = `t >= ${from} AND t < ${upto}`;
+    await c.run('BEGIN TRANSACTION');
+    try {
+      await c.run(`INSERT INTO ${dst} SELECT series_id, ${bucket} AS b, ${sizeMs}, sum(sum), sum(count), min(min), max(max), arg_max(last, t), NULL FROM ${src} WHERE ${range} GROUP BY series_id, b`);
+      const cols = await columns(c, `SELECT series_id, (${bucket})::DOUBLE AS b, sketch FROM ${src} WHERE ${range} AND sketch IS NOT NULL ORDER BY series_id, b`, 3);
+      const [sid, b, blobs] = cols as [number[], number[], Uint8Array[]];
+      if (sid.length > 0) {
+        await c.run(`CREATE OR REPLACE TEMP TABLE merged_sketch (series_id INTEGER, t BIGINT, sketch BLOB)`);
+        const app = await c.createAppender('merged_sketch', 'main', 'temp');
+        let current: DDSketch | undefined;
+        for (let i = 0; i < sid.length; i++) {
+          const sketch = DDSketch.fromProto(blobs[i]!);
+          if (current) current.merge(sketch);
+          else current = sketch;
+          if (i + 1 === sid.length || sid[i + 1] !== sid[i] || b[i + 1] !== b[i]) {
+            app.appendInteger(sid[i]!);
+            app.appendBigInt(BigInt(b[i]!));
+            app.appendBlob(current.toProto());
+            app.endRow();
+            current = undefined;
+          }
+        }
+        app.closeSync();
+        await c.run(`UPDATE ${dst} SET sketch = m.sketch FROM merged_sketch m WHERE ${dst}.series_id = m.series_id AND ${dst}.t = m.t`);
+        await c.run(`DROP TABLE merged_sketch`);
+      }
+      await c.run(`INSERT OR REPLACE INTO meta VALUES ('watermark_${name}', ${upto})`);
+      await c.run('COMMIT');
+      this.watermark[name] = upto;
+    } catch (err) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw fail(this.path, `rollup into ${dst} failed`, err);
+    }
+  }
+
+  /** lastSeen is kept in memory per flush (cheap) and written back here, so a restart keeps it roughly. */
+  private async persistLastSeen(): Promise<void> {
+    if (this.series.size === 0) return;
+    const c = this.maintainer;
+    await c.run(`CREATE OR REPLACE TEMP TABLE seen (id INTEGER, last_seen BIGINT)`);
+    const app = await c.createAppender('seen', 'main', 'temp');
+    for (const s of this.series.values()) {
+      app.appendInteger(s.id);
+      app.appendBigInt(BigInt(Math.round(s.lastSeen)));
+      app.endRow();
+    }
+    app.closeSync();
+    await c.run(`UPDATE series SET last_seen = seen.last_seen FROM seen WHERE series.id = seen.id AND series.last_seen <> seen.last_seen`);
+    await c.run(`DROP TABLE seen`);
+  }
+
+  /** Size on disk, series and row counts. */
+  async stats(): Promise<StoreStats> {
+    let bytes = 0;
+    for (const f of [this.path, `${this.path}.wal`]) bytes += await stat(f).then((s) => s.size, () => 0);
+    const cols = (await this.reader.runAndReadAll(`SELECT (SELECT count(*) FROM points_raw) + (SELECT count(*) FROM points_1m) + (SELECT count(*) FROM points_1h)`)).getColumnsJS();
+    return { path: this.path, bytes, series: this.series.size, rows: Number(cols[0]?.[0] ?? 0) };
+  }
+
+  /** Rows per resolution (tests, status). */
+  async rowCounts(): Promise<Record<'raw' | 'm1' | 'h1', number>> {
+    const out = { raw: 0, m1: 0, h1: 0 };
+    for (const r of RESOLUTIONS) out[r.name] = Number((await this.reader.runAndReadAll(`SELECT count(*)::DOUBLE FROM ${r.table}`)).getColumnsJS()[0]?.[0] ?? 0);
+    return out;
+  }
+
+  /** Totals of `zibrato.*` self-metric counters and the last value of their gauges, per series (for /api/status). */
+  async selfMetricTotals(): Promise<{ info: SeriesInfo; value: number }[]> {
+    const rows = [...this.series.values()].filter((s) => s.name.startsWith('zibrato.'));
+    if (rows.length === 0) return [];
+    const src = this.source(
+      rows.map((s) => s.id),
+      0,
+      this.now() + 1,
+      3_600_000,
+      false,
+    );
+    const cols = await columns(this.reader, `SELECT series_id, sum(sum) AS s, arg_max(last, t) AS l FROM (${src}) GROUP BY series_id`, 3);
+    const [sid, s, l] = cols as [number[], (number | null)[], (number | null)[]];
+    return sid.map((id, i) => {
+      const row = this.byId.get(id)!;
+      return { info: info(row), value: row.type === 'gauge' ? (l[i] ?? 0) : (s[i] ?? 0) };
+    });
+  }
+
+  async listDashboards(): Promise<{ name: string; updated: number; charts: number }[]> {
+    const rows = (await this.reader.runAndReadAll(`SELECT name, updated::DOUBLE AS updated, body FROM dashboards ORDER BY name`)).getRowObjectsJS();
+    return rows.map((r) => ({ name: String(r.name), updated: Number(r.updated), charts: ((JSON.parse(String(r.body)) as { charts?: unknown[] }).charts ?? []).length }));
+  }
+
+  async getDashboard(name: string): Promise<unknown> {
+    const rows = (await this.reader.runAndReadAll(`SELECT body FROM dashboards WHERE name = $name`, { name })).getRowObjectsJS();
+    return rows[0] ? JSON.parse(String(rows[0].body)) : undefined;
+  }
+
+  async putDashboard(name: string, body: unknown): Promise<void> {
+    await this.writer.run(`INSERT OR REPLACE INTO dashboards VALUES ($name, $updated, $body)`, { name, updated: this.now(), body: JSON.stringify(body) });
+  }
+
+  /** Returns false when there was no such dashboard. */
+  async deleteDashboard(name: string): Promise<boolean> {
+    const existed = (await this.getDashboard(name)) !== undefined;
+    await this.writer.run(`DELETE FROM dashboards WHERE name = $name`, { name });
+    return existed;
+  }
+
+  /** Waits for a running maintenance pass, checkpoints and closes the file. */
+  async close(): Promise<void> {
+    await this.maintaining?.catch(() => undefined);
+    await this.persistLastSeen().catch(() => undefined);
+    await this.writer.run('CHECKPOINT').catch(() => undefined);
+    for (const c of [this.writer, this.maintainer, this.reader]) c.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/** Runs a query and returns its columns as JS values; an empty result gives `count` empty columns (DuckDB gives none). */
+async function columns(c: DuckDBConnection, sql: string, count: number): Promise<unknown[][]> {
+  const cols = (await c.runAndReadAll(sql)).getColumnsJS() as unknown[][];
+  while (cols.length < count) cols.push([]);
+  return cols;
+}
+
+function info(s: SeriesRow): SeriesInfo {
+  return { key: s.key, name: s.name, type: s.type, level: s.level, source: s.source, tags: s.tags, lastSeen: s.lastSeen };
+}
+
+/** One raw row per point: columns sum, count, min, max, last, sketch by type. */
+function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: number, p: MetricPoint): void {
+  a.appendInteger(id);
+  a.appendBigInt(BigInt(t));
+  a.appendInteger(Math.round(intervalMs));
+  switch (p.type) {
+    case 'counter':
+      a.appendDouble(p.value);
+      a.appendNull();
+      a.appendNull();
+      a.appendNull();
+      a.appendNull();
+      a.appendNull();
+      break;
+    case 'gauge':
+      // sum/count let a coarser step average the gauge; min/max default to the value for gauges built without them.
+      a.appendDouble(p.value);
+      a.appendDouble(1);
+      a.appendDouble(p.min !== undefined && Number.isFinite(p.min) ? p.min : p.value);
+      a.appendDouble(p.max !== undefined && Number.isFinite(p.max) ? p.max : p.value);
+      a.appendDouble(p.value);
+      a.appendNull();
+      break;
+    case 'timer':
+      a.appendDouble(p.sum);
+      a.appendDouble(p.count);
+      a.appendDouble(p.min);
+      a.appendDouble(p.max);
+      a.appendNull();
+      if (p.sketch && p.count > 0) a.appendBlob(p.sketch.toProto());
+      else a.appendNull();
+      break;
+    case 'set':
+      a.appendNull();
+      a.appendNull();
+      a.appendDouble(p.value);
+      a.appendDouble(p.value);
+      a.appendDouble(p.value);
+      a.appendNull();
+      break;
+  }
+  a.endRow();
+}
+
+/** The SQL form of each statistic over a step's partial (s, c, mn, mx, l); `$step` is the step in seconds. */
+const SQL_STAT: Record<string, string> = {
+  rate: 's / $step',
+  sum: 's',
+  last: 'l',
+  avg: 's / nullif(c, 0)',
+  min: 'mn',
+  max: 'mx',
+  count: 'c',
+  mean: 's / nullif(c, 0)',
+  cardinality: 'mx',
+};
+
+/** A statistic from one partial; null when the partial has no data for it. */
+function statValue(p: Partial, stat: string, stepMs: number, quantile: number | undefined): number | null {
+  if (quantile !== undefined) {
+    if (!p.sketch || p.count === 0) return null;
+    return Math.min(p.max, Math.max(p.min, p.sketch.getValueAtQuantile(quantile)));
+  }
+  switch (stat) {
+    case 'rate':
+      return p.sum / (stepMs / 1000);
+    case 'sum':
+      return p.sum;
+    case 'last':
+      return p.last;
+    case 'avg':
+    case 'mean':
+      return p.count > 0 ? p.sum / p.count : null;
+    case 'min':
+      return Number.isNaN(p.min) ? null : p.min;
+    case 'max':
+    case 'cardinality':
+      return Number.isNaN(p.max) ? null : p.max;
+    case 'count':
+      return p.count;
+    default:
+      return null;
+  }
+}
+
+/** How a group (groupBy) combines its members' values: min/max keep the extreme, the rest add up. */
+function combine(stat: string, a: number, b: number): number {
+  if (stat === 'min') return Math.min(a, b);
+  if (stat === 'max') return Math.max(a, b);
+  return a + b;
+}
+
+/** Means and percentiles of a group are not sums: merge the members' partials (sketches included) first. */
+function groupedValue(ids: number[], partials: Map<number, Map<number, Partial>>, b: number, stat: string, stepMs: number, quantile: number | undefined): number | null {
+  const merged: Partial = { sum: 0, count: 0, min: Infinity, max: -Infinity, last: null };
+  for (const id of ids) {
+    const p = partials.get(id)?.get(b);
+    if (!p) continue;
+    merged.sum += p.sum;
+    merged.count += p.count;
+    if (p.min < merged.min) merged.min = p.min;
+    if (p.max > merged.max) merged.max = p.max;
+    if (p.sketch) {
+      merged.sketch ??= new DDSketch({ relativeAccuracy: TIMER_RELATIVE_ACCURACY });
+      merged.sketch.merge(p.sketch);
+    }
+  }
+  return statValue(merged, stat, stepMs, quantile);
+}
