@@ -20,6 +20,8 @@ let generation = 0;
 let refreshing = false;
 let refreshAgain = false;
 let flushes = 0;
+/** The charts and range last fetched: typing a search must not refetch every chart. */
+let fetched = '';
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
@@ -47,10 +49,18 @@ function apply() {
     renderToolbar();
     syncSearchForm();
     syncCharts();
-    void refreshCharts();
+    const wanted = JSON.stringify([state.charts, state.range]);
+    if (wanted !== fetched || views.some((v) => v.el.dataset.state === 'loading')) {
+      fetched = wanted;
+      void refreshCharts();
+    }
     void search();
-  } else if (state.view === 'dashboards') void renderDashboards();
-  else void renderStatus();
+  } else {
+    // Charts left behind are stale when the explorer shows again.
+    fetched = '';
+    if (state.view === 'dashboards') void renderDashboards();
+    else void renderStatus();
+  }
 }
 
 // ---------- live updates ----------

@@ -1,6 +1,6 @@
 // Debian chromium driven by playwright-core (never `playwright install`: the
 // browser comes from apt), with a fresh profile per browser so tests share nothing.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -18,6 +18,7 @@ export interface TestBrowser {
 
 /** Launches chromium with a fresh user-data-dir and opens one page (1400×900). */
 export async function launchBrowser(): Promise<TestBrowser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: install Debian's chromium (apt-get install chromium); .ci/run does`);
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-chromium-'));
   const context = await chromium.launchPersistentContext(dir, { executablePath: CHROMIUM, args: ARGS, viewport: { width: 1400, height: 900 }, acceptDownloads: true });
   const page = context.pages()[0] ?? (await context.newPage());
