@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBackendCommand } from './backend-command.js';
 import { registerBrokerCommand } from './broker-command.js';
 import { registerIngestCommand } from './ingest.js';
+import { registerQueryCommand } from './query-command.js';
 import { registerSendCommand } from './send-command.js';
 import { registerTailCommand } from './tail-command.js';
 import { registerUpCommand } from './up-command.js';
@@ -22,6 +23,7 @@ Quick start:
   zibrato up                         broker + console and file backends (embedded defaults)
   zibrato tail --levels debug+       watch raw records
   zibrato send --name x --value 1    send one record
+  zibrato query --name x --since 1h  query the store (web UI: http://127.0.0.1:5580/)
 
 Docs: README.md, docs/wire-format.md, docs/file-format.md`,
     );
@@ -31,6 +33,7 @@ Docs: README.md, docs/wire-format.md, docs/file-format.md`,
   registerIngestCommand(program);
   registerTailCommand(program);
   registerSendCommand(program);
+  registerQueryCommand(program);
   return program;
 }
 

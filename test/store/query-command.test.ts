@@ -1,0 +1,46 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StoreSink } from '../../src/store/store-sink.ts';
+import { zibrato } from '../helpers/processes.ts';
+import { batch, startStoreSink } from '../helpers/store.ts';
+
+describe('zibrato query: the store API from the terminal', () => {
+  let sink: StoreSink;
+  let url = '';
+  const t = Math.floor(Date.now() / 60_000) * 60_000 - 120_000;
+
+  before(async () => {
+    ({ sink, url } = await startStoreSink());
+    await sink.export(batch(t, 10_000, [{ type: 'gauge', name: 'db.pool', source: 'api', tags: {}, value: 12 }]));
+  });
+  after(async () => {
+    await sink.stop();
+  });
+
+  test('--json prints the API response', async () => {
+    const p = zibrato(['query', '--url', url, '--name', 'db.pool', '--stat', 'max', '--since', '1h', '--step', '1m', '--json']);
+    assert.equal((await p.exited).code, 0, p.lines.join('\n'));
+    const body = JSON.parse(p.lines.join(''));
+    assert.equal(body.stat, 'max');
+    assert.equal(body.step, 60_000);
+    assert.deepEqual(
+      body.series[0].points.filter((x: [number, number | null]) => x[1] !== null),
+      [[t - 60_000, 12]],
+    );
+  });
+
+  test('without --json it prints a table with a row per step that has a value', async () => {
+    const p = zibrato(['query', '--url', url, '--name', 'db.pool', '--since', '1h', '--step', '1m']);
+    assert.equal((await p.exited).code, 0, p.lines.join('\n'));
+    assert.match(p.lines[0]!, /^last, step 60s, 1 of 1 series/);
+    assert.match(p.lines[1]!, /^time\s+gauge:db\.pool@api$/);
+    assert.equal(p.lines.length, 3);
+    assert.match(p.lines[2]!, new RegExp(`^${new Date(t - 60_000).toISOString().replace('.000Z', 'Z')}\\s+12$`));
+  });
+
+  test('a bad parameter exits 2 with ZIB_ERR_BAD_QUERY naming it', async () => {
+    const p = zibrato(['query', '--url', url, '--name', 'db.pool', '--step', 'often']);
+    assert.equal((await p.exited).code, 2);
+    assert.match(p.lines.join('\n'), /ZIB_ERR_BAD_QUERY: step:/);
+  });
+});
