@@ -9,7 +9,7 @@ import { eventually, stopAll } from '../helpers/processes.ts';
 import { api } from '../helpers/store.ts';
 import { launchBrowser, type TestBrowser } from './browser.ts';
 import { chartValues, dragAcross, openPage, searchAndChart } from './page-helpers.ts';
-import { upWithStore, type UpWithStore } from './pipeline.ts';
+import { upWithStore, type UpWithStore } from '../helpers/up.ts';
 
 let pipe: UpWithStore;
 let browser: TestBrowser;
@@ -99,7 +99,7 @@ describe('web page against zibrato up with the store backend', () => {
     await page.waitForSelector('#resume');
     const url = new URL(page.url());
     assert.ok(Number(url.searchParams.get('to')) - Number(url.searchParams.get('from')) < 160_000, page.url());
-    await page.waitForSelector('.chart[data-state=ready]');
+    await page.waitForSelector(`.chart[data-to="${url.searchParams.get('to')}"]`);
     const updates = Number(await page.locator('.chart').getAttribute('data-updates'));
     const flushes = Number(await page.locator('#flush').getAttribute('data-count'));
     await page.waitForSelector(`#flush[data-count="${flushes + 2}"]`);

@@ -96,6 +96,7 @@ describe('web page (against the API stub)', () => {
     const to = Number(url.searchParams.get('to'));
     assert.ok(from < to && to - from < 3_600_000 * 0.6, `zoomed window ${from}..${to}`);
     await waitFor(() => store.queries.filter((q) => q.searchParams.get('from') === String(from) && q.searchParams.get('to') === String(to)).length === 2, 'both charts queried for the window');
+    for (const n of [1, 2]) await page.waitForSelector(`.chart:nth-child(${n})[data-to="${to}"]`);
     const updates = await page.locator('.chart').first().getAttribute('data-updates');
     store.flush();
     await page.waitForSelector('#flush[data-count="1"]');
@@ -240,12 +241,22 @@ async function waitFor(check: () => boolean, what: string): Promise<void> {
 }
 
 describe('web page with a token (against the API stub)', () => {
-  test('the token is read from the URL once, kept for the session and sent with every API request', async () => {
+  /** A fresh browser and a stub that requires the token "s3cret". */
+  async function withToken(run: (b: TestBrowser, s: StubStore) => Promise<void>): Promise<void> {
     const b = await launchBrowser();
     const s = await new StubStore().start();
     try {
       seed(s);
       s.token = 's3cret';
+      await run(b, s);
+    } finally {
+      await b.close();
+      await s.stop();
+    }
+  }
+
+  test('the token is read from the URL once, kept for the session and sent with every API request', () =>
+    withToken(async (b, s) => {
       await openPage(b.page, `${s.url}/?token=s3cret&c=name%3Dqueue.depth`);
       assert.equal(new URL(b.page.url()).searchParams.has('token'), false, 'the token left the address bar');
       await eventually(() => s.eventClients === 1, 'the event stream opened with the token');
@@ -254,23 +265,11 @@ describe('web page with a token (against the API stub)', () => {
       assert.equal(await b.page.locator('.chart').getAttribute('data-state'), 'ready');
       assert.deepEqual(new Set(s.credentials), new Set(['Bearer s3cret', '?token=s3cret']));
       assert.deepEqual(b.pageErrors, []);
-    } finally {
-      await b.close();
-      await s.stop();
-    }
-  });
+    }));
 
-  test('without the token the page shows the store’s 401 message instead of charts', async () => {
-    const b = await launchBrowser();
-    const s = await new StubStore().start();
-    try {
-      seed(s);
-      s.token = 's3cret';
+  test('without the token the page shows the store’s 401 message instead of charts', () =>
+    withToken(async (b, s) => {
       await openPage(b.page, `${s.url}/?c=name%3Dqueue.depth`, '.chart[data-state=error]');
       assert.equal(await b.page.locator('.chart .error').innerText(), 'this server requires a token');
-    } finally {
-      await b.close();
-      await s.stop();
-    }
-  });
+    }));
 });

@@ -1,10 +1,11 @@
-// A real pipeline for the browser tests: `zibrato up` (broker + store backend
-// flushing every second) on free loopback ports, in a temporary directory.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// A real pipeline: `zibrato up` (broker + store backend flushing every second)
+// on free loopback ports instead of 5550/5551/5580 (others run tests at the
+// same time), in a temporary directory.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freeTcpPort, tcpBrokerEndpoints } from '../helpers/ports.ts';
-import { program, zibrato, type Proc } from '../helpers/processes.ts';
+import { freeTcpPort, tcpBrokerEndpoints } from './ports.ts';
+import { program, ROOT, zibrato, type Proc } from './processes.ts';
+import { tempStoreDir } from './store.ts';
 
 export interface UpWithStore {
   up: Proc;
@@ -17,8 +18,9 @@ export interface UpWithStore {
   runQuickstart(): Promise<void>;
 }
 
+/** Starts `zibrato up` with only a store backend and waits for its web UI address. */
 export async function upWithStore(flush = '1s'): Promise<UpWithStore> {
-  const dir = mkdtempSync(join(tmpdir(), 'zibrato-web-'));
+  const dir = tempStoreDir('up');
   const ep = await tcpBrokerEndpoints();
   const port = await freeTcpPort();
   const config = join(dir, 'zibrato.config.yaml');
@@ -46,7 +48,7 @@ backends:
     url,
     dir,
     async runQuickstart() {
-      const p = program(process.execPath, ['--import', 'tsx', 'examples/quickstart.ts'], 'quickstart', { ZIBRATO_BROKER: ep.publish });
+      const p = program(process.execPath, ['--import', 'tsx', join(ROOT, 'examples/quickstart.ts')], 'quickstart', { ZIBRATO_BROKER: ep.publish });
       const { code } = await p.exited;
       if (code !== 0) throw new Error(`quickstart exited ${code}:\n${p.lines.join('\n')}`);
     },
