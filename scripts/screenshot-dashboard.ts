@@ -23,7 +23,7 @@ try {
     services.forEach((z, k) => {
       const load = 1 + 0.5 * Math.sin((s + k * 20) / 15);
       for (const [r, route] of routes.entries()) z.count({ name: 'http.requests', value: Math.round((40 - r * 10) * load * (1 + Math.random() * 0.2)), tags: { route } });
-      for (let i = 0; i < 200; i++) z.timing({ name: 'db.query', ms: 2 + Math.random() * 8 * load + (Math.random() < 0.005 ? 30 : 0) });
+      for (let i = 0; i < 200; i++) z.timing({ name: 'db.query', ms: 2 + Math.random() * 8 * load + (Math.random() < 0.001 ? 30 : 0) });
       z.gauge({ name: 'queue.depth', value: Math.round(20 + 15 * Math.sin(s / 10 + k) + Math.random() * 5) });
       for (let u = 0; u < 30 * load; u++) z.emit('info', 'set', 'visitors', `user${Math.floor(Math.random() * 200)}`);
       z.flush();

@@ -140,7 +140,8 @@ export class ChartView {
       legend: { show: false },
       cursor: { drag: { x: true, y: false, setScale: false } },
       scales: { x: { time: true, range: () => self.range } },
-      axes: [{}, { size: 70, values: (_u, vals) => vals.map((v) => withUnit(v, unit)) }],
+      // One line per tick, as precise as the window needs: uPlot's default two-line date labels collide on narrow charts.
+      axes: [{ space: 70, values: (u, vals) => vals.map((v) => formatTick(v, u.scales.x.max - u.scales.x.min)) }, { size: 70, values: (_u, vals) => vals.map((v) => withUnit(v, unit)) }],
       series: [{}, ...result.series.map((s, i) => ({ label: seriesLabel(s), stroke: COLORS[i % COLORS.length], width: 1.5, show: !this.hidden.has(s.key), spanGaps: false, points: { show: false } }))],
       hooks: {
         setSelect: [
@@ -224,6 +225,14 @@ function lastValue(points) {
     if (v !== null) return v;
   }
   return null;
+}
+
+/** A time-axis label: seconds for windows up to 10 minutes, minutes up to 2 days, then the date. */
+export function formatTick(ms, spanMs) {
+  const t = formatTime(ms); // YYYY-MM-DD HH:MM:SS
+  if (spanMs <= 600_000) return t.slice(11);
+  if (spanMs <= 2 * 86_400_000) return t.slice(11, 16);
+  return t.slice(5, 16);
 }
 
 function formatStep(ms) {
