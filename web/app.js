@@ -94,9 +94,18 @@ function connectEvents() {
     if (state.view === 'explore' && isLive(state.range)) void refreshCharts();
     else if (state.view === 'status') void renderStatus();
   });
-  es.addEventListener('open', () => $('flush').classList.remove('down'));
-  // EventSource reconnects by itself; say so while it does.
-  es.addEventListener('error', () => $('flush').classList.add('down'));
+  let lost = false;
+  es.addEventListener('open', () => {
+    $('flush').classList.remove('down');
+    // Flushes stored while the stream was down sent no event: fetch what was missed.
+    if (lost && state.view === 'explore' && isLive(state.range)) void refreshCharts();
+    lost = false;
+  });
+  // EventSource reconnects by itself (every few seconds); say so while it does.
+  es.addEventListener('error', () => {
+    lost = true;
+    $('flush').classList.add('down');
+  });
 }
 
 // ---------- explorer ----------

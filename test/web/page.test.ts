@@ -126,6 +126,18 @@ describe('web page (against the API stub)', () => {
     assert.equal((await chartValues(page, 0)).get('queue.depth|warn|worker|{"queue":"mail"}')?.get(ts), 4242);
   });
 
+  test('after the store restarts the page reconnects and fetches what was stored meanwhile', async () => {
+    await openPage(page, `${store.url}/?c=name%3Dqueue.depth`);
+    await waitFor(() => store.eventClients === 1, 'the page listening to /api/events');
+    await store.stop();
+    await page.waitForSelector('#flush.down');
+    const points = store.series.get('queue.depth|warn|worker|{"queue":"mail"}')!.points;
+    points[points.length - 1] = [points.at(-1)![0], 777];
+    await store.start(store.port);
+    await page.waitForSelector('#flush:not(.down)', { timeout: 15_000 });
+    await page.waitForSelector('.chart .legend li[data-last="777"]');
+  });
+
   test('reloading the URL shows the same charts, range, search and chart settings', async () => {
     await openPage(page, store.url);
     await searchAndChart(page, 'queue', 'queue.depth');

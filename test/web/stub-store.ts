@@ -47,10 +47,15 @@ export class StubStore {
   /** The Authorization header (or ?token=) of every /api request, for token tests. */
   readonly credentials: string[] = [];
 
-  async start(): Promise<this> {
+  /** Listens on `port` (0: a free one); after stop(), start(same port) plays a store restart. */
+  async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res).catch((err: Error) => this.json(res, 500, { error: { code: 'STUB', message: err.message } })));
-    this.url = `http://127.0.0.1:${await listenLocal(this.server, 0)}`;
+    this.url = `http://127.0.0.1:${await listenLocal(this.server, port)}`;
     return this;
+  }
+
+  get port(): number {
+    return Number(new URL(this.url).port);
   }
 
   async stop(): Promise<void> {
