@@ -55,6 +55,11 @@ export class ChartView {
     this.info = h('span', { class: 'info' });
     this.plotEl = h('div', { class: 'plot' });
     this.legendEl = h('ul', { class: 'legend' });
+    this.hoverEl = h('span', { class: 'hover-time' });
+    /** @type {HTMLElement[]} */
+    this.valueEls = [];
+    /** @type {any} */
+    this.data = null;
     this.tableEl = h('div', { class: 'table', hidden: true });
     this.errorEl = h('div', { class: 'error', hidden: true });
     this.el = h(
@@ -67,6 +72,7 @@ export class ChartView {
         this.statSelect,
         this.groupInput,
         this.info,
+        this.hoverEl,
         h('button', { class: 'table-toggle', title: 'show the plotted values as a table', onclick: () => this.toggleTable() }, 'Table'),
         h('button', { class: 'remove', title: 'remove this chart', onclick: () => handlers.onRemove() }, '✕'),
       ),
@@ -113,6 +119,7 @@ export class ChartView {
     this.fillStats(type, result.stat);
     this.info.textContent = `${result.stat}${result.unit ? ` (${result.unit})` : ''} · ${result.series.length < result.total ? `top ${result.series.length} of ${result.total}` : `${result.total} series`} · step ${formatStep(result.step)}`;
     const data = alignPoints(result.series);
+    this.data = data;
     const keys = result.series.map((s) => s.key).join('\n') + `\n${result.unit}`;
     if (this.plot && keys === this.seriesKeys) {
       this.plot.setData(data, true);
@@ -144,6 +151,8 @@ export class ChartView {
       axes: [{ space: 70, values: (u, vals) => vals.map((v) => formatTick(v, u.scales.x.max - u.scales.x.min)) }, { size: 70, values: (_u, vals) => vals.map((v) => withUnit(v, unit)) }],
       series: [{}, ...result.series.map((s, i) => ({ label: seriesLabel(s), stroke: COLORS[i % COLORS.length], width: 1.5, show: !this.hidden.has(s.key), spanGaps: false, points: { show: false } }))],
       hooks: {
+        // The legend reads out the values under the cursor (the last values when it leaves).
+        setCursor: [(u) => this.showCursor(u.cursor.idx)],
         setSelect: [
           (u) => {
             if (u.select.width < 3) return;
@@ -166,15 +175,30 @@ export class ChartView {
     }
   }
 
+  showCursor(idx) {
+    const result = this.result;
+    if (!result || !this.data) return;
+    const at = idx === null || idx === undefined ? null : this.data[0][idx];
+    this.hoverEl.textContent = at === null || at === undefined ? '' : formatTime(at);
+    this.hoverEl.dataset.ts = at === null || at === undefined ? '' : String(at);
+    result.series.forEach((s, i) => {
+      const el = this.valueEls[i];
+      if (el) el.textContent = withUnit(at === null || at === undefined ? lastValue(s.points) : (this.data[i + 1]?.[idx] ?? null), result.unit);
+    });
+  }
+
   renderLegend(result) {
+    this.valueEls = [];
     const items = result.series.map((s, i) => {
       const last = lastValue(s.points);
+      const value = h('span', { class: 'last' }, withUnit(last, result.unit));
+      this.valueEls.push(value);
       const li = h(
         'li',
         { 'data-key': s.key, 'data-last': last ?? '', class: this.hidden.has(s.key) ? 'off' : '', title: 'click to show or hide', onclick: () => this.toggleSeries(i, s.key, li) },
         h('span', { class: 'swatch', style: `background:${COLORS[i % COLORS.length]}` }),
         h('span', { class: 'label' }, seriesLabel(s)),
-        h('span', { class: 'last' }, withUnit(last, result.unit)),
+        value,
       );
       return li;
     });

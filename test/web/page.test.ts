@@ -170,6 +170,21 @@ describe('web page (against the API stub)', () => {
     assert.equal(await page.locator('.chart').getAttribute('data-shown'), '20');
   });
 
+  test('hovering a chart shows the values under the cursor in the legend, and the last values after', async () => {
+    await openPage(page, `${store.url}/?c=name%3Dqueue.depth`);
+    const box = (await page.locator('.chart .u-over').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.95, box.y + box.height / 2);
+    await page.waitForSelector('.chart .hover-time[data-ts]:not([data-ts=""])');
+    const ts = Number(await page.locator('.chart .hover-time').getAttribute('data-ts'));
+    const points = store.series.get('queue.depth|warn|worker|{"queue":"mail"}')!.points;
+    const hovered = points.find((p) => p[0] === ts);
+    assert.ok(hovered && hovered !== points.at(-1), `a point before the last one is under the cursor (${ts})`);
+    assert.equal(await page.locator('.chart .legend .last').innerText(), String(hovered[1]));
+    await page.mouse.move(0, 0);
+    await page.waitForSelector('.chart .hover-time[data-ts=""]', { state: 'attached' });
+    assert.equal(await page.locator('.chart .legend .last').innerText(), String(points.at(-1)![1]));
+  });
+
   test('a dashboard is saved under a name and reopens with its charts and range', async () => {
     await openPage(page, `${store.url}/?c=name%3Ddb.query&c=name%3Dhttp.requests%26title%3DRequests&since=24h`);
     await page.fill('#dash-saveas-name', 'ops');
