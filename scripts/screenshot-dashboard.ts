@@ -56,6 +56,7 @@ try {
     await page.fill('#search-q', 'checkout');
     await page.fill('#search-q', '');
     await page.waitForSelector('#results li');
+    await page.waitForSelector('#flush:not([data-count="0"])');
     mkdirSync(new URL('../docs/img/', import.meta.url).pathname, { recursive: true });
     await page.screenshot({ path: out });
     if (browser.pageErrors.length) throw new Error(`page errors: ${browser.pageErrors.join('\n')}`);
