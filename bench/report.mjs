@@ -96,6 +96,7 @@ export function renderPerformanceDoc(out) {
     const cells = la.runs.map((r) => `flush ${r.flushIntervalMs} ms: p50 ${ms(r.p50)}, p99 ${ms(r.p99)}`).join('; ');
     push(`| latency from call to backend receive (${int(la.runs[0].rate)}/s) | p50 and p99 reported | ${cells} | — | — | reported |`);
   }
+  if (b.store) push(...storeResultRows(b.store));
   push('');
   if (medianNote) push(medianNote, '');
 
@@ -130,6 +131,8 @@ export function renderPerformanceDoc(out) {
     }
     push('');
   }
+
+  if (b.store) push(...storeSection(b.store));
 
   push('## What limits each number', '');
   if (micro) {
@@ -205,4 +208,32 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const out = JSON.parse(readFileSync(file, 'utf8'));
   writeFileSync(join(ROOT, 'docs/performance.md'), renderPerformanceDoc(out));
   process.stdout.write(`docs/performance.md written from ${file}\n`);
+}
+
+/** Rows of the results table for bench/store.mjs. */
+function storeResultRows(st) {
+  const c = st.compare;
+  const big = st.bigFlush;
+  const f = (x, d = 2) => (x == null ? 'n/a' : x.toFixed(d));
+  const rows = [];
+  if (big) rows.push(`| store: one flush of ${int(big.series)} series (¼ each type, timers with sketches) | < 1 s | ${ms(big.steadyMs)} (first flush, creating the series: ${ms(big.firstMs)}) | — | — | ${verdict(big.steadyMs < 1000, ms(big.steadyMs))} |`);
+  if (c) {
+    rows.push(`| store: write cost per point | ≤ Prometheus | ${f(c.write.storeUsPerPoint)} µs | Prometheus remote write ${f(c.write.promUsPerPoint)} µs (its own CPU ${f(c.write.promCpuUsPerPoint)} µs) | ${ratio(c.write.promUsPerPoint / c.write.storeUsPerPoint)} | ${verdict(c.write.storeUsPerPoint <= c.write.promUsPerPoint)} |`);
+    rows.push(`| store: 24 h of one series (step ${c.query24h.stepMs / 1000} s) | ≤ Prometheus | ${ms(c.query24h.storeMs)} | Prometheus ${ms(c.query24h.promMs)} | ${ratio(c.query24h.promMs / c.query24h.storeMs)} | ${verdict(c.query24h.storeMs <= c.query24h.promMs)} |`);
+    rows.push(`| store: ${c.days} d top-20 of ${int(c.series)} series (step ${c.queryTop20.stepMs / 1000} s) | ≤ Prometheus | ${ms(c.queryTop20.storeMs)} | Prometheus ${ms(c.queryTop20.promMs)} | ${ratio(c.queryTop20.promMs / c.queryTop20.storeMs)} | ${verdict(c.queryTop20.storeMs <= c.queryTop20.promMs)} |`);
+    rows.push(`| store: disk bytes per point | ≤ Prometheus | ${f(c.disk.storeBytesPerPoint)} B | Prometheus ${f(c.disk.promBytesPerPoint)} B | ${ratio(c.disk.promBytesPerPoint / c.disk.storeBytesPerPoint)} | ${verdict(c.disk.storeBytesPerPoint <= c.disk.promBytesPerPoint)} |`);
+  }
+  return rows;
+}
+
+/** The store section (bench/store.mjs). */
+function storeSection(st) {
+  const c = st.compare;
+  const L = ['## Store and queries beside Prometheus', ''];
+  L.push(
+    `\`bench/store.mjs\` feeds the same flushes to the store (\`StoreSink\`, DuckDB) and to Prometheus 2.42 (\`--web.enable-remote-write-receiver\`, an out-of-order window so history is accepted) through Zibrato's \`prometheus-remote-write\` sink: ${c ? `${int(c.series)} gauge series, one point a minute for ${c.days} days (${int(c.points)} points)` : 'n/a'}. Write cost is the wall time of each sink's \`export\` per point (for Prometheus it includes encoding, the HTTP round trip and its ingestion; its own CPU is given beside it). Queries are the median of several runs over HTTP, the same step in both: the store's \`/api/query\` (\`stat=last\` for one series; \`stat=avg&top=20\`) against \`query_range\` (\`bench_g{i="7"}\`; \`bench_g and on(i) topk(20, avg_over_time(bench_g[${c?.days ?? 7}d] @ end))\`). Disk is the store's directory after its final checkpoint (raw rows plus the 1-minute and 1-hour rollups: with one point a minute the 1-minute rollup repeats the raw rows) and Prometheus' whole data directory (WAL, head chunks, blocks).`,
+    '',
+  );
+  if (c) L.push(`Rolling the whole history up (raw → 1 min → 1 h, in the background in production) took ${ms(c.write.storeRollupMs)}.`, '');
+  return L;
 }

@@ -24,6 +24,7 @@ const BENCHES = [
   { name: 'sustained', args: ['bench/sustained.mjs'], timeoutMs: quick ? 90_000 : 300_000 },
   { name: 'memory', args: ['bench/memory.mjs'], timeoutMs: quick ? 90_000 : 400_000 },
   { name: 'latency', args: ['bench/latency.mjs'], timeoutMs: quick ? 60_000 : 120_000 },
+  { name: 'store', args: ['bench/store.mjs'], timeoutMs: quick ? 90_000 : 900_000 },
 ];
 
 function runBench(b) {

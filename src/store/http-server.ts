@@ -133,13 +133,14 @@ export class StoreHttpServer {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (!this.authorized(req, url)) {
-      return this.json(res, 401, { error: { code: 'ZIB_ERR_UNAUTHORIZED', message: 'this server requires a token: send Authorization: Bearer <token> (or ?token= for the page and /api/events)' } });
-    }
     const path = url.pathname;
+    // The page and its scripts hold no data and a browser cannot add a header to <script src>: only /api/ needs the token.
     if (!path.startsWith('/api/')) {
       if (req.method !== 'GET' && req.method !== 'HEAD') return this.json(res, 405, { error: { code: 'ZIB_ERR_BAD_QUERY', message: `${req.method} is not allowed here` } });
       return this.serveStatic(path, res);
+    }
+    if (!this.authorized(req, url)) {
+      return this.json(res, 401, { error: { code: 'ZIB_ERR_UNAUTHORIZED', message: 'this server requires a token: send Authorization: Bearer <token> (or ?token= for /api/events)' } });
     }
     if (path === '/api/events' && req.method === 'GET') return this.openEvents(req, res);
     if (path === '/api/status' && req.method === 'GET') return this.json(res, 200, await this.status());

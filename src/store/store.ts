@@ -7,6 +7,7 @@ import { TIMER_RELATIVE_ACCURACY } from '../backend/aggregators/timer-aggregator
 import type { FlushBatch, MetricPoint } from '../sinks/sink.js';
 import type { Tags } from '../wire/series-encoding.js';
 import { loadDuckDb } from './duckdb.js';
+import { decodeSketch, encodeSketch } from './sketch-codec.js';
 import { BadQueryError, QUANTILE_OF_STAT, STATS_BY_TYPE, autoStepMs, nameMatcher, unitOf, type QuerySpec, type SeriesFilter, type SeriesType } from './query-params.js';
 
 /** How long each resolution is kept. */
@@ -74,13 +75,24 @@ const RESOLUTIONS = [
   { name: 'raw', table: 'points_raw', sizeMs: 0 },
 ] as const;
 
+/** Up to this many series, a top-N of a percentile ranks on the exact percentiles; past it, on the per-step max. */
+const EXACT_PERCENTILE_RANKING_MAX_SERIES = 500;
+
 const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB';
+
+/**
+ * Aggregates of a group of rows. A gauge or set row stores only `last` when
+ * its sum/count/min/max would repeat it (NULL compresses to nothing; four
+ * copies of a double would not), so each column falls back to `last`.
+ */
+const PARTIAL_AGGS = 'sum(coalesce(sum, last)) AS s, sum(coalesce(count, CASE WHEN last IS NOT NULL THEN 1 END)) AS c, min(coalesce(min, last)) AS mn, max(coalesce(max, last)) AS mx, arg_max(last, t) AS l';
 
 /** A stable, readable identity: `type:name` then `@source` and sorted `;k=v` tags. */
 export function storeSeriesKey(type: string, name: string, source: string, tags: Tags): string {
   let key = `${type}:${name}`;
   if (source) key += `@${source}`;
-  const keys = Object.keys(tags).sort();
+  const keys = Object.keys(tags);
+  if (keys.length > 1) keys.sort();
   for (const k of keys) key += `;${k}=${tags[k]}`;
   return key;
 }
@@ -310,7 +322,9 @@ export class MetricStore {
     result.total = groups.size;
 
     let ids = matched.map((s) => s.id);
-    if (q.groupBy === undefined && ids.length > q.top) ids = await this.rankInSql(ids, stat, from, to, step, q.top);
+    // Percentiles need every sketch merged to rank exactly: affordable for a few hundred series, past that rank in SQL by a proxy.
+    const rankExactly = quantile !== undefined && ids.length <= EXACT_PERCENTILE_RANKING_MAX_SERIES;
+    if (q.groupBy === undefined && ids.length > q.top && !rankExactly) ids = await this.rankInSql(ids, stat, from, to, step, q.top);
     const partials = await this.partials(ids, from, to, step, quantile !== undefined);
 
     const buckets = Math.max(1, Math.ceil((to - from) / step));
@@ -349,7 +363,7 @@ export class MetricStore {
   private async rankInSql(ids: number[], stat: string, from: number, to: number, step: number, top: number): Promise<number[]> {
     const expr = SQL_STAT[stat] ?? 'mx';
     const sql = `WITH d AS (${this.source(ids, from, to, step, false)}),
-      b AS (SELECT series_id, t // ${step} AS b, sum(sum) AS s, sum(count) AS c, min(min) AS mn, max(max) AS mx, arg_max(last, t) AS l FROM d GROUP BY ALL)
+      b AS (SELECT series_id, t // ${step} AS b, ${PARTIAL_AGGS} FROM d GROUP BY ALL)
       SELECT series_id FROM b GROUP BY series_id ORDER BY avg(${expr.replaceAll('$step', String(step / 1000))}) DESC NULLS LAST LIMIT ${top}`;
     const cols = await columns(this.reader, sql, 1);
     return cols[0]!.map(Number);
@@ -383,7 +397,7 @@ export class MetricStore {
     const out = new Map<number, Map<number, Partial>>();
     if (ids.length === 0) return out;
     const src = this.source(ids, from, to, step, false);
-    const cols = await columns(this.reader, `SELECT series_id, (t // ${step} * ${step})::DOUBLE AS b, sum(sum) AS s, sum(count) AS c, min(min) AS mn, max(max) AS mx, arg_max(last, t) AS l FROM (${src}) GROUP BY ALL`, 7);
+    const cols = await columns(this.reader, `SELECT series_id, (t // ${step} * ${step})::DOUBLE AS b, ${PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
     const [sid, b, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
     for (let i = 0; i < sid.length; i++) {
       let m = out.get(sid[i]!);
@@ -396,7 +410,7 @@ export class MetricStore {
       for (let i = 0; i < sid2.length; i++) {
         const p = out.get(sid2[i]!)?.get(b2[i]!);
         if (!p) continue;
-        const sketch = DDSketch.fromProto(blobs[i]!);
+        const sketch = decodeSketch(blobs[i]!);
         if (p.sketch) p.sketch.merge(sketch);
         else p.sketch = sketch;
       }
@@ -443,7 +457,11 @@ export class MetricStore {
     const range = `t >= ${from} AND t < ${upto}`;
     await c.run('BEGIN TRANSACTION');
     try {
-      await c.run(`INSERT INTO ${dst} SELECT series_id, ${bucket} AS b, ${sizeMs}, sum(sum), sum(count), min(min), max(max), arg_max(last, t), NULL FROM ${src} WHERE ${range} GROUP BY series_id, b`);
+      // The same "only what differs from last" rule as raw rows.
+      await c.run(
+        `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL
+         FROM (SELECT series_id, ${bucket} AS b, ${PARTIAL_AGGS} FROM ${src} WHERE ${range} GROUP BY series_id, b)`,
+      );
       const cols = await columns(c, `SELECT series_id, (${bucket})::DOUBLE AS b, sketch FROM ${src} WHERE ${range} AND sketch IS NOT NULL ORDER BY series_id, b`, 3);
       const [sid, b, blobs] = cols as [number[], number[], Uint8Array[]];
       if (sid.length > 0) {
@@ -451,13 +469,13 @@ export class MetricStore {
         const app = await c.createAppender('merged_sketch', 'main', 'temp');
         let current: DDSketch | undefined;
         for (let i = 0; i < sid.length; i++) {
-          const sketch = DDSketch.fromProto(blobs[i]!);
+          const sketch = decodeSketch(blobs[i]!);
           if (current) current.merge(sketch);
           else current = sketch;
           if (i + 1 === sid.length || sid[i + 1] !== sid[i] || b[i + 1] !== b[i]) {
             app.appendInteger(sid[i]!);
             app.appendBigInt(BigInt(b[i]!));
-            app.appendBlob(current.toProto());
+            app.appendBlob(encodeSketch(current));
             app.endRow();
             current = undefined;
           }
@@ -582,11 +600,11 @@ function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: numbe
       a.appendNull();
       break;
     case 'gauge':
-      // sum/count let a coarser step average the gauge; min/max default to the value for gauges built without them.
-      a.appendDouble(p.value);
-      a.appendDouble(1);
-      a.appendDouble(p.min !== undefined && Number.isFinite(p.min) ? p.min : p.value);
-      a.appendDouble(p.max !== undefined && Number.isFinite(p.max) ? p.max : p.value);
+      // sum and count are implied by last (one value); min and max only when they differ from it (see PARTIAL_AGGS).
+      a.appendNull();
+      a.appendNull();
+      appendUnlessSame(a, p.min, p.value);
+      appendUnlessSame(a, p.max, p.value);
       a.appendDouble(p.value);
       a.appendNull();
       break;
@@ -596,19 +614,24 @@ function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: numbe
       a.appendDouble(p.min);
       a.appendDouble(p.max);
       a.appendNull();
-      if (p.sketch && p.count > 0) a.appendBlob(p.sketch.toProto());
+      if (p.sketch && p.count > 0) a.appendBlob(encodeSketch(p.sketch));
       else a.appendNull();
       break;
     case 'set':
       a.appendNull();
       a.appendNull();
-      a.appendDouble(p.value);
-      a.appendDouble(p.value);
+      a.appendNull();
+      a.appendNull();
       a.appendDouble(p.value);
       a.appendNull();
       break;
   }
   a.endRow();
+}
+
+function appendUnlessSame(a: DuckDBAppender, v: number | undefined, value: number): void {
+  if (v === undefined || !Number.isFinite(v) || v === value) a.appendNull();
+  else a.appendDouble(v);
 }
 
 /** The SQL form of each statistic over a step's partial (s, c, mn, mx, l); `$step` is the step in seconds. */

@@ -130,6 +130,8 @@ describe('store HTTP API: the token rule', () => {
       assert.equal((await api(`${url}/api/series`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
       assert.equal((await api(`${url}/api/series`, { headers: { authorization: 'Bearer s3cret' } })).status, 200);
       assert.equal((await api(`${url}/api/series?token=s3cret`)).status, 200);
+      // The page's static files carry no data: a browser cannot send a header with <script src>.
+      assert.equal((await fetch(`${url}/vendor/uPlot.min.css`)).status, 200);
     } finally {
       await sink.stop();
     }

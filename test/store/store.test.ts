@@ -96,6 +96,19 @@ describe('store: values, rollups, retention and restarts through the HTTP API', 
     assert.ok(Math.abs(p99 - exact) / exact <= 0.01, `rolled-up p99 ${p99} vs exact ${exact}`);
   });
 
+  test('top=1 of a percentile keeps the series with the highest percentile, not the highest max', async () => {
+    const { sink, url } = await startStoreSink();
+    stops.push(() => sink.stop());
+    const t = Math.floor(Date.now() / 10_000) * 10_000 - 60_000;
+    const steady = Array.from({ length: 200 }, () => 100);
+    const spiky = [...Array.from({ length: 199 }, () => 1), 5000];
+    await sink.export(batch(t, 10_000, [timerPoint('svc.latency', steady), { ...timerPoint('svc.latency', spiky), source: 'spiky' }]));
+    const body = (await api(`${url}/api/query?name=svc.latency&stat=p99&from=${t - 10_000}&to=${t}&step=10s&top=1`)).body;
+    assert.equal(body.total, 2);
+    assert.equal(body.series.length, 1);
+    assert.equal(body.series[0].source, null);
+  });
+
   test('retention deletes raw rows past 2 days, 1-minute rows past 30 days and 1-hour rows past a year, and nothing newer', async () => {
     const start = Date.UTC(2026, 0, 1);
     let nowMs = start;
@@ -118,6 +131,25 @@ describe('store: values, rollups, retention and restarts through the HTTP API', 
     nowMs = start + 365 * DAY + 30 * 60_000;
     await sink.maintain();
     assert.deepEqual(await sink.store!.rowCounts(), { raw: 0, m1: 0, h1: 1 });
+  });
+
+  test('flushes written while a rollup and retention pass runs are all stored', async () => {
+    const start = Date.UTC(2026, 0, 1);
+    let nowMs = start;
+    const { sink } = await startStoreSink({ now: () => nowMs, http: false });
+    stops.push(() => sink.stop());
+    const gauges = (n: number) => Array.from({ length: 500 }, (_, i) => ({ type: 'gauge' as const, name: 'g', source: '', tags: { i: String(i) }, value: n }));
+    // Three hours of history to roll up, then new flushes while the pass runs.
+    for (let f = 1; f <= 1080; f += 9) await sink.export(batch(start + f * 10_000, 10_000, gauges(f)));
+    nowMs = start + 4 * HOUR;
+    const pass = sink.store!.maintain();
+    for (let f = 0; f < 20; f++) await sink.export(batch(nowMs + f * 10_000, 10_000, gauges(f)));
+    await pass;
+    assert.equal(sink.status().dropped, 0);
+    assert.equal(sink.status().sent, 120 * 500 + 20 * 500);
+    const rows = await sink.store!.rowCounts();
+    assert.equal(rows.raw, 120 * 500 + 20 * 500);
+    assert.ok(rows.m1 > 0 && rows.h1 > 0, JSON.stringify(rows));
   });
 
   test('a restart keeps series, points and dashboards', async () => {

@@ -1,0 +1,195 @@
+// The store backend beside Prometheus, fed the same flushes in the same run:
+// the store through StoreSink, Prometheus (--web.enable-remote-write-receiver)
+// through Zibrato's prometheus-remote-write sink. Measures write cost per
+// point, a 24 h one-series range query, a top-20 range query across all series
+// (7 d × 1,000 series; --quick: 1 d × 200), disk bytes per point, and the time
+// to store one flush of 100,000 series.
+// usage: npm run build && node bench/store.mjs [--quick]
+import { mkdtempSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Child, cpuSecondsOf, emitResult, freeTcpPort, isQuick, median, pollUntil, runBench, ROOT } from './lib/common.mjs';
+import { lognormalValues } from './lib/values.mjs';
+
+const quick = isQuick();
+const SERIES = quick ? 200 : 1000;
+const DAYS = quick ? 1 : 7;
+const INTERVAL_MS = 60_000;
+const QUERY_REPEATS = quick ? 3 : 7;
+const BIG_FLUSH_SERIES = 100_000;
+
+const { StoreSink } = await import(join(ROOT, 'dist/store/store-sink.js'));
+const { prometheusRemoteWriteSinkSpec } = await import(join(ROOT, 'dist/sinks/prometheus-remote-write-sink.js'));
+const { resolveSinkOptions } = await import(join(ROOT, 'dist/sinks/registry.js'));
+const { TimerAggregator } = await import(join(ROOT, 'dist/backend/aggregators/timer-aggregator.js'));
+
+function duBytes(path) {
+  const s = statSync(path);
+  if (!s.isDirectory()) return s.size;
+  return readdirSync(path).reduce((sum, e) => sum + duBytes(join(path, e)), 0);
+}
+
+async function startPrometheus(dir) {
+  const port = await freeTcpPort();
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  // History older than the head block is accepted only within the out-of-order window.
+  writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1m\nscrape_configs: []\nstorage:\n  tsdb:\n    out_of_order_time_window: ${DAYS + 1}d\n`);
+  const proc = new Child('/usr/bin/prometheus', [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--web.enable-remote-write-receiver', '--log.level=warn'], { label: 'prometheus' });
+  const url = `http://127.0.0.1:${port}`;
+  await pollUntil(async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.status === 200, 30_000, 200);
+  return { proc, url, dataDir: join(dir, 'data') };
+}
+
+/** Median wall time of `fn` over the repeats, in ms, and its last result. */
+async function timed(fn) {
+  const times = [];
+  let last;
+  for (let i = 0; i < QUERY_REPEATS; i++) {
+    const t0 = performance.now();
+    last = await fn();
+    times.push(performance.now() - t0);
+  }
+  return { ms: median(times), last };
+}
+
+async function getJson(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+async function compare() {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-bench-store-'));
+  const prom = await startPrometheus(dir);
+  const store = new StoreSink({ dir: join(dir, 'store'), host: '127.0.0.1', port: 0, retention: { raw: '2d', m1: '30d', h1: '1y' }, log: () => undefined });
+  await store.start();
+  const logs = [];
+  const remote = prometheusRemoteWriteSinkSpec.create(resolveSinkOptions(prometheusRemoteWriteSinkSpec, { url: `${prom.url}/api/v1/write`, spoolDir: join(dir, 'spool') }, 'bench'), { backendName: 'bench', log: (l) => logs.push(l) });
+  await remote.start?.();
+  try {
+    const end = Math.floor(Date.now() / INTERVAL_MS) * INTERVAL_MS;
+    const start = end - DAYS * 86_400_000;
+    const flushes = (end - start) / INTERVAL_MS;
+    let storeMs = 0;
+    let promMs = 0;
+    let points = 0;
+    const promCpu0 = cpuSecondsOf(prom.proc.pid);
+    const values = lognormalValues(7, SERIES);
+    process.stderr.write(`writing ${flushes} flushes × ${SERIES} gauge series to both (${(flushes * SERIES).toLocaleString('en-US')} points)\n`);
+    const deadline = Date.now() + (quick ? 40_000 : 600_000);
+    for (let f = 1; f <= flushes; f++) {
+      if (Date.now() > deadline) throw new Error(`writing took longer than the bench allows (at flush ${f} of ${flushes})`);
+      const timeMs = start + f * INTERVAL_MS;
+      const batchPoints = new Array(SERIES);
+      for (let i = 0; i < SERIES; i++) batchPoints[i] = { type: 'gauge', name: 'bench.g', source: '', tags: { i: String(i) }, value: values[i] * (1 + Math.sin(f / 60 + i)) };
+      const batch = { timeMs, intervalMs: INTERVAL_MS, points: batchPoints };
+      let t0 = performance.now();
+      await store.export(batch);
+      storeMs += performance.now() - t0;
+      t0 = performance.now();
+      await remote.export(batch);
+      promMs += performance.now() - t0;
+      points += SERIES;
+    }
+    const promCpu = cpuSecondsOf(prom.proc.pid) - promCpu0;
+    const rs = remote.status();
+    if (rs.dropped > 0 || rs.spooled > 0) throw new Error(`remote write did not deliver everything: ${JSON.stringify(rs)} ${logs.slice(-3).join(' | ')}`);
+    const t0 = performance.now();
+    await store.maintain();
+    const rollupMs = performance.now() - t0;
+    const api = store.http.url.replace(/\/$/, '');
+
+    // 24 h of one series, same step in both.
+    const dayFrom = end - 86_400_000;
+    const one = await timed(() => getJson(`${api}/api/query?name=bench.g&tag=i:7&stat=last&from=${dayFrom}&to=${end}`));
+    const step = one.last.step;
+    const promName = 'bench_g';
+    const promOne = await timed(() => getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName}{i="7"}`, start: String(dayFrom / 1000), end: String(end / 1000), step: String(step / 1000) })}`));
+    const promOnePoints = promOne.last.data.result[0]?.values.length ?? 0;
+    if (promOnePoints === 0) throw new Error(`prometheus has no ${promName}{i="7"}: ${JSON.stringify(promOne.last).slice(0, 300)}`);
+
+    // Top 20 by mean over the whole range, across every series.
+    const top = await timed(() => getJson(`${api}/api/query?name=bench.g&stat=avg&from=${start}&to=${end}&top=20`));
+    const topStep = top.last.step;
+    const promTop = await timed(() =>
+      getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName} and on(i) topk(20, avg_over_time(${promName}[${DAYS}d] @ ${end / 1000}))`, start: String(start / 1000), end: String(end / 1000), step: String(topStep / 1000) })}`),
+    );
+
+    await store.stop();
+    const storeBytes = duBytes(join(dir, 'store'));
+    // Prometheus keeps everything in its WAL and head chunks until compaction; all of it is its disk use.
+    const promBytes = duBytes(prom.dataDir);
+    return {
+      series: SERIES,
+      days: DAYS,
+      intervalMs: INTERVAL_MS,
+      points,
+      write: { storeUsPerPoint: (storeMs * 1000) / points, promUsPerPoint: (promMs * 1000) / points, promCpuUsPerPoint: (promCpu * 1e6) / points, storeRollupMs: rollupMs },
+      query24h: { stepMs: step, storeMs: one.ms, promMs: promOne.ms, storePoints: one.last.series[0].points.length, promPoints: promOnePoints },
+      queryTop20: { stepMs: topStep, storeMs: top.ms, promMs: promTop.ms, storeSeries: top.last.series.length, promSeries: promTop.last.data.result.length },
+      disk: { storeBytes, promBytes, storeBytesPerPoint: storeBytes / points, promBytesPerPoint: promBytes / points },
+    };
+  } finally {
+    await remote.stop().catch(() => undefined);
+    await store.stop().catch(() => undefined);
+    await prom.proc.stop('SIGTERM');
+  }
+}
+
+/** One flush of 100,000 series (a quarter of each type; timers with their sketch) into a fresh store. */
+async function bigFlush() {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-bench-store-big-'));
+  const store = new StoreSink({ dir, host: '127.0.0.1', port: 0, http: false, retention: { raw: '2d', m1: '30d', h1: '1y' }, log: () => undefined });
+  await store.start();
+  try {
+    const samples = lognormalValues(3, 5);
+    const make = () => {
+      const points = new Array(BIG_FLUSH_SERIES);
+      for (let i = 0; i < BIG_FLUSH_SERIES; i++) {
+        const id = { name: `big.m${i % 100}`, source: `host${i % 50}`, tags: { shard: String(i) } };
+        switch (i & 3) {
+          case 0:
+            points[i] = { type: 'counter', ...id, value: i, rate: i / 10 };
+            break;
+          case 1:
+            points[i] = { type: 'gauge', ...id, value: i, min: i, max: i };
+            break;
+          case 2: {
+            const a = new TimerAggregator();
+            for (const s of samples) a.add(s + (i % 7), 1);
+            points[i] = a.toPoint(id);
+            break;
+          }
+          default:
+            points[i] = { type: 'set', ...id, value: i % 100 };
+        }
+      }
+      return points;
+    };
+    const times = [];
+    const t = Math.floor(Date.now() / 10_000) * 10_000;
+    for (let f = 0; f < (quick ? 2 : 4); f++) {
+      const points = make();
+      const t0 = performance.now();
+      await store.export({ timeMs: t + f * 10_000, intervalMs: 10_000, points });
+      times.push(performance.now() - t0);
+    }
+    if (store.status().sent !== times.length * BIG_FLUSH_SERIES) throw new Error(`stored ${store.status().sent} points: ${JSON.stringify(store.status())}`);
+    // The first flush also creates the 100,000 series; the others are the steady state.
+    return { series: BIG_FLUSH_SERIES, firstMs: times[0], steadyMs: median(times.slice(1)), allMs: times };
+  } finally {
+    await store.stop();
+  }
+}
+
+async function main() {
+  const big = await bigFlush();
+  process.stderr.write(`100,000 series per flush: first ${big.firstMs.toFixed(0)} ms (creates the series), then ${big.steadyMs.toFixed(0)} ms\n`);
+  const cmp = await compare();
+  process.stderr.write(
+    `write ${cmp.write.storeUsPerPoint.toFixed(2)} µs/point (Prometheus remote write ${cmp.write.promUsPerPoint.toFixed(2)} µs); 24 h query ${cmp.query24h.storeMs.toFixed(1)} ms (Prometheus ${cmp.query24h.promMs.toFixed(1)} ms); top-20 ${cmp.queryTop20.storeMs.toFixed(1)} ms (Prometheus ${cmp.queryTop20.promMs.toFixed(1)} ms); disk ${cmp.disk.storeBytesPerPoint.toFixed(2)} B/point (Prometheus ${cmp.disk.promBytesPerPoint.toFixed(2)})\n`,
+  );
+  emitResult({ bench: 'store', quick, bigFlush: big, compare: cmp });
+}
+
+runBench('store', main);
