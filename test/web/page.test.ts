@@ -266,37 +266,3 @@ describe('web page (against the API stub)', () => {
 async function waitFor(check: () => boolean, what: string): Promise<void> {
   await eventually(check, what, 10_000, 50);
 }
-
-describe('web page with a token (against the API stub)', () => {
-  /** A fresh browser and a stub that requires the token "s3cret". */
-  async function withToken(run: (b: TestBrowser, s: StubStore) => Promise<void>): Promise<void> {
-    const b = await launchBrowser();
-    const s = await new StubStore().start();
-    try {
-      seed(s);
-      s.token = 's3cret';
-      await run(b, s);
-    } finally {
-      await b.close();
-      await s.stop();
-    }
-  }
-
-  test('the token is read from the URL once, kept for the session and sent with every API request', () =>
-    withToken(async (b, s) => {
-      await openPage(b.page, `${s.url}/?token=s3cret&c=name%3Dqueue.depth`);
-      assert.equal(new URL(b.page.url()).searchParams.has('token'), false, 'the token left the address bar');
-      await eventually(() => s.eventClients === 1, 'the event stream opened with the token');
-      await b.page.reload();
-      await openPage(b.page, b.page.url());
-      assert.equal(await b.page.locator('.chart').getAttribute('data-state'), 'ready');
-      assert.deepEqual(new Set(s.credentials), new Set(['Bearer s3cret', '?token=s3cret']));
-      assert.deepEqual(b.pageErrors, []);
-    }));
-
-  test('without the token the page shows the store’s 401 message instead of charts', () =>
-    withToken(async (b, s) => {
-      await openPage(b.page, `${s.url}/?c=name%3Dqueue.depth`, '.chart[data-state=error]');
-      assert.equal(await b.page.locator('.chart .error').innerText(), 'this server requires a token');
-    }));
-});

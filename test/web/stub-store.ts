@@ -42,10 +42,6 @@ export class StubStore {
   private readonly events = new Set<ServerResponse>();
   private server: Server | undefined;
   url = '';
-  /** When set, /api/* requires `Authorization: Bearer <token>` (or `?token=` on /api/events); the page's own files do not, since they hold no data. */
-  token: string | undefined;
-  /** The Authorization header (or ?token=) of every /api request, for token tests. */
-  readonly credentials: string[] = [];
 
   /** Listens on `port` (0: a free one); after stop(), start(same port) plays a store restart. */
   async start(port = 0): Promise<this> {
@@ -87,11 +83,6 @@ export class StubStore {
     const url = new URL(req.url ?? '/', 'http://stub');
     const p = url.searchParams;
     const path = url.pathname;
-    if (path.startsWith('/api/')) {
-      const given = req.headers.authorization ?? (p.has('token') ? `?token=${p.get('token')}` : '');
-      this.credentials.push(given);
-      if (this.token && given !== `Bearer ${this.token}` && given !== `?token=${this.token}`) return this.json(res, 401, { error: { code: 'ZIB_ERR_UNAUTHORIZED', message: 'this server requires a token' } });
-    }
     if (path === '/api/series') {
       const tags = p.getAll('tag').map((t) => t.split(':') as [string, string]);
       const all = [...this.series.values()]
