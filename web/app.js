@@ -281,14 +281,14 @@ async function renderDashboards() {
         h(
           'tr',
           { 'data-name': d.name },
-          h('td', {}, h('a', { href: `?d=${encodeURIComponent(d.name)}`, class: 'open', onclick: (e) => (e.preventDefault(), void openDashboard(d.name)) }, d.name)),
+          h('td', {}, h('a', { href: `?d=${encodeURIComponent(d.name)}`, class: 'open', onclick: (e) => (e.preventDefault(), void reported(openDashboard(d.name))) }, d.name)),
           h('td', {}, String(d.charts)),
           h('td', {}, formatTime(d.updated)),
           h(
             'td',
             {},
-            h('button', { class: 'export', onclick: () => void exportDashboard(d.name) }, 'Export'),
-            h('button', { class: 'delete', onclick: () => void deleteDashboard(d.name) }, 'Delete'),
+            h('button', { class: 'export', onclick: () => void reported(exportDashboard(d.name)) }, 'Export'),
+            h('button', { class: 'delete', onclick: () => void reported(deleteDashboard(d.name)) }, 'Delete'),
           ),
         ),
       ),
@@ -297,6 +297,15 @@ async function renderDashboards() {
   } catch (err) {
     $('dash-list-msg').textContent = err instanceof Error ? err.message : String(err);
     list.dataset.state = 'error';
+  }
+}
+
+/** Shows a failed dashboard action (store down, dashboard deleted elsewhere) under the list. */
+async function reported(action) {
+  try {
+    await action;
+  } catch (err) {
+    $('dash-list-msg').textContent = err instanceof Error ? err.message : String(err);
   }
 }
 

@@ -230,6 +230,14 @@ describe('web page (against the API stub)', () => {
     assert.deepEqual(store.dashboards.get('ops')!.body, body);
   });
 
+  test('opening a dashboard deleted meanwhile says so instead of failing silently', async () => {
+    store.dashboards.set('gone', { updated: Date.now(), body: { name: 'gone', charts: [] } });
+    await openPage(page, `${store.url}/?view=dashboards`, '#dashboards tr[data-name=gone]');
+    store.dashboards.delete('gone');
+    await page.click('#dashboards tr[data-name=gone] a.open');
+    await page.waitForSelector('#dash-list-msg:text("no dashboard gone")');
+  });
+
   test('an imported file that is not a dashboard is refused with a message and nothing is stored', async () => {
     await openPage(page, `${store.url}/?view=dashboards`);
     await page.setInputFiles('#dash-import', { name: 'x.json', mimeType: 'application/json', buffer: Buffer.from('{"charts": 3}') });
