@@ -205,7 +205,9 @@ function syncCharts() {
   });
   for (const v of old.values()) v.destroy();
   views = next;
-  container.replaceChildren(...views.map((v) => v.el));
+  // Re-inserting unchanged charts would make every plot resize and redraw (on each search keystroke).
+  const same = container.children.length === views.length && views.every((v, i) => container.children[i] === v.el);
+  if (!same) container.replaceChildren(...views.map((v) => v.el));
   $('charts-empty').hidden = views.length > 0;
 }
 
