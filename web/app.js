@@ -6,6 +6,10 @@ import { ChartView } from './chart.js';
 import { h, formatBytes, formatDuration, formatNumber, formatTime, seriesLabel } from './dom.js';
 import { PRESETS, LEVELS, STATS, formatState, parseState, isLive, queryParams, splitTags, toDashboard, fromDashboard } from './state.js';
 
+// Charts more than a screen away from the viewport are not refetched on each
+// flush; they are marked stale and fetched when they scroll near.
+const NEAR_VIEWPORT = '100% 0px';
+
 // Charts fetched at once: enough to fill a screen quickly, few enough not to
 // queue the browser's 6 connections per host behind the event stream.
 const FETCH_CONCURRENCY = 4;
@@ -52,7 +56,7 @@ function apply() {
     const wanted = JSON.stringify([state.charts, state.range]);
     if (wanted !== fetched || views.some((v) => v.el.dataset.state === 'loading')) {
       fetched = wanted;
-      void refreshCharts();
+      refreshAll();
     }
     void search();
   } else {
@@ -91,14 +95,14 @@ function connectEvents() {
     const f = $('flush');
     f.dataset.count = String(flushes);
     f.textContent = `last flush ${formatTime(ts)}`;
-    if (state.view === 'explore' && isLive(state.range)) void refreshCharts();
+    if (state.view === 'explore' && isLive(state.range)) refreshAll();
     else if (state.view === 'status') void renderStatus();
   });
   let lost = false;
   es.addEventListener('open', () => {
     $('flush').classList.remove('down');
     // Flushes stored while the stream was down sent no event: fetch what was missed.
-    if (lost && state.view === 'explore' && isLive(state.range)) void refreshCharts();
+    if (lost && state.view === 'explore' && isLive(state.range)) refreshAll();
     lost = false;
   });
   // EventSource reconnects by itself (every few seconds); say so while it does.
@@ -203,7 +207,11 @@ function syncCharts() {
     }
     return new ChartView(c, handlersFor(i));
   });
-  for (const v of old.values()) v.destroy();
+  for (const v of old.values()) {
+    nearViewport.unobserve(v.el);
+    v.destroy();
+  }
+  for (const v of next) if (!views.includes(v)) nearViewport.observe(v.el);
   views = next;
   // Re-inserting unchanged charts would make every plot resize and redraw (on each search keystroke).
   const same = container.children.length === views.length && views.every((v, i) => container.children[i] === v.el);
@@ -222,7 +230,29 @@ function handlersFor(i) {
   };
 }
 
-/** Fetches every chart's data; a refresh asked for while one runs runs once after it (flushes can outpace slow queries). */
+/** Tracks which charts are near the viewport; one coming near with stale data is fetched. */
+const nearViewport = new IntersectionObserver(
+  (entries) => {
+    let wake = false;
+    for (const e of entries) {
+      const v = views.find((x) => x.el === e.target);
+      if (!v) continue;
+      v.near = e.isIntersecting;
+      v.el.dataset.near = String(v.near);
+      if (v.near && v.stale) wake = true;
+    }
+    if (wake) void refreshCharts();
+  },
+  { rootMargin: NEAR_VIEWPORT },
+);
+
+/** Marks every chart's data out of date (new range, new flush) and fetches those near the viewport. */
+function refreshAll() {
+  for (const v of views) v.stale = true;
+  void refreshCharts();
+}
+
+/** Fetches the stale charts near the viewport; a refresh asked for while one runs runs once after it (flushes can outpace slow queries). */
 async function refreshCharts() {
   if (refreshing) {
     refreshAgain = true;
@@ -233,11 +263,12 @@ async function refreshCharts() {
     do {
       refreshAgain = false;
       const gen = ++generation;
-      const queue = [...views];
+      const queue = views.filter((v) => v.stale && v.near);
       const range = state.range;
       await Promise.all(
         Array.from({ length: FETCH_CONCURRENCY }, async () => {
           for (let v = queue.shift(); v; v = queue.shift()) {
+            v.stale = false;
             try {
               const r = await api(`/api/query?${queryParams(v.chart.query, range)}`);
               if (gen === generation && views.includes(v)) v.render(r);

@@ -48,6 +48,10 @@ export class ChartView {
     this.result = null;
     this.range = [0, 1];
     this.updates = 0;
+    /** Near the viewport (set by the page's IntersectionObserver; until it reports, charts count as near). */
+    this.near = true;
+    /** Its data is older than the last flush or range change. */
+    this.stale = true;
 
     this.titleInput = h('input', { class: 'title', value: chart.title, placeholder: chart.query.name, 'aria-label': 'chart title', onchange: () => this.edit({ title: this.titleInput.value }) });
     this.statSelect = h('select', { class: 'stat', 'aria-label': 'statistic', onchange: () => this.edit({ stat: this.statSelect.value }) });

@@ -10,11 +10,11 @@ interface PageElement {
 }
 declare const document: { querySelectorAll(selector: string): Iterable<PageElement>; getElementById(id: string): PageElement | null };
 
-/** Opens `url` and waits until the view has loaded: every chart answered (or failed) and the search listed. */
+/** Opens `url` and waits until the view has loaded: every chart near the viewport answered (or failed) and the search listed. */
 export async function openPage(page: Page, url: string, readySelector?: string): Promise<void> {
   await page.goto(url);
   if (readySelector) await page.waitForSelector(readySelector);
-  else await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => c.dataset.state !== 'loading') && (document.getElementById('view-explore')!.hidden || document.getElementById('results')!.dataset.state === 'ready'));
+  else await page.waitForFunction(() => [...document.querySelectorAll('.chart')].every((c) => c.dataset.state !== 'loading' || c.dataset.near === 'false') && (document.getElementById('view-explore')!.hidden || document.getElementById('results')!.dataset.state === 'ready'));
 }
 
 /** Types `q` in the search box, waits for the series `name` in the results and clicks it to add its chart. */

@@ -138,6 +138,22 @@ describe('web page (against the API stub)', () => {
     await page.waitForSelector('.chart .legend li[data-last="777"]');
   });
 
+  test('a flush refetches only the charts near the viewport; a stale one scrolled near catches up', async () => {
+    const charts = Array.from({ length: 12 }, (_, i) => `c=${encodeURIComponent(`name=queue.depth&title=Q${i}`)}`).join('&');
+    await openPage(page, `${store.url}/?${charts}`);
+    await page.waitForSelector('.chart:last-child[data-near=false]', { state: 'attached' });
+    await waitFor(() => store.eventClients === 1, 'the page listening to /api/events');
+    const near = await page.locator('.chart[data-near=true]').count();
+    assert.ok(near > 0 && near < 12, `${near} of 12 charts near the viewport`);
+    const asked = store.queries.length;
+    store.flush();
+    await page.waitForFunction(`document.querySelectorAll('.chart[data-near=true][data-updates="2"]').length === ${near}`);
+    assert.equal(store.queries.length - asked, near, 'one query per chart near the viewport');
+    assert.equal(await page.locator('.chart:last-child').getAttribute('data-updates'), '1');
+    await page.locator('.chart:last-child').scrollIntoViewIfNeeded();
+    await page.waitForSelector('.chart:last-child[data-updates="2"]');
+  });
+
   test('reloading the URL shows the same charts, range, search and chart settings', async () => {
     await openPage(page, store.url);
     await searchAndChart(page, 'queue', 'queue.depth');

@@ -44,6 +44,8 @@ describe('web page with 10,000 series and 1 M points on screen (API stub)', () =
     const charts = Array.from({ length: CHARTS }, (_, i) => `c=${encodeURIComponent(`name=metric.${String(i).padStart(3, '0')}`)}`).join('&');
     const started = Date.now();
     await openPage(page, `${store.url}/?${charts}`);
+    // The first load fetches every chart, near the viewport or not.
+    await page.waitForFunction(`[...document.querySelectorAll('.chart')].every((c) => c.dataset.state === 'ready')`);
     const renderMs = Date.now() - started;
     const onScreen = await page.locator('.chart').evaluateAll((els) => els.reduce((n, el) => n + Number(el.getAttribute('data-shown')) * 1000, 0));
     assert.equal(onScreen, CHARTS * PER_CHART * POINTS);
@@ -61,8 +63,10 @@ describe('web page with 10,000 series and 1 M points on screen (API stub)', () =
     await page.mouse.move(box.x + box.width * 0.6, box.y + 50, { steps: 4 });
     await page.mouse.up();
     await page.waitForURL(/from=/);
-    await page.waitForFunction(`[...document.querySelectorAll('.chart')].every((c) => c.dataset.updates === '2')`);
-    t.diagnostic(`zoom of all 50 charts (refetch + redraw): ${Date.now() - zoomStarted} ms`);
+    // Charts far from the viewport are only marked stale; they are fetched when scrolled near.
+    await page.waitForFunction(`[...document.querySelectorAll('.chart')].every((c) => c.dataset.updates === (c.dataset.near === 'true' ? '2' : '1'))`);
+    const near = await page.locator('.chart[data-near=true]').count();
+    t.diagnostic(`zoom (refetch + redraw of the ${near} charts near the viewport): ${Date.now() - zoomStarted} ms`);
     assert.deepEqual(browser.pageErrors, []);
   });
 });
