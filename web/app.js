@@ -115,6 +115,9 @@ function connectEvents() {
 // ---------- explorer ----------
 
 function syncSearchForm() {
+  const glob = $('chart-glob');
+  glob.hidden = !state.search.q.includes('*');
+  glob.textContent = `Chart ${state.search.q}`;
   for (const k of ['q', 'level', 'source', 'tag', 'type']) {
     const el = /** @type {HTMLInputElement} */ ($(`search-${k}`));
     if (document.activeElement !== el && el.value !== state.search[k]) el.value = state.search[k];
@@ -431,6 +434,7 @@ function init() {
   /** @type {HTMLSelectElement} */ ($('search-level')).append(...LEVELS.map((l) => h('option', { value: l }, l)));
   /** @type {HTMLSelectElement} */ ($('search-type')).append(...Object.keys(STATS).map((t) => h('option', { value: t }, t)));
   for (const k of ['q', 'level', 'source', 'tag', 'type']) $(`search-${k}`).addEventListener('input', onSearchInput);
+  $('chart-glob').addEventListener('click', () => addChart({ name: state.search.q }));
   $('dash-save').addEventListener('click', () => void saveDashboard(state.dashboard));
   $('dash-saveas').addEventListener('submit', (e) => {
     e.preventDefault();

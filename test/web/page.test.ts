@@ -78,6 +78,15 @@ describe('web page (against the API stub)', () => {
     assert.match(page.url(), /tag=queue%3Amail/);
   });
 
+  test('a glob search can be charted as one chart of every matching series', async () => {
+    await openPage(page, store.url);
+    await page.fill('#search-q', 'db.*');
+    await page.click('#chart-glob');
+    await page.waitForSelector('.chart[data-state=ready]');
+    assert.equal(await page.locator('.chart').getAttribute('data-name'), 'db.*');
+    assert.deepEqual((await page.locator('.chart .legend li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-key')))).sort(), web.map((s) => s.key).sort());
+  });
+
   test('a time-range preset asks the store for that range and is kept in the URL', async () => {
     await openPage(page, `${store.url}/?c=name%3Ddb.query`);
     await page.click('button[data-preset="24h"]');
