@@ -87,7 +87,7 @@ export class Receiver {
     const weights: number[] = new Array(batch.series.length);
     for (let s = 0; s < batch.series.length; s++) {
       const ws = batch.series[s]!;
-      entries[s] = this.store.resolve(ws.kind, ws.name, ws.source, ws.tags);
+      entries[s] = this.store.resolve(ws.kind, ws.name, ws.source, ws.tags, LEVELS[level]);
       weights[s] = 1 / ws.sampleRate;
     }
     for (let i = 0; i < batch.recordCount; i++) {
@@ -112,7 +112,7 @@ export class Receiver {
     }
     const rec = parseLegacyText(text);
     if (!this.levelAllowed[rec.level]) throw new MalformedFrameError(`legacy message level ${LEVELS[rec.level]} is not subscribed`);
-    const entry = this.store.resolve(rec.kind, rec.name, rec.source, {});
+    const entry = this.store.resolve(rec.kind, rec.name, rec.source, {}, LEVELS[rec.level]);
     if (!entry) {
       this.stats.dropped++;
       return;

@@ -1,6 +1,7 @@
 import type { MetricPoint } from '../sinks/sink.js';
 import { MetricKind } from '../wire/constants.js';
 import type { Tags } from '../wire/series-encoding.js';
+import type { Level } from '../levels.js';
 import type { SeriesIdentity } from './aggregators/aggregator.js';
 import { CounterAggregator } from './aggregators/counter-aggregator.js';
 import { GaugeAggregator } from './aggregators/gauge-aggregator.js';
@@ -58,12 +59,12 @@ export class SeriesStore {
   }
 
   /** The entry for a series, created on first sight; undefined when the store is full. */
-  resolve(kind: MetricKind, name: string, source: string, tags: Tags): SeriesEntry | undefined {
+  resolve(kind: MetricKind, name: string, source: string, tags: Tags, level?: Level): SeriesEntry | undefined {
     const key = seriesKey(kind, name, source, tags);
     let e = this.series.get(key);
     if (e === undefined) {
       if (this.series.size >= this.maxSeries) return undefined;
-      e = { id: { name, source, tags }, kind: family(kind), aggregator: newAggregator(kind) };
+      e = { id: level === undefined ? { name, source, tags } : { name, source, tags, level }, kind: family(kind), aggregator: newAggregator(kind) };
       this.series.set(key, e);
     }
     return e;

@@ -1,5 +1,6 @@
 import type { DDSketch } from '@datadog/sketches-js';
 import type { Tags } from '../wire/series-encoding.js';
+import type { Level } from '../levels.js';
 
 /** What every aggregated point has. */
 interface PointBase {
@@ -7,6 +8,8 @@ interface PointBase {
   /** '' when the record had no source. */
   source: string;
   tags: Tags;
+  /** The level of the series' first record, when the backend knows it (series are keyed without level). */
+  level?: Level;
 }
 
 /** A counter rolled up over one flush interval. */

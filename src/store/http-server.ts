@@ -91,7 +91,7 @@ export class StoreHttpServer {
       this.handle(req, res).catch((err: unknown) => this.fail(res, err));
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
+      server.once('error', (err) => reject(new ZibratoError('ZIB_ERR_INVALID_OPTION', `store API: cannot listen on ${this.options.host}:${this.options.port} (another zibrato up running? choose another port): ${err.message}`, { cause: err })));
       server.listen(this.options.port, this.options.host.replace(/^\[|\]$/g, ''), () => {
         server.off('error', reject);
         resolve();

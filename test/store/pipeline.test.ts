@@ -52,9 +52,14 @@ describe('store behind a real broker and backend: the API returns exactly what t
   test('a set counts distinct members', async () => {
     assert.deepEqual(await value('name=visitors'), [3]);
   });
-  test('the series carry their source and tags', async () => {
+  test('the series carry their source, tags and level', async () => {
     const { body } = await api(`${url}/api/series?q=orders`);
     assert.equal(body.series[0].source, 'svc');
     assert.deepEqual(body.series[0].tags, { shop: 'a' });
+    assert.equal(body.series[0].level, 'info');
+  });
+  test('a level filter keeps only the series of that level', async () => {
+    assert.equal((await api(`${url}/api/series?level=info`)).body.total, 4);
+    assert.equal((await api(`${url}/api/series?level=debug`)).body.total, 0);
   });
 });

@@ -1,11 +1,14 @@
 import type { MetricPoint } from '../../sinks/sink.js';
 import type { Tags } from '../../wire/series-encoding.js';
+import type { Level } from '../../levels.js';
 
 /** Identity of a series: what a point carries besides its values. */
 export interface SeriesIdentity {
   name: string;
   source: string;
   tags: Tags;
+  /** The level of the series' first record (a series is keyed without its level); the store shows it. */
+  level?: Level;
 }
 
 /**
