@@ -71,6 +71,11 @@ describe('web page against zibrato up with the store backend', () => {
     assert.deepEqual(await plotted(0), await apiValues('name=jobs.done&stat=sum'));
   });
 
+  test('the level filter lists only the series sent at that level', async () => {
+    await openPage(page, `${pipe.url}/?level=crit`);
+    assert.deepEqual(await page.locator('#results li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-name'))), ['queue.depth']);
+  });
+
   test('every type of the quickstart shows exactly the values sent', async () => {
     const c = (q: string) => `c=${encodeURIComponent(q)}`;
     await openPage(page, `${pipe.url}/?since=5m&${c('name=queue.depth')}&${c('name=db.query&stat=max')}&${c('name=cache.hits&stat=sum')}&${c('name=db.query')}`);
