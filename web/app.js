@@ -193,6 +193,28 @@ function renderToolbar() {
   const d = state.dashboard;
   $('dash-name').textContent = d ? `Dashboard: ${d}` : '';
   /** @type {HTMLButtonElement} */ ($('dash-save')).hidden = !d;
+  if (d && saved.name !== d) void loadSaved(d);
+  $('dash-dirty').hidden = !d || saved.name !== d || saved.charts === chartsOf(state);
+}
+
+/** The open dashboard's charts as stored, to say when the page has unsaved changes (the range does not count, as in Grafana). */
+let saved = { name: '', charts: '' };
+
+function chartsOf(s) {
+  return JSON.stringify(toDashboard(s.dashboard, s).charts);
+}
+
+/** After a reload or a shared link, learns what the open dashboard holds in the store. */
+async function loadSaved(name) {
+  saved = { name, charts: chartsOf(state) };
+  try {
+    const d = fromDashboard(await api(`/api/dashboards/${encodeURIComponent(name)}`));
+    saved = { name, charts: JSON.stringify(d.charts) };
+  } catch {
+    // Not stored (deleted, or a link from another store): Save creates it.
+    saved = { name, charts: '' };
+  }
+  if (state.view === 'explore') renderToolbar();
 }
 
 /** Keeps one ChartView per chart in the state, reusing the views whose chart did not change. */
@@ -293,9 +315,11 @@ async function saveDashboard(name) {
   const msg = $('dash-msg');
   try {
     await api(`/api/dashboards/${encodeURIComponent(name)}`, { method: 'PUT', body: toDashboard(name, state) });
+    saved = { name, charts: chartsOf(state) };
     msg.textContent = `Saved dashboard “${name}”.`;
     msg.dataset.saved = name;
     if (state.dashboard !== name) setState({ ...state, dashboard: name }, false);
+    else renderToolbar();
   } catch (err) {
     msg.textContent = `Not saved: ${err instanceof Error ? err.message : err}`;
   }
@@ -303,6 +327,7 @@ async function saveDashboard(name) {
 
 async function openDashboard(name) {
   const d = fromDashboard(await api(`/api/dashboards/${encodeURIComponent(name)}`));
+  saved = { name: d.name, charts: JSON.stringify(d.charts) };
   setState({ ...state, view: 'explore', dashboard: d.name, range: d.range, charts: d.charts });
 }
 

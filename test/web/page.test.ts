@@ -231,11 +231,22 @@ describe('web page (against the API stub)', () => {
     await openPage(page, `${store.url}/?view=dashboards`);
     await page.click('#dashboards tr[data-name=ops] a.open');
     await searchAndChart(page, 'queue', 'queue.depth');
+    await page.waitForSelector('#dash-dirty:visible');
     await page.locator('.chart').first().locator('button.remove').click();
     await page.locator('.chart').nth(1).waitFor({ state: 'detached' });
     await page.click('#dash-save');
     await page.waitForSelector('#dash-msg[data-saved=ops]');
+    await page.waitForSelector('#dash-dirty', { state: 'hidden' });
     assert.deepEqual((store.dashboards.get('ops')!.body as { charts: unknown[] }).charts, [{ title: '', query: { name: 'queue.depth' } }]);
+  });
+
+  test('a reloaded dashboard link knows which changes are not saved yet', async () => {
+    store.dashboards.set('ops', { updated: 1, body: { name: 'ops', range: { since: '1h' }, charts: [{ title: '', query: { name: 'db.query' } }] } });
+    await openPage(page, `${store.url}/?d=ops&c=name%3Ddb.query`);
+    await page.waitForSelector('#dash-dirty', { state: 'hidden' });
+    assert.equal(await page.locator('#dash-name').innerText(), 'Dashboard: ops');
+    await openPage(page, `${store.url}/?d=ops&c=name%3Dqueue.depth`);
+    await page.waitForSelector('#dash-dirty:visible');
   });
 
   test('a dashboard is exported as JSON, deleted, and imported back from the file', async () => {
