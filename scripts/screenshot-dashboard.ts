@@ -65,5 +65,6 @@ try {
     await browser.close();
   }
 } finally {
+  await pipe.stop();
   await stopAll();
 }

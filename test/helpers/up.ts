@@ -16,6 +16,8 @@ export interface UpWithStore {
   dir: string;
   /** Runs examples/quickstart.ts against this pipeline and resolves when it exits 0. */
   runQuickstart(): Promise<void>;
+  /** Stops `zibrato up` with SIGTERM, which stops its children first (a SIGKILL would orphan them). */
+  stop(): Promise<void>;
 }
 
 /** Starts `zibrato up` with only a store backend and waits for its web UI address. */
@@ -47,6 +49,10 @@ backends:
     publish: ep.publish,
     url,
     dir,
+    async stop() {
+      const { code, signal } = await up.stop('SIGTERM', 20_000);
+      if (code !== 0) throw new Error(`zibrato up exited ${code ?? signal} on SIGTERM:\n${up.lines.join('\n')}`);
+    },
     async runQuickstart() {
       const p = program(process.execPath, ['--import', 'tsx', join(ROOT, 'examples/quickstart.ts')], 'quickstart', { ZIBRATO_BROKER: ep.publish });
       const { code } = await p.exited;

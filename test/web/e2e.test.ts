@@ -49,6 +49,7 @@ describe('web page against zibrato up with the store backend', () => {
   after(async () => {
     await z?.close();
     await browser?.close();
+    await pipe?.stop();
     await stopAll();
   });
   beforeEach(async () => {
