@@ -150,6 +150,23 @@ describe('web page against zibrato up with the store backend', () => {
     assert.deepEqual(await plotted(1), [12.5]);
   });
 
+  test('a dashboard exported as JSON, deleted and imported back is stored as before', async () => {
+    const body = { name: 'roundtrip', range: { since: '5m' }, charts: [{ title: 'Q', query: { name: 'queue.depth', stat: 'max' } }] };
+    assert.equal((await api(`${pipe.url}/api/dashboards/roundtrip`, { method: 'PUT', body: JSON.stringify(body) })).status, 200);
+    await openPage(page, `${pipe.url}/?view=dashboards`, '#dashboards tr[data-name=roundtrip]');
+    const download = page.waitForEvent('download');
+    await page.click('#dashboards tr[data-name=roundtrip] button.export');
+    const file = await (await download).path();
+    page.once('dialog', (d) => void d.accept());
+    await page.click('#dashboards tr[data-name=roundtrip] button.delete');
+    await page.waitForSelector('#dashboards tr[data-name=roundtrip]', { state: 'detached' });
+    assert.equal((await api(`${pipe.url}/api/dashboards/roundtrip`)).status, 404);
+    await page.setInputFiles('#dash-import', file);
+    await page.waitForSelector('#dashboards tr[data-name=roundtrip]');
+    const { body: stored } = await api(`${pipe.url}/api/dashboards/roundtrip`);
+    assert.deepEqual({ name: stored.name, range: stored.range, charts: stored.charts }, body);
+  });
+
   test('the status page shows the store backend with what it received, the database and its retention', async () => {
     await openPage(page, `${pipe.url}/?view=status`, '#status[data-state=ready]');
     const { body } = await api(`${pipe.url}/api/status`);
