@@ -75,9 +75,13 @@ function track(child: ChildProcess, label: string): Proc {
   return p;
 }
 
-/** Kills every process a test started (by PID), for `after` hooks. */
+/**
+ * Stops every process a test started (by PID), for `after` hooks: SIGTERM
+ * first, so that a `zibrato up` stops its own children instead of leaving them
+ * orphaned, then SIGKILL for whatever is still running 5 s later.
+ */
 export async function stopAll(): Promise<void> {
-  await Promise.all([...running].map((p) => p.stop('SIGKILL', 5000)));
+  await Promise.all([...running].map((p) => p.stop('SIGTERM', 5000)));
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
