@@ -109,6 +109,30 @@ async function main(): Promise<void> {
     return n === storedKeys.length;
   };
 
+  // Many tag sets under one name (per-user, per-URL tags): each case cycles
+  // through N distinct values with a fresh literal per call, as an app does.
+  // One client per case, so a case's handles never crowd another's out of the
+  // handle cache (it holds 100,000). Stepping by a prime breaks runs of the
+  // same tag set, so the "same call again" shortcut never answers.
+  const TAG_SET_COUNTS = [10, 1_000, 10_000, 100_000];
+  const tagClients: Zibrato[] = [];
+  const tagSetCases: Case[] = TAG_SET_COUNTS.map((n) => {
+    const zc = new Zibrato({ broker: pipe.pub, source: 'bench', maxBufferedRecords: 8_000_000, log: (l) => process.stderr.write(`[client ${n}] ${l}\n`) });
+    tagClients.push(zc);
+    const users = Array.from({ length: n }, (_, i) => `user-${i}`);
+    let j = 0;
+    return {
+      id: `zib.count.tagsets.${n}`,
+      label: `Zibrato \`z.count({ name, tags: { user } })\` cycling through ${n.toLocaleString('en-US')} tag sets under one name`,
+      fn: () => {
+        j = (j + 7919) % n;
+        zc.count({ name: 'bench.tagsets', tags: { user: users[j]! } });
+      },
+      zibEnabled: true,
+    };
+  });
+  for (const zc of tagClients) if (!(await zc.ready({ levels: ['info'], timeoutMs: 10_000 }))) throw new Error('tag-set client not connected to the broker');
+
   let k = 0;
   const cases: Case[] = [
     // enabled counter, tags
@@ -116,6 +140,7 @@ async function main(): Promise<void> {
     { id: 'zib.count', label: 'Zibrato `z.count({ name, tags })` (tags literal)', fn: () => z.count({ name: 'bench.requests', tags: { route: '/checkout', status: '200' } }), zibEnabled: true },
     { id: 'zib.count.consttags', label: 'Zibrato `z.count({ name, tags: TAGS })` (tags constant)', fn: () => z.count({ name: 'bench.requests', tags: TAGS }), zibEnabled: true },
     { id: 'zib.count.notags', label: 'Zibrato `z.count({ name })` (no tags)', fn: () => z.count({ name: 'bench.jobs' }), zibEnabled: true },
+    ...tagSetCases,
     { id: 'prom.child', label: 'prom-client `counter.labels(...)` child `.inc()`', fn: () => promChild.inc() },
     { id: 'prom.labels', label: 'prom-client `counter.inc(labels)`', fn: () => promCounter.inc(ATTRS) },
     { id: 'otel.add', label: 'OpenTelemetry `counter.add(1, attrs)`', fn: () => otelCounter.add(1, ATTRS) },
@@ -212,9 +237,10 @@ async function main(): Promise<void> {
   const perRound = new Map<string, number[]>(selected.map((c) => [c.id, []]));
   const dropped = new Map<string, number>(selected.map((c) => [c.id, 0]));
 
+  const clients = [z, ...tagClients];
   const drain = async (): Promise<boolean> => {
-    z.flush();
-    return pollUntil(() => (z.flush(), z.stats().buffered === 0), 30_000, 5);
+    for (const c of clients) c.flush();
+    return pollUntil(() => clients.every((c) => (c.flush(), c.stats().buffered === 0)), 30_000, 5);
   };
 
   // Warm-up: every case, uncounted, so the JIT has optimised all of them before round 1.
@@ -226,11 +252,11 @@ async function main(): Promise<void> {
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of selected) {
-      const before = z.stats().dropped;
+      const before = clients.reduce((n, cl) => n + cl.stats().dropped, 0);
       const stats = c.slow ? measureRound(runners.get(c.id), SLOW_SAMPLES, SLOW_CALLS_PER_SAMPLE) : measureRound(runners.get(c.id), SAMPLES, CALLS_PER_SAMPLE);
       perRound.get(c.id)!.push(stats.mean);
       if (c.zibEnabled && !(await drain())) process.stderr.write(`micro: buffer did not drain after ${c.id}\n`);
-      dropped.set(c.id, dropped.get(c.id)! + z.stats().dropped - before);
+      dropped.set(c.id, dropped.get(c.id)! + clients.reduce((n, cl) => n + cl.stats().dropped, 0) - before);
       if (c.slow) await sleep(20); // let the UDP receiver and hot-shots callbacks catch up
     }
     process.stderr.write(`micro: round ${round + 1}/${ROUNDS} done\n`);
@@ -238,6 +264,7 @@ async function main(): Promise<void> {
 
   // Every record the client sent must arrive: compare with the backend's counter totals.
   await drain();
+  for (const zc of tagClients) await zc.close({ timeoutMs: 10_000 });
   await z.close({ timeoutMs: 10_000 });
   const stats = z.stats();
   const expectRequests = await pollUntil(() => {

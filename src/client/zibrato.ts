@@ -77,11 +77,6 @@ const EMIT_KINDS: Readonly<Record<EmitKind, MetricKind>> = Object.assign(Object.
   set: MetricKind.set,
 });
 
-/** What `timed`/`counted` return for a non-function: calling it does nothing (the call was counted as invalid). */
-function noopFunction(): undefined {
-  return undefined;
-}
-
 /** Self-metrics are published at `warn`: losing data is worth a warning. */
 const SELF_METRICS_LEVEL = levelIndex('warn');
 
@@ -359,13 +354,21 @@ export class Zibrato {
    * timer; given a non-function, the call is counted as invalid and returns undefined.
    */
   time<R>(o: MetricOptions, fn: () => R): R {
-    if (typeof fn !== 'function') return this.notAFunction('time', fn)() as R;
+    if (typeof fn !== 'function') {
+      this.problems.badArgument(`time: expected a function, got ${describeValue(fn)}`);
+      return undefined as R;
+    }
     return wrapTimed(this.handleOrRejected(MetricKind.timer, o, 'time'), fn)();
   }
 
+  /** For `timed`/`counted` given a non-function: counted now, and each call of what is returned is counted too. */
   private notAFunction(method: string, fn: unknown): () => undefined {
     this.problems.badArgument(`${method}: expected a function to wrap, got ${describeValue(fn)}`);
-    return noopFunction;
+    const rejected = this.rejected;
+    return () => {
+      rejected.write(0);
+      return undefined;
+    };
   }
 
   // ── state ──
