@@ -87,7 +87,7 @@ describe('client calls never throw into the app', () => {
   test('timed and time with a non-function count the call as invalid and do nothing', () => {
     let wrapped: () => unknown = () => 'unset';
     assert.equal(invalidCountOf(z, () => (wrapped = z.timed({ name: 't' }, 'not a function' as never))), 1);
-    assert.equal(wrapped(), undefined);
+    assert.equal(invalidCountOf(z, () => assert.equal(wrapped(), undefined)), 1, 'each call of the returned function is counted');
     assert.equal(invalidCountOf(z, () => z.time({ name: 't' }, null as never)), 1);
     assert.equal(invalidCountOf(z, () => z.counted({ name: 't' }, 42 as never)), 1);
   });
