@@ -98,6 +98,9 @@ async function main(): Promise<void> {
   const names = new Map<string, number>();
   for (let i = 0; i < 1000; i++) names.set(`metric.${i}`, i);
   names.set('bench.requests', 1);
+  const bigKeys = Array.from({ length: 100_000 }, (_, i) => `user-${i}`);
+  const bigMap = new Map(bigKeys.map((key, i) => [key, { i }]));
+  let m100 = 0;
   const storedKeys = ['route', 'status'];
   const storedValues = ['/checkout', '200'];
   const forInCompare = (tags: Record<string, string>): boolean => {
@@ -149,6 +152,15 @@ async function main(): Promise<void> {
     // floors of the options-object path
     { id: 'floor.mapget', label: 'floor: one `Map.get(name)` probe (1,000 names)', fn: () => do_not_optimize(names.get('bench.requests')) },
     { id: 'floor.forin', label: 'floor: for-in compare of a fresh `{ route, status }` literal with stored tags', fn: () => do_not_optimize(forInCompare({ route: '/checkout', status: '200' })) },
+    // What any hash lookup costs when 100,000 keys are visited in no order: mostly cache misses.
+    {
+      id: 'floor.mapget.100000',
+      label: 'floor: one `Map.get(key)` cycling through 100,000 string keys',
+      fn: () => {
+        m100 = (m100 + 7919) % 100_000;
+        return do_not_optimize(bigMap.get(bigKeys[m100]!));
+      },
+    },
     { id: 'floor.alloc', label: 'floor: allocating a `{ name, tags: { route, status } }` options object', fn: () => do_not_optimize({ name: 'bench.requests', tags: { route: '/checkout', status: '200' } }) },
     // unsubscribed level
     { id: 'empty', label: 'empty function call', fn: () => empty() },

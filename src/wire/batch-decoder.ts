@@ -31,7 +31,8 @@ export function recordValue(batch: DecodedBatch, i: number): number {
   return batch.view.getFloat64(batch.recordsOffset + i * RECORD_BYTES + 2, true);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string that starts with U+FEFF keeps it (by default the decoder strips it, so a tag key "\uFEFF" became "").
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Reader {
   offset: number;

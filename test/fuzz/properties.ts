@@ -195,13 +195,20 @@ const validFrameArb = fc
       w.append(slots[i % slots.length]!, v);
       values.push(v);
     }
-    return { frame: new Uint8Array(w.seal(Date.now())), values };
+    return { frame: new Uint8Array(w.seal(Date.now())), values, series };
   });
 
 /** Bytes edited into a valid frame: overwrite, truncate, append. */
 const mutationArb = fc.record({ writes: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), cut: fc.option(fc.nat()), extra: fc.uint8Array({ maxLength: 8 }) });
 
-export const frameArb: fc.Arbitrary<{ frame: Uint8Array; values?: number[] }> = fc.oneof(
+/** A frame, with what was written when it is valid. */
+export interface FrameInput {
+  frame: Uint8Array;
+  values?: number[];
+  series?: { kind: number; name: string; source: string; tags: Record<string, string>; sampleRate: number }[];
+}
+
+export const frameArb: fc.Arbitrary<FrameInput> = fc.oneof(
   validFrameArb,
   fc.tuple(validFrameArb, mutationArb).map(([{ frame }, m]) => {
     let f = Uint8Array.from(frame);
@@ -218,7 +225,7 @@ export const frameArb: fc.Arbitrary<{ frame: Uint8Array; values?: number[] }> = 
  * (so every wire version it speaks is covered); a valid frame decodes to the
  * values written.
  */
-export function checkFrame(input: { frame: Uint8Array; values?: number[] }): void {
+export function checkFrame(input: FrameInput): void {
   let batch;
   try {
     batch = decodeBatch(input.frame);
@@ -233,6 +240,11 @@ export function checkFrame(input: { frame: Uint8Array; values?: number[] }): voi
       if (!Object.is(recordValue(batch, i), v)) throw new Error(`record ${i}: decoded ${recordValue(batch, i)}, wrote ${v}`);
     });
   }
+  input.series?.forEach((s, i) => {
+    const d = batch.series[i];
+    const same = d !== undefined && d.kind === s.kind && d.name === s.name && d.source === s.source && d.sampleRate === s.sampleRate && JSON.stringify(Object.entries(d.tags).sort()) === JSON.stringify(Object.entries(s.tags).sort());
+    if (!same) throw new Error(`series ${i}: decoded ${JSON.stringify(d)}, wrote ${JSON.stringify(s)}`);
+  });
 }
 
 // ── the legacy text parser ──
