@@ -44,8 +44,11 @@ export function tagValueString(v: unknown): string | undefined {
   return undefined;
 }
 
-/** What a tags argument becomes: string tags, or why it is not valid. */
-export type TagsCheck = { tags: Tags | undefined; problem?: undefined } | { tags?: undefined; problem: string };
+/**
+ * What a tags argument becomes: string tags and a copy of the values as given
+ * (what the handle cache matches later calls against), or why it is not valid.
+ */
+export type TagsCheck = { tags: Tags | undefined; raw: Readonly<Record<string, unknown>> | undefined; problem?: undefined } | { tags?: undefined; raw?: undefined; problem: string };
 
 /**
  * Validates a tags object (`undefined` is no tags) and returns a copy with
@@ -53,23 +56,27 @@ export type TagsCheck = { tags: Tags | undefined; problem?: undefined } | { tags
  * them, so what is checked is what is looked up.
  */
 export function checkTags(tags: unknown, what = 'tags'): TagsCheck {
-  if (tags === undefined) return { tags: undefined };
+  if (tags === undefined) return { tags: undefined, raw: undefined };
   if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) {
     return { problem: `${what} must be an object of string values like { route: "/checkout" }, got ${describeValue(tags)}` };
   }
-  const out: Record<string, string> = {};
+  // Without a prototype, so a tag named "__proto__" is a tag like any other. Each value is
+  // read once: a getter cannot make the series encoded differ from the key it is cached under.
+  const out = Object.create(null) as Record<string, string>;
+  const raw = Object.create(null) as Record<string, unknown>;
   let n = 0;
   for (const k in tags) {
-    const raw = (tags as Record<string, unknown>)[k];
-    const v = tagValueString(raw);
-    if (v === undefined) return { problem: `${what}.${k.slice(0, 40)} is ${describeValue(raw)}; tag values must be strings (finite numbers and booleans are sent as their string form)` };
+    const given = (tags as Record<string, unknown>)[k];
+    const v = tagValueString(given);
+    if (v === undefined) return { problem: `${what}.${k.slice(0, 40)} is ${describeValue(given)}; tag values must be strings (finite numbers and booleans are sent as their string form)` };
     if (k.length === 0) return { problem: `${what} has an empty key` };
     if (Buffer.byteLength(k) > MAX_STRING_BYTES) return { problem: `${what} key "${k.slice(0, 40)}…" is longer than ${MAX_STRING_BYTES} bytes` };
     if (Buffer.byteLength(v) > MAX_STRING_BYTES) return { problem: `${what}.${k.slice(0, 40)} is longer than ${MAX_STRING_BYTES} bytes` };
     if (++n > MAX_TAGS) return { problem: `${what} has more than ${MAX_TAGS} keys` };
     out[k] = v;
+    raw[k] = given;
   }
-  return { tags: out };
+  return { tags: out, raw };
 }
 
 /** True for a sample rate in (0, 1]: the fraction of events one record stands for. */

@@ -174,13 +174,16 @@ export class Zibrato {
    * handle under the tags as given (so `{ status: 200 }` hits next time too).
    */
   private resolve(kind: MetricKind, o: MetricOptions, level: number, sampleRate: number): SeriesHandle | undefined {
+    // Each option read once, so what is encoded is what is cached even if the app's getters change their answer.
+    const name = o.name;
+    const source = o.source;
     const tags = checkTags(o.tags);
     if (tags.problem !== undefined) {
-      this.problems.badArgument(`metric ${describeValue(o.name)}: ${tags.problem}`);
+      this.problems.badArgument(`metric ${describeValue(name)}: ${tags.problem}`);
       return undefined;
     }
-    const h = this.newHandle(kind, o.name, level, o.source, tags.tags, sampleRate);
-    if (h) this.cache.set(kind, o.name, level, o.source, sampleRate, o.tags, h);
+    const h = this.newHandle(kind, name, level, source, tags.tags, sampleRate);
+    if (h) this.cache.set(kind, name, level, source, sampleRate, tags.raw, h);
     return h;
   }
 

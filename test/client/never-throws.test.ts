@@ -201,6 +201,24 @@ describe('series the client sends', () => {
     assert.equal(c.at(-1)?.value, 4, 'one event at rate 0.25 counts 4');
   });
 
+  test('a tags getter that changes its answer never files one series under another tag value', async () => {
+    let reads = 0;
+    const flipping = {
+      get user(): string {
+        return reads++ % 2 === 0 ? 'a' : 'b';
+      },
+    };
+    z.count({ name: 'flipping.tags', tags: flipping });
+    z.count({ name: 'flipping.tags', tags: { user: 'a' } });
+    z.count({ name: 'flipping.tags', tags: { user: 'b' } });
+    z.flush();
+    const c = counters(await pipe.points(), 'flipping.tags');
+    const total = (user: string) => c.filter((p) => p.tags.user === user).reduce((n, p) => n + p.value, 0);
+    // The getter call is recorded under whichever value was encoded; the two literal calls each under their own.
+    assert.equal(total('a') + total('b'), 3);
+    assert.ok(total('a') >= 1 && total('b') >= 1, `a ${total('a')}, b ${total('b')}`);
+  });
+
   test('number and boolean tag values are sent as their string form, one series with the string', async () => {
     z.count({ name: 'typed.tags', tags: { status: 200, ok: true } as never });
     z.count({ name: 'typed.tags', tags: { status: '200', ok: 'true' } });
