@@ -18,3 +18,11 @@ test('a series string that starts with U+FEFF decodes as written', () => {
   const s = decodeBatch(new Uint8Array(w.seal(Date.now()))).series[0]!;
   assert.deepEqual([s.name, s.source, s.tags], ['\uFEFFname', '\uFEFF', { '\uFEFF': '\uFEFFv' }]);
 });
+
+test('a tag named __proto__ decodes as a tag', () => {
+  // Found by `npm run fuzz`: assigning tags["__proto__"] set the prototype and the tag vanished.
+  const w = new BatchWriter();
+  w.append(w.addSeries(encodeSeries(MetricKind.counter, 'n', '', JSON.parse('{"__proto__":"v","k":"w"}') as Record<string, string>)), 1);
+  const tags = decodeBatch(new Uint8Array(w.seal(Date.now()))).series[0]!.tags;
+  assert.deepEqual(Object.entries(tags).sort(), [['__proto__', 'v'], ['k', 'w']]);
+});
