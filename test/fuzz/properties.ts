@@ -57,11 +57,8 @@ const tagsArb = fc.oneof(
   hostileValue(),
 );
 const levelArb = fc.oneof({ weight: 6, arbitrary: fc.constantFrom<unknown>(...LEVELS, undefined) }, hostileValue());
-const valueArb = fc.oneof({ weight: 6, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }) }, hostileValue());
-const optionsArb = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ name: nameArb, level: levelArb, source: fc.oneof(fc.constant(undefined), shortString, hostileValue()), tags: tagsArb, value: valueArb, ms: valueArb }, { requiredKeys: ['name'] }) },
-  hostileValue(),
-);
+/** Any finite double, the largest and the smallest included, or a hostile value. */
+const anyValueArb = fc.oneof({ weight: 6, arbitrary: fc.double({ noNaN: true, noDefaultInfinity: true }) }, hostileValue());
 
 /** One client call; `records` is how many records (sent, buffered or counted) it must account for. */
 export type ClientOp =
@@ -74,23 +71,32 @@ export type ClientOp =
   | { op: 'ready'; options: unknown }
   | { op: 'state'; level: unknown };
 
-export const clientOpArb: fc.Arbitrary<ClientOp> = fc.oneof(
-  fc.record({ op: fc.constantFrom('count' as const, 'gauge' as const, 'timing' as const), o: optionsArb }),
-  fc.record({
-    op: fc.constant('emit' as const),
-    level: levelArb,
-    kind: fc.oneof({ weight: 6, arbitrary: fc.constantFrom<unknown>('counter', 'gauge', 'gaugeDelta', 'timer', 'set') }, fc.constantFrom('toString', '__proto__', 'histogram'), hostileValue()),
-    name: nameArb,
-    value: fc.oneof(valueArb, shortString),
-    options: fc.oneof({ weight: 6, arbitrary: fc.record({ source: fc.oneof(fc.constant(undefined), shortString), tags: tagsArb, sampleRate: fc.oneof(fc.constant(undefined), fc.double(), hostileValue()) }, { requiredKeys: [] }) }, hostileValue()),
-  }),
-  fc.record({ op: fc.constant('handle' as const), kind: fc.constantFrom('counterHandle' as const, 'gaugeHandle' as const, 'timerHandle' as const), o: optionsArb, values: fc.array(valueArb, { maxLength: 5 }) }),
-  fc.record({ op: fc.constantFrom('timer' as const, 'counter' as const), o: optionsArb }),
-  fc.record({ op: fc.constantFrom('timed' as const, 'counted' as const), o: optionsArb, fn: fc.oneof({ weight: 3, arbitrary: fc.constant<unknown>(() => 1) }, hostileValue()), calls: fc.integer({ min: 0, max: 3 }) }),
-  fc.record({ op: fc.constant('time' as const), o: optionsArb, fn: fc.oneof({ weight: 3, arbitrary: fc.constant<unknown>(() => 1) }, hostileValue()) }),
-  fc.record({ op: fc.constant('ready' as const), options: fc.oneof(fc.record({ levels: fc.oneof(fc.array(levelArb, { maxLength: 3 }), hostileValue()), timeoutMs: fc.oneof(fc.constant(0), hostileValue()) }, { requiredKeys: [] }), hostileValue()) }),
-  fc.record({ op: fc.constant('state' as const), level: levelArb }),
-);
+/** Client calls whose numbers come from `valueArb` (by default any finite double, or a hostile value). */
+export function clientOps(valueArb: fc.Arbitrary<unknown> = anyValueArb): fc.Arbitrary<ClientOp> {
+  const optionsArb = fc.oneof(
+    { weight: 8, arbitrary: fc.record({ name: nameArb, level: levelArb, source: fc.oneof(fc.constant(undefined), shortString, hostileValue()), tags: tagsArb, value: valueArb, ms: valueArb }, { requiredKeys: ['name'] }) },
+    hostileValue(),
+  );
+  return fc.oneof(
+    fc.record({ op: fc.constantFrom('count' as const, 'gauge' as const, 'timing' as const), o: optionsArb }),
+    fc.record({
+      op: fc.constant('emit' as const),
+      level: levelArb,
+      kind: fc.oneof({ weight: 6, arbitrary: fc.constantFrom<unknown>('counter', 'gauge', 'gaugeDelta', 'timer', 'set') }, fc.constantFrom('toString', '__proto__', 'histogram'), hostileValue()),
+      name: nameArb,
+      value: fc.oneof(valueArb, shortString),
+      options: fc.oneof({ weight: 6, arbitrary: fc.record({ source: fc.oneof(fc.constant(undefined), shortString), tags: tagsArb, sampleRate: fc.oneof(fc.constant(undefined), fc.double(), hostileValue()) }, { requiredKeys: [] }) }, hostileValue()),
+    }),
+    fc.record({ op: fc.constant('handle' as const), kind: fc.constantFrom('counterHandle' as const, 'gaugeHandle' as const, 'timerHandle' as const), o: optionsArb, values: fc.array(valueArb, { maxLength: 5 }) }),
+    fc.record({ op: fc.constantFrom('timer' as const, 'counter' as const), o: optionsArb }),
+    fc.record({ op: fc.constantFrom('timed' as const, 'counted' as const), o: optionsArb, fn: fc.oneof({ weight: 3, arbitrary: fc.constant<unknown>(() => 1) }, hostileValue()), calls: fc.integer({ min: 0, max: 3 }) }),
+    fc.record({ op: fc.constant('time' as const), o: optionsArb, fn: fc.oneof({ weight: 3, arbitrary: fc.constant<unknown>(() => 1) }, hostileValue()) }),
+    fc.record({ op: fc.constant('ready' as const), options: fc.oneof(fc.record({ levels: fc.oneof(fc.array(levelArb, { maxLength: 3 }), hostileValue()), timeoutMs: fc.oneof(fc.constant(0), hostileValue()) }, { requiredKeys: [] }), hostileValue()) }),
+    fc.record({ op: fc.constant('state' as const), level: levelArb }),
+  );
+}
+
+export const clientOpArb: fc.Arbitrary<ClientOp> = clientOps();
 
 // ── the client API ──
 
@@ -107,8 +113,9 @@ function accounted(z: Zibrato): number {
  * record, making a handle or wrapper accounts for at most one (its options
  * were invalid), and reading state accounts for none.
  */
-export function clientApiTarget(broker: string): { z: Zibrato; check: (ops: ClientOp[]) => void } {
-  const z = new Zibrato({ broker, maxBufferedRecords: 1000, batchBytes: 1024, log: () => undefined });
+export function clientApiTarget(broker: string, maxBufferedRecords = 1000, batchBytes = 1024): { z: Zibrato; check: (ops: ClientOp[]) => void } {
+  // A small buffer and batches by default, so the drop and seal paths are fuzzed too.
+  const z = new Zibrato({ broker, maxBufferedRecords, batchBytes, log: () => undefined });
   const step = (what: string, min: number, max: number, call: () => unknown): unknown => {
     const before = accounted(z);
     let result: unknown;
