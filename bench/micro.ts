@@ -98,6 +98,9 @@ async function main(): Promise<void> {
   const names = new Map<string, number>();
   for (let i = 0; i < 1000; i++) names.set(`metric.${i}`, i);
   names.set('bench.requests', 1);
+  const bigKeys = Array.from({ length: 100_000 }, (_, i) => `user-${i}`);
+  const bigMap = new Map(bigKeys.map((key, i) => [key, { i }]));
+  let m100 = 0;
   const storedKeys = ['route', 'status'];
   const storedValues = ['/checkout', '200'];
   const forInCompare = (tags: Record<string, string>): boolean => {
@@ -109,6 +112,33 @@ async function main(): Promise<void> {
     return n === storedKeys.length;
   };
 
+  // Many tag sets under one name (per-user, per-URL tags): each case cycles
+  // through N distinct values with a fresh literal per call, as an app does.
+  // One client per case, so a case's handles never crowd another's out of the
+  // handle cache (it holds 100,000). Stepping by a prime breaks runs of the
+  // same tag set, so the "same call again" shortcut never answers. Their own
+  // broker and backend (flushing once a minute to a file nobody reads) keep
+  // 100,000 series a second out of the file the totals are checked in.
+  const tagPipe = await startPipeline({ sink: 'file', levels: 'info+', flush: '60s', path: join(dir, 'tagsets.jsonl') });
+  const TAG_SET_COUNTS = [10, 1_000, 10_000, 100_000];
+  const tagClients: Zibrato[] = [];
+  const tagSetCases: Case[] = TAG_SET_COUNTS.map((n) => {
+    const zc = new Zibrato({ broker: tagPipe.pub, source: 'bench', maxBufferedRecords: 8_000_000, log: (l) => process.stderr.write(`[client ${n}] ${l}\n`) });
+    tagClients.push(zc);
+    const users = Array.from({ length: n }, (_, i) => `user-${i}`);
+    let j = 0;
+    return {
+      id: `zib.count.tagsets.${n}`,
+      label: `Zibrato \`z.count({ name, tags: { user } })\` cycling through ${n.toLocaleString('en-US')} tag sets under one name`,
+      fn: () => {
+        j = (j + 7919) % n;
+        zc.count({ name: 'bench.tagsets', tags: { user: users[j]! } });
+      },
+      zibEnabled: true,
+    };
+  });
+  for (const zc of tagClients) if (!(await zc.ready({ levels: ['info'], timeoutMs: 10_000 }))) throw new Error('tag-set client not connected to the broker');
+
   let k = 0;
   const cases: Case[] = [
     // enabled counter, tags
@@ -116,6 +146,7 @@ async function main(): Promise<void> {
     { id: 'zib.count', label: 'Zibrato `z.count({ name, tags })` (tags literal)', fn: () => z.count({ name: 'bench.requests', tags: { route: '/checkout', status: '200' } }), zibEnabled: true },
     { id: 'zib.count.consttags', label: 'Zibrato `z.count({ name, tags: TAGS })` (tags constant)', fn: () => z.count({ name: 'bench.requests', tags: TAGS }), zibEnabled: true },
     { id: 'zib.count.notags', label: 'Zibrato `z.count({ name })` (no tags)', fn: () => z.count({ name: 'bench.jobs' }), zibEnabled: true },
+    ...tagSetCases,
     { id: 'prom.child', label: 'prom-client `counter.labels(...)` child `.inc()`', fn: () => promChild.inc() },
     { id: 'prom.labels', label: 'prom-client `counter.inc(labels)`', fn: () => promCounter.inc(ATTRS) },
     { id: 'otel.add', label: 'OpenTelemetry `counter.add(1, attrs)`', fn: () => otelCounter.add(1, ATTRS) },
@@ -124,6 +155,15 @@ async function main(): Promise<void> {
     // floors of the options-object path
     { id: 'floor.mapget', label: 'floor: one `Map.get(name)` probe (1,000 names)', fn: () => do_not_optimize(names.get('bench.requests')) },
     { id: 'floor.forin', label: 'floor: for-in compare of a fresh `{ route, status }` literal with stored tags', fn: () => do_not_optimize(forInCompare({ route: '/checkout', status: '200' })) },
+    // What any hash lookup costs when 100,000 keys are visited in no order: mostly cache misses.
+    {
+      id: 'floor.mapget.100000',
+      label: 'floor: one `Map.get(key)` cycling through 100,000 string keys',
+      fn: () => {
+        m100 = (m100 + 7919) % 100_000;
+        return do_not_optimize(bigMap.get(bigKeys[m100]!));
+      },
+    },
     { id: 'floor.alloc', label: 'floor: allocating a `{ name, tags: { route, status } }` options object', fn: () => do_not_optimize({ name: 'bench.requests', tags: { route: '/checkout', status: '200' } }) },
     // unsubscribed level
     { id: 'empty', label: 'empty function call', fn: () => empty() },
@@ -212,9 +252,10 @@ async function main(): Promise<void> {
   const perRound = new Map<string, number[]>(selected.map((c) => [c.id, []]));
   const dropped = new Map<string, number>(selected.map((c) => [c.id, 0]));
 
+  const clients = [z, ...tagClients];
   const drain = async (): Promise<boolean> => {
-    z.flush();
-    return pollUntil(() => (z.flush(), z.stats().buffered === 0), 30_000, 5);
+    for (const c of clients) c.flush();
+    return pollUntil(() => clients.every((c) => (c.flush(), c.stats().buffered === 0)), 30_000, 5);
   };
 
   // Warm-up: every case, uncounted, so the JIT has optimised all of them before round 1.
@@ -226,11 +267,11 @@ async function main(): Promise<void> {
   }
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of selected) {
-      const before = z.stats().dropped;
+      const before = clients.reduce((n, cl) => n + cl.stats().dropped, 0);
       const stats = c.slow ? measureRound(runners.get(c.id), SLOW_SAMPLES, SLOW_CALLS_PER_SAMPLE) : measureRound(runners.get(c.id), SAMPLES, CALLS_PER_SAMPLE);
       perRound.get(c.id)!.push(stats.mean);
       if (c.zibEnabled && !(await drain())) process.stderr.write(`micro: buffer did not drain after ${c.id}\n`);
-      dropped.set(c.id, dropped.get(c.id)! + z.stats().dropped - before);
+      dropped.set(c.id, dropped.get(c.id)! + clients.reduce((n, cl) => n + cl.stats().dropped, 0) - before);
       if (c.slow) await sleep(20); // let the UDP receiver and hot-shots callbacks catch up
     }
     process.stderr.write(`micro: round ${round + 1}/${ROUNDS} done\n`);
@@ -238,6 +279,7 @@ async function main(): Promise<void> {
 
   // Every record the client sent must arrive: compare with the backend's counter totals.
   await drain();
+  for (const zc of tagClients) await zc.close({ timeoutMs: 10_000 });
   await z.close({ timeoutMs: 10_000 });
   const stats = z.stats();
   const expectRequests = await pollUntil(() => {
@@ -267,6 +309,8 @@ async function main(): Promise<void> {
   await provider.shutdown();
   await pipe.backend.stop('SIGTERM');
   await pipe.broker.stop('SIGTERM');
+  await tagPipe.backend.stop('SIGTERM');
+  await tagPipe.broker.stop('SIGTERM');
 }
 
 let lastTotal = -1;

@@ -8,6 +8,8 @@ export const ERROR_CODES = {
   ZIB_ERR_INVALID_LEVEL: 'A level name is not one of debug, info, warn, error, crit.',
   ZIB_ERR_INVALID_NAME: 'A metric name is empty, too long, or not valid UTF-8 within 255 bytes.',
   ZIB_ERR_INVALID_VALUE: 'A value is NaN, Infinity or otherwise not a finite number.',
+  ZIB_ERR_INVALID_ARGUMENT: 'A client call got an argument it cannot use (bad tags, sample rate, a non-function to time, a handle made from bad options).',
+  ZIB_ERR_CLIENT_SOCKET: 'The client could not open its ZeroMQ socket (most often: too many clients in one process).',
   ZIB_ERR_MALFORMED_FRAME: 'A received message could not be decoded; the message says why.',
   ZIB_ERR_FRAME_TOO_LARGE: 'A received frame is larger than the configured maximum.',
   ZIB_ERR_UNKNOWN_SINK: 'A backend names a sink that does not exist.',

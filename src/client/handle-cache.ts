@@ -1,88 +1,237 @@
-import type { Tags } from '../wire/series-encoding.js';
 import type { SeriesHandle } from './series-handle.js';
 
+/**
+ * Tags as an app passes them to the cache: not yet validated, so values may be
+ * anything. Only values the client accepts (see `tag-values.ts`) are ever stored.
+ */
+type RawTags = Readonly<Record<string, unknown>>;
+
 interface Entry {
+  name: string;
   kind: number;
   level: number;
   source: string | undefined;
-  /** Tag keys and values in the order of the object first seen: a literal at the same call site enumerates in that order. */
-  tagKeys: string[];
-  tagValues: string[];
+  sampleRate: number;
+  /**
+   * Tag keys and values interleaved (`[k0, v0, k1, v1 …]`), in the order of the
+   * object first seen: a literal at the same call site enumerates in that
+   * order. One array, not two: at 100,000 tag sets each lookup is bound by
+   * cache misses, and every object touched is one more.
+   */
+  tags: unknown[];
   handle: SeriesHandle;
+  /** The next entry of the same name whose key hashes alike (a collision chain). */
+  next: Entry | undefined;
 }
 
-const EMPTY: string[] = [];
+/** The entries of one name: a short list while it is short, then a hash table as well. */
+interface NameBucket {
+  list: Entry[];
+  /** Built once the list outgrows {@link SCAN_LIMIT}: key hash → first entry of its chain. */
+  table: Map<number, Entry> | undefined;
+}
 
 /**
- * True when `tags` holds exactly the entry's tags. The fast path walks `tags`
- * once with for-in (V8 reads `tags[k]` through the enum cache) expecting the
- * keys in the stored order; a different order falls back to a lookup per key.
+ * Up to this many tag sets per name, a lookup scans the name's list: comparing
+ * a few entries costs less than hashing every character of the tags. Past it,
+ * the key is hashed, so a lookup costs the same at 10 or 100,000 tag sets.
  */
-function tagsMatch(e: Entry, tags: Tags | undefined): boolean {
-  const keys = e.tagKeys;
-  const values = e.tagValues;
-  if (tags === undefined) return keys.length === 0;
-  let n = 0;
-  for (const k in tags) {
-    if (n >= keys.length || keys[n] !== k || values[n] !== tags[k]) return sameTagsAnyOrder(e, tags);
-    n++;
-  }
-  return n === keys.length;
+const SCAN_LIMIT = 8;
+
+const EMPTY: unknown[] = [];
+
+/** FNV-1a over the UTF-16 code units, seeded: no string is built. */
+function hashString(s: string, seed: number): number {
+  let h = seed ^ 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  // The length ends the string, so ("ab", "c") and ("a", "bc") hash apart.
+  return Math.imul(h ^ s.length, 0x01000193);
 }
 
-function sameTagsAnyOrder(e: Entry, tags: Tags): boolean {
+/** murmur3's finaliser: spreads every input bit over the result before pairs are summed. */
+function mix(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/**
+ * The hash as a map key V8 stores unboxed (a 31-bit small integer): a full
+ * 32-bit key would be a heap number, allocated on every lookup.
+ */
+function smi(h: number): number {
+  return h & 0x3fffffff;
+}
+
+/**
+ * A tag value's hash. Values the client accepts are strings, finite numbers
+ * and booleans; anything else hashes to 0 and then fails the exact
+ * comparison, so the call reaches validation and is rejected there.
+ */
+function hashValue(v: unknown, seed: number): number {
+  if (typeof v === 'string') return hashString(v, seed);
+  if (typeof v === 'number') return mix(seed ^ ((v * 2654435761) | 0) ^ ((v * 1e-9) | 0));
+  if (typeof v === 'boolean') return mix(seed ^ (v ? 0x5bd1e995 : 0x1b873593));
+  return 0;
+}
+
+/**
+ * The key of everything but the name (the name picks the bucket). Tag pairs are
+ * hashed one by one and summed, so the order of the keys does not matter.
+ */
+function keyHash(kind: number, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined): number {
+  let h = mix(kind * 0x9e3779b1 + level * 0x85ebca77 + ((sampleRate * 0x7fffffff) | 0));
+  if (typeof source === 'string') h ^= hashString(source, 0x27d4eb2f);
+  let sum = 0;
+  if (tags !== undefined) for (const k in tags) sum = (sum + mix(hashValue(tags[k], hashString(k, 0x165667b1)))) | 0;
+  return smi(mix(h ^ sum));
+}
+
+/** The same key hash from an entry's stored copy. */
+function entryHash(e: Entry): number {
+  let h = mix(e.kind * 0x9e3779b1 + e.level * 0x85ebca77 + ((e.sampleRate * 0x7fffffff) | 0));
+  if (e.source !== undefined) h ^= hashString(e.source, 0x27d4eb2f);
+  let sum = 0;
+  const t = e.tags;
+  for (let i = 0; i < t.length; i += 2) sum = (sum + mix(hashValue(t[i + 1], hashString(t[i] as string, 0x165667b1)))) | 0;
+  return smi(mix(h ^ sum));
+}
+
+/**
+ * True when `tags` holds the entry's tags in the stored order: one for-in walk
+ * (V8 reads `tags[k]` through the enum cache). The repeat of a call site
+ * passes a literal that enumerates alike, so this is the whole fast path.
+ */
+function tagsInOrder(e: Entry, tags: RawTags | undefined): boolean {
+  const stored = e.tags;
+  if (tags === undefined) return stored.length === 0;
   let n = 0;
   for (const k in tags) {
-    const i = e.tagKeys.indexOf(k);
-    if (i < 0 || e.tagValues[i] !== tags[k]) return false;
-    n++;
+    if (n >= stored.length || stored[n] !== k || stored[n + 1] !== tags[k]) return false;
+    n += 2;
   }
-  return n === e.tagKeys.length;
+  return n === stored.length;
+}
+
+/** Exact equality in any key order: a hash hit is only a candidate until this says so. */
+function sameTags(e: Entry, tags: RawTags | undefined): boolean {
+  if (tagsInOrder(e, tags)) return true;
+  if (tags === undefined) return false;
+  const stored = e.tags;
+  let n = 0;
+  for (const k in tags) {
+    let i = 0;
+    while (i < stored.length && stored[i] !== k) i += 2;
+    if (i >= stored.length || stored[i + 1] !== tags[k]) return false;
+    n += 2;
+  }
+  return n === stored.length;
+}
+
+function sameKey(e: Entry, kind: number, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined): boolean {
+  return e.kind === kind && e.level === level && e.source === source && e.sampleRate === sampleRate && sameTags(e, tags);
 }
 
 /**
  * Finds the handle for a call made with an options object (`z.count({...})`)
- * without building a key string: a map by name, then a short scan comparing
- * kind, level, source and tags by value.
+ * without building a key string. The last entry found is tried first (calls
+ * come in runs of the same call site); otherwise a map by name gives the
+ * name's bucket, scanned while it is short and hashed past {@link SCAN_LIMIT},
+ * so the cost does not grow with the number of tag sets a name has. A hash
+ * only picks candidates: every hit is compared exactly (kind, level, source,
+ * sample rate, every tag), so two series never merge.
  */
 export class HandleCache {
-  private readonly byName = new Map<string, Entry[]>();
+  private readonly byName = new Map<string, NameBucket>();
   private size = 0;
+  /** The entry found or stored last: a repeat of the same call costs one comparison. */
+  private last: Entry | undefined = undefined;
   /**
-   * The list found by the last lookup. Calls come in runs of the same name (a
-   * loop, a handler), and comparing an interned string is one pointer compare
-   * where a Map probe costs ~13 ns; a miss costs that compare and nothing else.
+   * Entries compared by lookups past the last entry: what a lookup costs,
+   * counted instead of timed so a test can show it does not grow with the tag sets.
    */
-  private lastName: string | undefined = undefined;
-  private lastList: Entry[] | undefined = undefined;
+  comparisons = 0;
 
   constructor(private readonly maxEntries = 100_000) {}
 
-  get(kind: number, name: string, level: number, source: string | undefined, tags: Tags | undefined): SeriesHandle | undefined {
-    let list: Entry[] | undefined;
-    if (name === this.lastName) list = this.lastList!;
-    else {
-      list = this.byName.get(name);
-      if (list === undefined) return undefined;
-      this.lastName = name;
-      this.lastList = list;
-    }
-    for (let i = 0; i < list.length; i++) {
-      const e = list[i]!;
-      if (e.kind === kind && e.level === level && e.source === source && tagsMatch(e, tags)) return e.handle;
-    }
-    return undefined;
+  /** Entries held (at most `maxEntries`). */
+  get entries(): number {
+    return this.size;
   }
 
-  /** Remembers a handle; past `maxEntries` (a cardinality explosion) new handles are not cached, only used once. */
-  set(kind: number, name: string, level: number, source: string | undefined, tags: Tags | undefined, handle: SeriesHandle): void {
+  get(kind: number, name: string, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined): SeriesHandle | undefined {
+    const last = this.last;
+    if (
+      last !== undefined &&
+      last.name === name &&
+      last.kind === kind &&
+      last.level === level &&
+      last.source === source &&
+      last.sampleRate === sampleRate &&
+      tagsInOrder(last, tags)
+    ) {
+      return last.handle;
+    }
+    return this.find(kind, name, level, source, sampleRate, tags);
+  }
+
+  /** The lookup past the last entry, a call of its own so that {@link get} stays small enough to inline. */
+  private find(kind: number, name: string, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined): SeriesHandle | undefined {
+    const bucket = this.byName.get(name);
+    if (bucket === undefined) return undefined;
+    let e: Entry | undefined;
+    if (bucket.table === undefined) {
+      const list = bucket.list;
+      for (let i = 0; i < list.length; i++) {
+        this.comparisons++;
+        if (sameKey(list[i]!, kind, level, source, sampleRate, tags)) {
+          e = list[i];
+          break;
+        }
+      }
+    } else {
+      e = bucket.table.get(keyHash(kind, level, source, sampleRate, tags));
+      while (e !== undefined && (this.comparisons++, !sameKey(e, kind, level, source, sampleRate, tags))) e = e.next;
+    }
+    if (e === undefined) return undefined;
+    this.last = e;
+    return e.handle;
+  }
+
+  /**
+   * Remembers a handle for tags that were validated. Past `maxEntries` (a
+   * cardinality explosion) new handles are not cached, only used once: memory
+   * stays bounded and each such call costs one series encoding.
+   */
+  set(kind: number, name: string, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined, handle: SeriesHandle): void {
     if (this.size >= this.maxEntries) return;
-    let list = this.byName.get(name);
-    if (!list) this.byName.set(name, (list = []));
-    const tagKeys = tags ? Object.keys(tags) : EMPTY;
+    let bucket = this.byName.get(name);
+    if (!bucket) this.byName.set(name, (bucket = { list: [], table: undefined }));
     // Copies: the caller may change its object later, so identity never stands for equality.
-    const tagValues = tagKeys.map((k) => tags![k]!);
-    list.push({ kind, level, source, tagKeys, tagValues, handle });
+    // for-in, as the lookups walk the tags, so both see the same keys.
+    let stored = EMPTY;
+    if (tags !== undefined) {
+      for (const k in tags) {
+        if (stored === EMPTY) stored = [];
+        stored.push(k, tags[k]);
+      }
+    }
+    const e: Entry = { name, kind, level, source, sampleRate, tags: stored, handle, next: undefined };
+    if (bucket.table === undefined && bucket.list.length >= SCAN_LIMIT) {
+      // The name has many tag sets: index them all by hash from now on.
+      bucket.table = new Map();
+      for (const old of bucket.list) this.insert(bucket.table, old);
+      bucket.list = [];
+    }
+    if (bucket.table !== undefined) this.insert(bucket.table, e);
+    else bucket.list.push(e);
     this.size++;
+    this.last = e;
+  }
+
+  private insert(table: Map<number, Entry>, e: Entry): void {
+    const h = entryHash(e);
+    e.next = table.get(h);
+    table.set(h, e);
   }
 }

@@ -1,5 +1,6 @@
 import { RateLimitedLog } from '../diagnostics.js';
 import type { RecordBuffer } from './record-buffer.js';
+import { describeValue } from './call-checks.js';
 
 /**
  * Counts and reports bad input on the hot path: never an exception, one
@@ -12,19 +13,38 @@ export class InputProblems {
     private readonly buffer: RecordBuffer,
     write: (line: string) => void,
   ) {
-    this.log = new RateLimitedLog(write);
+    // The app's own log function must not turn a diagnostic into an exception in the app.
+    this.log = new RateLimitedLog((line) => {
+      try {
+        write(line);
+      } catch {
+        // Nowhere left to report it; the problem is still counted.
+      }
+    });
   }
 
   /** A value that is not a finite number. */
   badValue(name: string, value: unknown): void {
     this.buffer.invalid++;
-    this.log.report('ZIB_ERR_INVALID_VALUE', `metric "${name}": value ${String(value)} is not a finite number; record rejected`);
+    this.log.report('ZIB_ERR_INVALID_VALUE', `metric "${name}": value ${describeValue(value)} is not a finite number; record rejected`);
+  }
+
+  /** A record written to a handle made from invalid options (the options were reported when it was made). */
+  rejectedHandle(): void {
+    this.buffer.invalid++;
+    this.log.report('ZIB_ERR_INVALID_ARGUMENT', 'a handle, scope or wrapper made from invalid options was used; record rejected');
   }
 
   /** A call whose options could not make a series (bad name, level, tags …). */
   badCall(reason: string): void {
     this.buffer.invalid++;
     this.log.report('ZIB_ERR_INVALID_NAME', `${reason}; record rejected`);
+  }
+
+  /** A call with a bad argument that is not a series' (a sample rate, a non-function to time, `ready(null)` …). */
+  badArgument(reason: string): void {
+    this.buffer.invalid++;
+    this.log.report('ZIB_ERR_INVALID_ARGUMENT', `${reason}; call ignored`);
   }
 
   /** The buffer is full. */

@@ -2,6 +2,15 @@ import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_LEVEL, isLevel, type Level } from '../levels.js';
 import { DEFAULT_PUBLISH_ENDPOINT } from '../defaults.js';
 import type { Tags } from '../wire/series-encoding.js';
+import { checkTags, describeValue } from './call-checks.js';
+
+/**
+ * Largest `batchBytes`: receivers skip frames over 4 MiB (`DEFAULT_MAX_FRAME_BYTES`),
+ * and a batch carries its series table beside the records, so records get at most 1 MiB.
+ */
+export const MAX_BATCH_BYTES = 1024 * 1024;
+/** Longest flush interval: Node timers fire at once past 2^31 − 1 ms; an hour is already far past any use. */
+const MAX_FLUSH_INTERVAL_MS = 3_600_000;
 
 /** Options of the {@link Zibrato} client. */
 export interface ZibratoOptions {
@@ -11,13 +20,17 @@ export interface ZibratoOptions {
   source?: string;
   /** Default level of calls that name none. Default `info`. */
   level?: Level;
-  /** Tags on every record; a call's tags are merged over them. */
+  /**
+   * Tags on every record; a call's tags are merged over them. At most 64 keys,
+   * keys and values at most 255 bytes; values are strings (finite numbers and
+   * booleans are sent as their string form).
+   */
   tags?: Tags;
   /** How long records may wait before their batch is sent. Default 10 ms. */
   flushIntervalMs?: number;
   /** Most records held in memory while the broker is slow or away; past it records are dropped and counted. Default 1,000,000. */
   maxBufferedRecords?: number;
-  /** Bytes of records per batch (one ZeroMQ message). Default 64 KiB (≈ 6,500 records). */
+  /** Bytes of records per batch (one ZeroMQ message), 256 to 1 MiB. Default 64 KiB (≈ 6,500 records). */
   batchBytes?: number;
   /** Where diagnostics go (rate-limited). Default: stderr. */
   log?: (line: string) => void;
@@ -35,9 +48,9 @@ export interface ResolvedOptions {
   log: (line: string) => void;
 }
 
-function positiveInt(name: string, v: unknown, dflt: number, min: number): number {
+function boundedInt(name: string, v: unknown, dflt: number, min: number, max: number): number {
   if (v === undefined) return dflt;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new InvalidOptionError(`option ${name} must be an integer ≥ ${min}, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new InvalidOptionError(`option ${name} must be an integer from ${min} to ${max}, got ${describeValue(v)}`);
   return v;
 }
 
@@ -46,23 +59,22 @@ export function resolveOptions(o: ZibratoOptions = {}): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw new InvalidOptionError('options must be an object');
   const broker = o.broker ?? DEFAULT_PUBLISH_ENDPOINT;
   if (typeof broker !== 'string' || !/^(tcp|ipc|inproc|pgm|epgm|ws|wss):\/\/.+/.test(broker)) {
-    throw new InvalidOptionError(`option broker must be a ZeroMQ endpoint such as tcp://127.0.0.1:5550 or ipc:///tmp/zibrato.pub, got ${JSON.stringify(broker)}`);
+    throw new InvalidOptionError(`option broker must be a ZeroMQ endpoint such as tcp://127.0.0.1:5550 or ipc:///tmp/zibrato.pub, got ${describeValue(broker)}`);
   }
   if (o.source !== undefined && (typeof o.source !== 'string' || Buffer.byteLength(o.source) > 255)) throw new InvalidOptionError('option source must be a string of at most 255 bytes');
-  if (o.level !== undefined && !isLevel(o.level)) throw new InvalidOptionError(`option level must be one of debug, info, warn, error, crit, got ${JSON.stringify(o.level)}`, 'ZIB_ERR_INVALID_LEVEL');
-  if (o.tags !== undefined) {
-    if (typeof o.tags !== 'object' || o.tags === null) throw new InvalidOptionError('option tags must be an object of string values');
-    for (const [k, v] of Object.entries(o.tags)) if (typeof v !== 'string') throw new InvalidOptionError(`option tags.${k} must be a string`);
-  }
+  if (o.level !== undefined && !isLevel(o.level)) throw new InvalidOptionError(`option level must be one of debug, info, warn, error, crit, got ${describeValue(o.level)}`, 'ZIB_ERR_INVALID_LEVEL');
+  // Checked here, not at the first record: a bad global tag would otherwise fail every series, the client's own included.
+  const tags = checkTags(o.tags, 'option tags');
+  if (tags.problem !== undefined) throw new InvalidOptionError(tags.problem);
   if (o.log !== undefined && typeof o.log !== 'function') throw new InvalidOptionError('option log must be a function');
   return {
     broker,
     source: o.source ?? '',
     level: o.level ?? DEFAULT_LEVEL,
-    tags: o.tags ?? {},
-    flushIntervalMs: positiveInt('flushIntervalMs', o.flushIntervalMs, 10, 0),
-    maxBufferedRecords: positiveInt('maxBufferedRecords', o.maxBufferedRecords, 1_000_000, 1),
-    batchBytes: positiveInt('batchBytes', o.batchBytes, 64 * 1024, 256),
+    tags: tags.tags ?? {},
+    flushIntervalMs: boundedInt('flushIntervalMs', o.flushIntervalMs, 10, 0, MAX_FLUSH_INTERVAL_MS),
+    maxBufferedRecords: boundedInt('maxBufferedRecords', o.maxBufferedRecords, 1_000_000, 1, Number.MAX_SAFE_INTEGER),
+    batchBytes: boundedInt('batchBytes', o.batchBytes, 64 * 1024, 256, MAX_BATCH_BYTES),
     log: o.log ?? ((line: string) => process.stderr.write(`[zibrato] ${line}\n`)),
   };
 }

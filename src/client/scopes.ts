@@ -38,9 +38,3 @@ export class CounterScope implements Disposable {
     this.handle.write(this.value);
   }
 }
-
-/** A no-op scope returned when a scope's options were invalid: the app's `using` still works. */
-export const NOOP_SCOPE: TimerScope & CounterScope = {
-  stop: () => 0,
-  [Symbol.dispose]: () => undefined,
-} as unknown as TimerScope & CounterScope;

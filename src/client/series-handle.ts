@@ -20,7 +20,7 @@ export class SeriesHandle {
 
   constructor(
     private readonly buffer: RecordBuffer,
-    private readonly problems: InputProblems,
+    protected readonly problems: InputProblems,
     readonly level: number,
     readonly name: string,
     private readonly encoded: Uint8Array,
@@ -67,8 +67,9 @@ export class SeriesHandle {
   /** The enabled path of {@link write}. */
   private append(value: number): void {
     const buffer = this.buffer;
-    // NaN, ±Infinity and non-numbers all fail this test; finite numbers give 0.
-    if (value - value !== 0 || typeof value !== 'number') {
+    // The type test comes first: arithmetic on a Symbol throws, and on an object
+    // runs its valueOf, which may throw. Then NaN and ±Infinity fail `v - v === 0`.
+    if (typeof value !== 'number' || value - value !== 0) {
       this.problems.badValue(this.name, value);
       return;
     }
@@ -93,5 +94,25 @@ export class SeriesHandle {
     }
     w.append(this.slot, value);
     if (!buffer.flushPending) buffer.scheduleFlush();
+  }
+}
+
+/**
+ * What a handle, scope, decorator or wrapper gets when its options were
+ * invalid: the app's code keeps working, and every record it writes is counted
+ * as invalid instead of vanishing. It reports itself enabled so that wrappers
+ * go through `write` and each call is counted.
+ */
+export class RejectedHandle extends SeriesHandle {
+  constructor(buffer: RecordBuffer, problems: InputProblems) {
+    super(buffer, problems, 0, 'invalid', new Uint8Array(0));
+  }
+
+  override get enabled(): boolean {
+    return true;
+  }
+
+  override write(_value: number): void {
+    this.problems.rejectedHandle();
   }
 }

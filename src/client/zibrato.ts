@@ -1,3 +1,4 @@
+import { ZibratoError } from '../errors.js';
 import { LEVELS, levelIndex, type Level } from '../levels.js';
 import { MetricKind } from '../wire/constants.js';
 import { encodeSeries, type Tags } from '../wire/series-encoding.js';
@@ -6,13 +7,18 @@ import { HandleCache } from './handle-cache.js';
 import { InputProblems } from './input-problems.js';
 import { resolveOptions, type ResolvedOptions, type ZibratoOptions } from './options.js';
 import { RecordBuffer, type ClientStats } from './record-buffer.js';
-import { CounterScope, NOOP_SCOPE, TimerScope } from './scopes.js';
-import { SeriesHandle } from './series-handle.js';
+import { CounterScope, TimerScope } from './scopes.js';
+import { RejectedHandle, SeriesHandle } from './series-handle.js';
+import { checkTags, describeValue, isSampleRate } from './call-checks.js';
 import { INITIAL_MASK, Transport } from './transport.js';
 import { wrapCounted, wrapTimed } from './wrappers.js';
 import { now } from './clock.js';
 
-/** What names a series. `level` defaults to the client's level (`info`), `source` and `tags` merge over the client's. */
+/**
+ * What names a series. `level` defaults to the client's level (`info`), `source` and `tags` merge over the client's.
+ * Tag values are strings; finite numbers and booleans are accepted and sent as their string form
+ * (`{ status: 200 }` is the series `{ status: "200" }`). Any other value makes the call invalid (counted).
+ */
 export interface MetricOptions {
   name: string;
   level?: Level;
@@ -62,18 +68,14 @@ export interface TimerHandle {
 
 type Method<This, Args extends unknown[], R> = (this: This, ...args: Args) => R;
 
-const EMIT_KINDS: Record<EmitKind, MetricKind> = {
+/** Without a prototype, so `emit(level, 'toString', …)` or `'__proto__'` finds no kind. */
+const EMIT_KINDS: Readonly<Record<EmitKind, MetricKind>> = Object.assign(Object.create(null) as Record<EmitKind, MetricKind>, {
   counter: MetricKind.counter,
   gauge: MetricKind.gauge,
   gaugeDelta: MetricKind.gaugeDelta,
   timer: MetricKind.timer,
   set: MetricKind.set,
-};
-
-/** The cache key's kind: a sampled series is a different series entry (its rate is encoded with it). */
-function cacheKindOf(kind: MetricKind, sampleRate: number): number {
-  return sampleRate === 1 ? kind : kind + 16 * sampleRate;
-}
+});
 
 /** Self-metrics are published at `warn`: losing data is worth a warning. */
 const SELF_METRICS_LEVEL = levelIndex('warn');
@@ -98,8 +100,10 @@ export class Zibrato {
   private readonly cache = new HandleCache();
   private readonly defaultLevel: number;
   private readonly selfTimer: NodeJS.Timeout;
-  private readonly selfDropped: SeriesHandle;
-  private readonly selfInvalid: SeriesHandle;
+  private readonly selfDropped: SeriesHandle | undefined;
+  private readonly selfInvalid: SeriesHandle | undefined;
+  /** Given to handles, scopes and wrappers made from invalid options: their records are counted as invalid. */
+  private readonly rejected: RejectedHandle;
   private reported = { dropped: 0, invalid: 0 };
   private closing: Promise<void> | undefined;
 
@@ -109,22 +113,31 @@ export class Zibrato {
     let transport: Transport | undefined;
     this.buffer = new RecordBuffer(this.options.maxBufferedRecords, this.options.batchBytes, INITIAL_MASK, () => transport!.scheduleFlush());
     this.problems = new InputProblems(this.buffer, this.options.log);
-    this.transport = transport = new Transport(this.buffer, this.problems, this.options.broker, this.options.flushIntervalMs);
-    this.selfDropped = this.newHandle(MetricKind.counter, 'zibrato.client.dropped', SELF_METRICS_LEVEL, undefined, undefined, 1)!;
-    this.selfInvalid = this.newHandle(MetricKind.counter, 'zibrato.client.invalid', SELF_METRICS_LEVEL, undefined, undefined, 1)!;
+    this.rejected = new RejectedHandle(this.buffer, this.problems);
+    try {
+      this.transport = transport = new Transport(this.buffer, this.problems, this.options.broker, this.options.flushIntervalMs);
+    } catch (err) {
+      // libzmq's context holds 1,023 sockets and a client uses 3: the 341st client in a process fails here.
+      throw new ZibratoError('ZIB_ERR_CLIENT_SOCKET', `could not open the client's ZeroMQ socket (${(err as Error).message}); a process should share one client (~340 at most)`, { cause: err });
+    }
+    // Global tags and source were validated, so these cannot fail; if they did, self-metrics are skipped rather than thrown from a timer.
+    this.selfDropped = this.newHandle(MetricKind.counter, 'zibrato.client.dropped', SELF_METRICS_LEVEL, undefined, undefined, 1);
+    this.selfInvalid = this.newHandle(MetricKind.counter, 'zibrato.client.invalid', SELF_METRICS_LEVEL, undefined, undefined, 1);
     this.selfTimer = setInterval(() => this.reportSelf(), 1000);
     this.selfTimer.unref();
   }
 
   // ── series resolution (once per handle, never per record) ──
 
-  private newHandle(kind: MetricKind, name: string, level: number, source: string | undefined, tags: Tags | undefined, sampleRate: number): SeriesHandle | undefined {
+  /** Encodes a series; `tags` were checked (string values). Bad names and sources are reported and give undefined. */
+  private newHandle(kind: MetricKind, name: string, level: number, source: unknown, tags: Tags | undefined, sampleRate: number): SeriesHandle | undefined {
     try {
+      if (source !== undefined && typeof source !== 'string') throw new Error(`source must be a string, got ${describeValue(source)}`);
       const merged = tags ? { ...this.options.tags, ...tags } : this.options.tags;
       const encoded = encodeSeries(kind, name, source ?? this.options.source, merged, sampleRate);
       return new SeriesHandle(this.buffer, this.problems, level, name, encoded);
     } catch (err) {
-      this.problems.badCall(`metric "${String(name).slice(0, 60)}": ${(err as Error).message}`);
+      this.problems.badCall(`metric ${describeValue(name)}: ${(err as Error).message}`);
       return undefined;
     }
   }
@@ -137,155 +150,235 @@ export class Zibrato {
    * `count`, `gauge` and `timing`.
    */
   private enabledHandle(kind: MetricKind, o: MetricOptions): SeriesHandle | undefined {
-    if (o === null || typeof o !== 'object') return this.rejectOptions();
+    if (o === null || typeof o !== 'object') return this.rejectOptions(o);
     const levelName = o.level;
     const level = levelName === undefined ? this.defaultLevel : levelIndex(levelName);
     if (level < 0) return this.rejectLevel(levelName);
     if ((this.buffer.mask & (1 << level)) === 0) return undefined;
-    const h = this.cache.get(kind, o.name, level, o.source, o.tags);
+    const h = this.cache.get(kind, o.name, level, o.source, 1, o.tags);
     return h !== undefined ? h : this.resolve(kind, o, level, 1);
   }
 
   /** The handle for an options object whatever its level is (scopes and decorators keep theirs). */
   private handleFor(kind: MetricKind, o: MetricOptions, sampleRate = 1): SeriesHandle | undefined {
-    if (o === null || typeof o !== 'object') return this.rejectOptions();
+    if (o === null || typeof o !== 'object') return this.rejectOptions(o);
     const levelName = o.level;
     const level = levelName === undefined ? this.defaultLevel : levelIndex(levelName);
     if (level < 0) return this.rejectLevel(levelName);
-    const h = this.cache.get(cacheKindOf(kind, sampleRate), o.name, level, o.source, o.tags);
+    const h = this.cache.get(kind, o.name, level, o.source, sampleRate, o.tags);
     return h !== undefined ? h : this.resolve(kind, o, level, sampleRate);
   }
 
-  /** A cache miss: encodes the series once and remembers its handle. */
+  /**
+   * A cache miss: checks the tags, encodes the series once and remembers its
+   * handle under the tags as given (so `{ status: 200 }` hits next time too).
+   */
   private resolve(kind: MetricKind, o: MetricOptions, level: number, sampleRate: number): SeriesHandle | undefined {
-    const h = this.newHandle(kind, o.name, level, o.source, o.tags, sampleRate);
-    if (h) this.cache.set(cacheKindOf(kind, sampleRate), o.name, level, o.source, o.tags, h);
+    // Each option read once, so what is encoded is what is cached even if the app's getters change their answer.
+    const name = o.name;
+    const source = o.source;
+    const tags = checkTags(o.tags);
+    if (tags.problem !== undefined) {
+      this.problems.badArgument(`metric ${describeValue(name)}: ${tags.problem}`);
+      return undefined;
+    }
+    const h = this.newHandle(kind, name, level, source, tags.tags, sampleRate);
+    if (h) this.cache.set(kind, name, level, source, sampleRate, tags.raw, h);
     return h;
   }
 
-  private rejectOptions(): undefined {
-    this.problems.badCall('metric options must be an object like { name: "jobs.done" }');
+  private rejectOptions(o: unknown): undefined {
+    this.problems.badCall(`metric options must be an object like { name: "jobs.done" }, got ${describeValue(o)}`);
     return undefined;
   }
 
   private rejectLevel(levelName: unknown): undefined {
-    this.problems.badCall(`level ${JSON.stringify(levelName)} is not one of ${LEVELS.join(', ')}`);
+    this.problems.badCall(`level ${describeValue(levelName)} is not one of ${LEVELS.join(', ')}`);
     return undefined;
   }
 
+  /**
+   * Where a public call lands when something in the app's arguments threw
+   * (a getter, a Proxy): the call is counted as invalid instead of throwing.
+   */
+  private thrown(method: string, err: unknown): void {
+    this.problems.badArgument(`${method}: reading the arguments threw (${err instanceof Error ? err.message : describeValue(err)})`);
+  }
+
   // ── one-off calls ──
+  // Each public call catches what the app's arguments may throw (a getter, a
+  // Proxy, a valueOf): V8 optimises and inlines functions with try/catch, and
+  // the catch costs nothing until it runs.
 
   /** Adds `value` (default 1) to a counter. */
   count(o: CountOptions): void {
-    const h = this.enabledHandle(MetricKind.counter, o);
-    if (h !== undefined) h.write(o.value === undefined ? 1 : o.value);
+    try {
+      const h = this.enabledHandle(MetricKind.counter, o);
+      if (h !== undefined) h.write(o.value === undefined ? 1 : o.value);
+    } catch (err) {
+      this.thrown('count', err);
+    }
   }
 
   /** Sets a gauge. */
   gauge(o: GaugeOptions): void {
-    const h = this.enabledHandle(MetricKind.gauge, o);
-    if (h !== undefined) h.write(o.value);
+    try {
+      const h = this.enabledHandle(MetricKind.gauge, o);
+      if (h !== undefined) h.write(o.value);
+    } catch (err) {
+      this.thrown('gauge', err);
+    }
   }
 
   /** Records a duration in milliseconds. */
   timing(o: TimingOptions): void {
-    const h = this.enabledHandle(MetricKind.timer, o);
-    if (h !== undefined) h.write(o.ms);
+    try {
+      const h = this.enabledHandle(MetricKind.timer, o);
+      if (h !== undefined) h.write(o.ms);
+    } catch (err) {
+      this.thrown('timing', err);
+    }
   }
 
   /**
    * Low-level publish used by gateways (StatsD ingest): any kind, with a
-   * sample rate. For `set`, `value` may be the member string.
+   * sample rate in (0, 1]. For `set`, `value` may be the member string.
    */
   emit(level: Level, kind: EmitKind, name: string, value: number | string, options: EmitOptions = {}): void {
-    const k = EMIT_KINDS[kind];
-    if (k === undefined) {
-      this.problems.badCall(`metric "${name}": unknown kind ${JSON.stringify(kind)}`);
-      return;
+    try {
+      const k = EMIT_KINDS[kind];
+      if (k === undefined) {
+        this.problems.badCall(`metric ${describeValue(name)}: unknown kind ${describeValue(kind)}`);
+        return;
+      }
+      if (options === null || typeof options !== 'object') {
+        this.problems.badArgument(`emit ${describeValue(name)}: options must be an object, got ${describeValue(options)}`);
+        return;
+      }
+      const sampleRate = options.sampleRate === undefined ? 1 : options.sampleRate;
+      if (!isSampleRate(sampleRate)) {
+        this.problems.badArgument(`emit ${describeValue(name)}: sampleRate must be in (0, 1], got ${describeValue(sampleRate)}`);
+        return;
+      }
+      const idx = levelIndex(level);
+      if (idx >= 0 && (this.buffer.mask & (1 << idx)) === 0) return;
+      const v = k === MetricKind.set && typeof value === 'string' ? hashSetMember(value) : (value as number);
+      this.handleFor(k, { name, level, source: options.source, tags: options.tags }, sampleRate)?.write(v);
+    } catch (err) {
+      this.thrown('emit', err);
     }
-    const idx = levelIndex(level);
-    if (idx >= 0 && (this.buffer.mask & (1 << idx)) === 0) return;
-    const v = k === MetricKind.set && typeof value === 'string' ? hashSetMember(value) : (value as number);
-    this.handleFor(k, { name, level, source: options.source, tags: options.tags }, options.sampleRate ?? 1)?.write(v);
   }
 
   // ── bound handles (the cheapest path) ──
 
   /** A bound counter for hot loops: resolves the series once. */
   counterHandle(o: MetricOptions): CounterHandle {
-    return this.handleOrNoop(MetricKind.counter, o);
+    return this.handleOrRejected(MetricKind.counter, o, 'counterHandle');
   }
   /** A bound gauge. */
   gaugeHandle(o: MetricOptions): GaugeHandle {
-    return this.handleOrNoop(MetricKind.gauge, o);
+    return this.handleOrRejected(MetricKind.gauge, o, 'gaugeHandle');
   }
   /** A bound timer. */
   timerHandle(o: MetricOptions): TimerHandle {
-    return this.handleOrNoop(MetricKind.timer, o);
+    return this.handleOrRejected(MetricKind.timer, o, 'timerHandle');
   }
 
-  private noop: SeriesHandle | undefined;
-  /** Invalid options give a handle that never writes (the problem was already reported). */
-  private handleOrNoop(kind: MetricKind, o: MetricOptions): SeriesHandle {
-    const h = this.handleFor(kind, o);
-    if (h) return h;
-    // A disabled level bit (31) that is never set.
-    return (this.noop ??= new SeriesHandle(this.buffer, this.problems, 31, 'invalid', new Uint8Array(0)));
+  /** Invalid options (already reported) give a handle whose every record is counted as invalid. */
+  private handleOrRejected(kind: MetricKind, o: MetricOptions, method: string): SeriesHandle {
+    try {
+      return this.handleFor(kind, o) ?? this.rejected;
+    } catch (err) {
+      this.thrown(method, err);
+      return this.rejected;
+    }
+  }
+
+  /** `o.value` of a counting call, or 1; a throwing getter or a bad value is written, and so counted, when the count happens. */
+  private countValue(o: CountOptions): number {
+    try {
+      return o.value === undefined ? 1 : o.value;
+    } catch {
+      return NaN;
+    }
   }
 
   // ── scopes: `using` ──
 
   /** A timer for a block: `using t = z.timer({ name: 'block' })` records on scope exit. */
   timer(o: MetricOptions): TimerScope {
-    const h = this.handleFor(MetricKind.timer, o);
-    return h ? new TimerScope(h, now()) : NOOP_SCOPE;
+    return new TimerScope(this.handleOrRejected(MetricKind.timer, o, 'timer'), now());
   }
 
   /** A counter for a block: `using c = z.counter({ name: 'runs' })` counts on scope exit. */
   counter(o: CountOptions): CounterScope {
-    const h = this.handleFor(MetricKind.counter, o);
-    return h ? new CounterScope(h, o.value ?? 1) : NOOP_SCOPE;
+    const h = this.handleOrRejected(MetricKind.counter, o, 'counter');
+    return new CounterScope(h, h === this.rejected ? 1 : this.countValue(o));
   }
 
   // ── decorators (TC39) ──
 
   /** Method decorator: times each call until it returns, throws, or its promise settles. */
   timeMe(o: MetricOptions) {
-    const h = this.handleOrNoop(MetricKind.timer, o);
+    const h = this.handleOrRejected(MetricKind.timer, o, 'timeMe');
     return <This, Args extends unknown[], R>(method: Method<This, Args, R>, _context: ClassMethodDecoratorContext<This, Method<This, Args, R>>): Method<This, Args, R> =>
       wrapTimed(h, method as unknown as (...args: never[]) => unknown) as unknown as Method<This, Args, R>;
   }
 
   /** Method decorator: counts each call when it returns, throws, or its promise settles. */
   countMe(o: CountOptions) {
-    const h = this.handleOrNoop(MetricKind.counter, o);
-    const value = o?.value ?? 1;
+    const h = this.handleOrRejected(MetricKind.counter, o, 'countMe');
+    const value = h === this.rejected ? 1 : this.countValue(o);
     return <This, Args extends unknown[], R>(method: Method<This, Args, R>, _context: ClassMethodDecoratorContext<This, Method<This, Args, R>>): Method<This, Args, R> =>
       wrapCounted(h, method as unknown as (...args: never[]) => unknown, value) as unknown as Method<This, Args, R>;
   }
 
   // ── wrappers for plain functions ──
 
-  /** Returns `fn` wrapped so every call is timed (sync or async). */
+  /**
+   * Returns `fn` wrapped so every call is timed (sync or async). Given a
+   * non-function, counts the call as invalid and returns a function that does nothing.
+   */
   timed<F extends (...args: never[]) => unknown>(o: MetricOptions, fn: F): F {
-    return wrapTimed(this.handleOrNoop(MetricKind.timer, o), fn);
+    if (typeof fn !== 'function') return this.notAFunction('timed', fn) as F;
+    return wrapTimed(this.handleOrRejected(MetricKind.timer, o, 'timed'), fn);
   }
 
-  /** Returns `fn` wrapped so every call is counted. */
+  /** Returns `fn` wrapped so every call is counted. Given a non-function, as {@link timed}. */
   counted<F extends (...args: never[]) => unknown>(o: CountOptions, fn: F): F {
-    return wrapCounted(this.handleOrNoop(MetricKind.counter, o), fn, o?.value ?? 1);
+    if (typeof fn !== 'function') return this.notAFunction('counted', fn) as F;
+    const h = this.handleOrRejected(MetricKind.counter, o, 'counted');
+    return wrapCounted(h, fn, h === this.rejected ? 1 : this.countValue(o));
   }
 
-  /** Times one call of `fn` and returns its result (a promise result is timed until it settles). */
+  /**
+   * Times one call of `fn` and returns its result (a promise result is timed
+   * until it settles). What `fn` throws reaches the caller, as without the
+   * timer; given a non-function, the call is counted as invalid and returns undefined.
+   */
   time<R>(o: MetricOptions, fn: () => R): R {
-    return wrapTimed(this.handleOrNoop(MetricKind.timer, o), fn)();
+    if (typeof fn !== 'function') {
+      this.problems.badArgument(`time: expected a function, got ${describeValue(fn)}`);
+      return undefined as R;
+    }
+    return wrapTimed(this.handleOrRejected(MetricKind.timer, o, 'time'), fn)();
+  }
+
+  /** For `timed`/`counted` given a non-function: counted now, and each call of what is returned is counted too. */
+  private notAFunction(method: string, fn: unknown): () => undefined {
+    this.problems.badArgument(`${method}: expected a function to wrap, got ${describeValue(fn)}`);
+    const rejected = this.rejected;
+    return () => {
+      rejected.write(0);
+      return undefined;
+    };
   }
 
   // ── state ──
 
-  /** True when some subscriber wants `level` (calls at other levels are near no-ops). */
+  /** True when some subscriber wants `level` (calls at other levels are near no-ops). False for a name that is not a level. */
   isEnabled(level: Level): boolean {
-    const idx = levelIndex(level);
+    const idx = typeof level === 'string' ? levelIndex(level) : -1;
     return idx >= 0 && (this.buffer.mask & (1 << idx)) !== 0;
   }
 
@@ -296,15 +389,29 @@ export class Zibrato {
 
   /**
    * Resolves true once the client is connected to the broker and every level
-   * in `levels` has a subscriber; false after `timeoutMs` (default 5 s). Never rejects.
+   * in `levels` has a subscriber; false after `timeoutMs` (default 5 s). Never
+   * rejects; bad options are counted as invalid and the defaults used.
    */
   ready(options: { levels?: Level[]; timeoutMs?: number } = {}): Promise<boolean> {
     let mask = 0;
-    for (const l of options.levels ?? []) {
-      const idx = levelIndex(l);
-      if (idx >= 0) mask |= 1 << idx;
+    let timeoutMs = 5000;
+    try {
+      if (options === null || typeof options !== 'object') throw new Error(`options must be an object, got ${describeValue(options)}`);
+      const levels: unknown = options.levels ?? [];
+      if (!Array.isArray(levels)) throw new Error(`levels must be an array of levels, got ${describeValue(levels)}`);
+      for (const l of levels) {
+        const idx = typeof l === 'string' ? levelIndex(l) : -1;
+        if (idx < 0) throw new Error(`${describeValue(l)} is not a level`);
+        mask |= 1 << idx;
+      }
+      const t: unknown = options.timeoutMs ?? 5000;
+      if (typeof t !== 'number' || !(t >= 0) || t > 2_147_483_647) throw new Error(`timeoutMs must be a number of ms ≥ 0, got ${describeValue(t)}`);
+      timeoutMs = t;
+    } catch (err) {
+      this.problems.badArgument(`ready: ${(err as Error).message}`);
+      mask = 0;
     }
-    return this.transport.waitReady(mask, options.timeoutMs ?? 5000);
+    return this.transport.waitReady(mask, timeoutMs);
   }
 
   /** Sends buffered batches now instead of waiting for the flush interval. */
@@ -318,9 +425,9 @@ export class Zibrato {
     const invalid = s.invalid - this.reported.invalid;
     if (dropped > 0) {
       this.problems.warn('ZIB_DROPPED_TOTAL', `${s.dropped} records dropped since start (${dropped} in the last report interval)`);
-      this.selfDropped.write(dropped);
+      this.selfDropped?.write(dropped);
     }
-    if (invalid > 0) this.selfInvalid.write(invalid);
+    if (invalid > 0) this.selfInvalid?.write(invalid);
     this.reported = { dropped: s.dropped, invalid: s.invalid };
   }
 
@@ -333,7 +440,15 @@ export class Zibrato {
     if (!this.closing) {
       clearInterval(this.selfTimer);
       this.reportSelf();
-      this.closing = this.transport.close(options.timeoutMs ?? 2000);
+      let timeoutMs = 2000;
+      try {
+        const t: unknown = options?.timeoutMs ?? 2000;
+        if (typeof t === 'number' && t >= 0 && t <= 2_147_483_647) timeoutMs = t;
+        else this.problems.badArgument(`close: timeoutMs must be a number of ms ≥ 0, got ${describeValue(t)}; using 2000`);
+      } catch (err) {
+        this.thrown('close', err);
+      }
+      this.closing = this.transport.close(timeoutMs);
     }
     return this.closing;
   }

@@ -31,7 +31,8 @@ export function recordValue(batch: DecodedBatch, i: number): number {
   return batch.view.getFloat64(batch.recordsOffset + i * RECORD_BYTES + 2, true);
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string that starts with U+FEFF keeps it (by default the decoder strips it, so a tag key "\uFEFF" became "").
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Reader {
   offset: number;
@@ -98,7 +99,10 @@ export function decodeBatch(frame: Uint8Array): DecodedBatch {
     for (let t = 0; t < tagCount; t++) {
       const k = r.str(`series ${s} tag ${t} key`);
       if (k.length === 0) throw new MalformedFrameError(`series ${s} tag ${t} has an empty key`);
-      tags[k] = r.str(`series ${s} tag ${t} value`);
+      const v = r.str(`series ${s} tag ${t} value`);
+      // `tags.__proto__ = v` would set the prototype (a no-op for a string) and lose the tag (found by npm run fuzz).
+      if (k === '__proto__') Object.defineProperty(tags, k, { value: v, enumerable: true, writable: true, configurable: true });
+      else tags[k] = v;
     }
     series[s] = { kind: kind as MetricKind, name, source, tags, sampleRate };
   }

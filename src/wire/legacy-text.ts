@@ -47,6 +47,8 @@ export function parseLegacyText(text: string): LegacyRecord {
   let value = Number(valueText);
   if (!Number.isFinite(value)) throw new MalformedFrameError(`legacy message value "${valueText}" is not finite`);
   if (kind === MetricKind.timer) value *= 1000;
+  // Seconds near the largest double overflow to Infinity as milliseconds (found by fuzzing).
+  if (!Number.isFinite(value)) throw new MalformedFrameError(`legacy message timer value "${valueText}" s is too large in ms`);
   const rec: LegacyRecord = { level, kind, name, value, source: source ?? '' };
   if (tsText !== undefined && tsText !== '') {
     const ts = Number(tsText);

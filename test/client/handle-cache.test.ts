@@ -1,0 +1,80 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { HandleCache } from '../../src/client/handle-cache.ts';
+import type { SeriesHandle } from '../../src/client/series-handle.ts';
+import { MetricKind } from '../../src/wire/constants.ts';
+
+/** A stand-in handle: the cache only stores and returns it, so identity is all a test needs. */
+const fakeHandle = (label: string) => ({ label }) as unknown as SeriesHandle;
+const INFO = 1;
+
+describe('the handle cache', () => {
+  test('a lookup compares about one entry whether a name has 10 or 100,000 tag sets', () => {
+    for (const tagSets of [10, 1_000, 100_000]) {
+      const cache = new HandleCache(200_000);
+      const handles = Array.from({ length: tagSets }, (_, i) => fakeHandle(`u${i}`));
+      for (let i = 0; i < tagSets; i++) cache.set(MetricKind.counter, 'req', INFO, undefined, 1, { user: `u${i}` }, handles[i]!);
+      cache.comparisons = 0;
+      // Every other lookup, so the "same call again" shortcut never answers.
+      for (let i = 0; i < tagSets; i += 2) assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { user: `u${i}` }), handles[i]);
+      const perLookup = cache.comparisons / (tagSets / 2);
+      assert.ok(perLookup < 1.5, `${perLookup} entries compared per lookup at ${tagSets} tag sets`);
+    }
+  });
+
+  test('tags given in another key order find the same handle', () => {
+    const cache = new HandleCache();
+    for (let i = 0; i < 50; i++) cache.set(MetricKind.counter, 'req', INFO, undefined, 1, { route: `/r${i}`, status: '200' }, fakeHandle(`r${i}`));
+    const h = cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { status: '200', route: '/r7' });
+    assert.equal((h as unknown as { label: string }).label, 'r7');
+  });
+
+  test('tag sets that differ only in kind, level, source, sample rate or one tag never share a handle', () => {
+    const cache = new HandleCache();
+    const base = { kind: MetricKind.counter, level: INFO, source: 'a' as string | undefined, rate: 1, tags: { k: 'v' } as Record<string, unknown> };
+    const variants = [
+      base,
+      { ...base, kind: MetricKind.gauge },
+      { ...base, kind: MetricKind.gaugeDelta },
+      { ...base, level: 2 },
+      { ...base, source: undefined },
+      { ...base, source: 'b' },
+      { ...base, rate: 0.25 },
+      { ...base, tags: { k: 'w' } },
+      { ...base, tags: { k: 'v', x: '' } },
+      { ...base, tags: { kk: 'v' } },
+      { ...base, tags: {} },
+    ];
+    // Past the scan limit too, so both the short list and the hash table are exercised.
+    for (let i = 0; i < 20; i++) cache.set(MetricKind.counter, 'n', INFO, `filler${i}`, 1, undefined, fakeHandle(`filler${i}`));
+    variants.forEach((v, i) => cache.set(v.kind, 'n', v.level, v.source, v.rate, v.tags, fakeHandle(`v${i}`)));
+    variants.forEach((v, i) => {
+      const h = cache.get(v.kind, 'n', v.level, v.source, v.rate, v.tags) as unknown as { label: string };
+      assert.equal(h.label, `v${i}`, JSON.stringify(v));
+    });
+  });
+
+  test('a counter sampled at 0.25 is not the unsampled gauge delta of the same name', () => {
+    // The old key, kind + 16 × sampleRate, made both 5.
+    const cache = new HandleCache();
+    const delta = fakeHandle('gaugeDelta');
+    cache.set(MetricKind.gaugeDelta, 'x', INFO, undefined, 1, undefined, delta);
+    assert.equal(cache.get(MetricKind.counter, 'x', INFO, undefined, 0.25, undefined), undefined);
+  });
+
+  test('changing the tags object after it was cached does not change what it matches', () => {
+    const cache = new HandleCache();
+    const tags: Record<string, string> = { route: '/a' };
+    cache.set(MetricKind.counter, 'req', INFO, undefined, 1, tags, fakeHandle('a'));
+    tags.route = '/b';
+    assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, tags), undefined);
+    assert.equal((cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { route: '/a' }) as unknown as { label: string }).label, 'a');
+  });
+
+  test('past its bound the cache stores no more handles', () => {
+    const cache = new HandleCache(10);
+    for (let i = 0; i < 20; i++) cache.set(MetricKind.counter, 'req', INFO, undefined, 1, { user: `u${i}` }, fakeHandle(`u${i}`));
+    assert.equal(cache.entries, 10);
+    assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u15' }), undefined);
+  });
+});
