@@ -47,6 +47,17 @@ describe('gauge', () => {
 });
 
 describe('timer', () => {
+  test('a timer given both a huge and a tiny value keeps exact min and max and does not throw', () => {
+    const a = new TimerAggregator();
+    a.add(1e308, 1);
+    a.add(1e-300, 1);
+    a.add(5, 1);
+    const p = a.toPoint({ name: 't', source: '', tags: {} });
+    assert.equal(p.count, 3);
+    assert.equal(p.min, 1e-300);
+    assert.equal(p.max, 1e308);
+  });
+
   function exact(sorted: number[], q: number): number {
     return sorted[Math.floor(q * (sorted.length - 1))]!;
   }

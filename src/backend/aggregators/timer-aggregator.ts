@@ -9,6 +9,15 @@ import type { Aggregator, SeriesIdentity } from './aggregator.js';
  */
 export const TIMER_RELATIVE_ACCURACY = 0.005;
 
+/**
+ * Magnitudes below this (ms) go to the sketch's zero bucket. DDSketch keeps one
+ * bucket per log step between the smallest and largest value it has seen, and
+ * sketches-js overflows the call stack on a span like 1e-300…1e308 (found by
+ * fuzzing); a picosecond is far below any clock a timer reads. min, max, sum
+ * and count stay exact.
+ */
+export const TIMER_SKETCH_MIN_MS = 1e-9;
+
 /** Timer statistics: exact count/sum/min/max/stddev, percentiles from a mergeable DDSketch. Merge rule: sketch merge, sums add. */
 export class TimerAggregator implements Aggregator<TimerAggregator> {
   count = 0;
@@ -25,7 +34,7 @@ export class TimerAggregator implements Aggregator<TimerAggregator> {
     this.sumSquares += value * value * weight;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
-    this.sketch.accept(value, weight);
+    this.sketch.accept(value > -TIMER_SKETCH_MIN_MS && value < TIMER_SKETCH_MIN_MS ? 0 : value, weight);
     this.touched = true;
   }
 
