@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   ZIB_ERR_UNKNOWN_SINK: 'A backend names a sink that does not exist.',
   ZIB_ERR_SINK_FAILED: 'A sink could not deliver a batch.',
   ZIB_ERR_SINK_REJECTED: 'A destination answered with a permanent (4xx) error; the batch will not be retried.',
+  ZIB_ERR_ENDPOINT: 'An endpoint cannot be bound or connected (in use, bad address, unsupported transport); the message names the endpoint and the option.',
+  ZIB_ERR_CHILD_FAILED: 'A process started by zibrato up exited with a code a restart cannot fix (2 or 3); up stops everything.',
 } as const;
 
 /** A stable error code, e.g. `ZIB_ERR_INVALID_OPTION`. */

@@ -23,7 +23,10 @@ Quick start:
   zibrato tail --levels debug+       watch raw records
   zibrato send --name x --value 1    send one record
 
-Docs: README.md, docs/wire-format.md, docs/file-format.md`,
+Exit codes (every subcommand): 0 done, 1 runtime failure, 2 usage or config
+error, 3 endpoint or port unusable, 130 second signal. See docs/errors.md.
+
+Docs: README.md, docs/wire-format.md, docs/file-format.md, docs/errors.md`,
     );
   registerUpCommand(program);
   registerBrokerCommand(program);
@@ -31,6 +34,15 @@ Docs: README.md, docs/wire-format.md, docs/file-format.md`,
   registerIngestCommand(program);
   registerTailCommand(program);
   registerSendCommand(program);
+  // Usage errors exit 2 like every other configuration error (commander's own
+  // default is 1, which the exit-code table keeps for runtime failures);
+  // bin/zibrato.js maps the thrown CommanderError. Sink subcommands are added
+  // with addCommand, which does not inherit the setting, hence the walk.
+  const walk = (c: Command): void => {
+    c.exitOverride();
+    for (const sub of c.commands) walk(sub);
+  };
+  walk(program);
   return program;
 }
 

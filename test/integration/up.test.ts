@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
 import { tcpBrokerEndpoints } from '../helpers/ports.ts';
 import { eventually, node, ROOT, stopAll, zibrato } from '../helpers/processes.ts';
 import { counterTotal, readRows } from '../helpers/jsonl.ts';
@@ -66,4 +67,73 @@ test('zibrato up rejects a bad config with an error naming the key', async () =>
   const { code } = await up.exited;
   assert.equal(code, 2);
   assert.match(up.lines.join('\n'), /ZIB_ERR_INVALID_CONFIG: config backends\[0\]\.flush: .*"10 parsecs" is not a duration/);
+});
+
+/** A config with one file backend that flushes hourly: only a final flush can write the file before the test ends. */
+function hourlyFileConfig(dir: string, ep: { publish: string; subscribe: string }, file: string): string {
+  const config = join(dir, 'zibrato.config.yaml');
+  writeFileSync(config, `broker:\n  publish: [${ep.publish}]\n  subscribe: [${ep.subscribe}]\nbackends:\n  - name: file\n    sink: file\n    levels: info+\n    flush: 1h\n    options:\n      path: ${file}\n`);
+  return config;
+}
+
+test("Ctrl-C to zibrato up's process group (what a terminal sends) ends with every backend's final flush", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-int-'));
+  const ep = await tcpBrokerEndpoints();
+  const file = join(dir, 'metrics.jsonl');
+  const up = zibrato(['up', '--config', hourlyFileConfig(dir, ep, file)], { cwd: dir, label: 'up', groupLeader: true });
+  await up.waitFor(/\[backend:file\].*subscribed/);
+  await publish(ep.publish, 'before.ctrl.c', 1000);
+
+  // The terminal signals every process of the foreground group at once: up and its children.
+  process.kill(-up.pid, 'SIGINT');
+  const { code } = await up.exited;
+  assert.equal(code, 0, up.lines.join('\n'));
+  assert.equal(counterTotal(readRows(file), 'before.ctrl.c'), 1000, up.lines.join('\n'));
+  assert.ok(up.lines.some((l) => /\[backend:file\].*stopped after a final flush/.test(l)), up.lines.join('\n'));
+});
+
+test('zibrato up stops with exit code 3 and names the broker when its port is taken, instead of restarting it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-port-'));
+  const ep = await tcpBrokerEndpoints();
+  const port = Number(new URL(ep.publish).port);
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(port, '127.0.0.1', r));
+  try {
+    const up = zibrato(['up', '--config', hourlyFileConfig(dir, ep, join(dir, 'm.jsonl'))], { cwd: dir, label: 'up' });
+    const { code } = await up.exited;
+    const out = up.lines.join('\n');
+    assert.equal(code, 3, out);
+    assert.match(out, /ZIB_ERR_CHILD_FAILED: broker cannot start: .*--publish tcp:\/\/127\.0\.0\.1:\d+: cannot bind: EADDRINUSE/);
+    assert.doesNotMatch(out, /restart #1/);
+  } finally {
+    holder.close();
+  }
+});
+
+test('zibrato up --publish/--subscribe replace the broker endpoints of the config', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const check = zibrato(['up', '--check', '--publish', ep.publish, '--subscribe', ep.subscribe]);
+  const { code } = await check.exited;
+  const out = check.lines.join('\n');
+  assert.equal(code, 0, out);
+  assert.match(out, new RegExp(`broker: zibrato broker --publish ${ep.publish} --subscribe ${ep.subscribe}\\n`));
+  assert.match(out, new RegExp(`backend:file: zibrato backend file .*--broker ${ep.subscribe}`));
+});
+
+test('zibrato up --check names a port in use and a directory given as a file path', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-check-'));
+  const ep = await tcpBrokerEndpoints();
+  const port = Number(new URL(ep.subscribe).port);
+  const holder = createServer();
+  await new Promise<void>((r) => holder.listen(port, '127.0.0.1', r));
+  try {
+    const taken = zibrato(['up', '--check', '--config', hourlyFileConfig(dir, ep, join(dir, 'm.jsonl'))]);
+    assert.equal((await taken.exited).code, 3, taken.lines.join('\n'));
+    assert.match(taken.lines.join('\n'), new RegExp(`broker\\.subscribe\\[0\\]: ${ep.subscribe} cannot be bound: EADDRINUSE`));
+  } finally {
+    holder.close();
+  }
+  const asDir = zibrato(['up', '--check', '--config', hourlyFileConfig(dir, await tcpBrokerEndpoints(), dir)]);
+  assert.equal((await asDir.exited).code, 2, asDir.lines.join('\n'));
+  assert.match(asDir.lines.join('\n'), /backends\[0\]\.options\.path: ".*" is a directory/);
 });
