@@ -11,6 +11,8 @@ import { SeriesHandle } from './series-handle.js';
 import { INITIAL_MASK, Transport } from './transport.js';
 import { wrapCounted, wrapTimed } from './wrappers.js';
 import { now } from './clock.js';
+import { methodDecorator, type MethodDecorator } from './decorators.js';
+import { processLooksFinished } from './process-idle.js';
 
 /** What names a series. `level` defaults to the client's level (`info`), `source` and `tags` merge over the client's. */
 export interface MetricOptions {
@@ -59,8 +61,6 @@ export interface TimerHandle {
   start(): TimerScope;
   readonly enabled: boolean;
 }
-
-type Method<This, Args extends unknown[], R> = (this: This, ...args: Args) => R;
 
 const EMIT_KINDS: Record<EmitKind, MetricKind> = {
   counter: MetricKind.counter,
@@ -112,7 +112,7 @@ export class Zibrato {
     this.transport = transport = new Transport(this.buffer, this.problems, this.options.broker, this.options.flushIntervalMs);
     this.selfDropped = this.newHandle(MetricKind.counter, 'zibrato.client.dropped', SELF_METRICS_LEVEL, undefined, undefined, 1)!;
     this.selfInvalid = this.newHandle(MetricKind.counter, 'zibrato.client.invalid', SELF_METRICS_LEVEL, undefined, undefined, 1)!;
-    this.selfTimer = setInterval(() => this.reportSelf(), 1000);
+    this.selfTimer = setInterval(() => this.tick(), 1000);
     this.selfTimer.unref();
   }
 
@@ -247,21 +247,19 @@ export class Zibrato {
     return h ? new CounterScope(h, o.value ?? 1) : NOOP_SCOPE;
   }
 
-  // ── decorators (TC39) ──
+  // ── decorators (TC39 and experimentalDecorators, see decorators.ts) ──
 
   /** Method decorator: times each call until it returns, throws, or its promise settles. */
-  timeMe(o: MetricOptions) {
+  timeMe(o: MetricOptions): MethodDecorator {
     const h = this.handleOrNoop(MetricKind.timer, o);
-    return <This, Args extends unknown[], R>(method: Method<This, Args, R>, _context: ClassMethodDecoratorContext<This, Method<This, Args, R>>): Method<This, Args, R> =>
-      wrapTimed(h, method as unknown as (...args: never[]) => unknown) as unknown as Method<This, Args, R>;
+    return methodDecorator((method) => wrapTimed(h, method));
   }
 
   /** Method decorator: counts each call when it returns, throws, or its promise settles. */
-  countMe(o: CountOptions) {
+  countMe(o: CountOptions): MethodDecorator {
     const h = this.handleOrNoop(MetricKind.counter, o);
     const value = o?.value ?? 1;
-    return <This, Args extends unknown[], R>(method: Method<This, Args, R>, _context: ClassMethodDecoratorContext<This, Method<This, Args, R>>): Method<This, Args, R> =>
-      wrapCounted(h, method as unknown as (...args: never[]) => unknown, value) as unknown as Method<This, Args, R>;
+    return methodDecorator((method) => wrapCounted(h, method, value));
   }
 
   // ── wrappers for plain functions ──
@@ -304,12 +302,22 @@ export class Zibrato {
       const idx = levelIndex(l);
       if (idx >= 0) mask |= 1 << idx;
     }
-    return this.transport.waitReady(mask, options.timeoutMs ?? 5000);
+    this.readyPending++;
+    return this.transport.waitReady(mask, options.timeoutMs ?? 5000).finally(() => this.readyPending--);
   }
 
   /** Sends buffered batches now instead of waiting for the flush interval. */
   flush(): void {
     this.transport.flushNow();
+  }
+
+  /** Awaited `ready()` calls: the app is waiting on the client, so it is not finished. */
+  private readyPending = 0;
+
+  private tick(): void {
+    this.reportSelf();
+    // See process-idle.ts: the open socket would otherwise keep a finished script alive forever.
+    if (this.readyPending === 0 && processLooksFinished()) void this.close();
   }
 
   private reportSelf(): void {

