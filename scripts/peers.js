@@ -56,7 +56,8 @@ export function installCommand(pkgs) {
  * every peer is there (after installing), 1 otherwise. `isRoot` and `env`
  * are parameters so a test can drive both paths with a stand-in apt-get.
  */
-export function ensurePeers({ env = process.env, isRoot = process.getuid?.() === 0, log = (line) => process.stderr.write(line + '\n') } = {}) {
+/** @param {{ env?: Record<string, string | undefined>, isRoot?: boolean, log?: (line: string) => void }} [options] */
+export function ensurePeers({ env = process.env, isRoot = process.getuid?.() === 0, log = (line) => void process.stderr.write(line + '\n') } = {}) {
   const missing = missingPeers(env);
   if (missing.length === 0) return 0;
   const pkgs = missing.map((p) => p.pkg);
