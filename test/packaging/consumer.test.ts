@@ -53,6 +53,16 @@ test('a project that imports Zibrato compiles with skipLibCheck: false', async (
   assert.equal((await p.exited).code, 0, p.lines.join('\n'));
 });
 
+test('a CommonJS TypeScript project compiles against the require types with skipLibCheck: false, and runs', async () => {
+  const dir = consumerProject('strict-cjs', { skipLibCheck: false }, { 'app.ts': "import { Zibrato, type ZibratoOptions } from 'zibrato';\nconst options: ZibratoOptions = { broker: 'tcp://127.0.0.1:1', log: () => undefined };\nconst z = new Zibrato(options);\nz.count({ name: 'jobs.done' });\nvoid z.close({ timeoutMs: 0 }).then(() => console.log(typeof require));\n" }, 'commonjs');
+  const tsc = program(process.execPath, [TSC, '-p', dir], 'tsc strict cjs consumer');
+  assert.equal((await tsc.exited).code, 0, tsc.lines.join('\n'));
+  assert.match(readFileSync(join(dir, 'out/app.js'), 'utf8'), /require\("zibrato"\)/);
+  const run = program(process.execPath, [join(dir, 'out/app.js')], 'cjs consumer');
+  assert.equal(await finished(run, 15_000), 0, run.lines.join('\n'));
+  assert.equal(run.lines.at(-1), 'function');
+});
+
 test('a script that never calls close() still exits, and what it recorded arrives', async () => {
   const pipeline = await inProcessPipeline(['info']);
   try {
