@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
-import { tcpBrokerEndpoints } from '../helpers/ports.ts';
+import { holdTcpPort, tcpBrokerEndpoints } from '../helpers/ports.ts';
 import { eventually, node, ROOT, stopAll, zibrato } from '../helpers/processes.ts';
 import { counterTotal, readRows } from '../helpers/jsonl.ts';
 
@@ -95,9 +94,7 @@ test("Ctrl-C to zibrato up's process group (what a terminal sends) ends with eve
 test('zibrato up stops with exit code 3 and names the broker when its port is taken, instead of restarting it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-port-'));
   const ep = await tcpBrokerEndpoints();
-  const port = Number(new URL(ep.publish).port);
-  const holder = createServer();
-  await new Promise<void>((r) => holder.listen(port, '127.0.0.1', r));
+  const holder = await holdTcpPort(ep.publish);
   try {
     const up = zibrato(['up', '--config', hourlyFileConfig(dir, ep, join(dir, 'm.jsonl'))], { cwd: dir, label: 'up' });
     const { code } = await up.exited;
@@ -123,9 +120,7 @@ test('zibrato up --publish/--subscribe replace the broker endpoints of the confi
 test('zibrato up --check names a port in use and a directory given as a file path', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-check-'));
   const ep = await tcpBrokerEndpoints();
-  const port = Number(new URL(ep.subscribe).port);
-  const holder = createServer();
-  await new Promise<void>((r) => holder.listen(port, '127.0.0.1', r));
+  const holder = await holdTcpPort(ep.subscribe);
   try {
     const taken = zibrato(['up', '--check', '--config', hourlyFileConfig(dir, ep, join(dir, 'm.jsonl'))]);
     assert.equal((await taken.exited).code, 3, taken.lines.join('\n'));
