@@ -19,8 +19,9 @@ const REASONS: Record<string, string> = {
  */
 export function endpointError(err: unknown, action: 'bind' | 'connect', optionFor: (address: string) => string, fallbackAddress: string): Error {
   if (err instanceof ZibratoError) return err;
-  const e = err as { code?: unknown; address?: unknown; message?: unknown };
-  const address = typeof e.address === 'string' ? e.address : fallbackAddress;
+  // zeromq.js puts the whole endpoint in `address`; Node's net/dgram put the host there and the port beside it.
+  const e = err as { code?: unknown; address?: unknown; port?: unknown; message?: unknown };
+  const address = typeof e.address !== 'string' ? fallbackAddress : typeof e.port === 'number' ? `${e.address}:${e.port}` : e.address;
   const code = typeof e.code === 'string' ? e.code : 'error';
   const reason = REASONS[code] ?? String(e.message ?? err);
   return new ZibratoError('ZIB_ERR_ENDPOINT', `${optionFor(address)} ${address}: cannot ${action}: ${code}: ${reason}`, { cause: err });

@@ -31,11 +31,12 @@ export async function tcpBrokerEndpoints(): Promise<{ publish: string; subscribe
 }
 
 /** Occupies the tcp port of `endpoint` (tcp://127.0.0.1:N) until `close()`, to test what happens when a port is taken. */
-export async function holdTcpPort(endpoint: string): Promise<{ close(): void }> {
+export async function holdTcpPort(endpoint: string): Promise<{ port: number; close(): void }> {
   const srv = createServer();
+  const port = Number(new URL(endpoint).port);
   await new Promise<void>((resolve, reject) => {
     srv.once('error', reject);
-    srv.listen(Number(new URL(endpoint).port), '127.0.0.1', resolve);
+    srv.listen(port, '127.0.0.1', resolve);
   });
-  return { close: () => void srv.close() };
+  return { port, close: () => void srv.close() };
 }

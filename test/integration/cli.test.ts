@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tcpBrokerEndpoints } from '../helpers/ports.ts';
+import { holdTcpPort, tcpBrokerEndpoints } from '../helpers/ports.ts';
 import { eventually, stopAll, zibrato } from '../helpers/processes.ts';
 import { counterTotal, readRows } from '../helpers/jsonl.ts';
 
@@ -76,6 +76,15 @@ test('a bind error names the endpoint and the option, and exits 3', async () => 
   const second = await run(['broker', '--publish', (await tcpBrokerEndpoints()).publish, '--subscribe', ep.subscribe]);
   assert.equal(second.code, 3, second.out);
   assert.match(second.out, new RegExp(`ZIB_ERR_ENDPOINT: --subscribe ${ep.subscribe}: cannot bind: EADDRINUSE`));
+  const held = await holdTcpPort((await tcpBrokerEndpoints()).publish);
+  try {
+    const port = held.port;
+    const statsd = await run(['ingest', 'statsd', '--port', String(port), '--broker', ep.publish]);
+    assert.equal(statsd.code, 3, statsd.out);
+    assert.match(statsd.out, new RegExp(`ZIB_ERR_ENDPOINT: --host/--port 127\\.0\\.0\\.1:${port}: cannot bind: EADDRINUSE`));
+  } finally {
+    held.close();
+  }
   const badConnect = await run(['tail', '--broker', 'udp://127.0.0.1:1']);
   assert.equal(badConnect.code, 3, badConnect.out);
   assert.match(badConnect.out, /ZIB_ERR_ENDPOINT: --broker udp:\/\/127\.0\.0\.1:1: cannot connect/);
