@@ -63,21 +63,36 @@ test('a CommonJS TypeScript project compiles against the require types with skip
   assert.equal(run.lines.at(-1), 'function');
 });
 
-test('a script that never calls close() still exits, and what it recorded arrives', async () => {
-  const pipeline = await inProcessPipeline(['info']);
-  try {
-    const dir = consumerProject('unclosed', {}, {});
-    const script = join(dir, 'app.mjs');
-    writeFileSync(
-      script,
-      `import { Zibrato } from 'zibrato';\nconst z = new Zibrato({ broker: process.argv[2] });\nawait z.ready({ levels: ['info'], timeoutMs: 10_000 });\nz.count({ name: 'unclosed.count', value: 7 });\n// no z.close(): the process must still end\n`,
-    );
-    const p = program(process.execPath, [script, pipeline.publish], 'unclosed client');
-    assert.equal(await finished(p, 15_000), 0, p.lines.join('\n'));
-    const points = await pipeline.points();
-    const counted = points.find((pt) => pt.name === 'unclosed.count');
-    assert.equal(counted?.type === 'counter' ? counted.value : undefined, 7);
-  } finally {
-    await pipeline.stop();
-  }
-});
+const UNCLOSED_SCRIPT = `import { Zibrato } from 'zibrato';
+const z = new Zibrato({ broker: process.argv[2] });
+await z.ready({ levels: ['info'], timeoutMs: 10_000 });
+z.count({ name: 'unclosed.count', value: 7 });
+console.log('done');
+// no z.close(): the process must still end
+`;
+
+/** Runs `command` (argv) through `script`, so its stdin, stdout and stderr are a pseudo-terminal as in an interactive shell. */
+const onTerminal = (command: string[]): [string, string[]] => ['script', ['-qec', command.join(' '), '/dev/null']];
+
+for (const [how, wrap] of [
+  ['with its output in a pipe', (c: string[]): [string, string[]] => [c[0]!, c.slice(1)]],
+  ['on a terminal', onTerminal],
+] as const) {
+  test(`a script that never calls close() still exits ${how}, and what it recorded arrives`, async () => {
+    const pipeline = await inProcessPipeline(['info']);
+    try {
+      const dir = consumerProject('unclosed', {}, {});
+      const script = join(dir, 'app.mjs');
+      writeFileSync(script, UNCLOSED_SCRIPT);
+      const [cmd, args] = wrap([process.execPath, script, pipeline.publish]);
+      const p = program(cmd, args, `unclosed client ${how}`);
+      assert.equal(await finished(p, 15_000), 0, p.lines.join('\n'));
+      assert.match(p.lines.join('\n'), /done/);
+      const points = await pipeline.points();
+      const counted = points.find((pt) => pt.name === 'unclosed.count');
+      assert.equal(counted?.type === 'counter' ? counted.value : undefined, 7);
+    } finally {
+      await pipeline.stop();
+    }
+  });
+}
