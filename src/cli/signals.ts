@@ -1,10 +1,11 @@
 /**
  * Set by `zibrato up` in each child's environment. A terminal's Ctrl-C sends
- * SIGINT to the whole foreground process group, children included; `up` then
- * sends each child SIGTERM in stop order. If the children also acted on the
- * terminal's SIGINT, `up`'s SIGTERM would arrive as a "second signal" and the
- * backend would exit without its final flush. So a supervised child ignores
- * SIGINT and stops on SIGTERM only, when its supervisor says so.
+ * SIGINT to the whole foreground process group, children included, and
+ * systemd sends SIGTERM to every process of a service; `up` then sends each
+ * child SIGTERM in stop order. If that SIGTERM counted as a "second signal",
+ * the backend would exit without its final flush. So a supervised child
+ * ignores SIGINT, stops on the first SIGTERM, and ignores any further one:
+ * insisting is `up`'s business (it kills its children on a second Ctrl-C).
  */
 export const SUPERVISED_ENV = 'ZIBRATO_SUPERVISED';
 
@@ -17,12 +18,17 @@ export interface ShutdownOptions {
 /**
  * Runs `stop` once on the first SIGINT or SIGTERM, then exits. A second
  * signal while stopping exits at once (the user insisted). Under `zibrato up`
- * (see {@link SUPERVISED_ENV}) SIGINT is ignored: the supervisor's SIGTERM is
- * the one that counts.
+ * (see {@link SUPERVISED_ENV}) SIGINT and repeated signals are ignored: the
+ * first SIGTERM, whoever sends it, starts the one orderly stop.
  */
 export function onShutdown(stop: (signal: string) => Promise<void>, log: (line: string) => void, options: ShutdownOptions = {}): void {
   let stopping = false;
+  const supervised = process.env[SUPERVISED_ENV] === '1';
   const handler = (signal: NodeJS.Signals) => {
+    if (stopping && supervised) {
+      log(`${signal} again: already stopping`);
+      return;
+    }
     if (stopping) {
       log(`${signal} again: exiting now`);
       options.onInsist?.();
@@ -38,7 +44,7 @@ export function onShutdown(stop: (signal: string) => Promise<void>, log: (line: 
       },
     );
   };
-  if (process.env[SUPERVISED_ENV] === '1') process.on('SIGINT', () => {});
+  if (supervised) process.on('SIGINT', () => {});
   else process.on('SIGINT', handler);
   process.on('SIGTERM', handler);
 }

@@ -87,7 +87,9 @@ prefixed with their name. A child that exits with code 2 (usage or config
 error) or 3 (endpoint or port unusable) is not restarted: up stops everything
 and exits with that code, quoting the child's last lines. SIGINT (Ctrl-C) and
 SIGTERM stop gateways, then backends (each makes a final flush), then the
-broker; children ignore the terminal's Ctrl-C and wait for up's SIGTERM.
+broker; children ignore the terminal's Ctrl-C and signals after the first, so
+a signal to the whole group (a terminal, systemd) still ends with every final
+flush. A second Ctrl-C kills the children at once.
 
 Embedded defaults: broker on 5550/5551, a console backend at info+, and a file
 backend at debug+ writing ./zibrato-data/metrics.jsonl, flushing every 10s.
@@ -132,6 +134,6 @@ Examples:
       });
       sup.start();
       log(`running ${specs.length} processes from ${opts.config ?? 'embedded defaults'}; Ctrl-C stops them with a final flush`);
-      onShutdown(() => sup.stop(), log, { onInsist: () => sup.terminateAll() });
+      onShutdown(() => sup.stop(), log, { onInsist: () => sup.killAll() });
     });
 }

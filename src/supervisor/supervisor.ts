@@ -110,12 +110,15 @@ export class Supervisor {
     });
   }
 
-  /** Sends SIGTERM to every running child at once (a second Ctrl-C: stop now, skip the order). */
-  terminateAll(): void {
+  /**
+   * Kills every running child at once (a second Ctrl-C: the user insists).
+   * SIGKILL, because supervised children ignore signals after the first.
+   */
+  killAll(): void {
     this.stopping = true;
     for (const r of this.running) {
       clearTimeout(r.timer);
-      r.child?.kill('SIGTERM');
+      r.child?.kill('SIGKILL');
     }
   }
 

@@ -75,21 +75,26 @@ function hourlyFileConfig(dir: string, ep: { publish: string; subscribe: string 
   return config;
 }
 
-test("Ctrl-C to zibrato up's process group (what a terminal sends) ends with every backend's final flush", async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-int-'));
-  const ep = await tcpBrokerEndpoints();
-  const file = join(dir, 'metrics.jsonl');
-  const up = zibrato(['up', '--config', hourlyFileConfig(dir, ep, file)], { cwd: dir, label: 'up', groupLeader: true });
-  await up.waitFor(/\[backend:file\].*subscribed/);
-  await publish(ep.publish, 'before.ctrl.c', 1000);
+for (const [signal, what] of [
+  ['SIGINT', 'Ctrl-C (what a terminal sends)'],
+  ['SIGTERM', 'SIGTERM (what systemd sends to every process of a service)'],
+] as const) {
+  test(`${what} to zibrato up's whole process group ends with every backend's final flush`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-group-'));
+    const ep = await tcpBrokerEndpoints();
+    const file = join(dir, 'metrics.jsonl');
+    const up = zibrato(['up', '--config', hourlyFileConfig(dir, ep, file)], { cwd: dir, label: 'up', groupLeader: true });
+    await up.waitFor(/\[backend:file\].*subscribed/);
+    await publish(ep.publish, 'before.signal', 1000);
 
-  // The terminal signals every process of the foreground group at once: up and its children.
-  process.kill(-up.pid, 'SIGINT');
-  const { code } = await up.exited;
-  assert.equal(code, 0, up.lines.join('\n'));
-  assert.equal(counterTotal(readRows(file), 'before.ctrl.c'), 1000, up.lines.join('\n'));
-  assert.ok(up.lines.some((l) => /\[backend:file\].*stopped after a final flush/.test(l)), up.lines.join('\n'));
-});
+    // The signal reaches every process of the group at once: up and its children.
+    process.kill(-up.pid, signal);
+    const { code } = await up.exited;
+    assert.equal(code, 0, up.lines.join('\n'));
+    assert.equal(counterTotal(readRows(file), 'before.signal'), 1000, up.lines.join('\n'));
+    assert.ok(up.lines.some((l) => /\[backend:file\].*stopped after a final flush/.test(l)), up.lines.join('\n'));
+  });
+}
 
 test('zibrato up stops with exit code 3 and names the broker when its port is taken, instead of restarting it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-port-'));
