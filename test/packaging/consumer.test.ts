@@ -36,13 +36,15 @@ for (const [label, node] of NODES) {
     const dir = consumerProject('require', {}, {}, 'commonjs');
     const cjs = join(dir, 'app.cjs');
     const mjs = join(dir, 'app.mjs');
-    writeFileSync(cjs, `const lib = require('zibrato'); const { Zibrato } = lib;\n(async () => {${USE_CLIENT}})();\n`);
+    // The other entry points are ES modules; require() loads them through Node's require(esm) (Node ≥ 20.19).
+    writeFileSync(cjs, `const lib = require('zibrato'); const { Zibrato } = lib;\nconsole.log('entries', typeof require('zibrato/backend').Backend, typeof require('zibrato/broker').Broker, typeof require('zibrato/wire').decodeBatch);\n(async () => {${USE_CLIENT}})();\n`);
     writeFileSync(mjs, `import * as lib from 'zibrato'; const { Zibrato } = lib;\n${USE_CLIENT}`);
     for (const script of [cjs, mjs]) {
       const p = program(node, [script], `${label} ${script}`);
       assert.equal(await finished(p, 15_000), 0, p.lines.join('\n'));
       // The client entry exposes the client only: no Backend, Broker, sinks or wire.
       assert.deepEqual(p.lines.at(-1), 'function function CounterScope,ERROR_CODES,InvalidOptionError,LEVELS,TimerScope,Zibrato,ZibratoError');
+      if (script === cjs) assert.ok(p.lines.includes('entries function function function'), p.lines.join('\n'));
     }
   });
 }
