@@ -4,7 +4,7 @@ import { stderrLogger } from '../diagnostics.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_SERIES, DEFAULT_SUBSCRIBE_ENDPOINT, MIN_FLUSH_INTERVAL_MS } from '../defaults.js';
 import { parseLevels } from '../levels.js';
 import { resolveSinkOptions, sinkSpecs, type SinkSpec } from '../sinks/registry.js';
-import { parseCount, parseDurationMs } from './duration.js';
+import { parseCount, parseDurationMs, sinkNumberLimits } from './duration.js';
 import { withEndpoint } from './endpoint-error.js';
 import { onShutdown } from './signals.js';
 
@@ -80,6 +80,7 @@ Example:
     for (const o of spec.options) {
       const flag = o.type === 'boolean' ? flagOf(o.key) : `${flagOf(o.key)} <${o.type === 'number' ? 'n' : 'value'}>`;
       const opt = new Option(flag, o.description + (o.env ? ` (env ${o.env})` : ''));
+      if (o.type === 'number') opt.argParser((v) => parseCount(v, flagOf(o.key), sinkNumberLimits(o.key)));
       if (o.default !== undefined && !o.secret) opt.default(o.default);
       if (o.choices) opt.choices(o.choices);
       cmd.addOption(opt);

@@ -41,3 +41,11 @@ export function parseCount(text: string | number, what: string, limits: { min?: 
   }
   return n;
 }
+
+/**
+ * The bounds of a sink's numeric option (`--port`, `--mtu`, `--request-timeout-ms` …):
+ * every one is a count, a size or milliseconds, so a whole number ≥ 0; ports 1–65535.
+ */
+export function sinkNumberLimits(key: string): { min: number; max?: number } {
+  return key === 'port' ? { min: 1, max: 65_535 } : { min: 0 };
+}

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { DEFAULT_FILE_SINK_PATH, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT, DEFAULT_SUBSCRIBE_ENDPOINT, MIN_FLUSH_INTERVAL_MS } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
 import { parseLevels, type Level } from '../levels.js';
-import { parseDurationMs } from '../cli/duration.js';
+import { parseCount, parseDurationMs, sinkNumberLimits } from '../cli/duration.js';
 import { resolveSinkOptions, sinkSpec } from '../sinks/registry.js';
 
 /** One backend of `zibrato up`. */
@@ -124,6 +124,10 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     const optsRaw = b.options ?? {};
     if (!isObj(optsRaw)) bad(`${key}.options`, 'must be a mapping');
     const options = wrap(`${key}.options`, () => resolveSinkOptions(spec, optsRaw, `${key}.options`));
+    for (const o of spec.options) {
+      const v = options[o.key];
+      if (o.type === 'number' && v !== undefined) wrap(`${key}.options.${o.key}`, () => parseCount(String(v), o.key, sinkNumberLimits(o.key)));
+    }
     return { name, sink: spec.name, levels, flushIntervalMs, options };
   });
   // Two backends appending to one file would interleave their flushes and double-count.

@@ -40,6 +40,11 @@ describe('config', () => {
   test('two backends writing one file are refused', () => {
     rejects('backends:\n  - { name: a, sink: file, options: { path: ./x.jsonl } }\n  - { name: b, sink: file, options: { path: x.jsonl } }', /backends\[1\]\.options\.path: "x\.jsonl" is also written by backend "a"/);
   });
+  test("a sink's numeric option is a whole number within its bounds", () => {
+    rejects('backends:\n  - sink: graphite\n    options: { port: -5 }', /backends\[0\]\.options\.port: .*"-5" is not a whole number from 1 to 65535/);
+    rejects('backends:\n  - sink: statsd\n    options: { mtu: 1.5 }', /backends\[0\]\.options\.mtu: .*"1\.5" is not a whole number ≥ 0/);
+    assert.equal(parseConfig('backends:\n  - sink: graphite\n    options: { port: 2004 }').backends[0]!.options.port, 2004);
+  });
   test('restart delays out of order are refused', () => {
     rejects('restart: { initialDelay: 1m, maxDelay: 1s }', /config restart: initialDelay \(60000 ms\) is longer than maxDelay \(1000 ms\)/);
   });

@@ -60,6 +60,7 @@ test('numeric and duration options are validated, every subcommand exiting 2 wit
     [['tail', '--count', 'abc'], /--count: "abc" is not a whole number/],
     [['send', '--name', 'x', '--timeout', '3000'], /--timeout: "3000" is not a duration/],
     [['broker', '--stats-interval', '5'], /--stats-interval: "5" is not a duration/],
+    [['backend', 'graphite', '--port', '-5'], /--port: "-5" is not a whole number from 1 to 65535/],
     [['backend', 'file', '--no-such-option'], /unknown option '--no-such-option'/],
   ];
   for (const [args, re] of cases) {
