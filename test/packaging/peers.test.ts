@@ -59,3 +59,14 @@ test('this machine has every peer the tests need (npm test installs them first)'
   const lines: string[] = [];
   assert.equal(ensurePeers({ isRoot: false, log: (l: string) => lines.push(l) }), 0, lines.join('\n'));
 });
+
+test("CI runs the README's test command, which installs the peers itself", () => {
+  const root = new URL('../..', import.meta.url);
+  const ci = readFileSync(new URL('.ci/run', root), 'utf8');
+  const commands = ci.split('\n').filter((l) => l.trim() && !l.trim().startsWith('#') && !/^(set|cd) /.test(l.trim()));
+  assert.deepEqual(commands, ['npm ci --no-audit --no-fund', 'npm test', 'npm run bench -- --quick']);
+  const readme = readFileSync(new URL('README.md', root), 'utf8');
+  assert.match(readme, /```sh\nnpm test\n```/);
+  const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { scripts: Record<string, string> };
+  assert.match(pkg.scripts.test!, /^node scripts\/peers\.js && /);
+});
