@@ -7,7 +7,7 @@ import { sinkSpec } from '../sinks/registry.js';
 import { Supervisor, type ChildSpec } from '../supervisor/supervisor.js';
 import { flagOf } from './backend-command.js';
 import { EXIT, PERMANENT_EXIT_CODES } from './exit-codes.js';
-import { onShutdown, SUPERVISED_ENV } from './signals.js';
+import { onShutdown } from './signals.js';
 
 /** The child processes a config asks for, as `zibrato` argument lists. */
 export function childSpecs(config: ZibratoConfig): ChildSpec[] {
@@ -87,9 +87,10 @@ prefixed with their name. A child that exits with code 2 (usage or config
 error) or 3 (endpoint or port unusable) is not restarted: up stops everything
 and exits with that code, quoting the child's last lines. SIGINT (Ctrl-C) and
 SIGTERM stop gateways, then backends (each makes a final flush), then the
-broker; children ignore the terminal's Ctrl-C and signals after the first, so
-a signal to the whole group (a terminal, systemd) still ends with every final
-flush. A second Ctrl-C kills the children at once.
+broker. Children ignore signals and stop when up tells them (or when up goes
+away), so a signal to the whole group (a terminal's Ctrl-C, systemd's SIGTERM)
+still ends in that order with every final flush. A second Ctrl-C kills the
+children at once.
 
 Embedded defaults: broker on 5550/5551, a console backend at info+, and a file
 backend at debug+ writing ./zibrato-data/metrics.jsonl, flushing every 10s.
@@ -121,7 +122,6 @@ Examples:
       const sup = new Supervisor(specs, {
         ...config.restart,
         log,
-        env: { [SUPERVISED_ENV]: '1' },
         permanentExitCodes: PERMANENT_EXIT_CODES,
         onPermanentFailure: (name, code, lastLines) => {
           if (failure) return;

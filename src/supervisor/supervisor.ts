@@ -33,6 +33,15 @@ export interface SupervisorOptions {
   env?: Record<string, string>;
 }
 
+/**
+ * Set in each child's environment: the child ignores SIGINT and SIGTERM and
+ * stops on {@link STOP_MESSAGE} over its IPC channel, or when the channel
+ * closes (src/cli/signals.ts says why).
+ */
+export const SUPERVISED_ENV = 'ZIBRATO_SUPERVISED';
+/** What the supervisor sends a child over IPC to make it stop (final flush included). */
+export const STOP_MESSAGE = 'zibrato:stop';
+
 const BIN = fileURLToPath(new URL('../../bin/zibrato.js', import.meta.url));
 /** A child that ran this long is healthy again: its next restart starts from the initial delay. */
 const HEALTHY_AFTER_MS = 10_000;
@@ -53,7 +62,7 @@ const LAST_LINES_KEPT = 5;
 
 /**
  * Runs zibrato components as child processes: prefixes their output, restarts
- * one that dies with exponential backoff, and on stop sends SIGTERM in order so
+ * one that dies with exponential backoff, and on stop tells each to stop (over IPC), in order, so
  * each backend makes its final flush.
  */
 export class Supervisor {
@@ -78,8 +87,8 @@ export class Supervisor {
 
   private launch(r: Running): void {
     const child = spawn(process.execPath, [BIN, ...r.spec.args], {
-      env: { ...process.env, ...this.options.env, ...r.spec.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.options.env, ...r.spec.env, [SUPERVISED_ENV]: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     r.child = child;
     r.startedAt = Date.now();
@@ -112,7 +121,7 @@ export class Supervisor {
 
   /**
    * Kills every running child at once (a second Ctrl-C: the user insists).
-   * SIGKILL, because supervised children ignore signals after the first.
+   * SIGKILL, because supervised children ignore signals.
    */
   killAll(): void {
     this.stopping = true;
@@ -122,7 +131,7 @@ export class Supervisor {
     }
   }
 
-  /** Stops every child in stop order, each with SIGTERM, then SIGKILL after the timeout. */
+  /** Stops every child in stop order, each with {@link STOP_MESSAGE}, then SIGKILL after the timeout. */
   async stop(): Promise<void> {
     this.stopping = true;
     const orders = [...new Set(this.running.map((r) => r.spec.stopOrder))].sort((a, b) => a - b);
@@ -144,7 +153,11 @@ export class Supervisor {
         clearTimeout(kill);
         resolve();
       });
-      child.kill('SIGTERM');
+      try {
+        child.send(STOP_MESSAGE);
+      } catch {
+        // The channel is gone (the child is exiting): the exit or the timeout resolves this.
+      }
     });
   }
 }

@@ -96,6 +96,28 @@ for (const [signal, what] of [
   });
 }
 
+test('when zibrato up is killed outright, its children still stop with a final flush instead of living on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-killed-'));
+  const ep = await tcpBrokerEndpoints();
+  const file = join(dir, 'metrics.jsonl');
+  const up = zibrato(['up', '--config', hourlyFileConfig(dir, ep, file)], { cwd: dir, label: 'up' });
+  const pids = await Promise.all(['broker', 'backend:file'].map(async (name) => Number(/pid (\d+)/.exec(await up.waitFor(new RegExp(`started ${name} \\(pid \\d+\\)`)))![1])));
+  await up.waitFor(/\[backend:file\].*subscribed/);
+  await publish(ep.publish, 'before.kill', 1000);
+
+  await up.stop('SIGKILL');
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await eventually(() => pids.every((pid) => !alive(pid)), 'the orphaned children to stop');
+  assert.equal(counterTotal(readRows(file), 'before.kill'), 1000);
+});
+
 test('zibrato up stops with exit code 3 and names the broker when its port is taken, instead of restarting it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-port-'));
   const ep = await tcpBrokerEndpoints();
