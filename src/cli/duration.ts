@@ -1,9 +1,10 @@
 import { InvalidOptionError } from '../errors.js';
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+/** `y` is 365 days (retention periods, not calendar arithmetic). */
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000, y: 31_536_000_000 };
 
 /**
- * Parses `10s`, `500ms`, `1m`, `2h` (decimals allowed: `1.5s`) into
+ * Parses `10s`, `500ms`, `1m`, `2h`, `2d`, `1w`, `1y` (decimals allowed: `1.5s`) into
  * milliseconds. A bare number is refused, on the command line and in config
  * files alike: `--flush 10` used to mean 10 ms where 10 s was meant, so the
  * unit must be written. `0` is the one exception (it means "never" or "no
@@ -14,7 +15,7 @@ export function parseDurationMs(text: string | number, what: string, limits: { m
   let ms: number;
   if (raw === '0') ms = 0;
   else {
-    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/.exec(raw);
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w|y)$/.exec(raw);
     if (!m) {
       const hint = /^\d+(\.\d+)?$/.test(raw) ? `; a bare number is not a duration: write ${raw}s or ${raw}ms` : ' (examples: 500ms, 10s, 1m)';
       throw new InvalidOptionError(`${what}: "${text}" is not a duration${hint}`);

@@ -82,13 +82,13 @@ describe('levels and durations', () => {
   });
   test('every duration written with a unit parses back to its milliseconds', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom(['ms', 1], ['s', 1000], ['m', 60_000], ['h', 3_600_000]), (n, [unit, ms]) => parseDurationMs(`${n}${unit}`, 'x') === n * ms),
+      fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom(['ms', 1], ['s', 1000], ['m', 60_000], ['h', 3_600_000], ['d', 86_400_000], ['w', 604_800_000], ['y', 31_536_000_000]), (n, [unit, ms]) => parseDurationMs(`${n}${unit}`, 'x') === n * ms),
     );
   });
   test('any text that is not digits and a unit is refused with a coded error, never NaN', () => {
     fc.assert(
       fc.property(fc.string(), (s) => {
-        if (/^\s*(0|\d+(\.\d+)?\s*(ms|s|m|h))\s*$/.test(s)) return true;
+        if (/^\s*(0|\d+(\.\d+)?\s*(ms|s|m|h|d|w|y))\s*$/.test(s)) return true;
         try {
           parseDurationMs(s, 'x');
           return false;
