@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // Node 20's test runner expands no globs and a bare --test finds no .ts files,
-// so list them here. Usage: node scripts/run-tests.js [filter-substring ...]
+// so list them here. Usage: node scripts/run-tests.js [--unit] [filter-substring ...]
+// --unit runs the fast lane only (scripts/test-lanes.js).
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { UNIT_TESTS } from './test-lanes.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const files = [];
@@ -14,8 +16,11 @@ const files = [];
     else if (entry.endsWith('.test.ts')) files.push(relative(root, p));
   }
 })(join(root, 'test'));
-const filters = process.argv.slice(2);
-const selected = filters.length ? files.filter((f) => filters.some((s) => f.includes(s))) : files;
+const args = process.argv.slice(2);
+const unit = args.includes('--unit');
+const filters = args.filter((a) => a !== '--unit');
+const lane = unit ? files.filter((f) => UNIT_TESTS.includes(f)) : files;
+const selected = filters.length ? lane.filter((f) => filters.some((s) => f.includes(s))) : lane;
 if (selected.length === 0) {
   console.error(`no test files match ${filters.join(' ')}`);
   process.exit(1);

@@ -9,6 +9,12 @@ export const DEFAULT_PUBLISH_ENDPOINT = 'tcp://127.0.0.1:5550';
 export const DEFAULT_SUBSCRIBE_ENDPOINT = 'tcp://127.0.0.1:5551';
 /** Default flush interval of a backend. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 10_000;
+/** Shortest flush interval a backend accepts (shorter ones are almost always a missing unit). */
+export const MIN_FLUSH_INTERVAL_MS = 10;
+/** Default series limit of a backend (`--max-series`). */
+export const DEFAULT_MAX_SERIES = 100_000;
+/** Environment variable the examples and `zibrato send` read for the broker's publisher endpoint. */
+export const BROKER_ENV = 'ZIBRATO_BROKER';
 /** Default StatsD ingest port (the StatsD convention). */
 export const DEFAULT_STATSD_PORT = 8125;
 /** The file the embedded `zibrato up` defaults write. */

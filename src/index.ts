@@ -1,14 +1,15 @@
 /**
- * Zibrato: cheap in-app metrics over ZeroMQ.
- * The app-side API is {@link Zibrato}; the rest is exported for embedding and tests.
+ * Zibrato: cheap in-app metrics over ZeroMQ. This entry point is the app-side
+ * client only ({@link Zibrato}, its handles, scopes and types), so an app that
+ * imports it type-checks and loads nothing of the backend. The other pieces
+ * have their own entry points:
+ *
+ * - `zibrato/backend`: Backend, sinks and their types (to embed a backend)
+ * - `zibrato/broker`: Broker (to embed the forwarder)
+ * - `zibrato/wire`: the wire format (encoders and decoders)
+ *
+ * `require('zibrato')` loads a CommonJS build of this entry (dist/index.cjs).
  */
 export * from './client/index.js';
-export { LEVELS, parseLevels, type Level } from './levels.js';
-export { ZibratoError, InvalidOptionError, MalformedFrameError, ERROR_CODES, type ZibratoErrorCode } from './errors.js';
-export { Broker, type BrokerOptions, type BrokerStats } from './broker/broker.js';
-export { Backend, type BackendOptions, type BackendStatus } from './backend/backend.js';
-export type { Sink, SinkStatus, FlushBatch, MetricPoint, CounterPoint, GaugePoint, TimerPoint, SetPoint } from './sinks/sink.js';
-export { MemorySink } from './sinks/memory-sink.js';
-export { FileSink } from './sinks/file-sink.js';
-export { ConsoleSink } from './sinks/console-sink.js';
-export * as wire from './wire/index.js';
+export { LEVELS, type Level } from './levels.js';
+export { ZibratoError, InvalidOptionError, ERROR_CODES, type ZibratoErrorCode } from './errors.js';

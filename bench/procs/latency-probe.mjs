@@ -4,7 +4,7 @@
 // monotonic clock in every process on a machine).
 // usage: node latency-probe.mjs <subscribe endpoint> <name> <skipFirstMs> <maxMs>
 import * as zmq from 'zeromq';
-import { wire } from '../../dist/index.js';
+import * as wire from '../../dist/entries/wire.js';
 
 const [endpoint, name, skipText, maxText] = process.argv.slice(2);
 const skipMs = Number(skipText);

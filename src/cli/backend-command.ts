@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
 import { Backend } from '../backend/backend.js';
 import { stderrLogger } from '../diagnostics.js';
-import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
+import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_SERIES, DEFAULT_SUBSCRIBE_ENDPOINT, MIN_FLUSH_INTERVAL_MS } from '../defaults.js';
 import { parseLevels } from '../levels.js';
 import { resolveSinkOptions, sinkSpecs, type SinkSpec } from '../sinks/registry.js';
-import { parseDurationMs } from './duration.js';
+import { parseCount, parseDurationMs, sinkNumberLimits } from './duration.js';
+import { withEndpoint } from './endpoint-error.js';
 import { onShutdown } from './signals.js';
 
 /** `flushBytes` → `--flush-bytes`. */
@@ -14,10 +15,10 @@ export function flagOf(key: string): string {
 
 interface CommonOptions {
   levels: string;
-  flush: string;
+  flush: number;
   broker: string;
   name?: string;
-  maxSeries: string;
+  maxSeries: number;
   selfMetrics: boolean;
 }
 
@@ -31,13 +32,13 @@ async function runBackend(spec: SinkSpec, opts: CommonOptions & Record<string, u
     name,
     broker: opts.broker,
     levels: parseLevels(opts.levels, '--levels'),
-    flushIntervalMs: parseDurationMs(opts.flush, '--flush'),
-    maxSeries: Number(opts.maxSeries),
+    flushIntervalMs: opts.flush,
+    maxSeries: opts.maxSeries,
     selfMetrics: opts.selfMetrics,
     sink,
     log,
   });
-  await backend.start();
+  await withEndpoint('connect', '--broker', opts.broker, () => backend.start());
   onShutdown(() => backend.stop(), log);
 }
 
@@ -63,14 +64,23 @@ Example:
     const cmd = new Command(spec.name).description(spec.description);
     cmd
       .option('--levels <levels>', 'levels to subscribe to: a list (info,warn), a floor (info+) or all', 'info+')
-      .option('--flush <duration>', 'flush interval, aligned to wall-clock multiples (500ms, 10s, 1m)', `${DEFAULT_FLUSH_INTERVAL_MS / 1000}s`)
+      .addOption(
+        new Option('--flush <duration>', 'flush interval, aligned to wall-clock multiples (500ms, 10s, 1m; at least 10ms)')
+          .argParser((v) => parseDurationMs(v, '--flush', { min: MIN_FLUSH_INTERVAL_MS }))
+          .default(DEFAULT_FLUSH_INTERVAL_MS, `${DEFAULT_FLUSH_INTERVAL_MS / 1000}s`),
+      )
       .option('--broker <endpoint>', "the broker's subscriber endpoint", DEFAULT_SUBSCRIBE_ENDPOINT)
       .option('--name <name>', 'backend name in logs, spool paths and self-metrics (default: the sink name)')
-      .option('--max-series <n>', 'most series held at once; records of new series past it are dropped and counted', '100000')
+      .addOption(
+        new Option('--max-series <n>', 'most series held at once; records of new series past it are dropped and counted')
+          .argParser((v) => parseCount(v, '--max-series'))
+          .default(DEFAULT_MAX_SERIES, DEFAULT_MAX_SERIES.toLocaleString('en-US')),
+      )
       .option('--no-self-metrics', 'do not add zibrato.backend.* health points to each flush');
     for (const o of spec.options) {
       const flag = o.type === 'boolean' ? flagOf(o.key) : `${flagOf(o.key)} <${o.type === 'number' ? 'n' : 'value'}>`;
       const opt = new Option(flag, o.description + (o.env ? ` (env ${o.env})` : ''));
+      if (o.type === 'number') opt.argParser((v) => parseCount(v, flagOf(o.key), sinkNumberLimits(o.key)));
       if (o.default !== undefined && !o.secret) opt.default(o.default);
       if (o.choices) opt.choices(o.choices);
       cmd.addOption(opt);

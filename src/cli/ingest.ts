@@ -9,6 +9,7 @@ import { isLevel, LEVELS, type Level } from '../levels.js';
 import { stderrLogger } from '../diagnostics.js';
 import { startStatsdGateway } from '../ingest/statsd-gateway.js';
 import { parseDurationMs } from './duration.js';
+import { withEndpoint } from './endpoint-error.js';
 import { onShutdown } from './signals.js';
 
 function parsePort(v: string): number {
@@ -92,7 +93,7 @@ See docs/ingest.md.`,
     )
     .action(async (opts: StatsdCommandOptions) => {
       const log = stderrLogger('ingest statsd');
-      const gateway = await startStatsdGateway({
+      const gateway = await withEndpoint('bind', '--host/--port', `${opts.host}:${opts.port}`, () => startStatsdGateway({
         port: opts.port,
         host: opts.host,
         broker: opts.broker,
@@ -104,7 +105,7 @@ See docs/ingest.md.`,
         statsIntervalMs: opts.statsInterval,
         log,
         ...(opts.source !== undefined ? { source: opts.source } : {}),
-      });
+      }));
       // Stop listening first, then close the client so what it buffers reaches the broker.
       onShutdown(() => gateway.stop(), log);
     });

@@ -25,7 +25,10 @@ Quick start:
   zibrato send --name x --value 1    send one record
   zibrato query --name x --since 1h  query the store (web UI: http://127.0.0.1:5580/)
 
-Docs: README.md, docs/wire-format.md, docs/file-format.md`,
+Exit codes (every subcommand): 0 done, 1 runtime failure, 2 usage or config
+error, 3 endpoint or port unusable, 130 second signal. See docs/errors.md.
+
+Docs: README.md, docs/wire-format.md, docs/file-format.md, docs/errors.md`,
     );
   registerUpCommand(program);
   registerBrokerCommand(program);
@@ -34,6 +37,15 @@ Docs: README.md, docs/wire-format.md, docs/file-format.md`,
   registerTailCommand(program);
   registerSendCommand(program);
   registerQueryCommand(program);
+  // Usage errors exit 2 like every other configuration error (commander's own
+  // default is 1, which the exit-code table keeps for runtime failures);
+  // bin/zibrato.js maps the thrown CommanderError. Sink subcommands are added
+  // with addCommand, which does not inherit the setting, hence the walk.
+  const walk = (c: Command): void => {
+    c.exitOverride();
+    for (const sub of c.commands) walk(sub);
+  };
+  walk(program);
   return program;
 }
 

@@ -1,7 +1,10 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { Zibrato, type EmitKind } from '../client/zibrato.js';
 import { stderrLogger } from '../diagnostics.js';
-import { DEFAULT_PUBLISH_ENDPOINT } from '../defaults.js';
+import { BROKER_ENV, DEFAULT_PUBLISH_ENDPOINT } from '../defaults.js';
+import { parseDurationMs } from './duration.js';
+import { withEndpoint } from './endpoint-error.js';
+import { EXIT } from './exit-codes.js';
 import { InvalidOptionError } from '../errors.js';
 import { isLevel } from '../levels.js';
 
@@ -17,10 +20,14 @@ export function registerSendCommand(program: Command): void {
     .option('--level <level>', 'debug, info, warn, error or crit', 'info')
     .option('--source <source>', 'source of the record')
     .option('--tag <k=v>', 'a tag (repeatable)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
-    .option('--broker <endpoint>', "the broker's publisher endpoint", DEFAULT_PUBLISH_ENDPOINT)
-    .option('--timeout <ms>', 'how long to wait for the broker and a subscriber', '3000')
+    .option('--broker <endpoint>', `the broker's publisher endpoint (env ${BROKER_ENV})`, process.env[BROKER_ENV] ?? DEFAULT_PUBLISH_ENDPOINT)
+    .addOption(
+      new Option('--timeout <duration>', 'how long to wait for the broker and a subscriber (500ms, 3s)')
+        .argParser((v) => parseDurationMs(v, '--timeout'))
+        .default(3000, '3s'),
+    )
     .addHelpText('after', `\nExample:\n  zibrato send --level info --type counter --name backups.done --value 1 --source cron`)
-    .action(async (opts: { name: string; type: string; value: string; level: string; source?: string; tag?: string[]; broker: string; timeout: string }) => {
+    .action(async (opts: { name: string; type: string; value: string; level: string; source?: string; tag?: string[]; broker: string; timeout: number }) => {
       const log = stderrLogger('send');
       const kind = TYPES[opts.type.toLowerCase()];
       if (!kind) throw new InvalidOptionError(`--type: "${opts.type}" is not counter, gauge or timer`);
@@ -33,19 +40,19 @@ export function registerSendCommand(program: Command): void {
         if (eq <= 0) throw new InvalidOptionError(`--tag: "${t}" is not key=value`);
         tags[t.slice(0, eq)] = t.slice(eq + 1);
       }
-      const z = new Zibrato({ broker: opts.broker, log });
-      const ok = await z.ready({ levels: [opts.level], timeoutMs: Number(opts.timeout) });
+      const z = await withEndpoint('connect', '--broker', opts.broker, () => new Zibrato({ broker: opts.broker, log }));
+      const ok = await z.ready({ levels: [opts.level], timeoutMs: opts.timeout });
       if (!ok) {
         await z.close({ timeoutMs: 0 });
         log(`no subscriber for level ${opts.level} at ${opts.broker} within ${opts.timeout} ms; record not sent`);
-        process.exit(1);
+        process.exit(EXIT.failed);
       }
       z.emit(opts.level, kind, opts.name, value, { source: opts.source, tags });
       await z.close();
       const s = z.stats();
       if (s.sent !== 1) {
         log(`record not delivered (sent=${s.sent} dropped=${s.dropped} invalid=${s.invalid})`);
-        process.exit(1);
+        process.exit(EXIT.failed);
       }
     });
 }

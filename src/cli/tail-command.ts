@@ -8,6 +8,8 @@ import { KIND_NAMES } from '../wire/constants.js';
 import { parseLegacyText } from '../wire/legacy-text.js';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { levelOfTopic, topicFor } from '../wire/topic.js';
+import { parseCount } from './duration.js';
+import { withEndpoint } from './endpoint-error.js';
 import { onShutdown } from './signals.js';
 
 /** One raw record as `tail --json` prints it. */
@@ -29,7 +31,7 @@ export function registerTailCommand(program: Command): void {
     .option('--levels <levels>', 'levels to show: a list, a floor (info+) or all', 'info+')
     .option('--broker <endpoint>', "the broker's subscriber endpoint", DEFAULT_SUBSCRIBE_ENDPOINT)
     .option('--json', 'one JSON object per record (time, level, type, name, value, source, tags)')
-    .option('--count <n>', 'exit after this many records')
+    .option('--count <n>', 'exit after this many records', (v: string) => parseCount(v, '--count'))
     .addHelpText(
       'after',
       `
@@ -40,14 +42,14 @@ are turned off again within about a second.
 Example:
   zibrato tail --levels debug --json | jq .`,
     )
-    .action(async (opts: { levels: string; broker: string; json?: boolean; count?: string }) => {
+    .action(async (opts: { levels: string; broker: string; json?: boolean; count?: number }) => {
       const log = stderrLogger('tail');
       const problems = new RateLimitedLog(log);
       const levels = parseLevels(opts.levels, '--levels');
-      const limit = opts.count === undefined ? Infinity : Number(opts.count);
+      const limit = opts.count ?? Infinity;
       const sock = new zmq.Subscriber();
       Object.assign(sock, SOCKET_OPTIONS.subscriber);
-      sock.connect(opts.broker);
+      await withEndpoint('connect', '--broker', opts.broker, () => sock.connect(opts.broker));
       for (const l of levels) sock.subscribe(topicFor(l));
       onShutdown(async () => sock.close(), log);
       let shown = 0;

@@ -1,9 +1,12 @@
 import type { Command } from 'commander';
-import { loadConfig, DEFAULT_CONFIG_TEXT, type ZibratoConfig } from '../config/config.js';
+import { loadConfig, DEFAULT_CONFIG_TEXT, validateEndpointList, type ZibratoConfig } from '../config/config.js';
+import { directoryPathProblems, portsInUse, type EnvironmentProblem } from '../config/check.js';
 import { stderrLogger } from '../diagnostics.js';
+import { ZibratoError } from '../errors.js';
 import { sinkSpec } from '../sinks/registry.js';
 import { Supervisor, type ChildSpec } from '../supervisor/supervisor.js';
 import { flagOf } from './backend-command.js';
+import { EXIT, PERMANENT_EXIT_CODES } from './exit-codes.js';
 import { onShutdown } from './signals.js';
 
 /** The child processes a config asks for, as `zibrato` argument lists. */
@@ -39,6 +42,34 @@ export function childSpecs(config: ZibratoConfig): ChildSpec[] {
   return specs;
 }
 
+const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
+
+interface UpOptions {
+  config?: string;
+  printDefaults?: boolean;
+  check?: boolean;
+  publish?: string[];
+  subscribe?: string[];
+}
+
+/** The config with `--publish`/`--subscribe` put in place of the file's broker endpoints. */
+async function effectiveConfig(opts: UpOptions): Promise<ZibratoConfig> {
+  const config = await loadConfig(opts.config);
+  if (!opts.publish && !opts.subscribe) return config;
+  const broker = {
+    publish: opts.publish ? validateEndpointList(opts.publish, '--publish') : config.broker.publish,
+    subscribe: opts.subscribe ? validateEndpointList(opts.subscribe, '--subscribe') : config.broker.subscribe,
+  };
+  for (const e of broker.subscribe) {
+    if (broker.publish.includes(e)) throw new ZibratoError('ZIB_ERR_INVALID_OPTION', `--subscribe ${e} is also a publish endpoint; the two sides need different endpoints`);
+  }
+  return { ...config, broker };
+}
+
+function report(problems: EnvironmentProblem[]): string {
+  return problems.map((p) => `  ${p.key}: ${p.message}`).join('\n');
+}
+
 /** The URL a store backend serves (docs/http-api.md). */
 function storeUrl(options: Record<string, string | number | boolean | undefined>): string {
   const host = String(options.host);
@@ -50,36 +81,68 @@ export function registerUpCommand(program: Command): void {
     .command('up')
     .description('Run the broker, backends and gateways as supervised child processes, in one command.')
     .option('-c, --config <file>', 'YAML or JSON config (default: embedded defaults, see --print-defaults)')
+    .option('--publish <endpoint>', "the broker's publisher endpoint, in place of the config's (repeatable)", collect)
+    .option('--subscribe <endpoint>', "the broker's subscriber endpoint, in place of the config's (repeatable)", collect)
     .option('--print-defaults', 'print the embedded default config and exit')
-    .option('--check', 'validate the config and print the processes it would start, then exit')
+    .option('--check', 'validate the config and the machine (ports free, file paths), print the processes it would start, then exit')
     .addHelpText(
       'after',
       `
 Children are restarted with exponential backoff when they die; their output is
-prefixed with their name. SIGINT/SIGTERM stops gateways, then backends (each
-makes a final flush), then the broker.
+prefixed with their name. A child that exits with code 2 (usage or config
+error) or 3 (endpoint or port unusable) is not restarted: up stops everything
+and exits with that code, quoting the child's last lines. SIGINT (Ctrl-C) and
+SIGTERM stop gateways, then backends (each makes a final flush), then the
+broker. Children ignore signals and stop when up tells them (or when up goes
+away), so a signal to the whole group (a terminal's Ctrl-C, systemd's SIGTERM)
+still ends in that order with every final flush. A second Ctrl-C kills the
+children at once.
 
 Embedded defaults: broker on 5550/5551, a console backend at info+, a file
 backend at debug+ writing ./zibrato-data/metrics.jsonl, and a store backend at
 debug+ keeping ./zibrato-data/store.duckdb with the web UI and API on
-http://127.0.0.1:5580/, flushing every 10s.`,
+http://127.0.0.1:5580/, flushing every 10s.
+
+Examples:
+  zibrato up --publish tcp://127.0.0.1:6550 --subscribe tcp://127.0.0.1:6551
+  zibrato up -c zibrato.config.yaml --check`,
     )
-    .action(async (opts: { config?: string; printDefaults?: boolean; check?: boolean }) => {
+    .action(async (opts: UpOptions) => {
       if (opts.printDefaults) {
         process.stdout.write(DEFAULT_CONFIG_TEXT);
         return;
       }
       const log = stderrLogger('up');
-      const config = await loadConfig(opts.config);
+      const config = await effectiveConfig(opts);
       const specs = childSpecs(config);
+      const dirs = directoryPathProblems(config);
       if (opts.check) {
+        const problems = [...dirs, ...(await portsInUse(config))];
         for (const s of specs) process.stdout.write(`${s.name}: zibrato ${s.args.join(' ')}\n`);
+        if (problems.length > 0) {
+          log(`the config is valid, but it cannot run here:\n${report(problems)}`);
+          process.exitCode = problems.some((p) => p.kind === 'config') ? EXIT.usage : EXIT.endpoint;
+        }
         return;
       }
-      const sup = new Supervisor(specs, { ...config.restart, log });
+      if (dirs.length > 0) throw new ZibratoError('ZIB_ERR_INVALID_CONFIG', `config cannot run here:\n${report(dirs)}`);
+      let failure: { name: string; code: number } | undefined;
+      const sup = new Supervisor(specs, {
+        ...config.restart,
+        log,
+        permanentExitCodes: PERMANENT_EXIT_CODES,
+        onPermanentFailure: (name, code, lastLines) => {
+          if (failure) return;
+          failure = { name, code };
+          const why = lastLines.filter((l) => /ZIB_ERR_|error/i.test(l)).at(-1) ?? lastLines.at(-1) ?? '(no output)';
+          log(`ZIB_ERR_CHILD_FAILED: ${name} cannot start: ${why.replace(/^\S+ \[[^\]]+\] /, '')}`);
+          log(`stopping the other processes; fix the problem above and run zibrato up again`);
+          void sup.stop().then(() => process.exit(code));
+        },
+      });
       sup.start();
       log(`running ${specs.length} processes from ${opts.config ?? 'embedded defaults'}; Ctrl-C stops them with a final flush`);
       for (const b of config.backends.filter((b) => b.sink === 'store')) log(`web UI and API of backend ${b.name}: ${storeUrl(b.options)}`);
-      onShutdown(() => sup.stop(), log);
+      onShutdown(() => sup.stop(), log, { onInsist: () => sup.killAll() });
     });
 }

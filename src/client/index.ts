@@ -3,3 +3,4 @@ export type { MetricOptions, CountOptions, GaugeOptions, TimingOptions, EmitOpti
 export type { ZibratoOptions } from './options.js';
 export type { ClientStats } from './record-buffer.js';
 export { TimerScope, CounterScope } from './scopes.js';
+export { type MethodDecorator } from "./decorators.js";

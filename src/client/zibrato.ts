@@ -13,6 +13,8 @@ import { checkTags, describeValue, isSampleRate } from './call-checks.js';
 import { INITIAL_MASK, Transport } from './transport.js';
 import { wrapCounted, wrapTimed } from './wrappers.js';
 import { now } from './clock.js';
+import { methodDecorator, type MethodDecorator } from './decorators.js';
+import { processLooksFinished } from './process-idle.js';
 
 /**
  * What names a series. `level` defaults to the client's level (`info`), `source` and `tags` merge over the client's.
@@ -65,8 +67,6 @@ export interface TimerHandle {
   start(): TimerScope;
   readonly enabled: boolean;
 }
-
-type Method<This, Args extends unknown[], R> = (this: This, ...args: Args) => R;
 
 /** Without a prototype, so `emit(level, 'toString', …)` or `'__proto__'` finds no kind. */
 const EMIT_KINDS: Readonly<Record<EmitKind, MetricKind>> = Object.assign(Object.create(null) as Record<EmitKind, MetricKind>, {
@@ -123,7 +123,7 @@ export class Zibrato {
     // Global tags and source were validated, so these cannot fail; if they did, self-metrics are skipped rather than thrown from a timer.
     this.selfDropped = this.newHandle(MetricKind.counter, 'zibrato.client.dropped', SELF_METRICS_LEVEL, undefined, undefined, 1);
     this.selfInvalid = this.newHandle(MetricKind.counter, 'zibrato.client.invalid', SELF_METRICS_LEVEL, undefined, undefined, 1);
-    this.selfTimer = setInterval(() => this.reportSelf(), 1000);
+    this.selfTimer = setInterval(() => this.tick(), 1000);
     this.selfTimer.unref();
   }
 
@@ -316,21 +316,19 @@ export class Zibrato {
     return new CounterScope(h, h === this.rejected ? 1 : this.countValue(o));
   }
 
-  // ── decorators (TC39) ──
+  // ── decorators (TC39 and experimentalDecorators, see decorators.ts) ──
 
   /** Method decorator: times each call until it returns, throws, or its promise settles. */
-  timeMe(o: MetricOptions) {
+  timeMe(o: MetricOptions): MethodDecorator {
     const h = this.handleOrRejected(MetricKind.timer, o, 'timeMe');
-    return <This, Args extends unknown[], R>(method: Method<This, Args, R>, _context: ClassMethodDecoratorContext<This, Method<This, Args, R>>): Method<This, Args, R> =>
-      wrapTimed(h, method as unknown as (...args: never[]) => unknown) as unknown as Method<This, Args, R>;
+    return methodDecorator((method) => wrapTimed(h, method));
   }
 
   /** Method decorator: counts each call when it returns, throws, or its promise settles. */
-  countMe(o: CountOptions) {
+  countMe(o: CountOptions): MethodDecorator {
     const h = this.handleOrRejected(MetricKind.counter, o, 'countMe');
     const value = h === this.rejected ? 1 : this.countValue(o);
-    return <This, Args extends unknown[], R>(method: Method<This, Args, R>, _context: ClassMethodDecoratorContext<This, Method<This, Args, R>>): Method<This, Args, R> =>
-      wrapCounted(h, method as unknown as (...args: never[]) => unknown, value) as unknown as Method<This, Args, R>;
+    return methodDecorator((method) => wrapCounted(h, method, value));
   }
 
   // ── wrappers for plain functions ──
@@ -411,12 +409,22 @@ export class Zibrato {
       this.problems.badArgument(`ready: ${(err as Error).message}`);
       mask = 0;
     }
-    return this.transport.waitReady(mask, timeoutMs);
+    this.readyPending++;
+    return this.transport.waitReady(mask, timeoutMs).finally(() => this.readyPending--);
   }
 
   /** Sends buffered batches now instead of waiting for the flush interval. */
   flush(): void {
     this.transport.flushNow();
+  }
+
+  /** Awaited `ready()` calls: the app is waiting on the client, so it is not finished. */
+  private readyPending = 0;
+
+  private tick(): void {
+    this.reportSelf();
+    // See process-idle.ts: the open socket would otherwise keep a finished script alive forever.
+    if (this.readyPending === 0 && processLooksFinished()) void this.close();
   }
 
   private reportSelf(): void {

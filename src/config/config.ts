@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { DEFAULT_FILE_SINK_PATH, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT, DEFAULT_STORE_DIR, DEFAULT_STORE_PORT, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
+import { DEFAULT_FILE_SINK_PATH, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT, DEFAULT_STORE_DIR, DEFAULT_STORE_PORT, DEFAULT_SUBSCRIBE_ENDPOINT, MIN_FLUSH_INTERVAL_MS } from '../defaults.js';
 import { DEFAULT_RETENTION } from '../store/store.js';
 import { InvalidOptionError } from '../errors.js';
 import { parseLevels, type Level } from '../levels.js';
-import { parseDurationMs } from '../cli/duration.js';
+import { parseCount, parseDurationMs, sinkNumberLimits } from '../cli/duration.js';
 import { resolveSinkOptions, sinkSpec } from '../sinks/registry.js';
 
 /** One backend of `zibrato up`. */
@@ -63,6 +64,9 @@ ingest: []
 
 type Obj = Record<string, unknown>;
 
+/** The sink option that names a file a backend writes (the file sink's `path`). */
+export const FILE_PATH_OPTION = 'path';
+
 function bad(key: string, message: string): never {
   throw new InvalidOptionError(`config ${key}: ${message}`, 'ZIB_ERR_INVALID_CONFIG');
 }
@@ -80,6 +84,15 @@ function endpoints(v: unknown, key: string, dflt: string): string[] {
   const list = Array.isArray(v) ? v : [v];
   for (const [i, e] of list.entries()) if (typeof e !== 'string' || !/^(tcp|ipc|inproc|ws|wss):\/\/.+/.test(e)) bad(`${key}[${i}]`, `"${String(e)}" is not a ZeroMQ endpoint such as tcp://127.0.0.1:5550`);
   return list as string[];
+}
+
+/** Checks endpoints given on the command line (`up --publish`) with the config's grammar. */
+export function validateEndpointList(list: string[], option: string): string[] {
+  try {
+    return endpoints(list, option, '');
+  } catch (err) {
+    throw new InvalidOptionError((err as Error).message.replace(/^config /, ''));
+  }
 }
 
 function wrap<T>(key: string, f: () => T): T {
@@ -100,6 +113,9 @@ export function validateConfig(raw: unknown): ZibratoConfig {
   if (!isObj(brokerRaw)) bad('broker', 'must be a mapping with publish and subscribe');
   onlyKeys(brokerRaw, 'broker', ['publish', 'subscribe']);
   const broker = { publish: endpoints(brokerRaw.publish, 'broker.publish', DEFAULT_PUBLISH_ENDPOINT), subscribe: endpoints(brokerRaw.subscribe, 'broker.subscribe', DEFAULT_SUBSCRIBE_ENDPOINT) };
+  for (const [i, e] of broker.subscribe.entries()) {
+    if (broker.publish.includes(e)) bad(`broker.subscribe[${i}]`, `"${e}" is also a publish endpoint; the two sides need different endpoints`);
+  }
 
   const backendsRaw = raw.backends ?? [];
   if (!Array.isArray(backendsRaw)) bad('backends', 'must be a list');
@@ -115,13 +131,26 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     if (names.has(name)) bad(`${key}.name`, `"${name}" is used by another backend`);
     names.add(name);
     const levels = wrap(`${key}.levels`, () => parseLevels((b.levels as string | string[] | undefined) ?? 'info+'));
-    const flushIntervalMs = wrap(`${key}.flush`, () => parseDurationMs((b.flush as string | number | undefined) ?? DEFAULT_FLUSH_INTERVAL_MS, 'flush'));
-    if (flushIntervalMs < 10) bad(`${key}.flush`, 'must be at least 10ms');
+    const flushIntervalMs = wrap(`${key}.flush`, () => parseDurationMs((b.flush as string | number | undefined) ?? `${DEFAULT_FLUSH_INTERVAL_MS}ms`, 'flush', { min: MIN_FLUSH_INTERVAL_MS }));
     const optsRaw = b.options ?? {};
     if (!isObj(optsRaw)) bad(`${key}.options`, 'must be a mapping');
     const options = wrap(`${key}.options`, () => resolveSinkOptions(spec, optsRaw, `${key}.options`));
+    for (const o of spec.options) {
+      const v = options[o.key];
+      if (o.type === 'number' && v !== undefined) wrap(`${key}.options.${o.key}`, () => parseCount(String(v), o.key, sinkNumberLimits(o.key)));
+    }
     return { name, sink: spec.name, levels, flushIntervalMs, options };
   });
+  // Two backends appending to one file would interleave their flushes and double-count.
+  const writers = new Map<string, string>();
+  for (const [i, b] of backends.entries()) {
+    const path = b.options[FILE_PATH_OPTION];
+    if (typeof path !== 'string') continue;
+    const abs = resolvePath(path);
+    const other = writers.get(abs);
+    if (other !== undefined) bad(`backends[${i}].options.${FILE_PATH_OPTION}`, `"${path}" is also written by backend "${other}"; give each backend its own file`);
+    writers.set(abs, b.name);
+  }
 
   const ingestRaw = raw.ingest ?? [];
   if (!Array.isArray(ingestRaw)) bad('ingest', 'must be a list');
@@ -142,9 +171,10 @@ export function validateConfig(raw: unknown): ZibratoConfig {
   if (!isObj(restartRaw)) bad('restart', 'must be a mapping with initialDelay, maxDelay');
   onlyKeys(restartRaw, 'restart', ['initialDelay', 'maxDelay']);
   const restart = {
-    initialDelayMs: wrap('restart.initialDelay', () => parseDurationMs((restartRaw.initialDelay as string | undefined) ?? '500ms', 'initialDelay')),
-    maxDelayMs: wrap('restart.maxDelay', () => parseDurationMs((restartRaw.maxDelay as string | undefined) ?? '30s', 'maxDelay')),
+    initialDelayMs: wrap('restart.initialDelay', () => parseDurationMs((restartRaw.initialDelay as string | undefined) ?? '500ms', 'initialDelay', { min: 1 })),
+    maxDelayMs: wrap('restart.maxDelay', () => parseDurationMs((restartRaw.maxDelay as string | undefined) ?? '30s', 'maxDelay', { min: 1 })),
   };
+  if (restart.initialDelayMs > restart.maxDelayMs) bad('restart', `initialDelay (${restart.initialDelayMs} ms) is longer than maxDelay (${restart.maxDelayMs} ms)`);
   return { broker, backends, ingest, restart };
 }
 

@@ -21,7 +21,26 @@ export interface SupervisorOptions {
   log: (line: string) => void;
   /** How long a child may take to stop before it is killed. Default 10 s. */
   stopTimeoutMs?: number;
+  /**
+   * Exit codes a restart cannot fix (a usage/config error, an endpoint in
+   * use): a child that exits with one is not restarted; `onPermanentFailure`
+   * is called instead. Default: none (always restart).
+   */
+  permanentExitCodes?: readonly number[];
+  /** Called once when a child exits with one of `permanentExitCodes`. */
+  onPermanentFailure?: (name: string, code: number, lastLines: string[]) => void;
+  /** Extra environment for every child. */
+  env?: Record<string, string>;
 }
+
+/**
+ * Set in each child's environment: the child ignores SIGINT and SIGTERM and
+ * stops on {@link STOP_MESSAGE} over its IPC channel, or when the channel
+ * closes (src/cli/signals.ts says why).
+ */
+export const SUPERVISED_ENV = 'ZIBRATO_SUPERVISED';
+/** What the supervisor sends a child over IPC to make it stop (final flush included). */
+export const STOP_MESSAGE = 'zibrato:stop';
 
 const BIN = fileURLToPath(new URL('../../bin/zibrato.js', import.meta.url));
 /** A child that ran this long is healthy again: its next restart starts from the initial delay. */
@@ -34,11 +53,16 @@ interface Running {
   delayMs: number;
   startedAt: number;
   timer: NodeJS.Timeout | undefined;
+  /** The child's last few output lines, to quote when it fails for good. */
+  lastLines: string[];
 }
+
+/** How many of a child's last output lines a permanent failure quotes. */
+const LAST_LINES_KEPT = 5;
 
 /**
  * Runs zibrato components as child processes: prefixes their output, restarts
- * one that dies with exponential backoff, and on stop sends SIGTERM in order so
+ * one that dies with exponential backoff, and on stop tells each to stop (over IPC), in order, so
  * each backend makes its final flush.
  */
 export class Supervisor {
@@ -49,7 +73,7 @@ export class Supervisor {
     specs: ChildSpec[],
     private readonly options: SupervisorOptions,
   ) {
-    this.running = specs.map((spec) => ({ spec, child: undefined, restarts: 0, delayMs: options.initialDelayMs, startedAt: 0, timer: undefined }));
+    this.running = specs.map((spec) => ({ spec, child: undefined, restarts: 0, delayMs: options.initialDelayMs, startedAt: 0, timer: undefined, lastLines: [] }));
   }
 
   /** PIDs by child name (for status and tests). */
@@ -63,18 +87,30 @@ export class Supervisor {
 
   private launch(r: Running): void {
     const child = spawn(process.execPath, [BIN, ...r.spec.args], {
-      env: { ...process.env, ...r.spec.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.options.env, ...r.spec.env, [SUPERVISED_ENV]: '1' },
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     r.child = child;
     r.startedAt = Date.now();
     const prefix = `[${r.spec.name}] `;
+    const keep = (l: string) => {
+      r.lastLines.push(l);
+      if (r.lastLines.length > LAST_LINES_KEPT) r.lastLines.shift();
+    };
     createInterface({ input: child.stdout! }).on('line', (l) => process.stdout.write(prefix + l + '\n'));
-    createInterface({ input: child.stderr! }).on('line', (l) => process.stderr.write(prefix + l + '\n'));
+    createInterface({ input: child.stderr! }).on('line', (l) => {
+      keep(l);
+      process.stderr.write(prefix + l + '\n');
+    });
     this.options.log(`started ${r.spec.name} (pid ${child.pid}): zibrato ${r.spec.args.join(' ')}`);
     child.on('exit', (code, signal) => {
       r.child = undefined;
       if (this.stopping) return;
+      if (code !== null && this.options.permanentExitCodes?.includes(code)) {
+        this.options.log(`${r.spec.name} exited with code ${code}, which a restart cannot fix; not restarting it`);
+        this.options.onPermanentFailure?.(r.spec.name, code, r.lastLines);
+        return;
+      }
       if (Date.now() - r.startedAt > HEALTHY_AFTER_MS) r.delayMs = this.options.initialDelayMs;
       r.restarts++;
       this.options.log(`${r.spec.name} exited (${signal ?? `code ${code}`}); restart #${r.restarts} in ${r.delayMs} ms`);
@@ -83,7 +119,19 @@ export class Supervisor {
     });
   }
 
-  /** Stops every child in stop order, each with SIGTERM, then SIGKILL after the timeout. */
+  /**
+   * Kills every running child at once (a second Ctrl-C: the user insists).
+   * SIGKILL, because supervised children ignore signals.
+   */
+  killAll(): void {
+    this.stopping = true;
+    for (const r of this.running) {
+      clearTimeout(r.timer);
+      r.child?.kill('SIGKILL');
+    }
+  }
+
+  /** Stops every child in stop order, each with {@link STOP_MESSAGE}, then SIGKILL after the timeout. */
   async stop(): Promise<void> {
     this.stopping = true;
     const orders = [...new Set(this.running.map((r) => r.spec.stopOrder))].sort((a, b) => a - b);
@@ -105,7 +153,11 @@ export class Supervisor {
         clearTimeout(kill);
         resolve();
       });
-      child.kill('SIGTERM');
+      try {
+        child.send(STOP_MESSAGE);
+      } catch {
+        // The channel is gone (the child is exiting): the exit or the timeout resolves this.
+      }
     });
   }
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { DEFAULT_CONFIG_TEXT, parseConfig } from '../../src/config/config.ts';
 import { childSpecs } from '../../src/cli/up-command.ts';
 import { parseLevels } from '../../src/levels.ts';
-import { parseDurationMs } from '../../src/cli/duration.ts';
+import { parseCount, parseDurationMs } from '../../src/cli/duration.ts';
+import fc from 'fast-check';
 
 const rejects = (text: string, re: RegExp) => assert.throws(() => parseConfig(text), (e: Error & { code?: string }) => e.code === 'ZIB_ERR_INVALID_CONFIG' && re.test(e.message));
 
@@ -40,6 +41,24 @@ describe('config', () => {
     rejects('backends: [ {', /not valid YAML or JSON/);
     rejects('backends:\n  - sink: statsd\n    options: { protocol: sctp }', /backends\[0\]\.options\.protocol: expected one of udp, tcp, got "sctp"/);
   });
+  test('publish and subscribe on the same endpoint are refused', () => {
+    rejects('broker:\n  publish: tcp://127.0.0.1:7000\n  subscribe: tcp://127.0.0.1:7000', /broker\.subscribe\[0\]: "tcp:\/\/127\.0\.0\.1:7000" is also a publish endpoint/);
+  });
+  test('two backends writing one file are refused', () => {
+    rejects('backends:\n  - { name: a, sink: file, options: { path: ./x.jsonl } }\n  - { name: b, sink: file, options: { path: x.jsonl } }', /backends\[1\]\.options\.path: "x\.jsonl" is also written by backend "a"/);
+  });
+  test("a sink's numeric option is a whole number within its bounds", () => {
+    rejects('backends:\n  - sink: graphite\n    options: { port: -5 }', /backends\[0\]\.options\.port: .*"-5" is not a whole number from 1 to 65535/);
+    rejects('backends:\n  - sink: statsd\n    options: { mtu: 1.5 }', /backends\[0\]\.options\.mtu: .*"1\.5" is not a whole number ≥ 0/);
+    assert.equal(parseConfig('backends:\n  - sink: graphite\n    options: { port: 2004 }').backends[0]!.options.port, 2004);
+  });
+  test('restart delays out of order are refused', () => {
+    rejects('restart: { initialDelay: 1m, maxDelay: 1s }', /config restart: initialDelay \(60000 ms\) is longer than maxDelay \(1000 ms\)/);
+  });
+  test('a flush given as a bare number is refused, naming the missing unit', () => {
+    rejects('backends:\n  - sink: console\n    flush: 10', /backends\[0\]\.flush: .*a bare number is not a duration: write 10s or 10ms/);
+    rejects('backends:\n  - sink: console\n    flush: 5ms', /backends\[0\]\.flush: .*too short; the least is 10 ms/);
+  });
   test('zibrato up turns a config into child processes, secrets not on the command line', () => {
     const c = parseConfig('backends:\n  - sink: file\n    levels: warn+\n    flush: 2s\n    options: { path: /tmp/x.jsonl }\ningest:\n  - type: statsd\n    port: 8125\n');
     const specs = childSpecs(c);
@@ -60,5 +79,36 @@ describe('levels and durations', () => {
     assert.equal(parseDurationMs('250ms', 'x'), 250);
     assert.equal(parseDurationMs('1m', 'x'), 60_000);
     assert.throws(() => parseDurationMs('soon', 'flush'), /flush: "soon" is not a duration/);
+  });
+  test('a duration is a number with a unit; only 0 may go without one', () => {
+    assert.equal(parseDurationMs('0', 'x'), 0);
+    assert.equal(parseDurationMs('1.5s', 'x'), 1500);
+    assert.throws(() => parseDurationMs('10', '--flush'), /--flush: "10" is not a duration; a bare number is not a duration/);
+    assert.throws(() => parseDurationMs(10, 'flush'), /a bare number is not a duration/);
+    assert.throws(() => parseDurationMs('-1s', 'x'), /is not a duration/);
+  });
+  test('every duration written with a unit parses back to its milliseconds', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 1_000_000 }), fc.constantFrom(['ms', 1], ['s', 1000], ['m', 60_000], ['h', 3_600_000], ['d', 86_400_000], ['w', 604_800_000], ['y', 31_536_000_000]), (n, [unit, ms]) => parseDurationMs(`${n}${unit}`, 'x') === n * ms),
+    );
+  });
+  test('any text that is not digits and a unit is refused with a coded error, never NaN', () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        if (/^\s*(0|\d+(\.\d+)?\s*(ms|s|m|h|d|w|y))\s*$/.test(s)) return true;
+        try {
+          parseDurationMs(s, 'x');
+          return false;
+        } catch (err) {
+          return (err as { code?: string }).code === 'ZIB_ERR_INVALID_OPTION';
+        }
+      }),
+    );
+  });
+  test('a count is a whole number within its bounds', () => {
+    assert.equal(parseCount('100000', '--max-series'), 100_000);
+    for (const bad of ['abc', '-1', '0', '1.5', '1e3', '']) assert.throws(() => parseCount(bad, '--max-series'), /--max-series: ".*" is not a whole number ≥ 1/);
+    fc.assert(fc.property(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), (n) => parseCount(String(n), 'x') === n));
+    fc.assert(fc.property(fc.string(), (s) => /^\s*\d+\s*$/.test(s) || (() => { try { parseCount(s, 'x'); return false; } catch { return true; } })()));
   });
 });

@@ -29,3 +29,14 @@ export async function freeUdpPort(): Promise<number> {
 export async function tcpBrokerEndpoints(): Promise<{ publish: string; subscribe: string }> {
   return { publish: `tcp://127.0.0.1:${await freeTcpPort()}`, subscribe: `tcp://127.0.0.1:${await freeTcpPort()}` };
 }
+
+/** Occupies the tcp port of `endpoint` (tcp://127.0.0.1:N) until `close()`, to test what happens when a port is taken. */
+export async function holdTcpPort(endpoint: string): Promise<{ port: number; close(): void }> {
+  const srv = createServer();
+  const port = Number(new URL(endpoint).port);
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', reject);
+    srv.listen(port, '127.0.0.1', resolve);
+  });
+  return { port, close: () => void srv.close() };
+}

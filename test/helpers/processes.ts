@@ -53,9 +53,16 @@ export class Proc {
 
 const running = new Set<Proc>();
 
-/** Runs `zibrato <args>` from the built package. */
-export function zibrato(args: string[], options: { cwd?: string; env?: Record<string, string>; label?: string } = {}): Proc {
-  return track(spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] }), options.label ?? args.slice(0, 2).join(' '));
+/**
+ * Runs `zibrato <args>` from the built package. `groupLeader` starts it in a
+ * process group of its own (as a shell does for a foreground job), so a test
+ * can signal the whole group the way a terminal's Ctrl-C does: `process.kill(-pid, 'SIGINT')`.
+ */
+export function zibrato(args: string[], options: { cwd?: string; env?: Record<string, string>; label?: string; groupLeader?: boolean } = {}): Proc {
+  return track(
+    spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? ROOT, env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: options.groupLeader ?? false }),
+    options.label ?? args.slice(0, 2).join(' '),
+  );
 }
 
 /** Runs a Node script (fixtures import the built package from dist/). */

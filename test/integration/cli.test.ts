@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tcpBrokerEndpoints } from '../helpers/ports.ts';
+import { holdTcpPort, tcpBrokerEndpoints } from '../helpers/ports.ts';
 import { eventually, stopAll, zibrato } from '../helpers/processes.ts';
 import { counterTotal, readRows } from '../helpers/jsonl.ts';
 
@@ -43,11 +43,50 @@ test('zibrato send delivers one record, and fails loudly when nobody listens', a
   await eventually(() => counterTotal(readRows(file), 'backups.done', 'cron') === 3, 'the sent record');
   assert.deepEqual(readRows(file).find((r) => r.name === 'backups.done')?.tags, { host: 'db1' });
 
-  const nobody = await run(['send', '--broker', ep.publish, '--level', 'crit', '--name', 'x', '--timeout', '1000']);
+  const nobody = await run(['send', '--broker', ep.publish, '--level', 'crit', '--name', 'x', '--timeout', '1s']);
   assert.equal(nobody.code, 1);
   assert.match(nobody.out, /no subscriber for level crit/);
 
   const bad = await run(['send', '--broker', ep.publish, '--name', 'x', '--value', 'NaN']);
   assert.equal(bad.code, 2);
   assert.match(bad.out, /ZIB_ERR_INVALID_VALUE: --value: "NaN" is not a finite number/);
+});
+
+test('numeric and duration options are validated, every subcommand exiting 2 with the option named', async () => {
+  const cases: [string[], RegExp][] = [
+    [['backend', 'file', '--max-series', 'abc'], /--max-series: "abc" is not a whole number/],
+    [['backend', 'file', '--max-series', '-1'], /--max-series: "-1" is not a whole number/],
+    [['backend', 'console', '--flush', '10'], /--flush: "10" is not a duration; a bare number is not a duration: write 10s or 10ms/],
+    [['tail', '--count', 'abc'], /--count: "abc" is not a whole number/],
+    [['send', '--name', 'x', '--timeout', '3000'], /--timeout: "3000" is not a duration/],
+    [['broker', '--stats-interval', '5'], /--stats-interval: "5" is not a duration/],
+    [['backend', 'graphite', '--port', '-5'], /--port: "-5" is not a whole number from 1 to 65535/],
+    [['backend', 'file', '--no-such-option'], /unknown option '--no-such-option'/],
+  ];
+  for (const [args, re] of cases) {
+    const r = await run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
+    assert.match(r.out, re);
+  }
+});
+
+test('a bind error names the endpoint and the option, and exits 3', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const first = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe]);
+  await first.waitFor(/broker up/);
+  const second = await run(['broker', '--publish', (await tcpBrokerEndpoints()).publish, '--subscribe', ep.subscribe]);
+  assert.equal(second.code, 3, second.out);
+  assert.match(second.out, new RegExp(`ZIB_ERR_ENDPOINT: --subscribe ${ep.subscribe}: cannot bind: EADDRINUSE`));
+  const held = await holdTcpPort((await tcpBrokerEndpoints()).publish);
+  try {
+    const port = held.port;
+    const statsd = await run(['ingest', 'statsd', '--port', String(port), '--broker', ep.publish]);
+    assert.equal(statsd.code, 3, statsd.out);
+    assert.match(statsd.out, new RegExp(`ZIB_ERR_ENDPOINT: --host/--port 127\\.0\\.0\\.1:${port}: cannot bind: EADDRINUSE`));
+  } finally {
+    held.close();
+  }
+  const badConnect = await run(['tail', '--broker', 'udp://127.0.0.1:1']);
+  assert.equal(badConnect.code, 3, badConnect.out);
+  assert.match(badConnect.out, /ZIB_ERR_ENDPOINT: --broker udp:\/\/127\.0\.0\.1:1: cannot connect/);
 });

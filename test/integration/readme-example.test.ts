@@ -35,3 +35,12 @@ test('the README quick-start example runs as written and its records arrive', as
   assert.equal(counterTotal(rows, 'jobs.done', 'checkout-svc'), 5);
   for (const name of ['queue.depth', 'db.query', 'repo.load', 'repo.save', 'block', 'block.runs', 'fetch', 'job']) assert.ok(rows.some((r) => r.name === name), `${name} arrived`);
 });
+
+test('the README says how to add Zibrato to an app, run up on other ports, and run the fast tests', () => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  for (const text of ['## Add Zibrato to your app', "require('zibrato')", 'ZIBRATO_BROKER', 'experimentalDecorators', 'zibrato up --publish tcp://127.0.0.1:6550 --subscribe tcp://127.0.0.1:6551', 'npm run test:unit', 'zibrato/backend']) {
+    assert.ok(readme.includes(text), `README mentions ${text}`);
+  }
+  // The example reads the variable the README names.
+  assert.match(readFileSync(join(ROOT, 'examples/quickstart.ts'), 'utf8'), /process\.env\.ZIBRATO_BROKER/);
+});

@@ -1,0 +1,103 @@
+/**
+ * SIGTERM to `zibrato up` while an app publishes continuously. The app stops
+ * producing when the signal is sent (as when a host is shut down), but what it
+ * made up to then is still in its buffer, on the wire, in the broker and in
+ * the backend's queue. up stops the backend first (it drains until 200 ms of
+ * quiet, then makes a final flush), then the broker: every record made must
+ * be in the file or counted (client dropped/unsubscribed/invalid, backend
+ * dropped/invalid).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentlyLost, type Scenario, type ScenarioResult } from '../scenario.ts';
+import { tcpBrokerEndpoints } from '../../test/helpers/ports.ts';
+import { Proc, ROOT, zibrato } from '../../test/helpers/processes.ts';
+import { counterTotal, readRows } from '../../test/helpers/jsonl.ts';
+
+const PUBLISHER = join(ROOT, 'test/fixtures/interactive-publisher.mjs');
+/** Records per `send` command and commands per second: about 50,000 records/s. */
+const CHUNK = 1000;
+const EVERY_MS = 20;
+
+interface Stats {
+  sent: number;
+  dropped: number;
+  invalid: number;
+  buffered: number;
+  unsubscribed: number;
+}
+
+function rssMiB(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const scenario: Scenario = {
+  name: 'up-sigterm-under-load',
+  description: 'SIGTERM to zibrato up while an app publishes ~50,000 records/s; the app stops producing at the signal',
+  async run({ quick }): Promise<ScenarioResult> {
+    const loadMs = quick ? 2_000 : 15_000;
+    const dir = mkdtempSync(join(tmpdir(), 'zibrato-fault-up-'));
+    const ep = await tcpBrokerEndpoints();
+    const file = join(dir, 'metrics.jsonl');
+    const config = join(dir, 'zibrato.config.yaml');
+    writeFileSync(config, `broker:\n  publish: [${ep.publish}]\n  subscribe: [${ep.subscribe}]\nbackends:\n  - name: file\n    sink: file\n    levels: info+\n    flush: 1s\n    options:\n      path: ${file}\n`);
+    const up = zibrato(['up', '--config', config], { cwd: dir, label: 'up' });
+    const pub = new Proc(spawn(process.execPath, [PUBLISHER, ep.publish], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] }), 'publisher');
+    let peak = 0;
+    const pids: (number | undefined)[] = [up.pid, pub.pid];
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, pids.reduce((s: number, p) => s + rssMiB(p), 0));
+    }, 200);
+    try {
+      for (const name of ['broker', 'backend:file']) pids.push(Number(/pid (\d+)/.exec(await up.waitFor(new RegExp(`started ${name} \\(pid (\\d+)\\)`)))![1]));
+      await up.waitFor(/\[backend:file\].*subscribed/);
+      await pub.waitFor(/^ready$/);
+      // The client learns the subscription from the broker; wait until one record goes out.
+      pub.child.stdin!.write('send load 1\n');
+      let made = 1;
+      await pub.waitFor(/^sent load/);
+
+      const until = Date.now() + loadMs;
+      while (Date.now() < until) {
+        pub.child.stdin!.write(`send load ${CHUNK}\n`);
+        made += CHUNK;
+        await new Promise((r) => setTimeout(r, EVERY_MS));
+      }
+      // The fault: SIGTERM to up, under load. The app stops producing at the same moment.
+      up.child.kill('SIGTERM');
+      pub.child.stdin!.write('close\n');
+      const closed = await pub.waitFor(/^closed /, 30_000);
+      const stats = JSON.parse(closed.slice('closed '.length)) as Stats;
+      const { code } = await up.exited;
+      if (code !== 0) throw new Error(`zibrato up exited with ${code}:\n${up.lines.slice(-20).join('\n')}`);
+      const stopped = up.lines.find((l) => /\[backend:file\].*stopped after a final flush/.test(l));
+      if (!stopped) throw new Error(`the backend made no final flush:\n${up.lines.slice(-20).join('\n')}`);
+      const backendDropped = Number(/dropped (\d+)/.exec(stopped)?.[1] ?? 0);
+      const received = counterTotal(readRows(file), 'load');
+      const counted = { 'client.dropped': stats.dropped, 'client.unsubscribed': stats.unsubscribed, 'client.invalid': stats.invalid, 'backend.dropped': backendDropped };
+      return {
+        made,
+        received,
+        counted,
+        silentlyLost: silentlyLost(made, received, counted),
+        recoverMs: null,
+        peakRssMiB: peak,
+        notes: `${Math.round(loadMs / 1000)} s of load before the signal; RSS of up, broker, backend and the publisher`,
+      };
+    } finally {
+      clearInterval(sampler);
+      pub.child.kill('SIGKILL');
+      await up.stop('SIGKILL', 5_000);
+    }
+  },
+};
+
+export default scenario;

@@ -1,0 +1,18 @@
+// The fast lane: `npm run test:unit` runs these, the tests that start no
+// process and need no peer (no child process, no Prometheus, carbon, Python…),
+// in well under 15 s. Everything else in test/ needs processes or peers and
+// runs in `npm test` only. A new test that needs neither belongs here;
+// test/packaging/test-lanes.test.ts checks that the list stays true.
+export const UNIT_TESTS = [
+  'test/backend/aggregators.test.ts',
+  'test/client/api.test.ts',
+  'test/config/config.test.ts',
+  'test/errors.test.ts',
+  'test/ingest/statsd-parser.test.ts',
+  'test/packaging/test-lanes.test.ts',
+  'test/ingest/statsd-server.test.ts',
+  'test/sinks/delivery.test.ts',
+  'test/sinks/docs.test.ts',
+  'test/wire/decoder.test.ts',
+  'test/wire/vectors.test.ts',
+];
