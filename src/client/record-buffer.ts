@@ -1,5 +1,5 @@
 import { LEVELS } from '../levels.js';
-import { BatchWriter } from '../wire/batch-writer.js';
+import { BatchWriter, newPublisherId } from '../wire/batch-writer.js';
 
 /** A sealed batch waiting to be sent. */
 export interface SealedBatch {
@@ -39,6 +39,15 @@ export class RecordBuffer {
   unsubscribed = 0;
   /** True while a flush is scheduled; the hot path checks it to schedule one at most once. */
   flushPending = false;
+  /** This client's id in every batch header: random per start, so receivers tell a restart from a loss. */
+  readonly publisherId = newPublisherId();
+  /**
+   * Per level, records that left the queue as sent or unsubscribed: the
+   * sequence of the next batch (docs/wire-format.md). Records dropped here are
+   * counted in `dropped` and do not advance it, so a receiver never counts them
+   * a second time as a gap.
+   */
+  readonly sequences = [0, 0, 0, 0, 0];
 
   constructor(
     readonly maxBufferedRecords: number,
@@ -48,7 +57,7 @@ export class RecordBuffer {
     readonly scheduleFlush: () => void,
   ) {
     this.mask = initialMask;
-    this.writers = LEVELS.map(() => new BatchWriter(batchBytes));
+    this.writers = LEVELS.map(() => new BatchWriter(batchBytes, undefined, this.publisherId));
   }
 
   /** Records in open batches and in the queue. */
@@ -88,6 +97,9 @@ export class RecordBuffer {
     if (!b) return;
     this.queuedRecords -= b.records;
     this[outcome] += b.records;
+    // Unsubscribed records advance the sequence too: if a subscriber that wanted the level (e.g. one
+    // reconnecting to a restarted broker) sees the next batch, it counts them as lost instead of missing them.
+    if (outcome !== 'dropped') this.sequences[b.level]! += b.records;
   }
 
   stats(): ClientStats {

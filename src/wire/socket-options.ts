@@ -1,3 +1,5 @@
+import { MAX_MESSAGE_BYTES } from './constants.js';
+
 /**
  * Every ZeroMQ option Zibrato sets, in one place, with the reason for each
  * value. libzmq defaults are cited so a reader knows what we override.
@@ -20,20 +22,28 @@ export const SOCKET_OPTIONS = {
   brokerFrontend: {
     /** libzmq default 1000. Larger, so bursts from many publishers queue in the broker rather than in each app. */
     receiveHighWaterMark: 10_000,
+    /** libzmq default -1 (no limit). A peer sending a bigger frame is disconnected before it is buffered: one 100 MB message once grew the broker to 404 MB. */
+    maxMessageSize: MAX_MESSAGE_BYTES,
     linger: 0,
   },
   /** The broker's XPUB side, where backends connect. */
   brokerBackend: {
-    /** libzmq default 1000. Per subscriber. */
+    /** libzmq default 1000. Per subscriber: the bounded queue each subscriber gets in the broker. */
     sendHighWaterMark: 10_000,
-    /** libzmq default false. A slow backend makes the broker wait (and publishers buffer) instead of silently losing batches. */
-    noDrop: true,
+    /**
+     * libzmq default false, kept: past its queue a slow or paused subscriber loses *its* copy of a
+     * batch and counts the gap from the sequence numbers, while every other subscriber keeps full
+     * speed. (With noDrop one full pipe failed the send for every subscriber.)
+     */
+    noDrop: false,
     linger: 0,
   },
   /** A backend's or tail's SUB side. */
   subscriber: {
     /** libzmq default 1000. */
     receiveHighWaterMark: 10_000,
+    /** libzmq default -1 (no limit). The broker never forwards a bigger frame, so only a rogue peer is cut off. */
+    maxMessageSize: MAX_MESSAGE_BYTES,
     linger: 0,
     reconnectInterval: 100,
     reconnectMaxInterval: 2000,
