@@ -69,7 +69,7 @@ test('a gap in a publisher’s sequence is counted as lost, tagged with its sour
     assert.equal(p.backend.status().lost, 10);
     await p.backend.flush();
     const lost = p.sink.batches.flatMap((b) => b.points).filter((pt) => pt.name === 'zibrato.backend.lost');
-    assert.deepEqual(lost.map((pt) => [pt.tags.publisher, pt.value]), [['web-1', 10]]);
+    assert.deepEqual(lost.map((pt) => [pt.tags.publisher, pt.type === 'counter' ? pt.value : NaN]), [['web-1', 10]]);
     assert.ok(lines.some((l) => /ZIB_LOST: lost 10 records from publisher web-1/.test(l)), lines.join('\n'));
   } finally {
     pub.socket.close();
