@@ -20,7 +20,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { LEVELS, type Level } from '../src/levels.js';
-import { BatchWriter, encodeSeries, hashSetMember, LEVEL_TOPICS, MetricKind } from '../src/wire/index.js';
+import { BatchWriter, encodeSeries, hashSetMember, LEVEL_TOPICS, MetricKind, stampSequence } from '../src/wire/index.js';
 
 /** Metric type names as they appear in vector files. */
 export type VectorType = 'counter' | 'gauge' | 'timer' | 'set' | 'gaugeDelta';
@@ -39,9 +39,15 @@ export interface VectorRecord {
   member?: string;
 }
 
-/** A `native-*.json` file. */
+/** A `native-*.json` file. Without `version` it is a version 1 vector (16-byte header). */
 export interface NativeVector {
   description: string;
+  /** 2 for version 2 vectors (`native-v2-*.json`); absent for version 1. */
+  version?: 2;
+  /** Version 2: the 8-byte publisher id, lowercase hex. */
+  publisherId?: string;
+  /** Version 2: records this publisher sent on this topic before the batch. */
+  sequence?: number;
   level: Level;
   records: VectorRecord[];
   sentAtMs: number;
@@ -78,8 +84,8 @@ export const KIND_OF_TYPE: Readonly<Record<VectorType, MetricKind>> = {
  * the table the first time a record uses it (identity = the encoded entry, so
  * type, flags, rate, name, source and sorted tags), records keep their order.
  */
-export function encodeVectorFrames(level: Level, records: readonly VectorRecord[], sentAtMs: number): [Buffer, Buffer] {
-  const writer = new BatchWriter();
+export function encodeVectorFrames(level: Level, records: readonly VectorRecord[], sentAtMs: number, v2?: { publisherId: string; sequence: number }): [Buffer, Buffer] {
+  const writer = v2 ? new BatchWriter(64 * 1024, 16 * 1024, Buffer.from(v2.publisherId, 'hex'), 2) : new BatchWriter(64 * 1024, 16 * 1024, undefined, 1);
   const slots = new Map<string, number>();
   for (const r of records) {
     const entry = encodeSeries(KIND_OF_TYPE[r.type], r.name, r.source, r.tags, r.sampleRate ?? 1);
@@ -92,7 +98,9 @@ export function encodeVectorFrames(level: Level, records: readonly VectorRecord[
     }
     writer.append(slot, r.value);
   }
-  return [Buffer.from(LEVEL_TOPICS[LEVELS.indexOf(level)]!), writer.seal(sentAtMs)];
+  const frame = writer.seal(sentAtMs);
+  if (v2) stampSequence(frame, v2.sequence);
+  return [Buffer.from(LEVEL_TOPICS[LEVELS.indexOf(level)]!), frame];
 }
 
 const SENT_AT_MS = 1_700_000_000_123.25;
@@ -104,12 +112,27 @@ function setRec(name: string, member: string, more: Partial<VectorRecord> = {}):
   return { type: 'set', name, source: '', tags: {}, value: hashSetMember(member), member, ...more };
 }
 
+/** Counters: one series used twice, a second series, a negative and a fractional increment. */
+function counters(): VectorRecord[] {
+  return [rec('counter', 'requests', 1), rec('counter', 'requests', 3), rec('counter', 'errors', 1), rec('counter', 'errors', -2), rec('counter', 'requests', 0.5)];
+}
+/** One record of every type from one source, tags on two of them. */
+function everyType(): VectorRecord[] {
+  return [
+    rec('counter', 'jobs.done', 1, { source: 'worker-7', tags: { queue: 'mail' } }),
+    rec('timer', 'jobs.duration', 153.75, { source: 'worker-7', tags: { queue: 'mail' } }),
+    rec('gauge', 'jobs.pending', 12, { source: 'worker-7' }),
+    setRec('jobs.recipients', 'a@example.com'),
+    rec('gaugeDelta', 'jobs.pending', -1, { source: 'worker-7' }),
+  ];
+}
+
 function nativeVectors(): Record<string, Omit<NativeVector, 'frames'>> {
   return {
     'native-counters': {
       description: 'Counters: one series used twice, a second series, a negative and a fractional increment. The table holds each series once, in order of first use.',
       level: 'info',
-      records: [rec('counter', 'requests', 1), rec('counter', 'requests', 3), rec('counter', 'errors', 1), rec('counter', 'errors', -2), rec('counter', 'requests', 0.5)],
+      records: counters(),
       sentAtMs: SENT_AT_MS,
     },
     'native-gauges': {
@@ -184,11 +207,7 @@ function nativeVectors(): Record<string, Omit<NativeVector, 'frames'>> {
       description: 'Every type in one batch, records interleaved across series, at level crit.',
       level: 'crit',
       records: [
-        rec('counter', 'jobs.done', 1, { source: 'worker-7', tags: { queue: 'mail' } }),
-        rec('timer', 'jobs.duration', 153.75, { source: 'worker-7', tags: { queue: 'mail' } }),
-        rec('gauge', 'jobs.pending', 12, { source: 'worker-7' }),
-        setRec('jobs.recipients', 'a@example.com'),
-        rec('gaugeDelta', 'jobs.pending', -1, { source: 'worker-7' }),
+        ...everyType(),
         rec('counter', 'jobs.done', 1, { source: 'worker-7', tags: { queue: 'mail' } }),
         rec('timer', 'jobs.duration', 98, { source: 'worker-7', tags: { queue: 'mail' } }),
         setRec('jobs.recipients', 'b@example.com'),
@@ -201,6 +220,33 @@ function nativeVectors(): Record<string, Omit<NativeVector, 'frames'>> {
       level: 'info',
       records: [],
       sentAtMs: 0,
+    },
+    'native-v2-counters': {
+      description: 'Version 2 (32-byte header): the counters of native-counters.json from publisher 0102030405060708, its first batch on this topic (sequence 0).',
+      version: 2,
+      publisherId: '0102030405060708',
+      sequence: 0,
+      level: 'info',
+      records: counters(),
+      sentAtMs: SENT_AT_MS,
+    },
+    'native-v2-sequence': {
+      description: 'Version 2: a sequence above 2^32 (4,294,967,301 records sent before this batch) so both u32 halves of the u64 are non-zero; every type, at level crit.',
+      version: 2,
+      publisherId: 'f00dfacecafe0001',
+      sequence: 4_294_967_301,
+      level: 'crit',
+      records: everyType(),
+      sentAtMs: SENT_AT_MS,
+    },
+    'native-v2-sampled': {
+      description: 'Version 2 with sampled series and tags, sequence 1000 (the publisher had sent 1,000 records at this level).',
+      version: 2,
+      publisherId: 'ffffffffffffffff',
+      sequence: 1000,
+      level: 'warn',
+      records: [rec('counter', 'requests', 1, { sampleRate: 0.1 }), rec('timer', 'render', 20, { sampleRate: 0.25, tags: { page: 'home' } }), rec('counter', 'requests', 1)],
+      sentAtMs: SENT_AT_MS,
     },
   };
 }
@@ -221,8 +267,8 @@ function legacyVectors(): LegacyVector[] {
 }
 
 /** A hand-built batch: header + raw table bytes + raw record bytes. */
-function batch(seriesCount: number, recordCount: number, table: number[], records: Buffer = Buffer.alloc(0), opts: { version?: number; sentAtMs?: number } = {}): string {
-  const h = Buffer.alloc(16);
+function batch(seriesCount: number, recordCount: number, table: number[], records: Buffer = Buffer.alloc(0), opts: { version?: number; sentAtMs?: number; headerBytes?: number } = {}): string {
+  const h = Buffer.alloc(opts.headerBytes ?? 16);
   h[0] = opts.version ?? 1;
   h.writeUInt16LE(seriesCount, 2);
   h.writeUInt32LE(recordCount, 4);
@@ -253,7 +299,13 @@ function malformedVectors(): MalformedVector[] {
   return [
     m('Empty frame', '', 'shorter than the 16-byte batch header'),
     m('15 bytes: shorter than the header', batch(0, 0, []).slice(0, 30), 'shorter than the 16-byte batch header'),
-    m('Version 2', batch(0, 0, [], undefined, { version: 2 }), 'unsupported wire version 2'),
+    m('Version 3', batch(0, 0, [], undefined, { version: 3 }), 'unsupported wire version 3'),
+    m('Version 2 with only the 16-byte version 1 header', batch(0, 0, [], undefined, { version: 2 }), 'shorter than the 32-byte version 2 header'),
+    m('Version 2 sequence above 2^53 - 1', (() => {
+      const b = Buffer.from(batch(0, 0, [], undefined, { version: 2, headerBytes: 32 }), 'hex');
+      b.writeUInt32LE(0xffff_ffff, 28);
+      return b.toString('hex');
+    })(), 'is above 2^53 - 1'),
     m('Version 0', batch(0, 0, [], undefined, { version: 0 }), 'unsupported wire version 0'),
     m('Header timestamp is NaN', batch(0, 0, [], undefined, { sentAtMs: NaN }), 'timestamp is not a finite number'),
     m('Series table declared but absent', batch(1, 0, []), 'runs past the end of the frame'),
@@ -297,13 +349,18 @@ function malformedVectors(): MalformedVector[] {
   ];
 }
 
+/** The publisher id and sequence of a version 2 vector; undefined for version 1. */
+export function v2Of(v: Omit<NativeVector, 'frames'>): { publisherId: string; sequence: number } | undefined {
+  return v.version === 2 ? { publisherId: v.publisherId!, sequence: v.sequence! } : undefined;
+}
+
 const HEADER = 'Generated by scripts/make-vectors.ts from src/wire; see docs/wire-format.md. Do not edit by hand.';
 
 /** Every vector file: name → JSON text. */
 export function buildVectorFiles(): Map<string, string> {
   const files = new Map<string, string>();
   for (const [name, v] of Object.entries(nativeVectors())) {
-    const [topic, frame] = encodeVectorFrames(v.level, v.records, v.sentAtMs);
+    const [topic, frame] = encodeVectorFrames(v.level, v.records, v.sentAtMs, v2Of(v));
     const full: NativeVector = { ...v, frames: [topic.toString('hex'), frame.toString('hex')] };
     files.set(`${name}.json`, JSON.stringify(full, null, 2) + '\n');
   }

@@ -1,5 +1,5 @@
 import { levelIndex, type Level } from './levels.js';
-import { BatchWriter } from './wire/batch-writer.js';
+import { BatchWriter, newPublisherId, stampSequence } from './wire/batch-writer.js';
 import { MetricKind } from './wire/constants.js';
 import { encodeSeries } from './wire/series-encoding.js';
 import { LEVEL_TOPICS } from './wire/topic.js';
@@ -10,7 +10,9 @@ import { LEVEL_TOPICS } from './wire/topic.js';
  * that subscribes to their level.
  */
 export class SelfMetrics {
-  private readonly writer = new BatchWriter(4096, 4096);
+  /** A publisher like any other: its own id and a sequence per level, so receivers account for these batches too. */
+  private readonly writer = new BatchWriter(4096, 4096, newPublisherId());
+  private readonly sequences = [0, 0, 0, 0, 0];
   private readonly series = new Map<string, Uint8Array>();
 
   constructor(
@@ -44,6 +46,11 @@ export class SelfMetrics {
       this.writer.reset();
       return undefined;
     }
-    return [LEVEL_TOPICS[levelIndex(level)]!, this.writer.seal(Date.now())];
+    const l = levelIndex(level);
+    const records = this.writer.recordCount;
+    const frame = this.writer.seal(Date.now());
+    stampSequence(frame, this.sequences[l]!);
+    this.sequences[l]! += records;
+    return [LEVEL_TOPICS[l]!, frame];
   }
 }

@@ -19,7 +19,7 @@ import time
 
 LEVELS = ["debug", "info", "warn", "error", "crit"]
 TYPES = {"counter": 1, "gauge": 2, "timer": 3, "set": 4, "gaugeDelta": 5}
-WIRE_VERSION = 1
+WIRE_VERSION = 2
 SERIES_FLAG_SAMPLED = 1
 
 
@@ -52,9 +52,11 @@ def encode_series(mtype, name, source="", tags=None, sample_rate=1.0):
     return out
 
 
-def encode_batch(records, sent_at_ms):
+def encode_batch(records, sent_at_ms, publisher_id=bytes(8), sequence=0, version=WIRE_VERSION):
     """records: dicts with type, name, value and optional source, tags, sampleRate.
-    A series enters the table the first time a record uses it; records keep their order."""
+    A series enters the table the first time a record uses it; records keep their order.
+    Version 2 adds publisher_id (8 bytes, random per process start) and sequence (records this
+    publisher sent on this level before the batch) so receivers can count gaps; version 1 has neither."""
     table, slots, body = b"", {}, b""
     for r in records:
         entry = encode_series(r["type"], r["name"], r.get("source", ""), r.get("tags"), r.get("sampleRate", 1.0))
@@ -62,7 +64,11 @@ def encode_batch(records, sent_at_ms):
             slots[entry] = len(slots)
             table += entry
         body += struct.pack("<Hd", slots[entry], float(r["value"]))
-    header = struct.pack("<BBHId", WIRE_VERSION, 0, len(slots), len(records), float(sent_at_ms))
+    header = struct.pack("<BBHId", version, 0, len(slots), len(records), float(sent_at_ms))
+    if version >= 2:
+        if len(publisher_id) != 8 or not 0 <= sequence < 2 ** 53:
+            raise ValueError("publisher_id is 8 bytes and 0 <= sequence < 2^53")
+        header += bytes(publisher_id) + struct.pack("<Q", sequence)
     return header + table + body
 
 
@@ -95,7 +101,11 @@ def check_vectors(directory):
         for r in v["records"]:
             if r["type"] == "set" and hash_set_member(r["member"]) != r["value"]:
                 problems.append("hash_set_member(%r) = %d, vector has %d" % (r["member"], hash_set_member(r["member"]), r["value"]))
-        got = [topic(v["level"]).hex(), encode_batch(v["records"], v["sentAtMs"]).hex()]
+        if v.get("version", 1) == 2:
+            batch = encode_batch(v["records"], v["sentAtMs"], bytes.fromhex(v["publisherId"]), v["sequence"], 2)
+        else:
+            batch = encode_batch(v["records"], v["sentAtMs"], version=1)
+        got = [topic(v["level"]).hex(), batch.hex()]
         for i in (0, 1):
             if got[i] != v["frames"][i]:
                 problems.append("frame %d differs:\n  expected %s\n  got      %s" % (i, v["frames"][i], got[i]))
@@ -156,8 +166,12 @@ def main(argv=None):
     sock.connect(a.broker)
     if not wait_for_subscriber(sock, a.level, a.wait_ms):
         print("warning: no subscriber for level %s after %d ms; ZeroMQ will drop these records" % (a.level, a.wait_ms), file=sys.stderr)
+    publisher_id = os.urandom(8)  # new on every start: receivers tell a restart from a loss
+    sequence = 0  # records sent on this level so far
     for i in range(0, len(records), a.batch_size):
-        sock.send_multipart([topic(a.level), encode_batch(records[i:i + a.batch_size], time.time() * 1000)])
+        chunk = records[i:i + a.batch_size]
+        sock.send_multipart([topic(a.level), encode_batch(chunk, time.time() * 1000, publisher_id, sequence)])
+        sequence += len(chunk)
     sock.close()
     ctx.term()
     print("sent %d %s records (%s) to %s" % (a.count, a.type, a.name, a.broker))

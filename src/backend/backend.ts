@@ -58,6 +58,8 @@ export class Backend {
   private sinkErrors = 0;
   private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0, sinkSent: 0, sinkFailed: 0, sinkDropped: 0, sinkSpooled: 0 };
   private stopped = false;
+  /** `lost` per publisher source at the last health report. */
+  private readonly reportedLost = new Map<string, number>();
 
   constructor(options: BackendOptions) {
     this.name = options.name;
@@ -122,6 +124,13 @@ export class Backend {
       ['zibrato.sink.dropped', now.sinkDropped - last.sinkDropped],
     ];
     for (const [name, value] of optional) if (value !== 0) points.push(counter(name, value));
+    // Lost records per publisher source (gaps in their sequence numbers), only where there were some.
+    for (const [source, total] of this.receiver.lostBySource) {
+      const delta = total - (this.reportedLost.get(source) ?? 0);
+      if (delta === 0) continue;
+      this.reportedLost.set(source, total);
+      points.push({ type: 'counter', name: 'zibrato.backend.lost', source: this.name, tags: { ...tags, publisher: source }, value: delta, rate: seconds > 0 ? delta / seconds : 0 });
+    }
     // Once more at 0 after the spool drains, or the destination keeps showing the last backlog forever.
     if (sink.spooled > 0 || last.sinkSpooled > 0) points.push({ type: 'gauge', name: 'zibrato.sink.spooled', source: this.name, tags, value: sink.spooled });
     return points;
@@ -173,6 +182,6 @@ export class Backend {
     await this.flush(Date.now());
     await this.sink.stop();
     const s = this.status();
-    this.log(`stopped after a final flush: received ${s.received} records, invalid ${s.invalid} messages, dropped ${s.dropped}, flushed ${s.flushed} points, sink errors ${s.sinkErrors}`);
+    this.log(`stopped after a final flush: received ${s.received} records, invalid ${s.invalid} messages, dropped ${s.dropped}, lost ${s.lost}, flushed ${s.flushed} points, sink errors ${s.sinkErrors}`);
   }
 }

@@ -19,7 +19,27 @@ export interface ReceiverStats {
   dropped: number;
   /** Messages received. */
   messages: number;
+  /**
+   * Records publishers sent that never arrived here, from the gaps in their
+   * sequence numbers (wire format version 2): a killed broker, a batch the
+   * broker dropped because this subscriber was slow, …
+   */
+  lost: number;
 }
+
+/** Where each publisher is in its per-level sequence. */
+interface PublisherState {
+  /** The sequence the next batch should carry. */
+  next: number;
+  /** The source of the publisher's records (for the `lost` tag), or its id when it has none. */
+  source: string;
+  lastSeenMs: number;
+}
+
+/** Publishers not heard from for this long are forgotten (memory stays bounded under churn). */
+const PUBLISHER_IDLE_MS = 60 * 60_000;
+/** At most this many (publisher, level) streams are tracked; the least recently seen go first. */
+const MAX_TRACKED_STREAMS = 100_000;
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
 
@@ -29,7 +49,11 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
  * (rate-limited) with its reason and never stops the loop.
  */
 export class Receiver {
-  readonly stats: ReceiverStats = { received: 0, invalid: 0, dropped: 0, messages: 0 };
+  readonly stats: ReceiverStats = { received: 0, invalid: 0, dropped: 0, messages: 0, lost: 0 };
+  /** Records lost per publisher source since start (the backend reports deltas as `zibrato.backend.lost`). */
+  readonly lostBySource = new Map<string, number>();
+  /** Per (publisher id, level): a Map keeps insertion order, so the oldest is first when trimming. */
+  private readonly streams = new Map<string, PublisherState>();
   private readonly socket = new zmq.Subscriber();
   private readonly log: RateLimitedLog;
   private loop: Promise<void> | undefined;
@@ -83,6 +107,7 @@ export class Receiver {
     const level = levelOfTopic(frames[0]!);
     if (level < 0 || !this.levelAllowed[level]) throw new MalformedFrameError(`topic "${frames[0]!.toString('latin1').slice(0, 40)}" is not a subscribed level topic such as "info|"`);
     const batch = decodeBatch(frames[1]!);
+    if (batch.version >= 2) this.account(batch.publisherId, level, batch.sequence, batch.recordCount, batch.series[0]?.source ?? '');
     const entries: (SeriesEntry | undefined)[] = new Array(batch.series.length);
     const weights: number[] = new Array(batch.series.length);
     for (let s = 0; s < batch.series.length; s++) {
@@ -100,6 +125,41 @@ export class Receiver {
       }
       SeriesStore.add(entry, batch.series[s]!.kind, recordValue(batch, i), weights[s]!);
       this.stats.received++;
+    }
+  }
+
+  /** Gap accounting for one version 2 batch (docs/wire-format.md, "Publisher id and sequence"). */
+  private account(publisherId: string, level: number, sequence: number, records: number, source: string): void {
+    const key = publisherId + LEVELS[level]!;
+    const now = Date.now();
+    const st = this.streams.get(key);
+    if (st === undefined) {
+      // A publisher we have not seen (new, or restarted with a new id): its first sequence is the baseline.
+      if (this.streams.size >= MAX_TRACKED_STREAMS) this.forgetOldest();
+      this.streams.set(key, { next: sequence + records, source: source || publisherId, lastSeenMs: now });
+      return;
+    }
+    if (source) st.source = source;
+    st.lastSeenMs = now;
+    // Keep recently seen streams at the end of the Map, so the oldest are trimmed first.
+    this.streams.delete(key);
+    this.streams.set(key, st);
+    if (sequence > st.next) {
+      const lost = sequence - st.next;
+      this.stats.lost += lost;
+      this.lostBySource.set(st.source, (this.lostBySource.get(st.source) ?? 0) + lost);
+      this.log.report('ZIB_LOST', `lost ${lost} records from publisher ${st.source} (${publisherId}) at level ${LEVELS[level]}: its sequence jumped from ${st.next} to ${sequence} (lost ${this.stats.lost} in all)`);
+    } else if (sequence < st.next) {
+      this.log.report('ZIB_SEQUENCE_BACK', `publisher ${st.source} (${publisherId}) at level ${LEVELS[level]} sent sequence ${sequence}, expected ${st.next}: a duplicate or reordered batch; resynchronised`);
+    }
+    st.next = sequence + records;
+  }
+
+  private forgetOldest(): void {
+    const cutoff = Date.now() - PUBLISHER_IDLE_MS;
+    for (const [key, st] of this.streams) {
+      if (st.lastSeenMs < cutoff || this.streams.size >= MAX_TRACKED_STREAMS) this.streams.delete(key);
+      else break;
     }
   }
 
@@ -123,13 +183,19 @@ export class Receiver {
   }
 
   /**
-   * Keeps receiving until nothing has arrived for `quietMs` (at most
-   * `maxWaitMs`), so records already on their way are not lost, then closes.
+   * A clean stop that loses nothing the broker already forwarded: unsubscribes
+   * first, so the broker stops adding to this subscriber's queue, then keeps
+   * receiving until nothing has arrived for `quietMs` (at most `maxWaitMs`),
+   * then closes. Under continuous load the stream ends once the broker has
+   * the unsubscription, so the wait is short; only if it does not end within
+   * `maxWaitMs` is something left behind, and that is logged.
    */
-  async drainAndClose(quietMs = 200, maxWaitMs = 2000): Promise<void> {
+  async drainAndClose(quietMs = 200, maxWaitMs = 10_000): Promise<void> {
     const start = Date.now();
     const until = start + maxWaitMs;
+    for (const l of this.levels) this.socket.unsubscribe(topicFor(l));
     while (Date.now() < until && Date.now() - Math.max(this.lastMessageAt, start) < quietMs) await new Promise((r) => setTimeout(r, 20));
+    if (Date.now() >= until) this.log.report('ZIB_STOP_UNDRAINED', `records were still arriving ${maxWaitMs} ms after unsubscribing; what is left in flight is not counted here`);
     this.closed = true;
     this.socket.close();
     await this.loop;

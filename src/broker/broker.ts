@@ -1,8 +1,27 @@
 import * as zmq from 'zeromq';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { DEFAULT_PUBLISH_ENDPOINT, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
-import { HEADER_BYTES, WIRE_VERSION } from '../wire/constants.js';
+import { HEADER_BYTES, HEADER_BYTES_V1, RECORD_BYTES, WIRE_VERSION, WIRE_VERSION_1 } from '../wire/constants.js';
+import { levelOfTopic, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
+import { RateLimitedLog } from '../diagnostics.js';
 import { SelfMetrics } from '../self-metrics.js';
+
+/**
+ * How long a freshly started broker waits before it tells publishers that it
+ * holds every subscription ({@link SUBSCRIPTIONS_COMPLETE}): subscribers that
+ * were connected to the previous broker reconnect within their
+ * `reconnectMaxInterval` (2 s, src/wire/socket-options.ts), plus a margin.
+ * Until then publishers hold records of levels nobody has subscribed to yet
+ * instead of discarding them.
+ */
+export const DEFAULT_SUBSCRIPTION_SETTLE_MS = 3000;
+/**
+ * After settling, the broker repeats the marker this often. The marker sent on
+ * a publisher's handshake can miss it (ZeroMQ attaches the new connection to
+ * the socket lazily); any later one reaches it after its subscriptions,
+ * because ZeroMQ writes those into the connection when it attaches it.
+ */
+const MARKER_REPEAT_MS = 500;
 
 /** Options of {@link Broker}. */
 export interface BrokerOptions {
@@ -12,6 +31,8 @@ export interface BrokerOptions {
   subscribeEndpoints?: string[];
   /** How often the broker publishes its own `zibrato.broker.*` metrics (at level `info`). 0 turns them off. Default 10 s. */
   selfMetricsIntervalMs?: number;
+  /** See {@link DEFAULT_SUBSCRIPTION_SETTLE_MS}. */
+  subscriptionSettleMs?: number;
   log?: (line: string) => void;
 }
 
@@ -25,14 +46,25 @@ export interface BrokerStats {
   droppedRecords: number;
   /** Subscription changes passed upstream to publishers. */
   subscriptions: number;
+  /** Publisher connections that completed the ZeroMQ handshake. */
+  publisherConnections: number;
 }
 
-/** How many records a message carries, read from the batch header without decoding it. */
-function recordsIn(frames: Buffer[]): number {
+/**
+ * How many records a message carries, read from the batch header without
+ * decoding the batch. The header is not trusted: a count whose records could
+ * not fit in the frame, or a message that is not a level topic plus a batch of
+ * a known version, counts 0 (receivers reject it and count it as invalid).
+ */
+export function recordsIn(frames: Buffer[]): number {
   if (frames.length === 1) return 1;
+  const topic = frames[0];
   const batch = frames[1];
-  if (frames.length === 2 && batch && batch.length >= HEADER_BYTES && batch[0] === WIRE_VERSION) return batch.readUInt32LE(4);
-  return 0;
+  if (frames.length !== 2 || !topic || !batch || levelOfTopic(topic) < 0) return 0;
+  const header = batch[0] === WIRE_VERSION ? HEADER_BYTES : batch[0] === WIRE_VERSION_1 ? HEADER_BYTES_V1 : 0;
+  if (header === 0 || batch.length < header) return 0;
+  const records = batch.readUInt32LE(4);
+  return header + records * RECORD_BYTES <= batch.length ? records : 0;
 }
 
 /**
@@ -42,12 +74,17 @@ function recordsIn(frames: Buffer[]): number {
  * count what it forwards and drops.
  */
 export class Broker {
-  readonly stats: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0 };
+  readonly stats: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0 };
   readonly publishEndpoints: string[];
   readonly subscribeEndpoints: string[];
   private readonly frontend = new zmq.XSubscriber();
   private readonly backend = new zmq.XPublisher();
   private readonly log: (line: string) => void;
+  private readonly problems: RateLimitedLog;
+  private readonly settleMs: number;
+  private settled = false;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private markerTimer: NodeJS.Timeout | undefined;
   private readonly self: SelfMetrics;
   private selfTimer: NodeJS.Timeout | undefined;
   private loops: Promise<void>[] = [];
@@ -57,6 +94,8 @@ export class Broker {
     this.publishEndpoints = options.publishEndpoints?.length ? options.publishEndpoints : [DEFAULT_PUBLISH_ENDPOINT];
     this.subscribeEndpoints = options.subscribeEndpoints?.length ? options.subscribeEndpoints : [DEFAULT_SUBSCRIBE_ENDPOINT];
     this.log = options.log ?? (() => undefined);
+    this.problems = new RateLimitedLog(this.log);
+    this.settleMs = options.subscriptionSettleMs ?? DEFAULT_SUBSCRIPTION_SETTLE_MS;
     Object.assign(this.frontend, SOCKET_OPTIONS.brokerFrontend);
     Object.assign(this.backend, SOCKET_OPTIONS.brokerBackend);
     this.self = new SelfMetrics('zibrato.broker', '');
@@ -71,7 +110,13 @@ export class Broker {
   async start(): Promise<void> {
     for (const ep of this.publishEndpoints) await this.frontend.bind(ep);
     for (const ep of this.subscribeEndpoints) await this.backend.bind(ep);
-    this.loops = [this.forwardRecords(), this.forwardSubscriptions()];
+    this.loops = [this.forwardRecords(), this.forwardSubscriptions(), this.watchPublishers()];
+    this.settleTimer = setTimeout(() => {
+      this.settled = true;
+      void this.sendUpstream(SUBSCRIPTIONS_COMPLETE);
+      this.markerTimer = setInterval(() => void this.sendUpstream(SUBSCRIPTIONS_COMPLETE), MARKER_REPEAT_MS);
+      this.markerTimer.unref();
+    }, this.settleMs);
     this.log(`broker up: publishers → ${this.publishEndpoints.join(', ')}  subscribers → ${this.subscribeEndpoints.join(', ')}`);
   }
 
@@ -92,16 +137,54 @@ export class Broker {
     const records = recordsIn(frames);
     this.sendChain = this.sendChain.then(async () => {
       try {
+        // Without noDrop (socket-options.ts) this never waits for a slow subscriber: a full pipe
+        // loses *its* copy, which that subscriber counts as a gap; everyone else gets theirs.
         await this.backend.send(frames);
         this.stats.forwardedMessages++;
         this.stats.forwardedRecords += records;
       } catch (err) {
         if (this.closed) return;
         this.stats.droppedRecords += records;
-        this.log(`dropped a message of ${records} records: ${(err as Error).message}`);
+        this.problems.report('ZIB_BROKER_DROPPED', `dropped a message of ${records} records: ${(err as Error).message} (dropped ${this.stats.droppedRecords} so far)`);
       }
     });
     return this.sendChain;
+  }
+
+  /** Sends upstream (subscriptions, the settle marker) one at a time, as zeromq.js requires. */
+  private upstreamChain: Promise<void> = Promise.resolve();
+
+  private sendUpstream(message: Buffer): Promise<void> {
+    this.upstreamChain = this.upstreamChain.then(async () => {
+      try {
+        await this.frontend.send(message);
+      } catch (err) {
+        if (!this.closed) this.problems.report('ZIB_BROKER_UPSTREAM', `could not pass a message to publishers: ${(err as Error).message}`);
+      }
+    });
+    return this.upstreamChain;
+  }
+
+  /**
+   * A publisher that connects gets every current subscription from ZeroMQ at
+   * once; once the broker has settled, the marker right after them tells it
+   * the list is complete. (Before that, the marker goes to all when the broker settles.)
+   */
+  private async watchPublishers(): Promise<void> {
+    try {
+      for await (const event of this.frontend.events) {
+        if (event.type === 'handshake') {
+          this.stats.publisherConnections++;
+          if (this.settled) void this.sendUpstream(SUBSCRIPTIONS_COMPLETE);
+        }
+        else if (event.type.startsWith('handshake:error')) {
+          const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
+          this.problems.report('ZIB_BROKER_PUBLISHER', `a publisher connection failed (${event.type}${detail})`);
+        }
+      }
+    } catch (err) {
+      if (!this.closed) this.log(`publisher events stopped: ${(err as Error).message}`);
+    }
   }
 
   private async forwardSubscriptions(): Promise<void> {
@@ -109,14 +192,14 @@ export class Broker {
       for await (const [sub] of this.backend) {
         if (!sub) continue;
         this.stats.subscriptions++;
-        await this.frontend.send(sub);
+        await this.sendUpstream(sub);
       }
     } catch (err) {
       if (!this.closed) this.log(`subscriber side stopped: ${(err as Error).message}`);
     }
   }
 
-  private lastReported: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0 };
+  private lastReported: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0 };
 
   /** Publishes `zibrato.broker.forwarded` and `.dropped` (deltas since the last report) and logs a status line. */
   private publishSelfMetrics(): void {
@@ -136,6 +219,8 @@ export class Broker {
     if (this.closed) return;
     this.closed = true;
     if (this.selfTimer) clearInterval(this.selfTimer);
+    clearTimeout(this.settleTimer);
+    clearInterval(this.markerTimer);
     this.log(`broker stopping: forwarded ${this.stats.forwardedRecords} records, dropped ${this.stats.droppedRecords}`);
     this.frontend.close();
     this.backend.close();

@@ -1,5 +1,5 @@
 import { LEVELS } from '../levels.js';
-import { BatchWriter } from '../wire/batch-writer.js';
+import { BatchWriter, newPublisherId } from '../wire/batch-writer.js';
 
 /** A sealed batch waiting to be sent. */
 export interface SealedBatch {
@@ -39,16 +39,17 @@ export class RecordBuffer {
   unsubscribed = 0;
   /** True while a flush is scheduled; the hot path checks it to schedule one at most once. */
   flushPending = false;
-
   constructor(
     readonly maxBufferedRecords: number,
     batchBytes: number,
     initialMask: number,
     /** Called (once per pending flush) after the first record lands in an empty buffer. */
     readonly scheduleFlush: () => void,
+    /** This client's id in every batch header: random per start, so receivers tell a restart from a loss. */
+    publisherId: Uint8Array = newPublisherId(),
   ) {
     this.mask = initialMask;
-    this.writers = LEVELS.map(() => new BatchWriter(batchBytes));
+    this.writers = LEVELS.map(() => new BatchWriter(batchBytes, undefined, publisherId));
   }
 
   /** Records in open batches and in the queue. */

@@ -1,26 +1,40 @@
 import * as zmq from 'zeromq';
-import { ALL_LEVELS_MASK } from '../levels.js';
+import { ALL_LEVELS_MASK, LEVELS } from '../levels.js';
+import { stampSequence } from '../wire/batch-writer.js';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
-import { LEVEL_TOPICS, levelOfSubscription } from '../wire/topic.js';
+import { LEVEL_TOPICS, levelOfSubscription, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import type { RecordBuffer } from './record-buffer.js';
 import type { InputProblems } from './input-problems.js';
 
-/** How long after (re)connecting the client waits for the broker to replay subscriptions before it trusts them. */
-const SETTLE_MS = 150;
+/**
+ * How long after a (re)connect the client waits for the broker's
+ * {@link SUBSCRIPTIONS_COMPLETE} before it trusts the subscriptions it has
+ * heard. Only a broker that never sends it (a plain `zmq_proxy`, a Zibrato
+ * broker older than wire version 2) gets here; until then records of every
+ * level that may be wanted are held (bounded, overflow counted as dropped).
+ */
+const LEARN_TIMEOUT_MS = 10_000;
 /**
  * How long an unsubscription waits before it turns a level off. When the
- * broker goes away its subscriptions vanish with the connection; the delay lets
- * the disconnect event arrive first, so the client keeps buffering for the
- * levels that were wanted instead of silently discarding them.
+ * broker goes away ZeroMQ reports its subscriptions as unsubscribed before the
+ * disconnect event arrives; the delay lets the disconnect come first, so the
+ * client keeps holding the levels that were wanted instead of discarding them.
  */
 const UNSUBSCRIBE_DELAY_MS = 300;
 
-type State = 'connecting' | 'settling' | 'live' | 'closed';
+/**
+ * - `connecting`: no broker. Records of the wanted levels are held.
+ * - `learning`: connected; subscriptions are arriving. Levels someone subscribes to are sent;
+ *   the others are held until the broker says it has replayed every subscription.
+ * - `live`: the subscriptions are known; a level nobody wants is off.
+ */
+type State = 'connecting' | 'learning' | 'live' | 'closed';
 
 /**
  * Moves sealed batches from the {@link RecordBuffer} to the broker through an
  * XPUB socket, and keeps the buffer's level mask in step with the levels the
- * broker says someone subscribes to.
+ * broker says someone subscribes to. Every batch is stamped with its level's
+ * sequence just before the send (docs/wire-format.md).
  */
 export class Transport {
   private readonly socket = new zmq.XPublisher();
@@ -30,10 +44,20 @@ export class Transport {
   private subscribedMask = 0;
   private draining = false;
   private flushTimer: NodeJS.Timeout | undefined;
-  private settleTimer: NodeJS.Timeout | undefined;
+  private learnTimer: NodeJS.Timeout | undefined;
   private unsubscribeTimer: NodeJS.Timeout | undefined;
   private readonly readyWaiters = new Set<() => void>();
   private loops: Promise<void>[] = [];
+  private closing = false;
+  /**
+   * Per level, records that left the queue as sent or unsubscribed: the
+   * sequence of the next batch (docs/wire-format.md). Records the buffer drops
+   * are counted there as `dropped` and do not advance it, so a receiver never
+   * counts them a second time as a gap. Unsubscribed records do advance it: if
+   * a subscriber that wanted the level (one reconnecting to a restarted broker)
+   * sees the next batch, it counts them as lost instead of missing them.
+   */
+  private readonly sequences = [0, 0, 0, 0, 0];
 
   constructor(
     private readonly buffer: RecordBuffer,
@@ -52,6 +76,7 @@ export class Transport {
     return this.subscribedMask;
   }
 
+  /** True once the subscriptions are learned from the broker. */
   get isLive(): boolean {
     return this.state === 'live';
   }
@@ -76,30 +101,46 @@ export class Transport {
       for await (const event of this.socket.events) {
         // Subscriptions flow only after the ZMTP handshake, so that is "connected".
         if (event.type === 'handshake') this.onConnect();
-        else if (event.type === 'disconnect' || event.type === 'close') this.onDisconnect();
+        // 'close' also follows every failed connect attempt while the broker is away; only a lost connection counts.
+        else if (event.type === 'disconnect') this.onDisconnect();
+        else if (event.type.startsWith('handshake:error') || event.type === 'close:error' || event.type === 'accept:error' || event.type === 'bind:error') {
+          const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
+          this.problems.warn('ZIB_TRANSPORT', `broker connection at ${this.endpoint}: ${event.type}${detail}`);
+        }
       }
-    } catch {
-      // The socket closed.
+    } catch (err) {
+      if (!this.closing) this.problems.warn('ZIB_TRANSPORT', `watching the broker connection at ${this.endpoint} stopped: ${(err as Error).message}`);
     }
   }
 
   private onConnect(): void {
     if (this.state === 'closed') return;
-    this.state = 'settling';
-    clearTimeout(this.settleTimer);
-    this.settleTimer = setTimeout(() => {
-      if (this.state !== 'settling') return;
-      this.state = 'live';
-      this.applySubscriptions();
-      for (const w of this.readyWaiters) w();
-      void this.drain();
-    }, SETTLE_MS);
+    this.state = 'learning';
+    clearTimeout(this.learnTimer);
+    this.learnTimer = setTimeout(() => {
+      if (this.state !== 'learning') return;
+      this.problems.warn('ZIB_SUBSCRIPTIONS_ASSUMED', `the broker at ${this.endpoint} did not say it had replayed its subscriptions within ${LEARN_TIMEOUT_MS} ms (not a Zibrato broker?); trusting the ones heard so far`);
+      this.goLive();
+    }, LEARN_TIMEOUT_MS);
+    void this.drain();
+  }
+
+  /** The broker has replayed every subscription: a level nobody wants can be turned off now. */
+  private goLive(): void {
+    if (this.state !== 'learning') return;
+    clearTimeout(this.learnTimer);
+    this.state = 'live';
+    this.applySubscriptions();
+    void this.drain();
   }
 
   private onDisconnect(): void {
     if (this.state === 'closed' || this.closing) return;
     this.state = 'connecting';
-    // Keep producing the levels that were wanted; they are held until the broker returns.
+    clearTimeout(this.learnTimer);
+    // The levels that were wanted stay on (buffer.mask) and are held until the broker is back and
+    // says who wants what. `subscribed` is left to ZeroMQ: XPUB reports a vanished subscription only
+    // when no pipe holds it any more, so clearing it here could hide one the new connection re-sent.
     clearTimeout(this.unsubscribeTimer);
     this.problems.warn('ZIB_BROKER_AWAY', `lost the broker at ${this.endpoint}; buffering up to ${this.buffer.maxBufferedRecords} records until it returns`);
   }
@@ -108,30 +149,44 @@ export class Transport {
     try {
       for await (const [msg] of this.socket) {
         if (!msg || msg.length === 0) continue;
+        if (msg.equals(SUBSCRIPTIONS_COMPLETE)) {
+          this.goLive();
+          continue;
+        }
         const on = msg[0] === 1;
         const level = levelOfSubscription(msg.subarray(1));
         if (level === -1) continue; // a topic that is not ours
-        if (level === -2) for (let l = 0; l < 5; l++) this.subscribed[l] = on;
+        if (level === -2) for (let l = 0; l < LEVELS.length; l++) this.subscribed[l] = on;
         else this.subscribed[level] = on;
         this.recomputeSubscribedMask(on);
       }
-    } catch {
-      // The socket closed.
+    } catch (err) {
+      if (!this.closing) this.problems.warn('ZIB_TRANSPORT', `receiving subscriptions from ${this.endpoint} stopped: ${(err as Error).message}`);
     }
   }
 
   private recomputeSubscribedMask(added: boolean): void {
     let m = 0;
-    for (let l = 0; l < 5; l++) if (this.subscribed[l]) m |= 1 << l;
+    for (let l = 0; l < LEVELS.length; l++) if (this.subscribed[l]) m |= 1 << l;
     this.subscribedMask = m;
-    if (this.state !== 'live') return;
-    if (added) this.applySubscriptions();
-    else {
-      clearTimeout(this.unsubscribeTimer);
-      this.unsubscribeTimer = setTimeout(() => {
-        if (this.state === 'live') this.applySubscriptions();
-      }, UNSUBSCRIBE_DELAY_MS);
+    if (added) {
+      if (this.state === 'live') this.applySubscriptions();
+      else {
+        // While learning, a level someone wants is turned on at once; nothing is turned off yet.
+        this.buffer.mask |= m;
+        for (const w of this.readyWaiters) w();
+      }
+      void this.drain();
+      return;
     }
+    if (this.state !== 'live') return;
+    clearTimeout(this.unsubscribeTimer);
+    this.unsubscribeTimer = setTimeout(() => {
+      if (this.state === 'live') {
+        this.applySubscriptions();
+        void this.drain();
+      }
+    }, UNSUBSCRIBE_DELAY_MS);
   }
 
   /** Makes the hot path produce exactly the subscribed levels. */
@@ -140,19 +195,30 @@ export class Transport {
     for (const w of this.readyWaiters) w();
   }
 
-  /** Sends queued batches in order while the broker is live. */
+  /**
+   * Sends queued batches in order. A batch whose level has a subscriber is
+   * stamped and sent; one whose level is off (live, nobody subscribes) is
+   * discarded as unsubscribed; anything else (no broker, or subscriptions not
+   * learned yet) stops the drain and is held.
+   */
   private async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
     try {
       const queue = this.buffer.queue;
-      while (queue.length > 0 && this.state === 'live') {
+      while (queue.length > 0 && (this.state === 'live' || this.state === 'learning')) {
         const batch = queue[0]!;
-        if ((this.subscribedMask & (1 << batch.level)) === 0) {
-          this.buffer.shift('unsubscribed');
-          continue;
+        const bit = 1 << batch.level;
+        if ((this.subscribedMask & bit) === 0) {
+          if (this.state === 'live' && (this.buffer.mask & bit) === 0) {
+            this.sequences[batch.level]! += batch.records;
+            this.buffer.shift('unsubscribed');
+            continue;
+          }
+          break;
         }
         try {
+          stampSequence(batch.frame, this.sequences[batch.level]!);
           await this.socket.send([LEVEL_TOPICS[batch.level]!, batch.frame]);
         } catch (err) {
           if ((this.state as State) === 'closed') break;
@@ -161,6 +227,7 @@ export class Transport {
           await new Promise((r) => setTimeout(r, 5));
           continue;
         }
+        this.sequences[batch.level]! += batch.records;
         this.buffer.shift('sent');
       }
     } finally {
@@ -168,7 +235,11 @@ export class Transport {
     }
   }
 
-  /** Resolves true once the broker is live and (if given) every level in `mask` has a subscriber; false on timeout. */
+  /**
+   * Resolves true once the subscriptions are learned from the broker and every
+   * level in `mask` has a subscriber (so the level mask is exactly what the
+   * broker reports); false on timeout.
+   */
   waitReady(mask: number, timeoutMs: number): Promise<boolean> {
     const ok = () => this.state === 'live' && (this.subscribedMask & mask) === mask;
     if (ok()) return Promise.resolve(true);
@@ -192,8 +263,6 @@ export class Transport {
    * Sends what is buffered, waiting at most `timeoutMs`, then closes the socket.
    * Records still held after the wait are counted as dropped.
    */
-  private closing = false;
-
   async close(timeoutMs: number): Promise<void> {
     if (this.state === 'closed' || this.closing) return;
     this.closing = true;
@@ -202,13 +271,13 @@ export class Transport {
     this.buffer.sealAll();
     const deadline = Date.now() + timeoutMs;
     while (this.buffer.queue.length > 0 && Date.now() < deadline) {
-      if (this.state === 'live') await this.drain();
+      await this.drain();
       if (this.buffer.queue.length > 0) await new Promise((r) => setTimeout(r, 10));
     }
     while (this.buffer.queue.length > 0) this.buffer.shift('dropped');
     this.buffer.mask = 0;
     this.state = 'closed';
-    clearTimeout(this.settleTimer);
+    clearTimeout(this.learnTimer);
     clearTimeout(this.unsubscribeTimer);
     for (const w of this.readyWaiters) w();
     // LINGER bounds how long libzmq keeps trying to deliver what was already handed to it.

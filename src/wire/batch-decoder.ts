@@ -1,5 +1,5 @@
 import { MalformedFrameError } from '../errors.js';
-import { HEADER_BYTES, MAX_TAGS, MetricKind, RECORD_BYTES, SERIES_FLAG_SAMPLED, WIRE_VERSION } from './constants.js';
+import { HEADER_BYTES, HEADER_BYTES_V1, MAX_SEQUENCE, MAX_TAGS, MetricKind, PUBLISHER_ID_BYTES, PUBLISHER_ID_OFFSET, RECORD_BYTES, SEQUENCE_OFFSET, SERIES_FLAG_SAMPLED, WIRE_VERSION, WIRE_VERSION_1 } from './constants.js';
 import type { Tags } from './series-encoding.js';
 
 /** One series declared in a batch's table. */
@@ -14,7 +14,13 @@ export interface WireSeries {
 
 /** A decoded native batch. Records stay in the frame and are read with {@link recordSeries}/{@link recordValue}. */
 export interface DecodedBatch {
+  /** 1 or 2. */
+  version: number;
   sentAtMs: number;
+  /** The publisher id in hex (16 characters); `''` for version 1, which has none. */
+  publisherId: string;
+  /** Records the publisher sent on this topic before this batch; -1 for version 1. */
+  sequence: number;
   series: WireSeries[];
   recordCount: number;
   /** @internal */ view: DataView;
@@ -71,15 +77,25 @@ class Reader {
  * {@link MalformedFrameError} naming the first problem found.
  */
 export function decodeBatch(frame: Uint8Array): DecodedBatch {
-  if (frame.length < HEADER_BYTES) throw new MalformedFrameError(`frame of ${frame.length} bytes is shorter than the ${HEADER_BYTES}-byte batch header`);
+  if (frame.length < HEADER_BYTES_V1) throw new MalformedFrameError(`frame of ${frame.length} bytes is shorter than the ${HEADER_BYTES_V1}-byte batch header`);
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const version = frame[0];
-  if (version !== WIRE_VERSION) throw new MalformedFrameError(`unsupported wire version ${version} (this receiver speaks version ${WIRE_VERSION})`);
+  const version = frame[0]!;
+  if (version !== WIRE_VERSION && version !== WIRE_VERSION_1) throw new MalformedFrameError(`unsupported wire version ${version} (this receiver speaks versions ${WIRE_VERSION_1} and ${WIRE_VERSION})`);
   const seriesCount = view.getUint16(2, true);
   const recordCount = view.getUint32(4, true);
   const sentAtMs = view.getFloat64(8, true);
   if (!Number.isFinite(sentAtMs)) throw new MalformedFrameError('batch timestamp is not a finite number');
-  const r = new Reader(view, frame, HEADER_BYTES);
+  let publisherId = '';
+  let sequence = -1;
+  let headerBytes = HEADER_BYTES_V1;
+  if (version === WIRE_VERSION) {
+    if (frame.length < HEADER_BYTES) throw new MalformedFrameError(`version 2 frame of ${frame.length} bytes is shorter than the ${HEADER_BYTES}-byte version 2 header`);
+    headerBytes = HEADER_BYTES;
+    publisherId = Buffer.from(frame.buffer, frame.byteOffset + PUBLISHER_ID_OFFSET, PUBLISHER_ID_BYTES).toString('hex');
+    sequence = view.getUint32(SEQUENCE_OFFSET, true) + view.getUint32(SEQUENCE_OFFSET + 4, true) * 0x1_0000_0000;
+    if (sequence > MAX_SEQUENCE) throw new MalformedFrameError(`batch sequence ${sequence} is above 2^53 - 1`);
+  }
+  const r = new Reader(view, frame, headerBytes);
   const series: WireSeries[] = new Array(seriesCount);
   for (let s = 0; s < seriesCount; s++) {
     const kind = r.u8(`series ${s} type`);
@@ -117,5 +133,5 @@ export function decodeBatch(frame: Uint8Array): DecodedBatch {
     const v = view.getFloat64(recordsOffset + i * RECORD_BYTES + 2, true);
     if (!Number.isFinite(v)) throw new MalformedFrameError(`record ${i} (${series[idx]!.name}) has a non-finite value`);
   }
-  return { sentAtMs, series, recordCount, view, recordsOffset };
+  return { version, sentAtMs, publisherId, sequence, series, recordCount, view, recordsOffset };
 }

@@ -1,4 +1,21 @@
-import { HEADER_BYTES, MAX_SERIES_PER_BATCH, RECORD_BYTES, WIRE_VERSION } from './constants.js';
+import { randomFillSync } from 'node:crypto';
+import { HEADER_BYTES, HEADER_BYTES_V1, MAX_SERIES_PER_BATCH, PUBLISHER_ID_BYTES, PUBLISHER_ID_OFFSET, RECORD_BYTES, SEQUENCE_OFFSET, WIRE_VERSION, WIRE_VERSION_1 } from './constants.js';
+
+/** A fresh random publisher id (8 bytes): one per process start, so a restart is told apart from a loss. */
+export function newPublisherId(): Buffer {
+  return randomFillSync(Buffer.alloc(PUBLISHER_ID_BYTES));
+}
+
+/**
+ * Writes the sequence (records the publisher sent on this topic before this
+ * batch) into a sealed version 2 frame. The transport stamps it just before the
+ * send, so batches discarded by the client never open a gap at the receivers.
+ */
+export function stampSequence(frame: Buffer, sequence: number): void {
+  // Two u32 halves: exact for every sequence up to 2^53 without a BigInt.
+  frame.writeUInt32LE(sequence % 0x1_0000_0000, SEQUENCE_OFFSET);
+  frame.writeUInt32LE(Math.floor(sequence / 0x1_0000_0000), SEQUENCE_OFFSET + 4);
+}
 
 /**
  * Accumulates records for one level into a native batch (docs/wire-format.md).
@@ -20,7 +37,16 @@ export class BatchWriter {
   private recordBytes = 0;
   private readonly recordCapacity: number;
 
-  constructor(recordBufferBytes = 64 * 1024, tableBufferBytes = 16 * 1024) {
+  /**
+   * `publisherId` (8 bytes) goes into every version 2 header; `version` 1
+   * writes the old 16-byte header (kept for the version 1 test vectors).
+   */
+  constructor(
+    recordBufferBytes = 64 * 1024,
+    tableBufferBytes = 16 * 1024,
+    private readonly publisherId: Uint8Array = new Uint8Array(PUBLISHER_ID_BYTES),
+    private readonly version: 1 | 2 = WIRE_VERSION,
+  ) {
     this.records = new Uint8Array(recordBufferBytes);
     this.recordView = new DataView(this.records.buffer);
     this.recordCapacity = recordBufferBytes - RECORD_BYTES;
@@ -64,16 +90,21 @@ export class BatchWriter {
     this.recordCount++;
   }
 
-  /** Copies the batch into one frame and starts a new, empty batch. */
+  /** Copies the batch into one frame (sequence 0 until {@link stampSequence}) and starts a new, empty batch. */
   seal(sentAtMs: number): Buffer {
-    const frame = Buffer.allocUnsafe(HEADER_BYTES + this.tableBytes + this.recordBytes);
-    frame[0] = WIRE_VERSION;
+    const header = this.version === WIRE_VERSION_1 ? HEADER_BYTES_V1 : HEADER_BYTES;
+    const frame = Buffer.allocUnsafe(header + this.tableBytes + this.recordBytes);
+    frame[0] = this.version;
     frame[1] = 0;
     frame.writeUInt16LE(this.seriesCount, 2);
     frame.writeUInt32LE(this.recordCount, 4);
     frame.writeDoubleLE(sentAtMs, 8);
-    frame.set(this.table.subarray(0, this.tableBytes), HEADER_BYTES);
-    frame.set(this.records.subarray(0, this.recordBytes), HEADER_BYTES + this.tableBytes);
+    if (header === HEADER_BYTES) {
+      frame.set(this.publisherId, PUBLISHER_ID_OFFSET);
+      frame.fill(0, SEQUENCE_OFFSET, HEADER_BYTES);
+    }
+    frame.set(this.table.subarray(0, this.tableBytes), header);
+    frame.set(this.records.subarray(0, this.recordBytes), header + this.tableBytes);
     this.reset();
     return frame;
   }

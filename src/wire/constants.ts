@@ -1,9 +1,27 @@
 /** Wire format constants. The byte layout is specified in docs/wire-format.md. */
 
-/** Version byte of the native batch format. */
-export const WIRE_VERSION = 1;
-/** Size of the fixed batch header in bytes. */
-export const HEADER_BYTES = 16;
+/** Version byte of the native batch format writers produce (2: publisher id and sequence in the header). */
+export const WIRE_VERSION = 2;
+/** The first version, still accepted by receivers (no publisher id, no sequence). */
+export const WIRE_VERSION_1 = 1;
+/** Size of the version 1 batch header in bytes. */
+export const HEADER_BYTES_V1 = 16;
+/** Size of the version 2 batch header in bytes: the version 1 fields, then publisher id (8 bytes) and sequence (u64). */
+export const HEADER_BYTES = 32;
+/** Offset of the 8-byte publisher id in a version 2 header. */
+export const PUBLISHER_ID_OFFSET = 16;
+/** Bytes of the publisher id. */
+export const PUBLISHER_ID_BYTES = 8;
+/** Offset of the u64 sequence in a version 2 header: records the publisher sent on this topic before this batch. */
+export const SEQUENCE_OFFSET = 24;
+/** Sequences are JavaScript numbers on both sides: above 2^53 they would not be exact, so receivers reject them. */
+export const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
+/**
+ * Largest ZeroMQ frame the broker (upstream) and backends accept
+ * (`maxMessageSize`): libzmq disconnects a peer that sends a bigger one
+ * before buffering it, so one huge message cannot grow a process.
+ */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 /** Size of one record (u16 series index + f64 value). */
 export const RECORD_BYTES = 10;
 /** Longest name, source, tag key or tag value, in UTF-8 bytes (each is length-prefixed by one byte). */
@@ -13,7 +31,7 @@ export const MAX_TAGS = 64;
 /** Most series one batch may declare (the record's series index is a u16). */
 export const MAX_SERIES_PER_BATCH = 65_535;
 /** Default largest frame a receiver accepts; larger frames are counted as invalid and skipped. */
-export const DEFAULT_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_MAX_FRAME_BYTES = MAX_MESSAGE_BYTES;
 
 /** Record types as they appear on the wire. */
 export const MetricKind = {

@@ -1,3 +1,5 @@
+import { MAX_MESSAGE_BYTES } from './constants.js';
+
 /**
  * Every ZeroMQ option Zibrato sets, in one place, with the reason for each
  * value. libzmq defaults are cited so a reader knows what we override.
@@ -11,6 +13,13 @@ export const SOCKET_OPTIONS = {
     linger: 2000,
     /** libzmq default false: at HWM a PUB drops silently. With noDrop the send fails instead, so the client keeps the batch and counts it only if its own buffer overflows. */
     noDrop: true,
+    /**
+     * libzmq default false: a connecting socket keeps its pipe, and with it the old broker's
+     * subscriptions, across reconnects, so batches went to a restarted broker that nobody had
+     * subscribed to yet, and the client never heard about it. With immediate the pipe ends with the
+     * connection: ZeroMQ reports the subscriptions gone, and the new broker's arrive afresh.
+     */
+    immediate: true,
     /** libzmq default 100 ms. Reconnect fast when the broker restarts. */
     reconnectInterval: 100,
     /** libzmq default 0 (no cap). Back off to at most 2 s while the broker is away. */
@@ -20,20 +29,28 @@ export const SOCKET_OPTIONS = {
   brokerFrontend: {
     /** libzmq default 1000. Larger, so bursts from many publishers queue in the broker rather than in each app. */
     receiveHighWaterMark: 10_000,
+    /** libzmq default -1 (no limit). A peer sending a bigger frame is disconnected before it is buffered: one 100 MB message once grew the broker to 404 MB. */
+    maxMessageSize: MAX_MESSAGE_BYTES,
     linger: 0,
   },
   /** The broker's XPUB side, where backends connect. */
   brokerBackend: {
-    /** libzmq default 1000. Per subscriber. */
+    /** libzmq default 1000. Per subscriber: the bounded queue each subscriber gets in the broker. */
     sendHighWaterMark: 10_000,
-    /** libzmq default false. A slow backend makes the broker wait (and publishers buffer) instead of silently losing batches. */
-    noDrop: true,
+    /**
+     * libzmq default false, kept: past its queue a slow or paused subscriber loses *its* copy of a
+     * batch and counts the gap from the sequence numbers, while every other subscriber keeps full
+     * speed. (With noDrop one full pipe failed the send for every subscriber.)
+     */
+    noDrop: false,
     linger: 0,
   },
   /** A backend's or tail's SUB side. */
   subscriber: {
     /** libzmq default 1000. */
     receiveHighWaterMark: 10_000,
+    /** libzmq default -1 (no limit). The broker never forwards a bigger frame, so only a rogue peer is cut off. */
+    maxMessageSize: MAX_MESSAGE_BYTES,
     linger: 0,
     reconnectInterval: 100,
     reconnectMaxInterval: 2000,

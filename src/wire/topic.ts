@@ -33,3 +33,14 @@ export function levelOfSubscription(prefix: Uint8Array): number {
   if (prefix.length === 0) return -2;
   return levelOfTopic(prefix);
 }
+
+/**
+ * The message a Zibrato broker sends upstream to publishers once it holds every
+ * subscription it will replay to them: right after a publisher connects, or,
+ * when the broker itself has just started, once its subscribers have had time
+ * to reconnect. A publisher trusts "no subscriber for this level" only after
+ * it. The first byte (2) is neither subscribe (1) nor unsubscribe (0), so
+ * ZeroMQ passes it through XSUB → XPUB as a plain upstream message, and older
+ * clients ignore it as a topic that is not theirs.
+ */
+export const SUBSCRIPTIONS_COMPLETE: Buffer = Buffer.from('\x02zibrato:subscriptions-complete', 'latin1');

@@ -5,13 +5,13 @@ import type { Level } from '../../src/levels.ts';
 import type { MetricPoint, Sink } from '../../src/sinks/sink.ts';
 import { tcpBrokerEndpoints } from './ports.ts';
 
-/** A real broker and a backend with a MemorySink (and, if given, another sink beside it), in this process, on fresh tcp ports. */
-export async function inProcessPipeline(levels: Level[] = ['debug', 'info', 'warn', 'error', 'crit'], extraSink?: Sink) {
+/** A real broker and a backend with a MemorySink (and, if given, `extraSink` beside it), in this process, on fresh tcp ports. */
+export async function inProcessPipeline(levels: Level[] = ['debug', 'info', 'warn', 'error', 'crit'], options: { selfMetrics?: boolean; log?: (line: string) => void; extraSink?: Sink } = {}) {
   const ep = await tcpBrokerEndpoints();
   const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0 });
   await broker.start();
   const sink = new MemorySink();
-  const backend = new Backend({ name: 'test', broker: ep.subscribe, levels, flushIntervalMs: 60_000, sink: extraSink ? teeSink(sink, extraSink) : sink, selfMetrics: false, log: () => undefined });
+  const backend = new Backend({ name: 'test', broker: ep.subscribe, levels, flushIntervalMs: 60_000, sink: options.extraSink ? teeSink(sink, options.extraSink) : sink, selfMetrics: options.selfMetrics ?? false, log: options.log ?? (() => undefined) });
   await backend.start();
   return {
     ...ep,

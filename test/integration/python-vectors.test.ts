@@ -9,6 +9,10 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as zmq from 'zeromq';
+import { decodeBatch } from '../../src/wire/index.ts';
+import { freeTcpPort } from '../helpers/ports.ts';
+import { program } from '../helpers/processes.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** /usr/bin/python3 unless ZIBRATO_TEST_PYTHON names another (e.g. to check the missing-peer path). */
@@ -29,6 +33,34 @@ test('publish_native.py --check-vectors encodes every native vector byte for byt
   assert.equal(r.status, 0, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
   assert.match(r.stdout, /(\d+) of \1 vectors match/);
   assert.doesNotMatch(r.stdout, /MISMATCH/);
+  // Both versions: the version 1 vectors stay, the version 2 ones add publisher id and sequence.
+  assert.match(r.stdout, /ok native-counters\.json/);
+  assert.match(r.stdout, /ok native-v2-sequence\.json/);
+});
+
+test('publish_native.py sends version 2 batches: one random publisher id, the sequence counting the records sent before', async () => {
+  requirePython();
+  const endpoint = `tcp://127.0.0.1:${await freeTcpPort()}`;
+  const sub = new zmq.Subscriber();
+  sub.linger = 0;
+  await sub.bind(endpoint);
+  sub.subscribe('info|');
+  const py = program(PYTHON, [NATIVE, '--broker', endpoint, '--count', '5', '--batch-size', '2', '--name', 'py.seq'], 'publish_native.py');
+  try {
+    const batches = [];
+    for (let i = 0; i < 3; i++) {
+      const [topic, frame] = (await sub.receive()) as [Buffer, Buffer];
+      assert.equal(topic.toString(), 'info|');
+      batches.push(decodeBatch(frame));
+    }
+    assert.deepEqual(batches.map((b) => [b.version, b.sequence, b.recordCount]), [[2, 0, 2], [2, 2, 2], [2, 4, 1]]);
+    assert.equal(new Set(batches.map((b) => b.publisherId)).size, 1);
+    assert.match(batches[0]!.publisherId, /^[0-9a-f]{16}$/);
+    assert.equal((await py.exited).code, 0, py.lines.join('\n'));
+  } finally {
+    sub.close();
+    await py.stop('SIGKILL');
+  }
 });
 
 test('publish_native.py --check-vectors exits non-zero and shows both frames when a vector does not match', (t) => {

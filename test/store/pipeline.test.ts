@@ -12,7 +12,7 @@ describe('store behind a real broker and backend: the API returns exactly what t
 
   before(async () => {
     store = storeSink();
-    pipe = await inProcessPipeline(undefined, store);
+    pipe = await inProcessPipeline(undefined, { extraSink: store });
     url = store.http!.url.replace(/\/$/, '');
     const z = new Zibrato({ broker: pipe.publish, source: 'svc', level: 'info' });
     await z.ready({ levels: ['info'] });

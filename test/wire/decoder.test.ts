@@ -5,6 +5,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { MalformedFrameError } from '../../src/errors.js';
 import {
   BatchWriter,
@@ -16,6 +17,10 @@ import {
   levelOfTopic,
   MetricKind,
   RECORD_BYTES,
+  newPublisherId,
+  recordValue,
+  SEQUENCE_OFFSET,
+  stampSequence,
 } from '../../src/wire/index.js';
 
 const SENT_AT_MS = 1_700_000_000_000;
@@ -27,9 +32,10 @@ function validBatch(records = 1, sampleRate = 1): Buffer {
   for (let i = 0; i < records; i++) w.append(slot, 1);
   return w.seal(SENT_AT_MS);
 }
-// Offsets in validBatch() with sampleRate 1: type 16, flags 17, name len 18, 'c' 19, source len 20, 's' 21,
-// tag count 22, key len 23, 'k' 24, value len 25, 'v' 26, records from 27.
-const OFF = { type: 16, flags: 17, nameLen: 18, name: 19, source: 21, tagCount: 22, tagKey: 24, tagValue: 26, records: 27 };
+// Offsets in validBatch() with sampleRate 1, after the 32-byte version 2 header: type +0, flags +1, name len +2,
+// 'c' +3, source len +4, 's' +5, tag count +6, key len +7, 'k' +8, value len +9, 'v' +10, records from +11.
+const H = HEADER_BYTES;
+const OFF = { type: H, flags: H + 1, nameLen: H + 2, name: H + 3, source: H + 5, tagCount: H + 6, tagKey: H + 8, tagValue: H + 10, records: H + 11 };
 
 function rejects(frame: Uint8Array, reason: RegExp): void {
   assert.throws(
@@ -57,11 +63,19 @@ test('the undamaged frame decodes (so each failure below is caused by its one ch
 
 describe('docs/wire-format.md validation rules', () => {
   test('a frame shorter than 16 bytes is rejected', () => {
-    for (const n of [0, 1, 8, HEADER_BYTES - 1]) rejects(validBatch().subarray(0, n), /shorter than the 16-byte batch header/);
+    for (const n of [0, 1, 8, 15]) rejects(validBatch().subarray(0, n), /shorter than the 16-byte batch header/);
   });
 
-  test('a version other than 1 is rejected', () => {
-    for (const v of [0, 2, 255]) rejects(damaged((b) => (b[0] = v)), new RegExp(`unsupported wire version ${v}`));
+  test('a version 2 frame shorter than the 32-byte version 2 header is rejected', () => {
+    for (const n of [16, 24, HEADER_BYTES - 1]) rejects(validBatch().subarray(0, n), /shorter than the 32-byte version 2 header/);
+  });
+
+  test('a version other than 1 or 2 is rejected', () => {
+    for (const v of [0, 3, 255]) rejects(damaged((b) => (b[0] = v)), new RegExp(`unsupported wire version ${v}`));
+  });
+
+  test('a sequence above 2^53 - 1 is rejected', () => {
+    rejects(damaged((b) => b.writeUInt32LE(0x20_0000, SEQUENCE_OFFSET + 4)), /sequence .* is above 2\^53/);
   });
 
   test('a length that runs past the end is rejected, wherever the frame is cut', () => {
@@ -136,6 +150,40 @@ describe('docs/wire-format.md validation rules', () => {
   test('a frame larger than the receiver maximum is the receiver’s check; the default maximum is 4 MiB', () => {
     // decodeBatch validates content; the size limit is applied by the receiving socket loop before decoding.
     assert.equal(DEFAULT_MAX_FRAME_BYTES, 4 * 1024 * 1024);
+  });
+});
+
+describe('version 2 header: publisher id and sequence', () => {
+  test('a version 2 batch carries the writer\'s publisher id and the stamped sequence', () => {
+    const id = Buffer.from('0123456789abcdef', 'hex');
+    const w = new BatchWriter(1024, 1024, id);
+    w.append(w.addSeries(encodeSeries(MetricKind.counter, 'c', '', undefined)), 1);
+    const frame = w.seal(SENT_AT_MS);
+    stampSequence(frame, 123_456);
+    const b = decodeBatch(frame);
+    assert.deepEqual([b.version, b.publisherId, b.sequence, b.recordCount], [2, '0123456789abcdef', 123_456, 1]);
+  });
+
+  test('every sequence from 0 to 2^53 - 1 survives stamp and decode exactly', () => {
+    fc.assert(
+      fc.property(fc.maxSafeNat(), (seq) => {
+        const frame = validBatch(1);
+        stampSequence(frame, seq);
+        return decodeBatch(frame).sequence === seq;
+      }),
+    );
+  });
+
+  test('a version 1 batch (16-byte header) is still accepted, without publisher id or sequence', () => {
+    const w = new BatchWriter(1024, 1024, undefined, 1);
+    w.append(w.addSeries(encodeSeries(MetricKind.counter, 'c', '', undefined)), 5);
+    const b = decodeBatch(w.seal(SENT_AT_MS));
+    assert.deepEqual([b.version, b.publisherId, b.sequence, b.recordCount, recordValue(b, 0)], [1, '', -1, 1, 5]);
+  });
+
+  test('two writers get different random publisher ids', () => {
+    assert.notDeepEqual(newPublisherId(), newPublisherId());
+    assert.equal(newPublisherId().length, 8);
   });
 });
 

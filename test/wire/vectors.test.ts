@@ -9,6 +9,7 @@ import {
   buildVectorFiles,
   encodeVectorFrames,
   KIND_OF_TYPE,
+  v2Of,
   VECTOR_DIR,
   type LegacyVector,
   type MalformedVector,
@@ -30,7 +31,7 @@ describe('native vectors', () => {
   for (const file of nativeFiles) {
     const v = load<NativeVector>(file);
     test(`${file}: the encoder produces the vector's frames byte for byte`, () => {
-      const [topic, frame] = encodeVectorFrames(v.level, v.records, v.sentAtMs);
+      const [topic, frame] = encodeVectorFrames(v.level, v.records, v.sentAtMs, v2Of(v));
       assert.equal(topic.toString('hex'), v.frames[0]);
       assert.equal(frame.toString('hex'), v.frames[1]);
     });
@@ -39,6 +40,9 @@ describe('native vectors', () => {
       assert.equal(levelOfTopic(Buffer.from(v.frames[0], 'hex')), LEVELS.indexOf(v.level));
       const batch = decodeBatch(Buffer.from(v.frames[1], 'hex'));
       assert.equal(batch.sentAtMs, v.sentAtMs);
+      assert.equal(batch.version, v.version ?? 1);
+      assert.equal(batch.publisherId, v.publisherId ?? '');
+      assert.equal(batch.sequence, v.sequence ?? -1);
       assert.equal(batch.recordCount, v.records.length);
       const decoded: VectorRecord[] = [];
       for (let i = 0; i < batch.recordCount; i++) {
@@ -96,6 +100,12 @@ describe('native vectors', () => {
     assert.deepEqual([...types].sort(), ['counter', 'gauge', 'gaugeDelta', 'set', 'timer']);
     assert.ok(sampled && tagged && sourced);
     assert.deepEqual([...levels].sort(), [...LEVELS].sort());
+  });
+
+  test('both versions are covered: version 1 vectors stay, version 2 vectors carry a publisher id and a sequence', () => {
+    const versions = nativeFiles.map((f) => load<NativeVector>(f).version ?? 1);
+    assert.ok(versions.filter((x) => x === 1).length >= 9 && versions.filter((x) => x === 2).length >= 3, JSON.stringify(versions));
+    assert.ok(nativeFiles.some((f) => (load<NativeVector>(f).sequence ?? 0) > 2 ** 32), 'a sequence that needs the high u32');
   });
 });
 
