@@ -39,6 +39,8 @@ export interface BrokerStats {
   droppedRecords: number;
   /** Subscription changes passed upstream to publishers. */
   subscriptions: number;
+  /** Publisher connections that completed the ZeroMQ handshake. */
+  publisherConnections: number;
 }
 
 /**
@@ -65,7 +67,7 @@ export function recordsIn(frames: Buffer[]): number {
  * count what it forwards and drops.
  */
 export class Broker {
-  readonly stats: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0 };
+  readonly stats: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0 };
   readonly publishEndpoints: string[];
   readonly subscribeEndpoints: string[];
   private readonly frontend = new zmq.XSubscriber();
@@ -161,7 +163,10 @@ export class Broker {
   private async watchPublishers(): Promise<void> {
     try {
       for await (const event of this.frontend.events) {
-        if (event.type === 'handshake' && this.settled) void this.sendUpstream(SUBSCRIPTIONS_COMPLETE);
+        if (event.type === 'handshake') {
+          this.stats.publisherConnections++;
+          if (this.settled) void this.sendUpstream(SUBSCRIPTIONS_COMPLETE);
+        }
         else if (event.type.startsWith('handshake:error')) {
           const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
           this.problems.report('ZIB_BROKER_PUBLISHER', `a publisher connection failed (${event.type}${detail})`);
@@ -184,7 +189,7 @@ export class Broker {
     }
   }
 
-  private lastReported: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0 };
+  private lastReported: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0 };
 
   /** Publishes `zibrato.broker.forwarded` and `.dropped` (deltas since the last report) and logs a status line. */
   private publishSelfMetrics(): void {

@@ -6,12 +6,12 @@ import type { MetricPoint } from '../../src/sinks/sink.ts';
 import { tcpBrokerEndpoints } from './ports.ts';
 
 /** A real broker and a backend with a MemorySink, in this process, on fresh tcp ports. */
-export async function inProcessPipeline(levels: Level[] = ['debug', 'info', 'warn', 'error', 'crit']) {
+export async function inProcessPipeline(levels: Level[] = ['debug', 'info', 'warn', 'error', 'crit'], options: { selfMetrics?: boolean; log?: (line: string) => void } = {}) {
   const ep = await tcpBrokerEndpoints();
   const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0 });
   await broker.start();
   const sink = new MemorySink();
-  const backend = new Backend({ name: 'test', broker: ep.subscribe, levels, flushIntervalMs: 60_000, sink, selfMetrics: false, log: () => undefined });
+  const backend = new Backend({ name: 'test', broker: ep.subscribe, levels, flushIntervalMs: 60_000, sink, selfMetrics: options.selfMetrics ?? false, log: options.log ?? (() => undefined) });
   await backend.start();
   return {
     ...ep,

@@ -1,0 +1,159 @@
+/**
+ * The delivery core (docs/delivery.md): sequence gaps are counted, a slow
+ * subscriber hurts nobody else, and a publisher learns its subscriptions from
+ * the broker instead of assuming them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as zmq from 'zeromq';
+import { Backend } from '../../src/backend/backend.ts';
+import { Broker } from '../../src/broker/broker.ts';
+import { Zibrato } from '../../src/index.ts';
+import { MemorySink } from '../../src/sinks/memory-sink.ts';
+import { BatchWriter, encodeSeries, LEVEL_TOPICS, MetricKind, newPublisherId, stampSequence } from '../../src/wire/index.ts';
+import { inProcessPipeline } from '../helpers/in-process.ts';
+import { tcpBrokerEndpoints } from '../helpers/ports.ts';
+import { eventually } from '../helpers/processes.ts';
+
+const INFO = 1;
+
+/** A raw wire publisher: sends version 2 batches of `records` counter increments with the sequence it is told. */
+class RawPublisher {
+  readonly socket = new zmq.XPublisher();
+  private readonly writer: BatchWriter;
+  private readonly series: Uint8Array;
+
+  constructor(readonly source: string, id = newPublisherId()) {
+    this.writer = new BatchWriter(64 * 1024, 1024, id);
+    this.series = encodeSeries(MetricKind.counter, 'raw.count', source, undefined);
+    this.socket.noDrop = true;
+    this.socket.linger = 1000;
+  }
+
+  /** Connects and waits until the broker passes a subscription for info. */
+  async connect(endpoint: string): Promise<void> {
+    this.socket.connect(endpoint);
+    for (;;) {
+      const [msg] = await this.socket.receive();
+      if (msg && msg[0] === 1 && LEVEL_TOPICS[INFO]!.equals(msg.subarray(1))) return;
+    }
+  }
+
+  async send(sequence: number, records: number): Promise<void> {
+    const slot = this.writer.addSeries(this.series);
+    for (let i = 0; i < records; i++) this.writer.append(slot, 1);
+    const frame = this.writer.seal(Date.now());
+    stampSequence(frame, sequence);
+    // noDrop: a full pipe fails the send (push-back from the broker); wait for room, as the client does.
+    for (;;) {
+      try {
+        await this.socket.send([LEVEL_TOPICS[INFO]!, frame]);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 2));
+      }
+    }
+  }
+}
+
+test('a gap in a publisher’s sequence is counted as lost, tagged with its source, and logged', async () => {
+  const lines: string[] = [];
+  const p = await inProcessPipeline(['info'], { selfMetrics: true, log: (l) => lines.push(l) });
+  const pub = new RawPublisher('web-1');
+  try {
+    await pub.connect(p.publish);
+    await pub.send(0, 10);
+    await pub.send(10, 10);
+    await pub.send(30, 10); // records 20–29 never arrive
+    await eventually(() => p.backend.status().received === 30, 'the three batches');
+    assert.equal(p.backend.status().lost, 10);
+    await p.backend.flush();
+    const lost = p.sink.batches.flatMap((b) => b.points).filter((pt) => pt.name === 'zibrato.backend.lost');
+    assert.deepEqual(lost.map((pt) => [pt.tags.publisher, pt.type === 'counter' ? pt.value : NaN]), [['web-1', 10]]);
+    assert.ok(lines.some((l) => /ZIB_LOST: lost 10 records from publisher web-1/.test(l)), lines.join('\n'));
+  } finally {
+    pub.socket.close();
+    await p.stop();
+  }
+});
+
+test('a restarted publisher (a new id) starts a new sequence and is not counted as a loss', async () => {
+  const p = await inProcessPipeline(['info']);
+  const before = new RawPublisher('web-1');
+  const after = new RawPublisher('web-1');
+  try {
+    await before.connect(p.publish);
+    await before.send(0, 10);
+    await before.send(10, 10);
+    await eventually(() => p.backend.status().received === 20, 'the first process');
+    before.socket.close();
+    await after.connect(p.publish);
+    await after.send(0, 5);
+    await after.send(5, 5);
+    await eventually(() => p.backend.status().received === 30, 'the restarted process');
+    assert.equal(p.backend.status().lost, 0);
+  } finally {
+    after.socket.close();
+    await p.stop();
+  }
+});
+
+test('a subscriber that never reads does not slow or starve a healthy backend', async () => {
+  const p = await inProcessPipeline(['info']);
+  const paused = new zmq.Subscriber();
+  paused.receiveHighWaterMark = 100;
+  paused.linger = 0;
+  paused.connect(p.subscribe);
+  paused.subscribe(LEVEL_TOPICS[INFO]!);
+  const pub = new RawPublisher('many-small-batches');
+  try {
+    await pub.connect(p.publish);
+    // Many small batches: far more messages than the paused subscriber's queue in the broker (10,000)
+    // plus its socket buffers hold.
+    const batches = 30_000;
+    const perBatch = 50;
+    for (let b = 0; b < batches; b++) await pub.send(b * perBatch, perBatch);
+    await eventually(() => p.backend.status().received === batches * perBatch, `the healthy backend to receive all ${batches * perBatch} records`, 60_000, 200);
+    assert.equal(p.backend.status().lost, 0);
+    assert.equal(p.broker.stats.droppedRecords, 0);
+  } finally {
+    paused.close();
+    pub.socket.close();
+    await p.stop();
+  }
+});
+
+test('a publisher started during a broker outage holds its records until the broker says who subscribes', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const z = new Zibrato({ broker: ep.publish, source: 'early', log: () => undefined });
+  let broker: Broker | undefined;
+  let backend: Backend | undefined;
+  try {
+    const info = z.counterHandle({ name: 'made.during.outage' });
+    const debug = z.counterHandle({ name: 'nobody.wants', level: 'debug' });
+    for (let i = 0; i < 1000; i++) {
+      info.inc();
+      debug.inc();
+    }
+    z.flush();
+    // The broker comes up with no subscriber; the publisher connects first, the backend after it.
+    broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0, subscriptionSettleMs: 2000 });
+    await broker.start();
+    await eventually(() => broker!.stats.publisherConnections >= 1, 'the publisher to connect', 10_000, 20);
+    // Not ready while the broker is settling: the publisher has not learned who subscribes (a client that
+    // trusted its subscriptions a fixed delay after connecting went live here and discarded its buffer).
+    assert.equal(await z.ready({ timeoutMs: 1000 }), false);
+    const sink = new MemorySink();
+    backend = new Backend({ name: 'late', broker: ep.subscribe, levels: ['info'], flushIntervalMs: 60_000, sink, selfMetrics: false, log: () => undefined });
+    await backend.start();
+    await eventually(() => backend!.status().received === 1000, 'the records made during the outage', 15_000);
+    // Once the broker has settled, debug (nobody subscribes) is discarded as unsubscribed: not a loss.
+    await eventually(() => z.stats().unsubscribed === 1000, 'the debug records to be let go');
+    assert.equal(z.stats().dropped, 0);
+    assert.equal(z.stats().sent, 1000);
+  } finally {
+    await z.close({ timeoutMs: 1000 });
+    await backend?.stop();
+    await broker?.stop();
+  }
+});
