@@ -13,6 +13,13 @@ export const SOCKET_OPTIONS = {
     linger: 2000,
     /** libzmq default false: at HWM a PUB drops silently. With noDrop the send fails instead, so the client keeps the batch and counts it only if its own buffer overflows. */
     noDrop: true,
+    /**
+     * libzmq default false: a connecting socket keeps its pipe, and with it the old broker's
+     * subscriptions, across reconnects, so batches went to a restarted broker that nobody had
+     * subscribed to yet, and the client never heard about it. With immediate the pipe ends with the
+     * connection: ZeroMQ reports the subscriptions gone, and the new broker's arrive afresh.
+     */
+    immediate: true,
     /** libzmq default 100 ms. Reconnect fast when the broker restarts. */
     reconnectInterval: 100,
     /** libzmq default 0 (no cap). Back off to at most 2 s while the broker is away. */

@@ -1,0 +1,113 @@
+/**
+ * Shared pieces of the delivery fault scenarios (broker kill, outages, paused
+ * subscriber, bad frames): real `zibrato broker` / `zibrato backend file`
+ * processes on free ports, a rate-limited publisher process, and the
+ * accounting read back from the backends' JSONL files.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { counterTotal, readRows } from '../../test/helpers/jsonl.ts';
+import { tcpBrokerEndpoints } from '../../test/helpers/ports.ts';
+import { eventually, node, ROOT, zibrato, type Proc } from '../../test/helpers/processes.ts';
+
+export { eventually };
+
+/** The counter every delivery scenario's publisher increments. */
+export const METRIC = 'fault.records';
+
+/** A scratch directory and fresh broker endpoints. */
+export async function setup(label: string): Promise<{ dir: string; publish: string; subscribe: string }> {
+  return { dir: mkdtempSync(join(tmpdir(), `zibrato-fault-${label}-`)), ...(await tcpBrokerEndpoints()) };
+}
+
+export async function startBroker(ep: { publish: string; subscribe: string }, label = 'broker'): Promise<Proc> {
+  const p = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe], { label });
+  await p.waitFor(/broker up/);
+  return p;
+}
+
+/** A file backend subscribed to info; it may be started while the broker is away (it keeps reconnecting). */
+export async function startBackend(ep: { subscribe: string }, path: string, name: string): Promise<Proc> {
+  const p = zibrato(['backend', 'file', '--name', name, '--levels', 'info', '--flush', '1s', '--broker', ep.subscribe, '--path', path], { label: name });
+  await p.waitFor(/subscribed/);
+  return p;
+}
+
+export function startPublisher(ep: { publish: string }, rate: number, durationMs: number, flushMs?: number): Proc {
+  return node(join(ROOT, 'faults/lib/rate-publisher.mjs'), [ep.publish, METRIC, String(rate), String(durationMs), flushMs === undefined ? '' : String(flushMs)], 'publisher');
+}
+
+export interface PublisherResult {
+  made: number;
+  stats: { sent: number; dropped: number; unsubscribed: number; buffered: number; invalid: number };
+}
+
+/** Waits for the publisher's final line. */
+export async function publisherResult(p: Proc, timeoutMs: number): Promise<PublisherResult> {
+  const line = await p.waitFor(/^done /, timeoutMs);
+  await p.exited;
+  return JSON.parse(line.slice('done '.length)) as PublisherResult;
+}
+
+/** Records of the scenario's metric in a backend file, and what that backend counted as lost / invalid. */
+export function backendCounts(path: string): { received: number; lost: number; invalid: number; dropped: number } {
+  const rows = readRows(path);
+  return {
+    received: counterTotal(rows, METRIC),
+    lost: counterTotal(rows, 'zibrato.backend.lost'),
+    invalid: counterTotal(rows, 'zibrato.backend.invalid'),
+    dropped: counterTotal(rows, 'zibrato.backend.dropped'),
+  };
+}
+
+/** Waits until `received + counted` of a backend stops changing (everything in flight has landed). */
+export async function settled(read: () => number, quietMs = 2500, timeoutMs = 60_000): Promise<number> {
+  let last = -1;
+  let since = Date.now();
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const v = read();
+    if (v !== last) {
+      last = v;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return last;
+}
+
+/** Samples the resident memory of processes until stopped; `peakMiB` is the largest single-process figure. */
+export class RssSampler {
+  peakMiB = 0;
+  private readonly timer: NodeJS.Timeout;
+  constructor(private readonly pids: () => number[], everyMs = 200) {
+    this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref();
+  }
+  sample(): void {
+    for (const pid of this.pids()) {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        if (m) this.peakMiB = Math.max(this.peakMiB, Number(m[1]) / 1024);
+      } catch {
+        // the process has exited
+      }
+    }
+  }
+  stop(): number {
+    this.sample();
+    clearInterval(this.timer);
+    return this.peakMiB;
+  }
+}
+
+/** Milliseconds from `since` until `read()` grows past `from` (null if it never does within the timeout). */
+export async function recovery(read: () => number, from: number, since: number, timeoutMs = 60_000): Promise<number | null> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (read() > from) return Date.now() - since;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return null;
+}

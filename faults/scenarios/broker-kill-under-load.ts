@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { silentlyLost, type Scenario } from '../scenario.ts';
+import { stopAll } from '../../test/helpers/processes.ts';
+import { backendCounts, publisherResult, recovery, RssSampler, settled, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
+
+const scenario: Scenario = {
+  name: 'broker-kill-under-load',
+  description: 'The broker is killed (SIGKILL) under load and restarted; the publisher and the backend stay up.',
+  async run({ quick }) {
+    const rate = quick ? 20_000 : 200_000;
+    const durationMs = quick ? 6000 : 40_000;
+    const killAtMs = quick ? 2000 : 15_000;
+    const downMs = quick ? 1000 : 5000;
+    const ep = await setup('broker-kill');
+    const file = join(ep.dir, 'backend.jsonl');
+    try {
+      let broker = await startBroker(ep, 'broker-1');
+      const backend = await startBackend(ep, file, 'b');
+      const pub = startPublisher(ep, rate, durationMs);
+      const rss = new RssSampler(() => [broker.pid, backend.pid]);
+      await pub.waitFor(/^made /, 15_000);
+      await new Promise((r) => setTimeout(r, killAtMs));
+      await broker.stop('SIGKILL');
+      await new Promise((r) => setTimeout(r, downMs));
+      const before = backendCounts(file).received;
+      const restartedAt = Date.now();
+      broker = await startBroker(ep, 'broker-2');
+      const recoverMs = await recovery(() => backendCounts(file).received, before, restartedAt);
+      const result = await publisherResult(pub, durationMs + 60_000);
+      const c = backendCounts(file);
+      await settled(() => {
+        const x = backendCounts(file);
+        return x.received + x.lost;
+      });
+      await backend.stop('SIGTERM');
+      await broker.stop('SIGTERM');
+      const peak = rss.stop();
+      const final = backendCounts(file);
+      const counted = { 'client.dropped': result.stats.dropped, 'client.unsubscribed': result.stats.unsubscribed, 'backend.lost': final.lost };
+      return {
+        made: result.made,
+        received: final.received,
+        counted,
+        silentlyLost: silentlyLost(result.made, final.received, counted),
+        recoverMs,
+        peakRssMiB: peak,
+        notes: `${rate.toLocaleString('en-US')} records/s for ${durationMs / 1000} s, broker down ${downMs / 1000} s; recovery is to the next 1 s backend flush; RSS of broker and backend (received ${c.received} before the final flush)`,
+      };
+    } finally {
+      await stopAll();
+    }
+  },
+};
+export default scenario;
