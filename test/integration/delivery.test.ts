@@ -157,3 +157,16 @@ test('a publisher started during a broker outage holds its records until the bro
     await broker?.stop();
   }
 });
+
+test('the broker counts forwarded records only when the header’s count fits in the frame', async () => {
+  const { recordsIn } = await import('../../src/broker/broker.ts');
+  const lying = Buffer.alloc(16);
+  lying[0] = 1;
+  lying.writeUInt32LE(0xffff_ffff, 4); // 4 billion records claimed in a 16-byte frame
+  assert.equal(recordsIn([LEVEL_TOPICS[INFO]!, lying]), 0);
+  const honest = new BatchWriter(1024, 1024, newPublisherId());
+  honest.append(honest.addSeries(encodeSeries(MetricKind.counter, 'c', '', undefined)), 1);
+  assert.equal(recordsIn([LEVEL_TOPICS[INFO]!, honest.seal(0)]), 1);
+  assert.equal(recordsIn([Buffer.from('nolevel|'), lying]), 0);
+  assert.equal(recordsIn([Buffer.from('info|Counter|x|1')]), 1);
+});
