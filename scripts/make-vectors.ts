@@ -112,12 +112,27 @@ function setRec(name: string, member: string, more: Partial<VectorRecord> = {}):
   return { type: 'set', name, source: '', tags: {}, value: hashSetMember(member), member, ...more };
 }
 
+/** Counters: one series used twice, a second series, a negative and a fractional increment. */
+function counters(): VectorRecord[] {
+  return [rec('counter', 'requests', 1), rec('counter', 'requests', 3), rec('counter', 'errors', 1), rec('counter', 'errors', -2), rec('counter', 'requests', 0.5)];
+}
+/** One record of every type from one source, tags on two of them. */
+function everyType(): VectorRecord[] {
+  return [
+    rec('counter', 'jobs.done', 1, { source: 'worker-7', tags: { queue: 'mail' } }),
+    rec('timer', 'jobs.duration', 153.75, { source: 'worker-7', tags: { queue: 'mail' } }),
+    rec('gauge', 'jobs.pending', 12, { source: 'worker-7' }),
+    setRec('jobs.recipients', 'a@example.com'),
+    rec('gaugeDelta', 'jobs.pending', -1, { source: 'worker-7' }),
+  ];
+}
+
 function nativeVectors(): Record<string, Omit<NativeVector, 'frames'>> {
   return {
     'native-counters': {
       description: 'Counters: one series used twice, a second series, a negative and a fractional increment. The table holds each series once, in order of first use.',
       level: 'info',
-      records: [rec('counter', 'requests', 1), rec('counter', 'requests', 3), rec('counter', 'errors', 1), rec('counter', 'errors', -2), rec('counter', 'requests', 0.5)],
+      records: counters(),
       sentAtMs: SENT_AT_MS,
     },
     'native-gauges': {
@@ -192,11 +207,7 @@ function nativeVectors(): Record<string, Omit<NativeVector, 'frames'>> {
       description: 'Every type in one batch, records interleaved across series, at level crit.',
       level: 'crit',
       records: [
-        rec('counter', 'jobs.done', 1, { source: 'worker-7', tags: { queue: 'mail' } }),
-        rec('timer', 'jobs.duration', 153.75, { source: 'worker-7', tags: { queue: 'mail' } }),
-        rec('gauge', 'jobs.pending', 12, { source: 'worker-7' }),
-        setRec('jobs.recipients', 'a@example.com'),
-        rec('gaugeDelta', 'jobs.pending', -1, { source: 'worker-7' }),
+        ...everyType(),
         rec('counter', 'jobs.done', 1, { source: 'worker-7', tags: { queue: 'mail' } }),
         rec('timer', 'jobs.duration', 98, { source: 'worker-7', tags: { queue: 'mail' } }),
         setRec('jobs.recipients', 'b@example.com'),
@@ -216,7 +227,7 @@ function nativeVectors(): Record<string, Omit<NativeVector, 'frames'>> {
       publisherId: '0102030405060708',
       sequence: 0,
       level: 'info',
-      records: [rec('counter', 'requests', 1), rec('counter', 'requests', 3), rec('counter', 'errors', 1), rec('counter', 'errors', -2), rec('counter', 'requests', 0.5)],
+      records: counters(),
       sentAtMs: SENT_AT_MS,
     },
     'native-v2-sequence': {
@@ -225,13 +236,7 @@ function nativeVectors(): Record<string, Omit<NativeVector, 'frames'>> {
       publisherId: 'f00dfacecafe0001',
       sequence: 4_294_967_301,
       level: 'crit',
-      records: [
-        rec('counter', 'jobs.done', 1, { source: 'worker-7', tags: { queue: 'mail' } }),
-        rec('timer', 'jobs.duration', 153.75, { source: 'worker-7', tags: { queue: 'mail' } }),
-        rec('gauge', 'jobs.pending', 12, { source: 'worker-7' }),
-        setRec('jobs.recipients', 'a@example.com'),
-        rec('gaugeDelta', 'jobs.pending', -1, { source: 'worker-7' }),
-      ],
+      records: everyType(),
       sentAtMs: SENT_AT_MS,
     },
     'native-v2-sampled': {

@@ -7,6 +7,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { silentlyLost } from '../scenario.ts';
 import { counterTotal, readRows } from '../../test/helpers/jsonl.ts';
 import { tcpBrokerEndpoints } from '../../test/helpers/ports.ts';
 import { eventually, node, ROOT, zibrato, type Proc } from '../../test/helpers/processes.ts';
@@ -15,6 +16,8 @@ export { eventually };
 
 /** The counter every delivery scenario's publisher increments. */
 export const METRIC = 'fault.records';
+/** The publisher's source (rate-publisher.mjs's default): the `publisher` tag of its `zibrato.backend.lost`. */
+const PUBLISHER_SOURCE = 'fault-publisher';
 
 /** A scratch directory and fresh broker endpoints. */
 export async function setup(label: string): Promise<{ dir: string; publish: string; subscribe: string }> {
@@ -55,7 +58,8 @@ export function backendCounts(path: string): { received: number; lost: number; i
   const rows = readRows(path);
   return {
     received: counterTotal(rows, METRIC),
-    lost: counterTotal(rows, 'zibrato.backend.lost'),
+    // Only the scenario publisher's gaps: the broker's own self-metric batches are a publisher too.
+    lost: rows.filter((r) => r.name === 'zibrato.backend.lost' && r.tags.publisher === PUBLISHER_SOURCE).reduce((a, r) => a + (r.value ?? 0), 0),
     invalid: counterTotal(rows, 'zibrato.backend.invalid'),
     dropped: counterTotal(rows, 'zibrato.backend.dropped'),
   };
@@ -110,4 +114,44 @@ export async function recovery(read: () => number, from: number, since: number, 
     await new Promise((r) => setTimeout(r, 50));
   }
   return null;
+}
+
+/** What every delivery scenario reports, minus its own fields. */
+export interface Accounting {
+  result: PublisherResult;
+  made: number;
+  received: number;
+  counted: Record<string, number>;
+  silentlyLost: number;
+  peakRssMiB: number;
+  /** Per backend file, in the order given. */
+  backends: ReturnType<typeof backendCounts>[];
+}
+
+/**
+ * The end of a scenario: waits for the publisher's result, lets every backend
+ * file settle (received + lost stop changing), stops `procs` with SIGTERM in
+ * order (final flushes), stops the RSS sampler and accounts. `made` counts one
+ * copy per backend file, since each backend is owed every record.
+ */
+export async function finish(pub: Proc, publisherTimeoutMs: number, files: string[], procs: Proc[], rss: RssSampler): Promise<Accounting> {
+  const result = await publisherResult(pub, publisherTimeoutMs);
+  for (const f of files) {
+    await settled(() => {
+      const x = backendCounts(f);
+      return x.received + x.lost + x.invalid;
+    });
+  }
+  for (const p of procs) await p.stop('SIGTERM');
+  const peakRssMiB = rss.stop();
+  const backends = files.map(backendCounts);
+  const copies = files.length;
+  const made = copies * result.made;
+  const received = backends.reduce((a, b) => a + b.received, 0);
+  const counted = {
+    'client.dropped': copies * result.stats.dropped,
+    'client.unsubscribed': copies * result.stats.unsubscribed,
+    'backend.lost': backends.reduce((a, b) => a + b.lost, 0),
+  };
+  return { result, made, received, counted, silentlyLost: silentlyLost(made, received, counted), peakRssMiB, backends };
 }

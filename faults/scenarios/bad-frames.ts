@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
-import { silentlyLost, type Scenario } from '../scenario.ts';
+import type { Scenario } from '../scenario.ts';
 import { ROOT, stopAll } from '../../test/helpers/processes.ts';
 import { LEVEL_TOPICS } from '../../src/wire/index.ts';
-import { backendCounts, publisherResult, RssSampler, settled, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
+import { finish, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
 
 interface MalformedVector {
   hex?: string;
@@ -70,30 +70,23 @@ const scenario: Scenario = {
       const huge = await rawPublisher(ep.publish);
       rogues.push(huge);
       await huge.send([LEVEL_TOPICS[1]!, Buffer.alloc(oversizedBytes, 1)]);
-      const result = await publisherResult(pub, durationMs + 60_000);
-      await settled(() => {
-        const x = backendCounts(file);
-        return x.received + x.lost + x.invalid;
-      });
-      await backend.stop('SIGTERM');
+      const a = await finish(pub, durationMs + 60_000, [file], [backend], rss);
       const mark = broker.lines.length;
       await broker.stop('SIGTERM');
-      const peak = rss.stop();
       const stopLine = broker.lines.slice(mark).find((l) => /broker stopping: forwarded/.test(l)) ?? '';
       const forwarded = Number(/forwarded (\d+) records/.exec(stopLine)?.[1] ?? NaN);
-      const c = backendCounts(file);
-      if (c.invalid !== bad) throw new Error(`the backend counted ${c.invalid} invalid messages; ${bad} were sent`);
+      const invalid = a.backends[0]!.invalid;
+      if (invalid !== bad) throw new Error(`the backend counted ${invalid} invalid messages; ${bad} were sent`);
       // The broker's count may include the legacy texts (one record each) and its own self-metrics, never the lies.
-      if (!(forwarded < result.made + bad + 1000)) throw new Error(`the broker claims ${forwarded} forwarded records for ${result.made} real ones`);
-      const counted = { 'client.dropped': result.stats.dropped, 'client.unsubscribed': result.stats.unsubscribed, 'backend.lost': c.lost };
+      if (!(forwarded < a.result.made + bad + 1000)) throw new Error(`the broker claims ${forwarded} forwarded records for ${a.result.made} real ones`);
       return {
-        made: result.made,
-        received: c.received,
-        counted,
-        silentlyLost: silentlyLost(result.made, c.received, counted),
+        made: a.made,
+        received: a.received,
+        counted: a.counted,
+        silentlyLost: a.silentlyLost,
         recoverMs: null,
-        peakRssMiB: peak,
-        notes: `${bad} malformed or lying messages all counted invalid at the backend; one ${oversizedBytes / 1024 / 1024} MiB frame refused by the broker (maxMessageSize); the broker reported ${forwarded} records forwarded for ${result.made} real ones; RSS of broker and backend`,
+        peakRssMiB: a.peakRssMiB,
+        notes: `${bad} malformed or lying messages all counted invalid at the backend; one ${oversizedBytes / 1024 / 1024} MiB frame refused by the broker (maxMessageSize); the broker reported ${forwarded} records forwarded for ${a.result.made} real ones; RSS of broker and backend`,
       };
     } finally {
       for (const s of rogues) s.close();

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { silentlyLost, type Scenario } from '../scenario.ts';
+import type { Scenario } from '../scenario.ts';
 import { stopAll } from '../../test/helpers/processes.ts';
-import { backendCounts, publisherResult, recovery, RssSampler, settled, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
+import { backendCounts, finish, recovery, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
 
 const scenario: Scenario = {
   name: 'broker-kill-under-load',
@@ -26,25 +26,15 @@ const scenario: Scenario = {
       const restartedAt = Date.now();
       broker = await startBroker(ep, 'broker-2');
       const recoverMs = await recovery(() => backendCounts(file).received, before, restartedAt);
-      const result = await publisherResult(pub, durationMs + 60_000);
-      const c = backendCounts(file);
-      await settled(() => {
-        const x = backendCounts(file);
-        return x.received + x.lost;
-      });
-      await backend.stop('SIGTERM');
-      await broker.stop('SIGTERM');
-      const peak = rss.stop();
-      const final = backendCounts(file);
-      const counted = { 'client.dropped': result.stats.dropped, 'client.unsubscribed': result.stats.unsubscribed, 'backend.lost': final.lost };
+      const a = await finish(pub, durationMs + 60_000, [file], [backend, broker], rss);
       return {
-        made: result.made,
-        received: final.received,
-        counted,
-        silentlyLost: silentlyLost(result.made, final.received, counted),
+        made: a.made,
+        received: a.received,
+        counted: a.counted,
+        silentlyLost: a.silentlyLost,
         recoverMs,
-        peakRssMiB: peak,
-        notes: `${rate.toLocaleString('en-US')} records/s for ${durationMs / 1000} s, broker down ${downMs / 1000} s; recovery is to the next 1 s backend flush; RSS of broker and backend (received ${c.received} before the final flush)`,
+        peakRssMiB: a.peakRssMiB,
+        notes: `${rate.toLocaleString('en-US')} records/s for ${durationMs / 1000} s, broker down ${downMs / 1000} s; recovery is to the next 1 s backend flush; RSS of broker and backend `,
       };
     } finally {
       await stopAll();

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { silentlyLost, type Scenario } from '../scenario.ts';
+import type { Scenario } from '../scenario.ts';
 import { stopAll } from '../../test/helpers/processes.ts';
-import { backendCounts, publisherResult, RssSampler, settled, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
+import { backendCounts, finish, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
 
 const scenario: Scenario = {
   name: 'paused-subscriber',
@@ -25,30 +25,16 @@ const scenario: Scenario = {
       await new Promise((r) => setTimeout(r, pauseMs));
       const healthyDuringPause = backendCounts(healthyFile).received - healthyAtPause;
       paused.child.kill('SIGCONT');
-      const result = await publisherResult(pub, durationMs + 60_000);
-      for (const f of [healthyFile, pausedFile]) {
-        await settled(() => {
-          const x = backendCounts(f);
-          return x.received + x.lost;
-        });
-      }
-      await healthy.stop('SIGTERM');
-      await paused.stop('SIGTERM');
-      await broker.stop('SIGTERM');
-      const peak = rss.stop();
-      const h = backendCounts(healthyFile);
-      const p = backendCounts(pausedFile);
-      // Each record is owed to both backends: made counts one copy per backend.
-      const made = 2 * result.made;
-      const counted = { 'client.dropped': 2 * result.stats.dropped, 'client.unsubscribed': 2 * result.stats.unsubscribed, 'healthy.lost': h.lost, 'paused.lost': p.lost };
+      const a = await finish(pub, durationMs + 60_000, [healthyFile, pausedFile], [healthy, paused, broker], rss);
+      const [h, p] = a.backends as [ReturnType<typeof backendCounts>, ReturnType<typeof backendCounts>];
       return {
-        made,
-        received: h.received + p.received,
-        counted,
-        silentlyLost: silentlyLost(made, h.received + p.received, counted),
+        made: a.made,
+        received: a.received,
+        counted: a.counted,
+        silentlyLost: a.silentlyLost,
         recoverMs: null,
-        peakRssMiB: peak,
-        notes: `${rate.toLocaleString('en-US')} records/s, 1 ms client flush, paused ${pauseMs / 1000} s; made = 2 × ${result.made} (one copy per backend); healthy received ${h.received} (${healthyDuringPause} during the pause), paused received ${p.received} and counted ${p.lost} lost; RSS of broker and healthy backend`,
+        peakRssMiB: a.peakRssMiB,
+        notes: `${rate.toLocaleString('en-US')} records/s, 1 ms client flush, paused ${pauseMs / 1000} s; made = 2 × ${a.result.made} (one copy per backend); healthy received ${h.received} (${healthyDuringPause} during the pause), paused received ${p.received} and counted ${p.lost} lost (healthy lost ${h.lost}); RSS of broker and healthy backend`,
       };
     } finally {
       await stopAll();

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { silentlyLost, type Scenario } from '../scenario.ts';
+import type { Scenario } from '../scenario.ts';
 import { stopAll } from '../../test/helpers/processes.ts';
-import { backendCounts, publisherResult, recovery, RssSampler, settled, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
+import { backendCounts, finish, recovery, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
 
 const scenario: Scenario = {
   name: 'publisher-during-outage',
@@ -21,23 +21,14 @@ const scenario: Scenario = {
       const broker = await startBroker(ep);
       const rss = new RssSampler(() => [broker.pid, backend.pid, pub.pid]);
       const recoverMs = await recovery(() => backendCounts(file).received, 0, upAt);
-      const result = await publisherResult(pub, durationMs + 60_000);
-      await settled(() => {
-        const x = backendCounts(file);
-        return x.received + x.lost;
-      });
-      await backend.stop('SIGTERM');
-      await broker.stop('SIGTERM');
-      const peak = rss.stop();
-      const final = backendCounts(file);
-      const counted = { 'client.dropped': result.stats.dropped, 'client.unsubscribed': result.stats.unsubscribed, 'backend.lost': final.lost };
+      const a = await finish(pub, durationMs + 60_000, [file], [backend, broker], rss);
       return {
-        made: result.made,
-        received: final.received,
-        counted,
-        silentlyLost: silentlyLost(result.made, final.received, counted),
+        made: a.made,
+        received: a.received,
+        counted: a.counted,
+        silentlyLost: a.silentlyLost,
         recoverMs,
-        peakRssMiB: peak,
+        peakRssMiB: a.peakRssMiB,
         notes: `${rate.toLocaleString('en-US')} records/s for ${durationMs / 1000} s, the first ${outageMs / 1000} s before any broker; recovery from broker start to the first delivered flush; RSS of broker, backend, publisher`,
       };
     } finally {
