@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentlyLost } from '../scenario.ts';
+import { silentlyLost, type ScenarioResult } from '../scenario.ts';
 import { counterTotal, readRows } from '../../test/helpers/jsonl.ts';
 import { tcpBrokerEndpoints } from '../../test/helpers/ports.ts';
 import { eventually, node, ROOT, zibrato, type Proc } from '../../test/helpers/processes.ts';
@@ -154,4 +154,9 @@ export async function finish(pub: Proc, publisherTimeoutMs: number, files: strin
     'backend.lost': backends.reduce((a, b) => a + b.lost, 0),
   };
   return { result, made, received, counted, silentlyLost: silentlyLost(made, received, counted), peakRssMiB, backends };
+}
+
+/** The scenario result from an {@link Accounting}. */
+export function toResult(a: Accounting, recoverMs: number | null, notes: string): ScenarioResult {
+  return { made: a.made, received: a.received, counted: a.counted, silentlyLost: a.silentlyLost, recoverMs, peakRssMiB: a.peakRssMiB, notes };
 }

@@ -4,7 +4,7 @@ import * as zmq from 'zeromq';
 import type { Scenario } from '../scenario.ts';
 import { ROOT, stopAll } from '../../test/helpers/processes.ts';
 import { LEVEL_TOPICS } from '../../src/wire/index.ts';
-import { finish, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
+import { finish, toResult, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
 
 interface MalformedVector {
   hex?: string;
@@ -79,15 +79,7 @@ const scenario: Scenario = {
       if (invalid !== bad) throw new Error(`the backend counted ${invalid} invalid messages; ${bad} were sent`);
       // The broker's count may include the legacy texts (one record each) and its own self-metrics, never the lies.
       if (!(forwarded < a.result.made + bad + 1000)) throw new Error(`the broker claims ${forwarded} forwarded records for ${a.result.made} real ones`);
-      return {
-        made: a.made,
-        received: a.received,
-        counted: a.counted,
-        silentlyLost: a.silentlyLost,
-        recoverMs: null,
-        peakRssMiB: a.peakRssMiB,
-        notes: `${bad} malformed or lying messages all counted invalid at the backend; one ${oversizedBytes / 1024 / 1024} MiB frame refused by the broker (maxMessageSize); the broker reported ${forwarded} records forwarded for ${a.result.made} real ones; RSS of broker and backend`,
-      };
+      return toResult(a, null, `${bad} malformed or lying messages all counted invalid at the backend; one ${oversizedBytes / 1024 / 1024} MiB frame refused by the broker (maxMessageSize); the broker reported ${forwarded} records forwarded for ${a.result.made} real ones; RSS of broker and backend`);
     } finally {
       for (const s of rogues) s.close();
       await stopAll();

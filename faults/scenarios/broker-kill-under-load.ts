@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Scenario } from '../scenario.ts';
 import { stopAll } from '../../test/helpers/processes.ts';
-import { backendCounts, finish, recovery, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
+import { backendCounts, finish, toResult, recovery, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
 
 const scenario: Scenario = {
   name: 'broker-kill-under-load',
@@ -27,15 +27,7 @@ const scenario: Scenario = {
       broker = await startBroker(ep, 'broker-2');
       const recoverMs = await recovery(() => backendCounts(file).received, before, restartedAt);
       const a = await finish(pub, durationMs + 60_000, [file], [backend, broker], rss);
-      return {
-        made: a.made,
-        received: a.received,
-        counted: a.counted,
-        silentlyLost: a.silentlyLost,
-        recoverMs,
-        peakRssMiB: a.peakRssMiB,
-        notes: `${rate.toLocaleString('en-US')} records/s for ${durationMs / 1000} s, broker down ${downMs / 1000} s; recovery is to the next 1 s backend flush; RSS of broker and backend `,
-      };
+      return toResult(a, recoverMs, `${rate.toLocaleString('en-US')} records/s for ${durationMs / 1000} s, broker down ${downMs / 1000} s; recovery is to the next 1 s backend flush; RSS of broker and backend `);
     } finally {
       await stopAll();
     }

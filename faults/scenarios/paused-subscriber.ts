@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Scenario } from '../scenario.ts';
 import { stopAll } from '../../test/helpers/processes.ts';
-import { backendCounts, finish, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
+import { backendCounts, finish, toResult, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
 
 const scenario: Scenario = {
   name: 'paused-subscriber',
@@ -27,15 +27,7 @@ const scenario: Scenario = {
       paused.child.kill('SIGCONT');
       const a = await finish(pub, durationMs + 60_000, [healthyFile, pausedFile], [healthy, paused, broker], rss);
       const [h, p] = a.backends as [ReturnType<typeof backendCounts>, ReturnType<typeof backendCounts>];
-      return {
-        made: a.made,
-        received: a.received,
-        counted: a.counted,
-        silentlyLost: a.silentlyLost,
-        recoverMs: null,
-        peakRssMiB: a.peakRssMiB,
-        notes: `${rate.toLocaleString('en-US')} records/s, 1 ms client flush, paused ${pauseMs / 1000} s; made = 2 × ${a.result.made} (one copy per backend); healthy received ${h.received} (${healthyDuringPause} during the pause), paused received ${p.received} and counted ${p.lost} lost (healthy lost ${h.lost}); RSS of broker and healthy backend`,
-      };
+      return toResult(a, null, `${rate.toLocaleString('en-US')} records/s, 1 ms client flush, paused ${pauseMs / 1000} s; made = 2 × ${a.result.made} (one copy per backend); healthy received ${h.received} (${healthyDuringPause} during the pause), paused received ${p.received} and counted ${p.lost} lost (healthy lost ${h.lost}); RSS of broker and healthy backend`);
     } finally {
       await stopAll();
     }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { Scenario } from '../scenario.ts';
 import { stopAll } from '../../test/helpers/processes.ts';
-import { backendCounts, finish, recovery, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
+import { backendCounts, finish, toResult, recovery, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
 
 const scenario: Scenario = {
   name: 'publisher-during-outage',
@@ -22,15 +22,7 @@ const scenario: Scenario = {
       const rss = new RssSampler(() => [broker.pid, backend.pid, pub.pid]);
       const recoverMs = await recovery(() => backendCounts(file).received, 0, upAt);
       const a = await finish(pub, durationMs + 60_000, [file], [backend, broker], rss);
-      return {
-        made: a.made,
-        received: a.received,
-        counted: a.counted,
-        silentlyLost: a.silentlyLost,
-        recoverMs,
-        peakRssMiB: a.peakRssMiB,
-        notes: `${rate.toLocaleString('en-US')} records/s for ${durationMs / 1000} s, the first ${outageMs / 1000} s before any broker; recovery from broker start to the first delivered flush; RSS of broker, backend, publisher`,
-      };
+      return toResult(a, recoverMs, `${rate.toLocaleString('en-US')} records/s for ${durationMs / 1000} s, the first ${outageMs / 1000} s before any broker; recovery from broker start to the first delivered flush; RSS of broker, backend, publisher`);
     } finally {
       await stopAll();
     }
