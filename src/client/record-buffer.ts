@@ -39,25 +39,17 @@ export class RecordBuffer {
   unsubscribed = 0;
   /** True while a flush is scheduled; the hot path checks it to schedule one at most once. */
   flushPending = false;
-  /** This client's id in every batch header: random per start, so receivers tell a restart from a loss. */
-  readonly publisherId = newPublisherId();
-  /**
-   * Per level, records that left the queue as sent or unsubscribed: the
-   * sequence of the next batch (docs/wire-format.md). Records dropped here are
-   * counted in `dropped` and do not advance it, so a receiver never counts them
-   * a second time as a gap.
-   */
-  readonly sequences = [0, 0, 0, 0, 0];
-
   constructor(
     readonly maxBufferedRecords: number,
     batchBytes: number,
     initialMask: number,
     /** Called (once per pending flush) after the first record lands in an empty buffer. */
     readonly scheduleFlush: () => void,
+    /** This client's id in every batch header: random per start, so receivers tell a restart from a loss. */
+    publisherId: Uint8Array = newPublisherId(),
   ) {
     this.mask = initialMask;
-    this.writers = LEVELS.map(() => new BatchWriter(batchBytes, undefined, this.publisherId));
+    this.writers = LEVELS.map(() => new BatchWriter(batchBytes, undefined, publisherId));
   }
 
   /** Records in open batches and in the queue. */
@@ -97,9 +89,6 @@ export class RecordBuffer {
     if (!b) return;
     this.queuedRecords -= b.records;
     this[outcome] += b.records;
-    // Unsubscribed records advance the sequence too: if a subscriber that wanted the level (e.g. one
-    // reconnecting to a restarted broker) sees the next batch, it counts them as lost instead of missing them.
-    if (outcome !== 'dropped') this.sequences[b.level]! += b.records;
   }
 
   stats(): ClientStats {

@@ -49,6 +49,15 @@ export class Transport {
   private readonly readyWaiters = new Set<() => void>();
   private loops: Promise<void>[] = [];
   private closing = false;
+  /**
+   * Per level, records that left the queue as sent or unsubscribed: the
+   * sequence of the next batch (docs/wire-format.md). Records the buffer drops
+   * are counted there as `dropped` and do not advance it, so a receiver never
+   * counts them a second time as a gap. Unsubscribed records do advance it: if
+   * a subscriber that wanted the level (one reconnecting to a restarted broker)
+   * sees the next batch, it counts them as lost instead of missing them.
+   */
+  private readonly sequences = [0, 0, 0, 0, 0];
 
   constructor(
     private readonly buffer: RecordBuffer,
@@ -202,13 +211,14 @@ export class Transport {
         const bit = 1 << batch.level;
         if ((this.subscribedMask & bit) === 0) {
           if (this.state === 'live' && (this.buffer.mask & bit) === 0) {
+            this.sequences[batch.level]! += batch.records;
             this.buffer.shift('unsubscribed');
             continue;
           }
           break;
         }
         try {
-          stampSequence(batch.frame, this.buffer.sequences[batch.level]!);
+          stampSequence(batch.frame, this.sequences[batch.level]!);
           await this.socket.send([LEVEL_TOPICS[batch.level]!, batch.frame]);
         } catch (err) {
           if ((this.state as State) === 'closed') break;
@@ -217,6 +227,7 @@ export class Transport {
           await new Promise((r) => setTimeout(r, 5));
           continue;
         }
+        this.sequences[batch.level]! += batch.records;
         this.buffer.shift('sent');
       }
     } finally {
@@ -225,11 +236,12 @@ export class Transport {
   }
 
   /**
-   * Resolves true once every level in `mask` has a subscriber (or, for an
-   * empty mask, once the subscriptions are learned); false on timeout.
+   * Resolves true once the subscriptions are learned from the broker and every
+   * level in `mask` has a subscriber (so the level mask is exactly what the
+   * broker reports); false on timeout.
    */
   waitReady(mask: number, timeoutMs: number): Promise<boolean> {
-    const ok = () => (mask === 0 ? this.state === 'live' : (this.state === 'live' || this.state === 'learning') && (this.subscribedMask & mask) === mask);
+    const ok = () => this.state === 'live' && (this.subscribedMask & mask) === mask;
     if (ok()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const check = () => {
