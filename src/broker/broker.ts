@@ -15,6 +15,13 @@ import { SelfMetrics } from '../self-metrics.js';
  * instead of discarding them.
  */
 export const DEFAULT_SUBSCRIPTION_SETTLE_MS = 3000;
+/**
+ * After settling, the broker repeats the marker this often. The marker sent on
+ * a publisher's handshake can miss it (ZeroMQ attaches the new connection to
+ * the socket lazily); any later one reaches it after its subscriptions,
+ * because ZeroMQ writes those into the connection when it attaches it.
+ */
+const MARKER_REPEAT_MS = 500;
 
 /** Options of {@link Broker}. */
 export interface BrokerOptions {
@@ -77,6 +84,7 @@ export class Broker {
   private readonly settleMs: number;
   private settled = false;
   private settleTimer: NodeJS.Timeout | undefined;
+  private markerTimer: NodeJS.Timeout | undefined;
   private readonly self: SelfMetrics;
   private selfTimer: NodeJS.Timeout | undefined;
   private loops: Promise<void>[] = [];
@@ -106,6 +114,8 @@ export class Broker {
     this.settleTimer = setTimeout(() => {
       this.settled = true;
       void this.sendUpstream(SUBSCRIPTIONS_COMPLETE);
+      this.markerTimer = setInterval(() => void this.sendUpstream(SUBSCRIPTIONS_COMPLETE), MARKER_REPEAT_MS);
+      this.markerTimer.unref();
     }, this.settleMs);
     this.log(`broker up: publishers → ${this.publishEndpoints.join(', ')}  subscribers → ${this.subscribeEndpoints.join(', ')}`);
   }
@@ -210,6 +220,7 @@ export class Broker {
     this.closed = true;
     if (this.selfTimer) clearInterval(this.selfTimer);
     clearTimeout(this.settleTimer);
+    clearInterval(this.markerTimer);
     this.log(`broker stopping: forwarded ${this.stats.forwardedRecords} records, dropped ${this.stats.droppedRecords}`);
     this.frontend.close();
     this.backend.close();
