@@ -5,6 +5,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { Backend } from '../../src/backend/backend.ts';
 import { Broker } from '../../src/broker/broker.ts';
@@ -39,6 +42,9 @@ class RawPublisher {
     }
   }
 
+  /** Records sent so far (the next sequence when batches are sent in order). */
+  sent = 0;
+
   async send(sequence: number, records: number): Promise<void> {
     const slot = this.writer.addSeries(this.series);
     for (let i = 0; i < records; i++) this.writer.append(slot, 1);
@@ -48,6 +54,7 @@ class RawPublisher {
     for (;;) {
       try {
         await this.socket.send([LEVEL_TOPICS[INFO]!, frame]);
+        this.sent = sequence + records;
         return;
       } catch {
         await new Promise((r) => setTimeout(r, 2));
@@ -169,4 +176,36 @@ test('the broker counts forwarded records only when the header’s count fits in
   assert.equal(recordsIn([LEVEL_TOPICS[INFO]!, honest.seal(0)]), 1);
   assert.equal(recordsIn([Buffer.from('nolevel|'), lying]), 0);
   assert.equal(recordsIn([Buffer.from('info|Counter|x|1')]), 1);
+});
+
+test('a backend restarted under the same name with a stateDir counts what it missed while it was down', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const stateDir = mkdtempSync(join(tmpdir(), 'zibrato-state-'));
+  const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0 });
+  await broker.start();
+  const options = { name: 'same', broker: ep.subscribe, levels: ['info' as const], flushIntervalMs: 60_000, selfMetrics: false, stateDir, log: () => undefined };
+  const first = new Backend({ ...options, sink: new MemorySink() });
+  await first.start();
+  const pub = new RawPublisher('web-1');
+  let second: Backend | undefined;
+  try {
+    await pub.connect(ep.publish);
+    await pub.send(0, 10);
+    await eventually(() => first.status().received === 10, 'the first batch');
+    await first.stop();
+    second = new Backend({ ...options, sink: new MemorySink() });
+    await second.start();
+    await eventually(async () => {
+      // Until the new backend's subscription reaches the broker, these go nowhere: that is the loss to count.
+      await pub.send(pub.sent, 10);
+      return second!.status().received > 0;
+    }, 'the restarted backend to receive');
+    // Every record after the first backend's last one is either received or counted as lost by the second.
+    await eventually(() => second!.status().received + second!.status().lost === pub.sent - 10, 'received + lost to cover everything sent since');
+    assert.ok(second.status().lost > 0, 'the batches sent before the new backend subscribed are counted');
+  } finally {
+    pub.socket.close();
+    await second?.stop();
+    await broker.stop();
+  }
 });
