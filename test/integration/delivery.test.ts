@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
@@ -207,5 +208,21 @@ test('a backend restarted under the same name with a stateDir counts what it mis
     pub.socket.close();
     await second?.stop();
     await broker.stop();
+  }
+});
+
+test('a broker connection that fails its handshake is logged by the client, rate-limited, not swallowed', async () => {
+  const server = createServer((socket) => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const lines: string[] = [];
+  const z = new Zibrato({ broker: `tcp://127.0.0.1:${port}`, log: (l) => lines.push(l) });
+  try {
+    await eventually(() => lines.some((l) => /^ZIB_TRANSPORT: broker connection at tcp:\/\/127\.0\.0\.1:\d+: handshake:error/.test(l)), 'a ZIB_TRANSPORT line', 10_000);
+    // The client reconnects every few hundred ms; the log says it once per interval, not once per attempt.
+    assert.equal(lines.filter((l) => l.startsWith('ZIB_TRANSPORT')).length, 1);
+  } finally {
+    await z.close({ timeoutMs: 100 });
+    server.close();
   }
 });
