@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { silentlyLost, type ScenarioResult } from '../scenario.ts';
 import { counterTotal, readRows } from '../../test/helpers/jsonl.ts';
 import { tcpBrokerEndpoints } from '../../test/helpers/ports.ts';
@@ -30,9 +30,14 @@ export async function startBroker(ep: { publish: string; subscribe: string }, la
   return p;
 }
 
-/** A file backend subscribed to info; it may be started while the broker is away (it keeps reconnecting). */
-export async function startBackend(ep: { subscribe: string }, path: string, name: string): Promise<Proc> {
-  const p = zibrato(['backend', 'file', '--name', name, '--levels', 'info', '--flush', '1s', '--broker', ep.subscribe, '--path', path], { label: name });
+/**
+ * A file backend subscribed to info; it may be started while the broker is
+ * away (it keeps reconnecting). It keeps its publishers' sequence positions in
+ * the file's directory, so a restart under the same name counts what it missed.
+ */
+export async function startBackend(ep: { subscribe: string }, path: string, name: string, label = name): Promise<Proc> {
+  const env = { ZIBRATO_BACKEND_STATE_DIR: dirname(path) };
+  const p = zibrato(['backend', 'file', '--name', name, '--levels', 'info', '--flush', '1s', '--broker', ep.subscribe, '--path', path], { label, env });
   await p.waitFor(/subscribed/);
   return p;
 }

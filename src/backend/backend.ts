@@ -1,3 +1,5 @@
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { stderrLogger } from '../diagnostics.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
@@ -21,6 +23,13 @@ export interface BackendOptions {
   maxSeries?: number;
   /** Add `zibrato.backend.*` health points to every flush. Default true. */
   selfMetrics?: boolean;
+  /**
+   * A directory where the backend keeps its publishers' sequence positions
+   * across its own restarts (`<name>.streams.json`, written on stop, read on
+   * start), so records lost while it was restarting are counted as `lost`
+   * instead of unseen. Default: `$ZIBRATO_BACKEND_STATE_DIR`, else none.
+   */
+  stateDir?: string;
   log?: (line: string) => void;
 }
 
@@ -72,11 +81,36 @@ export class Backend {
     this.selfMetrics = options.selfMetrics ?? true;
     this.store = new SeriesStore({ maxSeries: options.maxSeries });
     this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log);
+    const dir = options.stateDir ?? process.env.ZIBRATO_BACKEND_STATE_DIR;
+    this.stateFile = dir ? join(dir, `${options.name.replace(/[^A-Za-z0-9._-]/g, '_')}.streams.json`) : undefined;
+  }
+
+  private readonly stateFile: string | undefined;
+
+  private loadState(): void {
+    if (!this.stateFile) return;
+    try {
+      this.receiver.importStreams(JSON.parse(readFileSync(this.stateFile, 'utf8')) as [string, number, string][]);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log(`ZIB_BACKEND_STATE: could not read ${this.stateFile} (${(err as Error).message}); gaps across the restart are not counted`);
+    }
+  }
+
+  private saveState(): void {
+    if (!this.stateFile) return;
+    try {
+      mkdirSync(dirname(this.stateFile), { recursive: true });
+      writeFileSync(`${this.stateFile}.tmp`, JSON.stringify(this.receiver.exportStreams()));
+      renameSync(`${this.stateFile}.tmp`, this.stateFile);
+    } catch (err) {
+      this.log(`ZIB_BACKEND_STATE: could not write ${this.stateFile}: ${(err as Error).message}`);
+    }
   }
 
   /** Starts the sink, subscribes, and schedules flushes on wall-clock multiples of the interval. */
   async start(): Promise<void> {
     await this.sink.start?.();
+    this.loadState();
     this.receiver.start();
     this.intervalStart = Date.now();
     this.schedule();
@@ -179,6 +213,7 @@ export class Backend {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.receiver.drainAndClose();
+    this.saveState();
     await this.flush(Date.now());
     await this.sink.stop();
     const s = this.status();

@@ -155,6 +155,23 @@ export class Receiver {
     st.next = sequence + records;
   }
 
+  /**
+   * Where every tracked publisher stream is (publisher id + level, next
+   * sequence, source), so a restarted backend can carry on counting gaps
+   * across its own restart (Backend `stateDir`).
+   */
+  exportStreams(): [key: string, next: number, source: string][] {
+    return [...this.streams].map(([key, st]) => [key, st.next, st.source]);
+  }
+
+  /** Restores what {@link exportStreams} saved (before `start()`). */
+  importStreams(entries: readonly [string, number, string][]): void {
+    const now = Date.now();
+    for (const [key, next, source] of entries) {
+      if (typeof key === 'string' && Number.isSafeInteger(next) && next >= 0 && typeof source === 'string') this.streams.set(key, { next, source, lastSeenMs: now });
+    }
+  }
+
   private forgetOldest(): void {
     const cutoff = Date.now() - PUBLISHER_IDLE_MS;
     for (const [key, st] of this.streams) {

@@ -50,12 +50,12 @@ export class Transport {
   private loops: Promise<void>[] = [];
   private closing = false;
   /**
-   * Per level, records that left the queue as sent or unsubscribed: the
-   * sequence of the next batch (docs/wire-format.md). Records the buffer drops
-   * are counted there as `dropped` and do not advance it, so a receiver never
-   * counts them a second time as a gap. Unsubscribed records do advance it: if
-   * a subscriber that wanted the level (one reconnecting to a restarted broker)
-   * sees the next batch, it counts them as lost instead of missing them.
+   * Per level, records sent so far: the sequence of the next batch
+   * (docs/wire-format.md). Records the client lets go itself (`dropped`,
+   * `unsubscribed`) are counted by the client and do not advance it, so a
+   * receiver never counts them a second time as a gap. (After a broker
+   * restart the client holds levels until the broker has settled, so
+   * "unsubscribed" means nobody was listening.)
    */
   private readonly sequences = [0, 0, 0, 0, 0];
 
@@ -211,7 +211,6 @@ export class Transport {
         const bit = 1 << batch.level;
         if ((this.subscribedMask & bit) === 0) {
           if (this.state === 'live' && (this.buffer.mask & bit) === 0) {
-            this.sequences[batch.level]! += batch.records;
             this.buffer.shift('unsubscribed');
             continue;
           }

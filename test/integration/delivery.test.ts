@@ -5,6 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as zmq from 'zeromq';
 import { Backend } from '../../src/backend/backend.ts';
 import { Broker } from '../../src/broker/broker.ts';
@@ -39,6 +43,9 @@ class RawPublisher {
     }
   }
 
+  /** Records sent so far (the next sequence when batches are sent in order). */
+  sent = 0;
+
   async send(sequence: number, records: number): Promise<void> {
     const slot = this.writer.addSeries(this.series);
     for (let i = 0; i < records; i++) this.writer.append(slot, 1);
@@ -48,6 +55,7 @@ class RawPublisher {
     for (;;) {
       try {
         await this.socket.send([LEVEL_TOPICS[INFO]!, frame]);
+        this.sent = sequence + records;
         return;
       } catch {
         await new Promise((r) => setTimeout(r, 2));
@@ -169,4 +177,52 @@ test('the broker counts forwarded records only when the header’s count fits in
   assert.equal(recordsIn([LEVEL_TOPICS[INFO]!, honest.seal(0)]), 1);
   assert.equal(recordsIn([Buffer.from('nolevel|'), lying]), 0);
   assert.equal(recordsIn([Buffer.from('info|Counter|x|1')]), 1);
+});
+
+test('a backend restarted under the same name with a stateDir counts what it missed while it was down', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const stateDir = mkdtempSync(join(tmpdir(), 'zibrato-state-'));
+  const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0 });
+  await broker.start();
+  const options = { name: 'same', broker: ep.subscribe, levels: ['info' as const], flushIntervalMs: 60_000, selfMetrics: false, stateDir, log: () => undefined };
+  const first = new Backend({ ...options, sink: new MemorySink() });
+  await first.start();
+  const pub = new RawPublisher('web-1');
+  let second: Backend | undefined;
+  try {
+    await pub.connect(ep.publish);
+    await pub.send(0, 10);
+    await eventually(() => first.status().received === 10, 'the first batch');
+    await first.stop();
+    second = new Backend({ ...options, sink: new MemorySink() });
+    await second.start();
+    await eventually(async () => {
+      // Until the new backend's subscription reaches the broker, these go nowhere: that is the loss to count.
+      await pub.send(pub.sent, 10);
+      return second!.status().received > 0;
+    }, 'the restarted backend to receive');
+    // Every record after the first backend's last one is either received or counted as lost by the second.
+    await eventually(() => second!.status().received + second!.status().lost === pub.sent - 10, 'received + lost to cover everything sent since');
+    assert.ok(second.status().lost > 0, 'the batches sent before the new backend subscribed are counted');
+  } finally {
+    pub.socket.close();
+    await second?.stop();
+    await broker.stop();
+  }
+});
+
+test('a broker connection that fails its handshake is logged by the client, rate-limited, not swallowed', async () => {
+  const server = createServer((socket) => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const port = (server.address() as { port: number }).port;
+  const lines: string[] = [];
+  const z = new Zibrato({ broker: `tcp://127.0.0.1:${port}`, log: (l) => lines.push(l) });
+  try {
+    await eventually(() => lines.some((l) => /^ZIB_TRANSPORT: broker connection at tcp:\/\/127\.0\.0\.1:\d+: handshake:error/.test(l)), 'a ZIB_TRANSPORT line', 10_000);
+    // The client reconnects every few hundred ms; the log says it once per interval, not once per attempt.
+    assert.equal(lines.filter((l) => l.startsWith('ZIB_TRANSPORT')).length, 1);
+  } finally {
+    await z.close({ timeoutMs: 100 });
+    server.close();
+  }
 });
