@@ -24,3 +24,6 @@ export const DEFAULT_STORE_DIR = './zibrato-data';
 /** The store's HTTP API and web UI: loopback only unless a token is set. */
 export const DEFAULT_STORE_HOST = '127.0.0.1';
 export const DEFAULT_STORE_PORT = 5580;
+
+/** Where backends under `zibrato up` keep their publishers' sequence positions (relative to up's working directory). */
+export const DEFAULT_BACKEND_STATE_DIR = './zibrato-data/state';

@@ -7,6 +7,7 @@ import { sinkSpec } from '../sinks/registry.js';
 import { Supervisor, type ChildSpec } from '../supervisor/supervisor.js';
 import { flagOf } from './backend-command.js';
 import { EXIT, PERMANENT_EXIT_CODES } from './exit-codes.js';
+import { DEFAULT_BACKEND_STATE_DIR } from '../defaults.js';
 import { onShutdown } from './signals.js';
 
 /** The child processes a config asks for, as `zibrato` argument lists. */
@@ -20,7 +21,9 @@ export function childSpecs(config: ZibratoConfig): ChildSpec[] {
   for (const b of config.backends) {
     const spec = sinkSpec(b.sink);
     const args = ['backend', b.sink, '--name', b.name, '--levels', b.levels.join(','), '--flush', `${b.flushIntervalMs}ms`, '--broker', config.broker.subscribe[0]!];
-    const env: Record<string, string> = {};
+    // Each backend keeps its position in every publisher's sequence across its
+    // own restarts (docs/delivery.md), so what it missed while down is counted.
+    const env: Record<string, string> = { ZIBRATO_BACKEND_STATE_DIR: process.env.ZIBRATO_BACKEND_STATE_DIR ?? DEFAULT_BACKEND_STATE_DIR };
     for (const o of spec.options) {
       const v = b.options[o.key];
       if (v === undefined) continue;
