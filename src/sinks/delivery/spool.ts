@@ -130,6 +130,8 @@ export class DiskSpool {
         const nl = raw.indexOf(0x0a);
         return { seq: e.seq, payload: { points: e.points, body: raw.subarray(nl + 1) } };
       } catch {
+        // Evicted by an append while we read it: already counted as dropped there.
+        if (!this.entries.includes(e)) continue;
         // Deleted or unreadable behind our back: its points are lost; count them and look at the next one.
         this.lostPoints += e.points;
         this.forget(e.seq);
