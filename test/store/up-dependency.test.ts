@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { EXIT } from '../../src/cli/exit-codes.ts';
+import { freeTcpPort, tcpBrokerEndpoints } from '../helpers/ports.ts';
+import { ROOT, stopAll, zibrato } from '../helpers/processes.ts';
+import { tempStoreDir } from '../helpers/store.ts';
+
+after(stopAll);
+
+test('zibrato up without DuckDB installed stops with exit code 2 and the install hint instead of restarting the store', async () => {
+  const dir = tempStoreDir('up-nodb');
+  const ep = await tcpBrokerEndpoints();
+  const config = join(dir, 'zibrato.config.yaml');
+  writeFileSync(
+    config,
+    `broker:
+  publish: [${ep.publish}]
+  subscribe: [${ep.subscribe}]
+backends:
+  - name: store
+    sink: store
+    levels: debug+
+    options:
+      path: ${join(dir, 'data')}
+      port: ${await freeTcpPort()}
+`,
+  );
+  const noDuckDb = join(ROOT, 'test/store/fixtures/no-duckdb.mjs');
+  const up = zibrato(['up', '--config', config], { cwd: dir, label: 'up', env: { NODE_OPTIONS: `--import ${noDuckDb}` } });
+  const { code } = await up.exited;
+  const out = up.lines.join('\n');
+  assert.equal(code, EXIT.usage, out);
+  assert.match(out, /ZIB_ERR_CHILD_FAILED: backend:store cannot start: .*ZIB_ERR_STORE_DEPENDENCY_MISSING.*npm install @duckdb\/node-api/);
+  assert.equal(out.match(/started backend:store/g)?.length, 1, `the store was started once, not restarted:\n${out}`);
+});
