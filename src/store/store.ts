@@ -8,6 +8,7 @@ import type { FlushBatch, MetricPoint } from '../sinks/sink.js';
 import type { Tags } from '../wire/series-encoding.js';
 import { loadDuckDb } from './duckdb.js';
 import { decodeSketch, encodeSketch } from './sketch-codec.js';
+import { encodeSetSummary, SetUnion } from './set-summary.js';
 import { BadQueryError, QUANTILE_OF_STAT, STATS_BY_TYPE, autoStepMs, nameMatcher, unitOf, type QuerySpec, type SeriesFilter, type SeriesType } from './query-params.js';
 
 /** How long each resolution is kept. */
@@ -75,10 +76,13 @@ const RESOLUTIONS = [
   { name: 'raw', table: 'points_raw', sizeMs: 0 },
 ] as const;
 
+/** The column of a mergeable summary: a timer's sketch or a set's members. */
+type Summary = 'sketch' | 'members';
+
 /** Up to this many series, a top-N of a percentile ranks on the exact percentiles; past it, on the per-step max. */
 const EXACT_PERCENTILE_RANKING_MAX_SERIES = 500;
 
-const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB';
+const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB, members BLOB';
 
 /**
  * Aggregates of a group of rows. A gauge or set row stores only `last` when
@@ -109,6 +113,8 @@ interface Partial {
   max: number;
   last: number | null;
   sketch?: DDSketch;
+  /** Union of a set's members over the step. */
+  set?: SetUnion;
 }
 
 /**
@@ -171,7 +177,11 @@ export class MetricStore {
     const c = this.writer;
     // No PRIMARY KEY: ids are handed out in memory, and the index would cost ~40 % of storing 100,000 new series.
     await c.run(`CREATE TABLE IF NOT EXISTS series (id INTEGER NOT NULL, key VARCHAR NOT NULL, name VARCHAR NOT NULL, type VARCHAR NOT NULL, level VARCHAR, source VARCHAR, tags VARCHAR NOT NULL, last_seen BIGINT NOT NULL)`);
-    for (const r of RESOLUTIONS) await c.run(`CREATE TABLE IF NOT EXISTS ${r.table} (${POINT_COLUMNS})`);
+    for (const r of RESOLUTIONS) {
+      await c.run(`CREATE TABLE IF NOT EXISTS ${r.table} (${POINT_COLUMNS})`);
+      // Databases written before sets kept their members: their set rows stay max-of-interval counts.
+      await c.run(`ALTER TABLE ${r.table} ADD COLUMN IF NOT EXISTS members BLOB`);
+    }
     await c.run(`CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`);
     await c.run(`CREATE TABLE IF NOT EXISTS dashboards (name VARCHAR PRIMARY KEY, updated BIGINT NOT NULL, body VARCHAR NOT NULL)`);
     const rows = (await c.runAndReadAll(`SELECT id, key, name, type, level, source, tags, last_seen::DOUBLE AS last_seen FROM series`)).getRowObjectsJS();
@@ -325,7 +335,9 @@ export class MetricStore {
     }
     result.total = groups.size;
 
-    if (q.groupBy !== undefined && quantile === undefined) {
+    // Percentiles merge sketches and cardinalities union members, in JavaScript; everything else adds up in SQL.
+    const summary = quantile !== undefined ? 'sketch' : stat === 'cardinality' ? 'members' : undefined;
+    if (q.groupBy !== undefined && summary === undefined) {
       result.series = await this.groupedInSql(matched, groups, q.groupBy, stat, from, to, step, q.top);
       return result;
     }
@@ -334,7 +346,7 @@ export class MetricStore {
     // Percentiles need every sketch merged to rank exactly: affordable for a few hundred series, past that rank in SQL by a proxy.
     const rankExactly = quantile !== undefined && ids.length <= EXACT_PERCENTILE_RANKING_MAX_SERIES;
     if (q.groupBy === undefined && ids.length > q.top && !rankExactly) ids = await this.rankInSql(ids, stat, from, to, step, q.top);
-    const partials = await this.partials(ids, from, to, step, quantile !== undefined);
+    const partials = await this.partials(ids, from, to, step, summary);
 
     const kept = new Set(ids);
     const buckets = Math.max(1, Math.ceil((to - from) / step));
@@ -356,7 +368,7 @@ export class MetricStore {
           if (x === null) continue;
           v = v === null ? x : combine(stat, v, x);
         }
-        if (v !== null && (quantile !== undefined || stat === 'mean') && members.length > 1) v = groupedValue(members, i, stat, step, quantile);
+        if (v !== null && (summary !== undefined || stat === 'mean') && members.length > 1) v = groupedValue(members, i, stat, step, quantile);
         points.push([b, v]);
         if (v !== null) {
           total += v;
@@ -388,7 +400,7 @@ export class MetricStore {
     const ids = matched.map((s) => s.id);
     const expr = SQL_STAT[stat]!.replaceAll('$step', String(step / 1000));
     const value = stat === 'mean' ? 'sum(s) / nullif(sum(c), 0)' : stat === 'min' ? `min(${expr})` : stat === 'max' ? `max(${expr})` : `sum(${expr})`;
-    const sql = `WITH p AS (SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${PARTIAL_AGGS} FROM (${this.source(ids, from, to, step, false)}) GROUP BY ALL)
+    const sql = `WITH p AS (SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${PARTIAL_AGGS} FROM (${this.source(ids, from, to, step, undefined)}) GROUP BY ALL)
       SELECT coalesce(json_extract_string(series.tags, $path), '') AS g, p.b, ${value} AS y FROM p JOIN series ON series.id = p.series_id GROUP BY ALL`;
     const rows = (await this.reader.runAndReadAll(sql, { path: `$."${groupBy.replaceAll('"', '\\"')}"` })).getColumnsJS() as unknown[][];
     const [g = [], b = [], y = []] = rows as [string[], number[], (number | null)[]];
@@ -421,7 +433,7 @@ export class MetricStore {
   /** The `top` series by the mean of the statistic per step, ranked inside DuckDB (percentiles rank by their per-step max). */
   private async rankInSql(ids: number[], stat: string, from: number, to: number, step: number, top: number): Promise<number[]> {
     const expr = SQL_STAT[stat] ?? 'mx';
-    const sql = `WITH d AS (${this.source(ids, from, to, step, false)}),
+    const sql = `WITH d AS (${this.source(ids, from, to, step, undefined)}),
       b AS (SELECT series_id, t // ${step} AS b, ${PARTIAL_AGGS} FROM d GROUP BY ALL)
       SELECT series_id FROM b GROUP BY series_id ORDER BY avg(${expr.replaceAll('$step', String(step / 1000))}) DESC NULLS LAST LIMIT ${top}`;
     const cols = await columns(this.reader, sql, 1);
@@ -433,9 +445,9 @@ export class MetricStore {
    * resolution that fits the step, and from finer ones past its rollup
    * watermark (recent data not rolled up yet).
    */
-  private source(ids: number[], from: number, to: number, step: number, withSketch: boolean): string {
+  private source(ids: number[], from: number, to: number, step: number, summary: Summary | undefined): string {
     return this.segments(from, to, step)
-      .map((s) => `SELECT series_id, t, sum, count, min, max, last${withSketch ? ', sketch' : ''} FROM ${s.table} WHERE series_id IN (${ids.join(',')}) AND t >= ${s.from} AND t < ${s.to}`)
+      .map((s) => `SELECT series_id, t, sum, count, min, max, last${summary ? `, ${summary}` : ''} FROM ${s.table} WHERE series_id IN (${ids.join(',')}) AND t >= ${s.from} AND t < ${s.to}`)
       .join(' UNION ALL ');
   }
 
@@ -453,10 +465,10 @@ export class MetricStore {
   }
 
   /** Per series, the partial of each step, indexed by step number from `from` (small integers index arrays; epoch keys would hash as doubles). */
-  private async partials(ids: number[], from: number, to: number, step: number, withSketch: boolean): Promise<Map<number, (Partial | undefined)[]>> {
+  private async partials(ids: number[], from: number, to: number, step: number, summary: Summary | undefined): Promise<Map<number, (Partial | undefined)[]>> {
     const out = new Map<number, (Partial | undefined)[]>();
     if (ids.length === 0) return out;
-    const src = this.source(ids, from, to, step, false);
+    const src = this.source(ids, from, to, step, undefined);
     const cols = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
     const [sid, b, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
     for (let i = 0; i < sid.length; i++) {
@@ -464,12 +476,17 @@ export class MetricStore {
       if (!m) out.set(sid[i]!, (m = []));
       m[b[i]!] = { sum: s[i] ?? 0, count: c[i] ?? 0, min: mn[i] ?? NaN, max: mx[i] ?? NaN, last: l[i] ?? null };
     }
-    if (withSketch) {
-      const sk = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, sketch FROM (${this.source(ids, from, to, step, true)}) WHERE sketch IS NOT NULL`, 3);
+    if (summary) {
+      const sk = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${summary} FROM (${this.source(ids, from, to, step, summary)}) WHERE ${summary} IS NOT NULL`, 3);
       const [sid2, b2, blobs] = sk as [number[], number[], Uint8Array[]];
       for (let i = 0; i < sid2.length; i++) {
         const p = out.get(sid2[i]!)?.[b2[i]!];
         if (!p) continue;
+        if (summary === 'members') {
+          p.set ??= new SetUnion();
+          p.set.addEncoded(blobs[i]!);
+          continue;
+        }
         const sketch = decodeSketch(blobs[i]!);
         if (p.sketch) p.sketch.merge(sketch);
         else p.sketch = sketch;
@@ -519,31 +536,10 @@ export class MetricStore {
     try {
       // The same "only what differs from last" rule as raw rows.
       await c.run(
-        `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL
+        `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL, NULL
          FROM (SELECT series_id, ${bucket} AS b, ${PARTIAL_AGGS} FROM ${src} WHERE ${range} GROUP BY series_id, b)`,
       );
-      const cols = await columns(c, `SELECT series_id, (${bucket})::DOUBLE AS b, sketch FROM ${src} WHERE ${range} AND sketch IS NOT NULL ORDER BY series_id, b`, 3);
-      const [sid, b, blobs] = cols as [number[], number[], Uint8Array[]];
-      if (sid.length > 0) {
-        await c.run(`CREATE OR REPLACE TEMP TABLE merged_sketch (series_id INTEGER, t BIGINT, sketch BLOB)`);
-        const app = await c.createAppender('merged_sketch', 'main', 'temp');
-        let current: DDSketch | undefined;
-        for (let i = 0; i < sid.length; i++) {
-          const sketch = decodeSketch(blobs[i]!);
-          if (current) current.merge(sketch);
-          else current = sketch;
-          if (i + 1 === sid.length || sid[i + 1] !== sid[i] || b[i + 1] !== b[i]) {
-            app.appendInteger(sid[i]!);
-            app.appendBigInt(BigInt(b[i]!));
-            app.appendBlob(encodeSketch(current));
-            app.endRow();
-            current = undefined;
-          }
-        }
-        app.closeSync();
-        await c.run(`UPDATE ${dst} SET sketch = m.sketch FROM merged_sketch m WHERE ${dst}.series_id = m.series_id AND ${dst}.t = m.t`);
-        await c.run(`DROP TABLE merged_sketch`);
-      }
+      for (const summary of ['sketch', 'members'] as const) await this.rollUpSummaries(src, dst, bucket, range, summary);
       await c.run(`INSERT OR REPLACE INTO meta VALUES ('watermark_${name}', ${upto})`);
       await c.run('COMMIT');
       this.watermark[name] = upto;
@@ -551,6 +547,37 @@ export class MetricStore {
       await c.run('ROLLBACK').catch(() => undefined);
       throw fail(this.path, `rollup into ${dst} failed`, err);
     }
+  }
+
+  /** Merges the sketches (or set members) of each rolled-up bucket into its row of `dst`, in the rollup's transaction. */
+  private async rollUpSummaries(src: string, dst: string, bucket: string, range: string, summary: Summary): Promise<void> {
+    const c = this.maintainer;
+    const cols = await columns(c, `SELECT series_id, (${bucket})::DOUBLE AS b, ${summary} FROM ${src} WHERE ${range} AND ${summary} IS NOT NULL ORDER BY series_id, b`, 3);
+    const [sid, b, blobs] = cols as [number[], number[], Uint8Array[]];
+    if (sid.length === 0) return;
+    await c.run(`CREATE OR REPLACE TEMP TABLE merged_summary (series_id INTEGER, t BIGINT, summary BLOB)`);
+    const app = await c.createAppender('merged_summary', 'main', 'temp');
+    let sketch: DDSketch | undefined;
+    let set: SetUnion | undefined;
+    for (let i = 0; i < sid.length; i++) {
+      if (summary === 'members') (set ??= new SetUnion()).addEncoded(blobs[i]!);
+      else {
+        const one = decodeSketch(blobs[i]!);
+        if (sketch) sketch.merge(one);
+        else sketch = one;
+      }
+      if (i + 1 === sid.length || sid[i + 1] !== sid[i] || b[i + 1] !== b[i]) {
+        app.appendInteger(sid[i]!);
+        app.appendBigInt(BigInt(b[i]!));
+        app.appendBlob(set ? set.encode() : encodeSketch(sketch!));
+        app.endRow();
+        sketch = undefined;
+        set = undefined;
+      }
+    }
+    app.closeSync();
+    await c.run(`UPDATE ${dst} SET ${summary} = m.summary FROM merged_summary m WHERE ${dst}.series_id = m.series_id AND ${dst}.t = m.t`);
+    await c.run(`DROP TABLE merged_summary`);
   }
 
   /** lastSeen is kept in memory per flush (cheap) and written back here, so a restart keeps it roughly. */
@@ -593,7 +620,7 @@ export class MetricStore {
       0,
       this.now() + 1,
       3_600_000,
-      false,
+      undefined,
     );
     const cols = await columns(this.reader, `SELECT series_id, sum(sum) AS s, arg_max(last, t) AS l FROM (${src}) GROUP BY series_id`, 3);
     const [sid, s, l] = cols as [number[], (number | null)[], (number | null)[]];
@@ -686,6 +713,8 @@ function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: numbe
       a.appendNull();
       break;
   }
+  if (p.type === 'set' && p.summary) a.appendBlob(encodeSetSummary(p.summary));
+  else a.appendNull();
   a.endRow();
 }
 
@@ -725,8 +754,11 @@ function statValue(p: Partial, stat: string, stepMs: number, quantile: number | 
       return p.count > 0 ? p.sum / p.count : null;
     case 'min':
       return Number.isNaN(p.min) ? null : p.min;
-    case 'max':
     case 'cardinality':
+      // Rows written before sets kept their members have only the interval's count: the largest is the best bound left.
+      if (p.set) return p.set.size;
+      return Number.isNaN(p.max) ? null : p.max;
+    case 'max':
       return Number.isNaN(p.max) ? null : p.max;
     case 'count':
       return p.count;
@@ -755,6 +787,10 @@ function groupedValue(members: (Partial | undefined)[][], i: number, stat: strin
     if (p.sketch) {
       merged.sketch ??= new DDSketch({ relativeAccuracy: TIMER_RELATIVE_ACCURACY });
       merged.sketch.merge(p.sketch);
+    }
+    if (p.set) {
+      merged.set ??= new SetUnion();
+      merged.set.merge(p.set);
     }
   }
   return statValue(merged, stat, stepMs, quantile);
