@@ -67,6 +67,8 @@ export interface StoreStats {
   bytes: number;
   series: number;
   rows: number;
+  /** Rows that arrived after their minute was rolled up: rebuilt into the rollups, or too old to (past raw retention). */
+  late: { rerolled: number; pastRetention: number };
 }
 
 /** The three resolutions, coarsest first. `table` holds rows whose `t` is the start of the interval or bucket. */
@@ -130,6 +132,12 @@ export class MetricStore {
   private nextId = 1;
   /** Rollup watermarks: rows with `t` below are rolled into that resolution. */
   private readonly watermark = { h1: 0, m1: 0 };
+  /** What is rolled up or being rolled up (a rollup's snapshot misses rows appended while it runs): a row below is late. */
+  private readonly rollingTo = { h1: 0, m1: 0 };
+  /** Series with rows that arrived after their minute was rolled up, per minute: re-rolled by the next maintenance pass. */
+  private lateMinutes = new Map<number, Set<number>>();
+  /** Rows that arrived after their minute was rolled up: re-rolled, or past raw retention and so only counted. */
+  readonly late = { rerolled: 0, pastRetention: 0 };
   /** The finest interval seen, the floor of an automatic step. */
   private rawIntervalMs = 10_000;
   private readonly now: () => number;
@@ -220,9 +228,11 @@ export class MetricStore {
     let appender: DuckDBAppender | undefined;
     try {
       appender = await this.writer.createAppender('points_raw');
+      const lateIds = t < Math.max(this.watermark.m1, this.rollingTo.m1) ? this.lateSeriesOf(Math.floor(t / 60_000) * 60_000) : undefined;
       for (const p of batch.points) {
         const row = this.resolveSeries(p, batch.timeMs, newSeries);
         appendPoint(appender, row.id, t, batch.intervalMs, p);
+        lateIds?.add(row.id);
       }
       if (newSeries.length > 0) {
         const sa = await this.writer.createAppender('series');
@@ -260,6 +270,12 @@ export class MetricStore {
       await this.writer.run(`INSERT OR REPLACE INTO meta VALUES ('raw_interval_ms', ${Math.round(batch.intervalMs)})`).catch(() => undefined);
     }
     return batch.points.length;
+  }
+
+  private lateSeriesOf(minute: number): Set<number> {
+    let ids = this.lateMinutes.get(minute);
+    if (!ids) this.lateMinutes.set(minute, (ids = new Set()));
+    return ids;
   }
 
   private resolveSeries(p: MetricPoint, timeMs: number, created: SeriesRow[]): SeriesRow {
@@ -510,10 +526,11 @@ export class MetricStore {
     const now = this.now();
     const grace = this.options.rollupGraceMs ?? 30_000;
     const m1Upto = Math.floor((now - grace) / 60_000) * 60_000;
+    const r = this.options.retentionMs;
+    await this.rerollLate(now - r.raw, now - r.m1);
     await this.rollUp('points_raw', 'points_1m', 60_000, 'm1', m1Upto);
     const h1Upto = Math.floor(this.watermark.m1 / 3_600_000) * 3_600_000;
     await this.rollUp('points_1m', 'points_1h', 3_600_000, 'h1', h1Upto);
-    const r = this.options.retentionMs;
     // Only rows already rolled into the next resolution are deleted, so nothing is lost if rollups lag.
     await this.maintainer.run(`DELETE FROM points_raw WHERE t < ${Math.min(now - r.raw, this.watermark.m1)}`);
     await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${Math.min(now - r.m1, this.watermark.h1)}`);
@@ -530,22 +547,82 @@ export class MetricStore {
       from = Math.floor(Number(first) / sizeMs) * sizeMs;
     }
     if (upto <= from) return;
-    const bucket = `t // ${sizeMs} * ${sizeMs}`;
-    const range = `t >= ${from} AND t < ${upto}`;
+    this.rollingTo[name] = upto;
     await c.run('BEGIN TRANSACTION');
     try {
-      // The same "only what differs from last" rule as raw rows.
-      await c.run(
-        `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL, NULL
-         FROM (SELECT series_id, ${bucket} AS b, ${PARTIAL_AGGS} FROM ${src} WHERE ${range} GROUP BY series_id, b)`,
-      );
-      for (const summary of ['sketch', 'members'] as const) await this.rollUpSummaries(src, dst, bucket, range, summary);
+      await this.rollRange(src, dst, sizeMs, `t >= ${from} AND t < ${upto}`);
       await c.run(`INSERT OR REPLACE INTO meta VALUES ('watermark_${name}', ${upto})`);
       await c.run('COMMIT');
       this.watermark[name] = upto;
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
+      this.rollingTo[name] = this.watermark[name];
       throw fail(this.path, `rollup into ${dst} failed`, err);
+    }
+  }
+
+  /** Aggregates the rows of `src` in `range` into rows of `dst` per series and bucket (inside the caller's transaction). */
+  private async rollRange(src: string, dst: string, sizeMs: number, range: string): Promise<void> {
+    const bucket = `t // ${sizeMs} * ${sizeMs}`;
+    // The same "only what differs from last" rule as raw rows.
+    await this.maintainer.run(
+      `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL, NULL
+       FROM (SELECT series_id, ${bucket} AS b, ${PARTIAL_AGGS} FROM ${src} WHERE ${range} GROUP BY series_id, b)`,
+    );
+    for (const summary of ['sketch', 'members'] as const) await this.rollUpSummaries(src, dst, bucket, range, summary);
+  }
+
+  /**
+   * Rows that arrived after their minute was rolled up (a backend that
+   * caught up, a spool that drained): their minute, and their hour if that
+   * is rolled up too, are rebuilt for the series concerned from the finer
+   * rows. A minute already past raw retention cannot be rebuilt (its other
+   * raw rows are gone); its late rows are counted in `late.pastRetention`.
+   */
+  private async rerollLate(rawCutoff: number, m1Cutoff: number): Promise<void> {
+    if (this.lateMinutes.size === 0) return;
+    const late = this.lateMinutes;
+    this.lateMinutes = new Map();
+    const hours = new Map<number, Set<number>>();
+    const c = this.maintainer;
+    for (const [minute, ids] of late) {
+      // Seen as late while a rollup that then failed was running: the next rollup takes it.
+      if (minute >= this.watermark.m1) continue;
+      if (minute < rawCutoff) {
+        this.late.pastRetention += ids.size;
+        continue;
+      }
+      const which = `series_id IN (${[...ids].join(',')})`;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        await c.run(`DELETE FROM points_1m WHERE ${which} AND t = ${minute}`);
+        await this.rollRange('points_raw', 'points_1m', 60_000, `${which} AND t >= ${minute} AND t < ${minute + 60_000}`);
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        for (const id of ids) this.lateSeriesOf(minute).add(id);
+        throw fail(this.path, 'rolling up late rows failed', err);
+      }
+      this.late.rerolled += ids.size;
+      const hour = Math.floor(minute / 3_600_000) * 3_600_000;
+      // An hour past 1-minute retention has lost the rows it would be rebuilt from: it keeps what it has.
+      if (hour < this.watermark.h1 && hour >= m1Cutoff) {
+        let h = hours.get(hour);
+        if (!h) hours.set(hour, (h = new Set()));
+        for (const id of ids) h.add(id);
+      }
+    }
+    for (const [hour, ids] of hours) {
+      const which = `series_id IN (${[...ids].join(',')})`;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        await c.run(`DELETE FROM points_1h WHERE ${which} AND t = ${hour}`);
+        await this.rollRange('points_1m', 'points_1h', 3_600_000, `${which} AND t >= ${hour} AND t < ${hour + 3_600_000}`);
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw fail(this.path, 'rolling up late rows into hours failed', err);
+      }
     }
   }
 
@@ -601,7 +678,7 @@ export class MetricStore {
     let bytes = 0;
     for (const f of [this.path, `${this.path}.wal`]) bytes += await stat(f).then((s) => s.size, () => 0);
     const cols = (await this.reader.runAndReadAll(`SELECT (SELECT count(*) FROM points_raw) + (SELECT count(*) FROM points_1m) + (SELECT count(*) FROM points_1h)`)).getColumnsJS();
-    return { path: this.path, bytes, series: this.series.size, rows: Number(cols[0]?.[0] ?? 0) };
+    return { path: this.path, bytes, series: this.series.size, rows: Number(cols[0]?.[0] ?? 0), late: { ...this.late } };
   }
 
   /** Rows per resolution (tests, status). */
