@@ -84,7 +84,7 @@ type Summary = 'sketch' | 'members';
 /** Up to this many series, a top-N of a percentile ranks on the exact percentiles; past it, on the per-step max. */
 const EXACT_PERCENTILE_RANKING_MAX_SERIES = 500;
 
-const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB, members BLOB';
+const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB, members BLOB, direct BOOLEAN';
 
 /**
  * Aggregates of a group of rows. A gauge or set row stores only `last` when
@@ -136,6 +136,8 @@ export class MetricStore {
   private readonly rollingTo = { h1: 0, m1: 0 };
   /** Series with rows that arrived after their minute was rolled up, per minute: re-rolled by the next maintenance pass. */
   private lateMinutes = new Map<number, Set<number>>();
+  /** Series with 1-minute rows written directly after their hour was rolled up, per hour. */
+  private lateHours = new Map<number, Set<number>>();
   /** Rows that arrived after their minute was rolled up: re-rolled, or past raw retention and so only counted. */
   readonly late = { rerolled: 0, pastRetention: 0 };
   /** The finest interval seen, the floor of an automatic step. */
@@ -189,6 +191,8 @@ export class MetricStore {
       await c.run(`CREATE TABLE IF NOT EXISTS ${r.table} (${POINT_COLUMNS})`);
       // Databases written before sets kept their members: their set rows stay max-of-interval counts.
       await c.run(`ALTER TABLE ${r.table} ADD COLUMN IF NOT EXISTS members BLOB`);
+      // TRUE on a points_1m row written directly from a one-minute flush (no raw row behind it).
+      await c.run(`ALTER TABLE ${r.table} ADD COLUMN IF NOT EXISTS direct BOOLEAN`);
     }
     await c.run(`CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`);
     await c.run(`CREATE TABLE IF NOT EXISTS dashboards (name VARCHAR PRIMARY KEY, updated BIGINT NOT NULL, body VARCHAR NOT NULL)`);
@@ -227,11 +231,19 @@ export class MetricStore {
     const newSeries: SeriesRow[] = [];
     let appender: DuckDBAppender | undefined;
     try {
-      appender = await this.writer.createAppender('points_raw');
-      const lateIds = t < Math.max(this.watermark.m1, this.rollingTo.m1) ? this.lateSeriesOf(Math.floor(t / 60_000) * 60_000) : undefined;
+      // A one-minute flush already is a 1-minute row: stored once in points_1m, not raw and then copied (half the disk).
+      const direct = batch.intervalMs === 60_000 && t % 60_000 === 0;
+      appender = await this.writer.createAppender(direct ? 'points_1m' : 'points_raw');
+      const lateIds = direct
+        ? t < Math.max(this.watermark.h1, this.rollingTo.h1)
+          ? lateSeriesOf(this.lateHours, Math.floor(t / 3_600_000) * 3_600_000)
+          : undefined
+        : t < Math.max(this.watermark.m1, this.rollingTo.m1)
+          ? lateSeriesOf(this.lateMinutes, Math.floor(t / 60_000) * 60_000)
+          : undefined;
       for (const p of batch.points) {
         const row = this.resolveSeries(p, batch.timeMs, newSeries);
-        appendPoint(appender, row.id, t, batch.intervalMs, p);
+        appendPoint(appender, row.id, t, batch.intervalMs, p, direct);
         lateIds?.add(row.id);
       }
       if (newSeries.length > 0) {
@@ -270,12 +282,6 @@ export class MetricStore {
       await this.writer.run(`INSERT OR REPLACE INTO meta VALUES ('raw_interval_ms', ${Math.round(batch.intervalMs)})`).catch(() => undefined);
     }
     return batch.points.length;
-  }
-
-  private lateSeriesOf(minute: number): Set<number> {
-    let ids = this.lateMinutes.get(minute);
-    if (!ids) this.lateMinutes.set(minute, (ids = new Set()));
-    return ids;
   }
 
   private resolveSeries(p: MetricPoint, timeMs: number, created: SeriesRow[]): SeriesRow {
@@ -463,20 +469,29 @@ export class MetricStore {
    */
   private source(ids: number[], from: number, to: number, step: number, summary: Summary | undefined): string {
     return this.segments(from, to, step)
-      .map((s) => `SELECT series_id, t, sum, count, min, max, last${summary ? `, ${summary}` : ''} FROM ${s.table} WHERE series_id IN (${ids.join(',')}) AND t >= ${s.from} AND t < ${s.to}`)
+      .map((s) => `SELECT series_id, t, sum, count, min, max, last${summary ? `, ${summary}` : ''} FROM ${s.table} WHERE series_id IN (${ids.join(',')}) AND t >= ${s.from} AND t < ${s.to}${s.where ? ` AND ${s.where}` : ''}`)
       .join(' UNION ALL ');
   }
 
   /** Which table answers which part of [from, to): the coarsest whose bucket divides the step, finer ones past its watermark. */
-  private segments(from: number, to: number, step: number): { table: string; from: number; to: number }[] {
-    const out: { table: string; from: number; to: number }[] = [];
+  private segments(from: number, to: number, step: number): { table: string; from: number; to: number; where?: string }[] {
+    const out: { table: string; from: number; to: number; where?: string }[] = [];
+    const fits = (sizeMs: number) => sizeMs <= step && step % sizeMs === 0;
     let start = from;
-    for (const r of RESOLUTIONS) {
-      if (r.sizeMs > 0 && (r.sizeMs > step || step % r.sizeMs !== 0)) continue;
-      const end = r.name === 'raw' ? to : Math.min(to, this.watermark[r.name]);
-      if (end > start) out.push({ table: r.table, from: start, to: end });
+    if (fits(3_600_000)) {
+      const end = Math.min(to, this.watermark.h1);
+      if (end > start) out.push({ table: 'points_1h', from: start, to: end });
       start = Math.max(start, end);
     }
+    if (fits(60_000)) {
+      // Below its watermark points_1m holds the raw rows rolled up; past it, only one-minute flushes written directly.
+      if (to > start) out.push({ table: 'points_1m', from: start, to });
+      start = Math.max(start, Math.min(to, this.watermark.m1));
+    } else if (to > start) {
+      // A step finer than a minute reads raw rows, and the one-minute flushes that never had any.
+      out.push({ table: 'points_1m', from: start, to, where: 'direct' });
+    }
+    if (to > start) out.push({ table: 'points_raw', from: start, to });
     return out.length > 0 ? out : [{ table: 'points_raw', from, to }];
   }
 
@@ -543,7 +558,14 @@ export class MetricStore {
     let from = this.watermark[name];
     if (from === 0) {
       const first = (await columns(c, `SELECT min(t)::DOUBLE FROM ${src}`, 1))[0]![0];
-      if (first === null || first === undefined) return;
+      if (first === null || first === undefined) {
+        // Nothing to roll (one-minute flushes go straight to points_1m): what comes later below `upto` is late.
+        if (upto > 0) {
+          await c.run(`INSERT OR REPLACE INTO meta VALUES ('watermark_${name}', ${upto})`);
+          this.watermark[name] = this.rollingTo[name] = upto;
+        }
+        return;
+      }
       from = Math.floor(Number(first) / sizeMs) * sizeMs;
     }
     if (upto <= from) return;
@@ -566,7 +588,7 @@ export class MetricStore {
     const bucket = `t // ${sizeMs} * ${sizeMs}`;
     // The same "only what differs from last" rule as raw rows.
     await this.maintainer.run(
-      `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL, NULL
+      `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL, NULL, NULL
        FROM (SELECT series_id, ${bucket} AS b, ${PARTIAL_AGGS} FROM ${src} WHERE ${range} GROUP BY series_id, b)`,
     );
     for (const summary of ['sketch', 'members'] as const) await this.rollUpSummaries(src, dst, bucket, range, summary);
@@ -580,10 +602,12 @@ export class MetricStore {
    * raw rows are gone); its late rows are counted in `late.pastRetention`.
    */
   private async rerollLate(rawCutoff: number, m1Cutoff: number): Promise<void> {
-    if (this.lateMinutes.size === 0) return;
+    if (this.lateMinutes.size === 0 && this.lateHours.size === 0) return;
     const late = this.lateMinutes;
     this.lateMinutes = new Map();
-    const hours = new Map<number, Set<number>>();
+    const hours = this.lateHours;
+    this.lateHours = new Map();
+    for (const ids of hours.values()) this.late.rerolled += ids.size;
     const c = this.maintainer;
     for (const [minute, ids] of late) {
       // Seen as late while a rollup that then failed was running: the next rollup takes it.
@@ -595,24 +619,21 @@ export class MetricStore {
       const which = `series_id IN (${[...ids].join(',')})`;
       await c.run('BEGIN TRANSACTION');
       try {
-        await c.run(`DELETE FROM points_1m WHERE ${which} AND t = ${minute}`);
+        await c.run(`DELETE FROM points_1m WHERE ${which} AND t = ${minute} AND direct IS NOT TRUE`);
         await this.rollRange('points_raw', 'points_1m', 60_000, `${which} AND t >= ${minute} AND t < ${minute + 60_000}`);
         await c.run('COMMIT');
       } catch (err) {
         await c.run('ROLLBACK').catch(() => undefined);
-        for (const id of ids) this.lateSeriesOf(minute).add(id);
+        for (const id of ids) lateSeriesOf(this.lateMinutes, minute).add(id);
         throw fail(this.path, 'rolling up late rows failed', err);
       }
       this.late.rerolled += ids.size;
       const hour = Math.floor(minute / 3_600_000) * 3_600_000;
       // An hour past 1-minute retention has lost the rows it would be rebuilt from: it keeps what it has.
-      if (hour < this.watermark.h1 && hour >= m1Cutoff) {
-        let h = hours.get(hour);
-        if (!h) hours.set(hour, (h = new Set()));
-        for (const id of ids) h.add(id);
-      }
+      if (hour < this.watermark.h1) for (const id of ids) lateSeriesOf(hours, hour).add(id);
     }
     for (const [hour, ids] of hours) {
+      if (hour < m1Cutoff || hour >= this.watermark.h1) continue;
       const which = `series_id IN (${[...ids].join(',')})`;
       await c.run('BEGIN TRANSACTION');
       try {
@@ -738,6 +759,12 @@ export class MetricStore {
   }
 }
 
+function lateSeriesOf(late: Map<number, Set<number>>, bucket: number): Set<number> {
+  let ids = late.get(bucket);
+  if (!ids) late.set(bucket, (ids = new Set()));
+  return ids;
+}
+
 /** Runs a query and returns its columns as JS values; an empty result gives `count` empty columns (DuckDB gives none). */
 async function columns(c: DuckDBConnection, sql: string, count: number): Promise<unknown[][]> {
   const cols = (await c.runAndReadAll(sql)).getColumnsJS() as unknown[][];
@@ -750,7 +777,7 @@ function info(s: SeriesRow): SeriesInfo {
 }
 
 /** One raw row per point: columns sum, count, min, max, last, sketch by type. */
-function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: number, p: MetricPoint): void {
+function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: number, p: MetricPoint, direct: boolean): void {
   a.appendInteger(id);
   a.appendBigInt(BigInt(t));
   a.appendInteger(Math.round(intervalMs));
@@ -791,6 +818,8 @@ function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: numbe
       break;
   }
   if (p.type === 'set' && p.summary) a.appendBlob(encodeSetSummary(p.summary));
+  else a.appendNull();
+  if (direct) a.appendBoolean(true);
   else a.appendNull();
   a.endRow();
 }
