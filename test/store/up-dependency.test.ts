@@ -1,32 +1,16 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { EXIT } from '../../src/cli/exit-codes.ts';
-import { freeTcpPort, tcpBrokerEndpoints } from '../helpers/ports.ts';
 import { ROOT, stopAll, zibrato } from '../helpers/processes.ts';
 import { tempStoreDir } from '../helpers/store.ts';
+import { writeStoreUpConfig } from '../helpers/up.ts';
 
 after(stopAll);
 
 test('zibrato up without DuckDB installed stops with exit code 2 and the install hint instead of restarting the store', async () => {
   const dir = tempStoreDir('up-nodb');
-  const ep = await tcpBrokerEndpoints();
-  const config = join(dir, 'zibrato.config.yaml');
-  writeFileSync(
-    config,
-    `broker:
-  publish: [${ep.publish}]
-  subscribe: [${ep.subscribe}]
-backends:
-  - name: store
-    sink: store
-    levels: debug+
-    options:
-      path: ${join(dir, 'data')}
-      port: ${await freeTcpPort()}
-`,
-  );
+  const { config } = await writeStoreUpConfig(dir);
   const noDuckDb = join(ROOT, 'test/store/fixtures/no-duckdb.mjs');
   const up = zibrato(['up', '--config', config], { cwd: dir, label: 'up', env: { NODE_OPTIONS: `--import ${noDuckDb}` } });
   const { code } = await up.exited;
