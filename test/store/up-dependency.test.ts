@@ -8,7 +8,8 @@ import { writeStoreUpConfig } from '../helpers/up.ts';
 
 after(stopAll);
 
-test('zibrato up without DuckDB installed stops with exit code 2 and the install hint instead of restarting the store', async () => {
+// Without the fix up restarts the store forever and never exits: the timeout turns that into a failure.
+test('zibrato up without DuckDB installed stops with exit code 2 and the install hint instead of restarting the store', { timeout: 30_000 }, async () => {
   const dir = tempStoreDir('up-nodb');
   const { config } = await writeStoreUpConfig(dir);
   const noDuckDb = join(ROOT, 'test/store/fixtures/no-duckdb.mjs');
