@@ -431,7 +431,7 @@ async function renderStatus() {
       table(
         'backends',
         ['backend', 'received', 'invalid', 'dropped', 'lost', 'flushed', 'sink errors', 'spooled'],
-        (s.backends ?? []).map((b) => h('tr', { 'data-name': b.name }, h('td', {}, b.name), num(b.received), num(b.invalid), num(b.dropped), num(b.lost), num(b.flushed), num(b.sinkErrors), h('td', { class: 'num' }, formatBytes(b.spooledBytes)))),
+        (s.backends ?? []).map((b) => h('tr', { 'data-name': b.name }, h('td', {}, b.name), num(b.received), num(b.invalid), num(b.dropped), num(b.lost), num(b.flushed), num(b.sinkErrors), num(b.spooled))),
       ),
       h('h2', {}, 'Sinks'),
       table(

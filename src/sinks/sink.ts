@@ -58,6 +58,12 @@ export interface SetPoint extends PointBase {
   type: 'set';
   /** Distinct count; exact up to the set cap, then estimated. */
   value: number;
+  /**
+   * The interval's members (hashes) or HyperLogLog registers, handed over
+   * like a timer's sketch so a sink that unions sets over time (the store)
+   * can; other sinks ignore it.
+   */
+  summary?: { members?: Set<number>; registers?: Uint8Array };
 }
 
 /** One aggregated series at one flush. */

@@ -209,7 +209,7 @@ export class StoreHttpServer {
         if (!s) sinks.set(key, (s = { backend: info.source ?? '', sink: info.tags.sink ?? '', sent: 0, failed: 0, dropped: 0, spooled: 0 }));
         const f = field(info.name, 'zibrato.sink.');
         s[f] = f === 'spooled' ? value : Number(s[f] ?? 0) + value;
-        if (f === 'spooled') backendEntry(backends, info).spooledBytes = value;
+        if (f === 'spooled') backendEntry(backends, info).spooled = Number(backendEntry(backends, info).spooled) + value;
       }
     }
     const stats = await store.stats();
@@ -258,7 +258,7 @@ export class StoreHttpServer {
 function backendEntry(backends: Map<string, Record<string, number | string>>, info: SeriesInfo): Record<string, number | string> {
   const name = info.source ?? '';
   let b = backends.get(name);
-  if (!b) backends.set(name, (b = { name, received: 0, invalid: 0, dropped: 0, lost: 0, flushed: 0, sinkErrors: 0, spooledBytes: 0 }));
+  if (!b) backends.set(name, (b = { name, received: 0, invalid: 0, dropped: 0, lost: 0, flushed: 0, sinkErrors: 0, spooled: 0 }));
   return b;
 }
 

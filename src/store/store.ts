@@ -8,6 +8,7 @@ import type { FlushBatch, MetricPoint } from '../sinks/sink.js';
 import type { Tags } from '../wire/series-encoding.js';
 import { loadDuckDb } from './duckdb.js';
 import { decodeSketch, encodeSketch } from './sketch-codec.js';
+import { encodeSetSummary, SetUnion } from './set-summary.js';
 import { BadQueryError, QUANTILE_OF_STAT, STATS_BY_TYPE, autoStepMs, nameMatcher, unitOf, type QuerySpec, type SeriesFilter, type SeriesType } from './query-params.js';
 
 /** How long each resolution is kept. */
@@ -66,6 +67,8 @@ export interface StoreStats {
   bytes: number;
   series: number;
   rows: number;
+  /** Rows that arrived after their minute was rolled up: rebuilt into the rollups, or too old to (past raw retention). */
+  late: { rerolled: number; pastRetention: number };
 }
 
 /** The three resolutions, coarsest first. `table` holds rows whose `t` is the start of the interval or bucket. */
@@ -75,10 +78,13 @@ const RESOLUTIONS = [
   { name: 'raw', table: 'points_raw', sizeMs: 0 },
 ] as const;
 
+/** The column of a mergeable summary: a timer's sketch or a set's members. */
+type Summary = 'sketch' | 'members';
+
 /** Up to this many series, a top-N of a percentile ranks on the exact percentiles; past it, on the per-step max. */
 const EXACT_PERCENTILE_RANKING_MAX_SERIES = 500;
 
-const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB';
+const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB, members BLOB, direct BOOLEAN';
 
 /**
  * Aggregates of a group of rows. A gauge or set row stores only `last` when
@@ -109,6 +115,8 @@ interface Partial {
   max: number;
   last: number | null;
   sketch?: DDSketch;
+  /** Union of a set's members over the step. */
+  set?: SetUnion;
 }
 
 /**
@@ -124,6 +132,14 @@ export class MetricStore {
   private nextId = 1;
   /** Rollup watermarks: rows with `t` below are rolled into that resolution. */
   private readonly watermark = { h1: 0, m1: 0 };
+  /** What is rolled up or being rolled up (a rollup's snapshot misses rows appended while it runs): a row below is late. */
+  private readonly rollingTo = { h1: 0, m1: 0 };
+  /** Series with rows that arrived after their minute was rolled up, per minute: re-rolled by the next maintenance pass. */
+  private lateMinutes = new Map<number, Set<number>>();
+  /** Series with 1-minute rows written directly after their hour was rolled up, per hour. */
+  private lateHours = new Map<number, Set<number>>();
+  /** Rows that arrived after their minute was rolled up: re-rolled, or past raw retention and so only counted. */
+  readonly late = { rerolled: 0, pastRetention: 0 };
   /** The finest interval seen, the floor of an automatic step. */
   private rawIntervalMs = 10_000;
   private readonly now: () => number;
@@ -171,7 +187,13 @@ export class MetricStore {
     const c = this.writer;
     // No PRIMARY KEY: ids are handed out in memory, and the index would cost ~40 % of storing 100,000 new series.
     await c.run(`CREATE TABLE IF NOT EXISTS series (id INTEGER NOT NULL, key VARCHAR NOT NULL, name VARCHAR NOT NULL, type VARCHAR NOT NULL, level VARCHAR, source VARCHAR, tags VARCHAR NOT NULL, last_seen BIGINT NOT NULL)`);
-    for (const r of RESOLUTIONS) await c.run(`CREATE TABLE IF NOT EXISTS ${r.table} (${POINT_COLUMNS})`);
+    for (const r of RESOLUTIONS) {
+      await c.run(`CREATE TABLE IF NOT EXISTS ${r.table} (${POINT_COLUMNS})`);
+      // Databases written before sets kept their members: their set rows stay max-of-interval counts.
+      await c.run(`ALTER TABLE ${r.table} ADD COLUMN IF NOT EXISTS members BLOB`);
+      // TRUE on a points_1m row written directly from a one-minute flush (no raw row behind it).
+      await c.run(`ALTER TABLE ${r.table} ADD COLUMN IF NOT EXISTS direct BOOLEAN`);
+    }
     await c.run(`CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`);
     await c.run(`CREATE TABLE IF NOT EXISTS dashboards (name VARCHAR PRIMARY KEY, updated BIGINT NOT NULL, body VARCHAR NOT NULL)`);
     const rows = (await c.runAndReadAll(`SELECT id, key, name, type, level, source, tags, last_seen::DOUBLE AS last_seen FROM series`)).getRowObjectsJS();
@@ -209,10 +231,20 @@ export class MetricStore {
     const newSeries: SeriesRow[] = [];
     let appender: DuckDBAppender | undefined;
     try {
-      appender = await this.writer.createAppender('points_raw');
+      // A one-minute flush already is a 1-minute row: stored once in points_1m, not raw and then copied (half the disk).
+      const direct = batch.intervalMs === 60_000 && t % 60_000 === 0;
+      appender = await this.writer.createAppender(direct ? 'points_1m' : 'points_raw');
+      const lateIds = direct
+        ? t < Math.max(this.watermark.h1, this.rollingTo.h1)
+          ? lateSeriesOf(this.lateHours, Math.floor(t / 3_600_000) * 3_600_000)
+          : undefined
+        : t < Math.max(this.watermark.m1, this.rollingTo.m1)
+          ? lateSeriesOf(this.lateMinutes, Math.floor(t / 60_000) * 60_000)
+          : undefined;
       for (const p of batch.points) {
         const row = this.resolveSeries(p, batch.timeMs, newSeries);
-        appendPoint(appender, row.id, t, batch.intervalMs, p);
+        appendPoint(appender, row.id, t, batch.intervalMs, p, direct);
+        lateIds?.add(row.id);
       }
       if (newSeries.length > 0) {
         const sa = await this.writer.createAppender('series');
@@ -325,7 +357,9 @@ export class MetricStore {
     }
     result.total = groups.size;
 
-    if (q.groupBy !== undefined && quantile === undefined) {
+    // Percentiles merge sketches and cardinalities union members, in JavaScript; everything else adds up in SQL.
+    const summary = quantile !== undefined ? 'sketch' : stat === 'cardinality' ? 'members' : undefined;
+    if (q.groupBy !== undefined && summary === undefined) {
       result.series = await this.groupedInSql(matched, groups, q.groupBy, stat, from, to, step, q.top);
       return result;
     }
@@ -334,7 +368,7 @@ export class MetricStore {
     // Percentiles need every sketch merged to rank exactly: affordable for a few hundred series, past that rank in SQL by a proxy.
     const rankExactly = quantile !== undefined && ids.length <= EXACT_PERCENTILE_RANKING_MAX_SERIES;
     if (q.groupBy === undefined && ids.length > q.top && !rankExactly) ids = await this.rankInSql(ids, stat, from, to, step, q.top);
-    const partials = await this.partials(ids, from, to, step, quantile !== undefined);
+    const partials = await this.partials(ids, from, to, step, summary);
 
     const kept = new Set(ids);
     const buckets = Math.max(1, Math.ceil((to - from) / step));
@@ -356,7 +390,7 @@ export class MetricStore {
           if (x === null) continue;
           v = v === null ? x : combine(stat, v, x);
         }
-        if (v !== null && (quantile !== undefined || stat === 'mean') && members.length > 1) v = groupedValue(members, i, stat, step, quantile);
+        if (v !== null && (summary !== undefined || stat === 'mean') && members.length > 1) v = groupedValue(members, i, stat, step, quantile);
         points.push([b, v]);
         if (v !== null) {
           total += v;
@@ -388,7 +422,7 @@ export class MetricStore {
     const ids = matched.map((s) => s.id);
     const expr = SQL_STAT[stat]!.replaceAll('$step', String(step / 1000));
     const value = stat === 'mean' ? 'sum(s) / nullif(sum(c), 0)' : stat === 'min' ? `min(${expr})` : stat === 'max' ? `max(${expr})` : `sum(${expr})`;
-    const sql = `WITH p AS (SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${PARTIAL_AGGS} FROM (${this.source(ids, from, to, step, false)}) GROUP BY ALL)
+    const sql = `WITH p AS (SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${PARTIAL_AGGS} FROM (${this.source(ids, from, to, step, undefined)}) GROUP BY ALL)
       SELECT coalesce(json_extract_string(series.tags, $path), '') AS g, p.b, ${value} AS y FROM p JOIN series ON series.id = p.series_id GROUP BY ALL`;
     const rows = (await this.reader.runAndReadAll(sql, { path: `$."${groupBy.replaceAll('"', '\\"')}"` })).getColumnsJS() as unknown[][];
     const [g = [], b = [], y = []] = rows as [string[], number[], (number | null)[]];
@@ -421,7 +455,7 @@ export class MetricStore {
   /** The `top` series by the mean of the statistic per step, ranked inside DuckDB (percentiles rank by their per-step max). */
   private async rankInSql(ids: number[], stat: string, from: number, to: number, step: number, top: number): Promise<number[]> {
     const expr = SQL_STAT[stat] ?? 'mx';
-    const sql = `WITH d AS (${this.source(ids, from, to, step, false)}),
+    const sql = `WITH d AS (${this.source(ids, from, to, step, undefined)}),
       b AS (SELECT series_id, t // ${step} AS b, ${PARTIAL_AGGS} FROM d GROUP BY ALL)
       SELECT series_id FROM b GROUP BY series_id ORDER BY avg(${expr.replaceAll('$step', String(step / 1000))}) DESC NULLS LAST LIMIT ${top}`;
     const cols = await columns(this.reader, sql, 1);
@@ -433,30 +467,39 @@ export class MetricStore {
    * resolution that fits the step, and from finer ones past its rollup
    * watermark (recent data not rolled up yet).
    */
-  private source(ids: number[], from: number, to: number, step: number, withSketch: boolean): string {
+  private source(ids: number[], from: number, to: number, step: number, summary: Summary | undefined): string {
     return this.segments(from, to, step)
-      .map((s) => `SELECT series_id, t, sum, count, min, max, last${withSketch ? ', sketch' : ''} FROM ${s.table} WHERE series_id IN (${ids.join(',')}) AND t >= ${s.from} AND t < ${s.to}`)
+      .map((s) => `SELECT series_id, t, sum, count, min, max, last${summary ? `, ${summary}` : ''} FROM ${s.table} WHERE series_id IN (${ids.join(',')}) AND t >= ${s.from} AND t < ${s.to}${s.where ? ` AND ${s.where}` : ''}`)
       .join(' UNION ALL ');
   }
 
   /** Which table answers which part of [from, to): the coarsest whose bucket divides the step, finer ones past its watermark. */
-  private segments(from: number, to: number, step: number): { table: string; from: number; to: number }[] {
-    const out: { table: string; from: number; to: number }[] = [];
+  private segments(from: number, to: number, step: number): { table: string; from: number; to: number; where?: string }[] {
+    const out: { table: string; from: number; to: number; where?: string }[] = [];
+    const fits = (sizeMs: number) => sizeMs <= step && step % sizeMs === 0;
     let start = from;
-    for (const r of RESOLUTIONS) {
-      if (r.sizeMs > 0 && (r.sizeMs > step || step % r.sizeMs !== 0)) continue;
-      const end = r.name === 'raw' ? to : Math.min(to, this.watermark[r.name]);
-      if (end > start) out.push({ table: r.table, from: start, to: end });
+    if (fits(3_600_000)) {
+      const end = Math.min(to, this.watermark.h1);
+      if (end > start) out.push({ table: 'points_1h', from: start, to: end });
       start = Math.max(start, end);
     }
+    if (fits(60_000)) {
+      // Below its watermark points_1m holds the raw rows rolled up; past it, only one-minute flushes written directly.
+      if (to > start) out.push({ table: 'points_1m', from: start, to });
+      start = Math.max(start, Math.min(to, this.watermark.m1));
+    } else if (to > start) {
+      // A step finer than a minute reads raw rows, and the one-minute flushes that never had any.
+      out.push({ table: 'points_1m', from: start, to, where: 'direct' });
+    }
+    if (to > start) out.push({ table: 'points_raw', from: start, to });
     return out.length > 0 ? out : [{ table: 'points_raw', from, to }];
   }
 
   /** Per series, the partial of each step, indexed by step number from `from` (small integers index arrays; epoch keys would hash as doubles). */
-  private async partials(ids: number[], from: number, to: number, step: number, withSketch: boolean): Promise<Map<number, (Partial | undefined)[]>> {
+  private async partials(ids: number[], from: number, to: number, step: number, summary: Summary | undefined): Promise<Map<number, (Partial | undefined)[]>> {
     const out = new Map<number, (Partial | undefined)[]>();
     if (ids.length === 0) return out;
-    const src = this.source(ids, from, to, step, false);
+    const src = this.source(ids, from, to, step, undefined);
     const cols = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
     const [sid, b, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
     for (let i = 0; i < sid.length; i++) {
@@ -464,12 +507,17 @@ export class MetricStore {
       if (!m) out.set(sid[i]!, (m = []));
       m[b[i]!] = { sum: s[i] ?? 0, count: c[i] ?? 0, min: mn[i] ?? NaN, max: mx[i] ?? NaN, last: l[i] ?? null };
     }
-    if (withSketch) {
-      const sk = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, sketch FROM (${this.source(ids, from, to, step, true)}) WHERE sketch IS NOT NULL`, 3);
+    if (summary) {
+      const sk = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${summary} FROM (${this.source(ids, from, to, step, summary)}) WHERE ${summary} IS NOT NULL`, 3);
       const [sid2, b2, blobs] = sk as [number[], number[], Uint8Array[]];
       for (let i = 0; i < sid2.length; i++) {
         const p = out.get(sid2[i]!)?.[b2[i]!];
         if (!p) continue;
+        if (summary === 'members') {
+          p.set ??= new SetUnion();
+          p.set.addEncoded(blobs[i]!);
+          continue;
+        }
         const sketch = decodeSketch(blobs[i]!);
         if (p.sketch) p.sketch.merge(sketch);
         else p.sketch = sketch;
@@ -493,10 +541,11 @@ export class MetricStore {
     const now = this.now();
     const grace = this.options.rollupGraceMs ?? 30_000;
     const m1Upto = Math.floor((now - grace) / 60_000) * 60_000;
+    const r = this.options.retentionMs;
+    await this.rerollLate(now - r.raw, now - r.m1);
     await this.rollUp('points_raw', 'points_1m', 60_000, 'm1', m1Upto);
     const h1Upto = Math.floor(this.watermark.m1 / 3_600_000) * 3_600_000;
     await this.rollUp('points_1m', 'points_1h', 3_600_000, 'h1', h1Upto);
-    const r = this.options.retentionMs;
     // Only rows already rolled into the next resolution are deleted, so nothing is lost if rollups lag.
     await this.maintainer.run(`DELETE FROM points_raw WHERE t < ${Math.min(now - r.raw, this.watermark.m1)}`);
     await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${Math.min(now - r.m1, this.watermark.h1)}`);
@@ -509,48 +558,124 @@ export class MetricStore {
     let from = this.watermark[name];
     if (from === 0) {
       const first = (await columns(c, `SELECT min(t)::DOUBLE FROM ${src}`, 1))[0]![0];
-      if (first === null || first === undefined) return;
+      if (first === null || first === undefined) {
+        // Nothing to roll (one-minute flushes go straight to points_1m): what comes later below `upto` is late.
+        if (upto > 0) {
+          await c.run(`INSERT OR REPLACE INTO meta VALUES ('watermark_${name}', ${upto})`);
+          this.watermark[name] = this.rollingTo[name] = upto;
+        }
+        return;
+      }
       from = Math.floor(Number(first) / sizeMs) * sizeMs;
     }
     if (upto <= from) return;
-    const bucket = `t // ${sizeMs} * ${sizeMs}`;
-    const range = `t >= ${from} AND t < ${upto}`;
+    this.rollingTo[name] = upto;
     await c.run('BEGIN TRANSACTION');
     try {
-      // The same "only what differs from last" rule as raw rows.
-      await c.run(
-        `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL
-         FROM (SELECT series_id, ${bucket} AS b, ${PARTIAL_AGGS} FROM ${src} WHERE ${range} GROUP BY series_id, b)`,
-      );
-      const cols = await columns(c, `SELECT series_id, (${bucket})::DOUBLE AS b, sketch FROM ${src} WHERE ${range} AND sketch IS NOT NULL ORDER BY series_id, b`, 3);
-      const [sid, b, blobs] = cols as [number[], number[], Uint8Array[]];
-      if (sid.length > 0) {
-        await c.run(`CREATE OR REPLACE TEMP TABLE merged_sketch (series_id INTEGER, t BIGINT, sketch BLOB)`);
-        const app = await c.createAppender('merged_sketch', 'main', 'temp');
-        let current: DDSketch | undefined;
-        for (let i = 0; i < sid.length; i++) {
-          const sketch = decodeSketch(blobs[i]!);
-          if (current) current.merge(sketch);
-          else current = sketch;
-          if (i + 1 === sid.length || sid[i + 1] !== sid[i] || b[i + 1] !== b[i]) {
-            app.appendInteger(sid[i]!);
-            app.appendBigInt(BigInt(b[i]!));
-            app.appendBlob(encodeSketch(current));
-            app.endRow();
-            current = undefined;
-          }
-        }
-        app.closeSync();
-        await c.run(`UPDATE ${dst} SET sketch = m.sketch FROM merged_sketch m WHERE ${dst}.series_id = m.series_id AND ${dst}.t = m.t`);
-        await c.run(`DROP TABLE merged_sketch`);
-      }
+      await this.rollRange(src, dst, sizeMs, `t >= ${from} AND t < ${upto}`);
       await c.run(`INSERT OR REPLACE INTO meta VALUES ('watermark_${name}', ${upto})`);
       await c.run('COMMIT');
       this.watermark[name] = upto;
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
+      this.rollingTo[name] = this.watermark[name];
       throw fail(this.path, `rollup into ${dst} failed`, err);
     }
+  }
+
+  /** Aggregates the rows of `src` in `range` into rows of `dst` per series and bucket (inside the caller's transaction). */
+  private async rollRange(src: string, dst: string, sizeMs: number, range: string): Promise<void> {
+    const bucket = `t // ${sizeMs} * ${sizeMs}`;
+    // The same "only what differs from last" rule as raw rows.
+    await this.maintainer.run(
+      `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL, NULL, NULL
+       FROM (SELECT series_id, ${bucket} AS b, ${PARTIAL_AGGS} FROM ${src} WHERE ${range} GROUP BY series_id, b)`,
+    );
+    for (const summary of ['sketch', 'members'] as const) await this.rollUpSummaries(src, dst, bucket, range, summary);
+  }
+
+  /**
+   * Rows that arrived after their minute was rolled up (a backend that
+   * caught up, a spool that drained): their minute, and their hour if that
+   * is rolled up too, are rebuilt for the series concerned from the finer
+   * rows. A minute already past raw retention cannot be rebuilt (its other
+   * raw rows are gone); its late rows are counted in `late.pastRetention`.
+   */
+  private async rerollLate(rawCutoff: number, m1Cutoff: number): Promise<void> {
+    if (this.lateMinutes.size === 0 && this.lateHours.size === 0) return;
+    const late = this.lateMinutes;
+    this.lateMinutes = new Map();
+    const hours = this.lateHours;
+    this.lateHours = new Map();
+    for (const ids of hours.values()) this.late.rerolled += ids.size;
+    const c = this.maintainer;
+    for (const [minute, ids] of late) {
+      // Seen as late while a rollup that then failed was running: the next rollup takes it.
+      if (minute >= this.watermark.m1) continue;
+      if (minute < rawCutoff) {
+        this.late.pastRetention += ids.size;
+        continue;
+      }
+      const which = `series_id IN (${[...ids].join(',')})`;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        await c.run(`DELETE FROM points_1m WHERE ${which} AND t = ${minute} AND direct IS NOT TRUE`);
+        await this.rollRange('points_raw', 'points_1m', 60_000, `${which} AND t >= ${minute} AND t < ${minute + 60_000}`);
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        for (const id of ids) lateSeriesOf(this.lateMinutes, minute).add(id);
+        throw fail(this.path, 'rolling up late rows failed', err);
+      }
+      this.late.rerolled += ids.size;
+      const hour = Math.floor(minute / 3_600_000) * 3_600_000;
+      // An hour past 1-minute retention has lost the rows it would be rebuilt from: it keeps what it has.
+      if (hour < this.watermark.h1) for (const id of ids) lateSeriesOf(hours, hour).add(id);
+    }
+    for (const [hour, ids] of hours) {
+      if (hour < m1Cutoff || hour >= this.watermark.h1) continue;
+      const which = `series_id IN (${[...ids].join(',')})`;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        await c.run(`DELETE FROM points_1h WHERE ${which} AND t = ${hour}`);
+        await this.rollRange('points_1m', 'points_1h', 3_600_000, `${which} AND t >= ${hour} AND t < ${hour + 3_600_000}`);
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw fail(this.path, 'rolling up late rows into hours failed', err);
+      }
+    }
+  }
+
+  /** Merges the sketches (or set members) of each rolled-up bucket into its row of `dst`, in the rollup's transaction. */
+  private async rollUpSummaries(src: string, dst: string, bucket: string, range: string, summary: Summary): Promise<void> {
+    const c = this.maintainer;
+    const cols = await columns(c, `SELECT series_id, (${bucket})::DOUBLE AS b, ${summary} FROM ${src} WHERE ${range} AND ${summary} IS NOT NULL ORDER BY series_id, b`, 3);
+    const [sid, b, blobs] = cols as [number[], number[], Uint8Array[]];
+    if (sid.length === 0) return;
+    await c.run(`CREATE OR REPLACE TEMP TABLE merged_summary (series_id INTEGER, t BIGINT, summary BLOB)`);
+    const app = await c.createAppender('merged_summary', 'main', 'temp');
+    let sketch: DDSketch | undefined;
+    let set: SetUnion | undefined;
+    for (let i = 0; i < sid.length; i++) {
+      if (summary === 'members') (set ??= new SetUnion()).addEncoded(blobs[i]!);
+      else {
+        const one = decodeSketch(blobs[i]!);
+        if (sketch) sketch.merge(one);
+        else sketch = one;
+      }
+      if (i + 1 === sid.length || sid[i + 1] !== sid[i] || b[i + 1] !== b[i]) {
+        app.appendInteger(sid[i]!);
+        app.appendBigInt(BigInt(b[i]!));
+        app.appendBlob(set ? set.encode() : encodeSketch(sketch!));
+        app.endRow();
+        sketch = undefined;
+        set = undefined;
+      }
+    }
+    app.closeSync();
+    await c.run(`UPDATE ${dst} SET ${summary} = m.summary FROM merged_summary m WHERE ${dst}.series_id = m.series_id AND ${dst}.t = m.t`);
+    await c.run(`DROP TABLE merged_summary`);
   }
 
   /** lastSeen is kept in memory per flush (cheap) and written back here, so a restart keeps it roughly. */
@@ -574,7 +699,7 @@ export class MetricStore {
     let bytes = 0;
     for (const f of [this.path, `${this.path}.wal`]) bytes += await stat(f).then((s) => s.size, () => 0);
     const cols = (await this.reader.runAndReadAll(`SELECT (SELECT count(*) FROM points_raw) + (SELECT count(*) FROM points_1m) + (SELECT count(*) FROM points_1h)`)).getColumnsJS();
-    return { path: this.path, bytes, series: this.series.size, rows: Number(cols[0]?.[0] ?? 0) };
+    return { path: this.path, bytes, series: this.series.size, rows: Number(cols[0]?.[0] ?? 0), late: { ...this.late } };
   }
 
   /** Rows per resolution (tests, status). */
@@ -593,7 +718,7 @@ export class MetricStore {
       0,
       this.now() + 1,
       3_600_000,
-      false,
+      undefined,
     );
     const cols = await columns(this.reader, `SELECT series_id, sum(sum) AS s, arg_max(last, t) AS l FROM (${src}) GROUP BY series_id`, 3);
     const [sid, s, l] = cols as [number[], (number | null)[], (number | null)[]];
@@ -634,6 +759,12 @@ export class MetricStore {
   }
 }
 
+function lateSeriesOf(late: Map<number, Set<number>>, bucket: number): Set<number> {
+  let ids = late.get(bucket);
+  if (!ids) late.set(bucket, (ids = new Set()));
+  return ids;
+}
+
 /** Runs a query and returns its columns as JS values; an empty result gives `count` empty columns (DuckDB gives none). */
 async function columns(c: DuckDBConnection, sql: string, count: number): Promise<unknown[][]> {
   const cols = (await c.runAndReadAll(sql)).getColumnsJS() as unknown[][];
@@ -646,7 +777,7 @@ function info(s: SeriesRow): SeriesInfo {
 }
 
 /** One raw row per point: columns sum, count, min, max, last, sketch by type. */
-function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: number, p: MetricPoint): void {
+function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: number, p: MetricPoint, direct: boolean): void {
   a.appendInteger(id);
   a.appendBigInt(BigInt(t));
   a.appendInteger(Math.round(intervalMs));
@@ -686,6 +817,10 @@ function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: numbe
       a.appendNull();
       break;
   }
+  if (p.type === 'set' && p.summary) a.appendBlob(encodeSetSummary(p.summary));
+  else a.appendNull();
+  if (direct) a.appendBoolean(true);
+  else a.appendNull();
   a.endRow();
 }
 
@@ -725,8 +860,11 @@ function statValue(p: Partial, stat: string, stepMs: number, quantile: number | 
       return p.count > 0 ? p.sum / p.count : null;
     case 'min':
       return Number.isNaN(p.min) ? null : p.min;
-    case 'max':
     case 'cardinality':
+      // Rows written before sets kept their members have only the interval's count: the largest is the best bound left.
+      if (p.set) return p.set.size;
+      return Number.isNaN(p.max) ? null : p.max;
+    case 'max':
       return Number.isNaN(p.max) ? null : p.max;
     case 'count':
       return p.count;
@@ -755,6 +893,10 @@ function groupedValue(members: (Partial | undefined)[][], i: number, stat: strin
     if (p.sketch) {
       merged.sketch ??= new DDSketch({ relativeAccuracy: TIMER_RELATIVE_ACCURACY });
       merged.sketch.merge(p.sketch);
+    }
+    if (p.set) {
+      merged.set ??= new SetUnion();
+      merged.set.merge(p.set);
     }
   }
   return statValue(merged, stat, stepMs, quantile);

@@ -20,9 +20,8 @@ export interface UpWithStore {
   stop(): Promise<void>;
 }
 
-/** Starts `zibrato up` with only a store backend and waits for its web UI address. */
-export async function upWithStore(flush = '1s'): Promise<UpWithStore> {
-  const dir = tempStoreDir('up');
+/** Writes a `zibrato up` config with only a store backend (free ports, data under `dir`); returns its path and the broker's endpoints. */
+export async function writeStoreUpConfig(dir: string, flush = '1s'): Promise<{ config: string; publish: string }> {
   const ep = await tcpBrokerEndpoints();
   const port = await freeTcpPort();
   const config = join(dir, 'zibrato.config.yaml');
@@ -41,12 +40,19 @@ backends:
       port: ${port}
 `,
   );
+  return { config, publish: ep.publish };
+}
+
+/** Starts `zibrato up` with only a store backend and waits for its web UI address. */
+export async function upWithStore(flush = '1s'): Promise<UpWithStore> {
+  const dir = tempStoreDir('up');
+  const { config, publish } = await writeStoreUpConfig(dir, flush);
   const up = zibrato(['up', '--config', config], { cwd: dir, label: 'up' });
   const line = await up.waitFor(/web UI and API on http:\/\/\S+/);
   const url = /(http:\/\/\S+?)\/?$/.exec(line)![1]!;
   return {
     up,
-    publish: ep.publish,
+    publish,
     url,
     dir,
     async stop() {
@@ -54,7 +60,7 @@ backends:
       if (code !== 0) throw new Error(`zibrato up exited ${code ?? signal} on SIGTERM:\n${up.lines.join('\n')}`);
     },
     async runQuickstart() {
-      const p = program(process.execPath, ['--import', 'tsx', join(ROOT, 'examples/quickstart.ts')], 'quickstart', { ZIBRATO_BROKER: ep.publish });
+      const p = program(process.execPath, ['--import', 'tsx', join(ROOT, 'examples/quickstart.ts')], 'quickstart', { ZIBRATO_BROKER: publish });
       const { code } = await p.exited;
       if (code !== 0) throw new Error(`quickstart exited ${code}:\n${p.lines.join('\n')}`);
     },
