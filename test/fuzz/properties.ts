@@ -189,6 +189,9 @@ const seriesArb = fc.record({
   source: fc.string({ unit: 'binary', maxLength: 20 }),
   tags: fc.dictionary(fc.string({ unit: 'binary', minLength: 1, maxLength: 10 }), fc.string({ unit: 'binary', maxLength: 10 }), { maxKeys: 4 }),
   sampleRate: fc.oneof(fc.constant(1), fc.double({ min: Number.MIN_VALUE, max: 1, noNaN: true })),
+  // Wire version 3: a batch with a described series is sealed as version 3, the others stay version 2.
+  description: fc.option(fc.string({ unit: 'binary', maxLength: 30 }), { nil: undefined }),
+  unit: fc.option(fc.string({ unit: 'binary', maxLength: 10 }), { nil: undefined }),
 });
 
 /** A valid batch as the client writes it: series, then records referring to them. */
@@ -196,7 +199,7 @@ const validFrameArb = fc
   .tuple(fc.array(seriesArb, { minLength: 1, maxLength: 5 }), fc.array(fc.tuple(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true })), { maxLength: 20 }))
   .map(([series, records]) => {
     const w = new BatchWriter(4096, 4096);
-    const slots = series.map((s) => w.addSeries(encodeSeries(s.kind, s.name, s.source, s.tags, s.sampleRate)));
+    const slots = series.map((s) => w.addSeries(encodeSeries(s.kind, s.name, s.source, s.tags, s.sampleRate, { description: s.description, unit: s.unit })));
     const values: number[] = [];
     for (const [i, v] of records) {
       w.append(slots[i % slots.length]!, v);
@@ -212,7 +215,7 @@ const mutationArb = fc.record({ writes: fc.array(fc.tuple(fc.nat(), fc.integer({
 export interface FrameInput {
   frame: Uint8Array;
   values?: number[];
-  series?: { kind: number; name: string; source: string; tags: Record<string, string>; sampleRate: number }[];
+  series?: { kind: number; name: string; source: string; tags: Record<string, string>; sampleRate: number; description?: string; unit?: string }[];
 }
 
 export const frameArb: fc.Arbitrary<FrameInput> = fc.oneof(
@@ -249,7 +252,15 @@ export function checkFrame(input: FrameInput): void {
   }
   input.series?.forEach((s, i) => {
     const d = batch.series[i];
-    const same = d !== undefined && d.kind === s.kind && d.name === s.name && d.source === s.source && d.sampleRate === s.sampleRate && JSON.stringify(Object.entries(d.tags).sort()) === JSON.stringify(Object.entries(s.tags).sort());
+    const same =
+      d !== undefined &&
+      d.kind === s.kind &&
+      d.name === s.name &&
+      d.source === s.source &&
+      d.sampleRate === s.sampleRate &&
+      JSON.stringify(Object.entries(d.tags).sort()) === JSON.stringify(Object.entries(s.tags).sort()) &&
+      (d.description ?? '') === (s.description ?? '') &&
+      (d.unit ?? '') === (s.unit ?? '');
     if (!same) throw new Error(`series ${i}: decoded ${JSON.stringify(d)}, wrote ${JSON.stringify(s)}`);
   });
 }
