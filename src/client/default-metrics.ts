@@ -85,11 +85,15 @@ export class DefaultMetrics {
     } catch {
       this.gc = undefined; // a runtime without GC entries: the other metrics still work
     }
-    this.g.startTime.set(Math.round((Date.now() - process.uptime() * 1000) / 10) / 100);
+    this.startTimeS = Math.round((Date.now() - process.uptime() * 1000) / 10) / 100;
   }
+
+  /** Sent on every sample, not once: backends forget a series idle for 5 minutes. */
+  private readonly startTimeS: number;
 
   /** One reading of everything but GC (reported as it happens). */
   sample(): void {
+    this.g.startTime.set(this.startTimeS);
     const h = this.loopDelay;
     if (h.count > 0) {
       this.g.lagMean.set(h.mean / NS_PER_S);

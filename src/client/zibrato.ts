@@ -573,10 +573,12 @@ export class Zibrato {
   private readyPending = 0;
 
   private tick(): void {
+    // See process-idle.ts: the open socket would otherwise keep a finished script alive forever.
+    // Asked before collecting: the records collect() writes schedule a (ref'd) flush timer, which would look like app work.
+    const finished = this.readyPending === 0 && processLooksFinished();
     this.collect();
     this.reportSelf();
-    // See process-idle.ts: the open socket would otherwise keep a finished script alive forever.
-    if (this.readyPending === 0 && processLooksFinished()) void this.close();
+    if (finished) void this.close();
   }
 
   private reportSelf(): void {
