@@ -62,7 +62,7 @@ const anyValueArb = fc.oneof({ weight: 6, arbitrary: fc.double({ noNaN: true, no
 
 /** One client call; `records` is how many records (sent, buffered or counted) it must account for. */
 export type ClientOp =
-  | { op: 'count' | 'gauge' | 'timing'; o: unknown }
+  | { op: 'count' | 'gauge' | 'gaugeInc' | 'gaugeDec' | 'timing'; o: unknown }
   | { op: 'emit'; level: unknown; kind: unknown; name: unknown; value: unknown; options: unknown }
   | { op: 'handle'; kind: 'counterHandle' | 'gaugeHandle' | 'timerHandle'; o: unknown; values: unknown[] }
   | { op: 'timer' | 'counter'; o: unknown }
@@ -74,11 +74,11 @@ export type ClientOp =
 /** Client calls whose numbers come from `valueArb` (by default any finite double, or a hostile value). */
 export function clientOps(valueArb: fc.Arbitrary<unknown> = anyValueArb): fc.Arbitrary<ClientOp> {
   const optionsArb = fc.oneof(
-    { weight: 8, arbitrary: fc.record({ name: nameArb, level: levelArb, source: fc.oneof(fc.constant(undefined), shortString, hostileValue()), tags: tagsArb, value: valueArb, ms: valueArb }, { requiredKeys: ['name'] }) },
+    { weight: 8, arbitrary: fc.record({ name: nameArb, level: levelArb, source: fc.oneof(fc.constant(undefined), shortString, hostileValue()), tags: tagsArb, value: valueArb, ms: valueArb, description: fc.oneof(shortString, hostileValue()), unit: fc.oneof(shortString, hostileValue()) }, { requiredKeys: ['name'] }) },
     hostileValue(),
   );
   return fc.oneof(
-    fc.record({ op: fc.constantFrom('count' as const, 'gauge' as const, 'timing' as const), o: optionsArb }),
+    fc.record({ op: fc.constantFrom('count' as const, 'gauge' as const, 'gaugeInc' as const, 'gaugeDec' as const, 'timing' as const), o: optionsArb }),
     fc.record({
       op: fc.constant('emit' as const),
       level: levelArb,
@@ -133,6 +133,8 @@ export function clientApiTarget(broker: string, maxBufferedRecords = 1000, batch
       switch (o.op) {
         case 'count':
         case 'gauge':
+        case 'gaugeInc':
+        case 'gaugeDec':
         case 'timing':
           step(o.op, 1, 1, () => z[o.op](o.o as never));
           break;
