@@ -12,6 +12,7 @@ export const UNIT_TESTS = [
   'test/packaging/test-lanes.test.ts',
   'test/ingest/statsd-server.test.ts',
   'test/sinks/delivery.test.ts',
+  'test/sinks/console.test.ts',
   'test/sinks/docs.test.ts',
   'test/wire/decoder.test.ts',
   'test/wire/vectors.test.ts',

@@ -21,6 +21,8 @@ LEVELS = ["debug", "info", "warn", "error", "crit"]
 TYPES = {"counter": 1, "gauge": 2, "timer": 3, "set": 4, "gaugeDelta": 5}
 WIRE_VERSION = 2
 SERIES_FLAG_SAMPLED = 1
+# Version 3 only: a description and a unit follow the tags (docs/wire-format.md).
+SERIES_FLAG_DESCRIBED = 2
 
 
 def short_string(s):
@@ -30,11 +32,13 @@ def short_string(s):
     return bytes([len(b)]) + b
 
 
-def encode_series(mtype, name, source="", tags=None, sample_rate=1.0):
-    """One series table entry: type, flags, [rate], name, source, tags sorted by key."""
+def encode_series(mtype, name, source="", tags=None, sample_rate=1.0, description="", unit=""):
+    """One series table entry: type, flags, [rate], name, source, tags sorted by key, [description, unit]."""
     if not name:
         raise ValueError("a metric name may not be empty")
-    out = bytes([TYPES[mtype], SERIES_FLAG_SAMPLED if sample_rate < 1 else 0])
+    described = bool(description or unit)
+    flags = (SERIES_FLAG_SAMPLED if sample_rate < 1 else 0) | (SERIES_FLAG_DESCRIBED if described else 0)
+    out = bytes([TYPES[mtype], flags])
     if sample_rate < 1:
         if not sample_rate > 0:
             raise ValueError("sample rate must be in (0, 1]")
@@ -49,6 +53,8 @@ def encode_series(mtype, name, source="", tags=None, sample_rate=1.0):
     out += bytes([len(keys)])
     for k in keys:
         out += short_string(k) + short_string(str(tags[k]))
+    if described:
+        out += short_string(description) + short_string(unit)
     return out
 
 
@@ -59,7 +65,7 @@ def encode_batch(records, sent_at_ms, publisher_id=bytes(8), sequence=0, version
     publisher sent on this level before the batch) so receivers can count gaps; version 1 has neither."""
     table, slots, body = b"", {}, b""
     for r in records:
-        entry = encode_series(r["type"], r["name"], r.get("source", ""), r.get("tags"), r.get("sampleRate", 1.0))
+        entry = encode_series(r["type"], r["name"], r.get("source", ""), r.get("tags"), r.get("sampleRate", 1.0), r.get("seriesDescription", ""), r.get("unit", ""))
         if entry not in slots:
             slots[entry] = len(slots)
             table += entry
@@ -101,8 +107,8 @@ def check_vectors(directory):
         for r in v["records"]:
             if r["type"] == "set" and hash_set_member(r["member"]) != r["value"]:
                 problems.append("hash_set_member(%r) = %d, vector has %d" % (r["member"], hash_set_member(r["member"]), r["value"]))
-        if v.get("version", 1) == 2:
-            batch = encode_batch(v["records"], v["sentAtMs"], bytes.fromhex(v["publisherId"]), v["sequence"], 2)
+        if v.get("version", 1) in (2, 3):
+            batch = encode_batch(v["records"], v["sentAtMs"], bytes.fromhex(v["publisherId"]), v["sequence"], v["version"])
         else:
             batch = encode_batch(v["records"], v["sentAtMs"], version=1)
         got = [topic(v["level"]).hex(), batch.hex()]

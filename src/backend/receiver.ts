@@ -112,7 +112,7 @@ export class Receiver {
     const weights: number[] = new Array(batch.series.length);
     for (let s = 0; s < batch.series.length; s++) {
       const ws = batch.series[s]!;
-      entries[s] = this.store.resolve(ws.kind, ws.name, ws.source, ws.tags, LEVELS[level]);
+      entries[s] = this.store.resolve(ws.kind, ws.name, ws.source, ws.tags, LEVELS[level], ws.description !== undefined || ws.unit !== undefined ? ws : undefined);
       weights[s] = 1 / ws.sampleRate;
     }
     for (let i = 0; i < batch.recordCount; i++) {

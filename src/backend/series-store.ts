@@ -1,7 +1,7 @@
 import { InvalidOptionError } from '../errors.js';
 import type { ExpiredSeries, MetricPoint } from '../sinks/sink.js';
 import { MetricKind } from '../wire/constants.js';
-import type { Tags } from '../wire/series-encoding.js';
+import type { SeriesMetadata, Tags } from '../wire/series-encoding.js';
 import type { Level } from '../levels.js';
 import type { SeriesIdentity } from './aggregators/aggregator.js';
 import { CounterAggregator } from './aggregators/counter-aggregator.js';
@@ -77,6 +77,11 @@ function newAggregator(kind: MetricKind): AnyAggregator {
   }
 }
 
+function describe(id: SeriesIdentity, m: SeriesMetadata): void {
+  if (m.description !== undefined && id.description !== m.description) id.description = m.description;
+  if (m.unit !== undefined && id.unit !== m.unit) id.unit = m.unit;
+}
+
 /**
  * Builds the identity key once per series entry of a batch, never per record.
  * Every part is length-prefixed, so no character in a name, source, tag key or
@@ -138,7 +143,7 @@ export class SeriesStore {
   }
 
   /** The entry for a series, created on first sight; undefined when the store is full of active series. */
-  resolve(kind: MetricKind, name: string, source: string, tags: Tags, level?: Level): SeriesEntry | undefined {
+  resolve(kind: MetricKind, name: string, source: string, tags: Tags, level?: Level, metadata?: SeriesMetadata): SeriesEntry | undefined {
     const key = seriesKey(kind, name, source, tags);
     let e = this.series.get(key);
     if (e === undefined) {
@@ -146,6 +151,8 @@ export class SeriesStore {
       e = { id: level === undefined ? { name, source, tags } : { name, source, tags, level }, kind: family(kind), aggregator: newAggregator(kind), lastTouchedMs: this.now(), active: true };
       this.series.set(key, e);
     } else e.active = true;
+    // Once per series per batch: the last description and unit seen win (a redeploy may reword them).
+    if (metadata !== undefined) describe(e.id, metadata);
     return e;
   }
 

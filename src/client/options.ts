@@ -34,6 +34,12 @@ export interface ZibratoOptions {
   batchBytes?: number;
   /** Where diagnostics go (rate-limited). Default: stderr. */
   log?: (line: string) => void;
+  /**
+   * How often the client reads its observable gauges and default metrics, and
+   * reports its own counts (`zibrato.client.*`). 100 ms to 1 hour. Default 1 s:
+   * well under a backend's flush interval (10 s by default), so each flush holds a fresh reading.
+   */
+  collectIntervalMs?: number;
 }
 
 /** Options with every default filled in. */
@@ -46,6 +52,7 @@ export interface ResolvedOptions {
   maxBufferedRecords: number;
   batchBytes: number;
   log: (line: string) => void;
+  collectIntervalMs: number;
 }
 
 function boundedInt(name: string, v: unknown, dflt: number, min: number, max: number): number {
@@ -76,5 +83,6 @@ export function resolveOptions(o: ZibratoOptions = {}): ResolvedOptions {
     maxBufferedRecords: boundedInt('maxBufferedRecords', o.maxBufferedRecords, 1_000_000, 1, Number.MAX_SAFE_INTEGER),
     batchBytes: boundedInt('batchBytes', o.batchBytes, 64 * 1024, 256, MAX_BATCH_BYTES),
     log: o.log ?? ((line: string) => process.stderr.write(`[zibrato] ${line}\n`)),
+    collectIntervalMs: boundedInt('collectIntervalMs', o.collectIntervalMs, 1000, 100, MAX_FLUSH_INTERVAL_MS),
   };
 }

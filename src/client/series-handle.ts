@@ -17,6 +17,12 @@ export class SeriesHandle {
   private readonly writer: BatchWriter;
   private epoch = 0;
   private slot = 0;
+  /**
+   * Where `inc`/`dec` write: the handle itself for a counter; for a gauge handle,
+   * its gauge-delta series (wire kind 5), set by `Zibrato.gaugeHandle`. A field
+   * on every handle keeps one shape, so call sites stay monomorphic.
+   */
+  deltaTarget: SeriesHandle = this;
 
   constructor(
     private readonly buffer: RecordBuffer,
@@ -29,9 +35,14 @@ export class SeriesHandle {
     this.writer = buffer.writers[level]!;
   }
 
-  /** {@link CounterHandle.inc}: adds `by` (default 1). */
+  /** {@link CounterHandle.inc} and {@link GaugeHandle.inc}: adds `by` (default 1). */
   inc(by?: number): void {
-    this.write(by === undefined ? 1 : by);
+    this.deltaTarget.write(by === undefined ? 1 : by);
+  }
+
+  /** {@link GaugeHandle.dec}: subtracts `by` (default 1). A non-number is passed on as it is, so it is counted as invalid. */
+  dec(by?: number): void {
+    this.deltaTarget.write(by === undefined ? -1 : typeof by === 'number' ? -by : by);
   }
 
   /** {@link GaugeHandle.set}. */

@@ -1,7 +1,7 @@
 import { ZibratoError } from '../errors.js';
 import { LEVELS, levelIndex, type Level } from '../levels.js';
 import { MetricKind } from '../wire/constants.js';
-import { encodeSeries, type Tags } from '../wire/series-encoding.js';
+import { encodeSeries, type SeriesMetadata, type Tags } from '../wire/series-encoding.js';
 import { hashSetMember } from '../wire/set-member.js';
 import { HandleCache } from './handle-cache.js';
 import { InputProblems } from './input-problems.js';
@@ -15,6 +15,7 @@ import { wrapCounted, wrapTimed } from './wrappers.js';
 import { now } from './clock.js';
 import { methodDecorator, type MethodDecorator } from './decorators.js';
 import { processLooksFinished } from './process-idle.js';
+import { DefaultMetrics, type DefaultMetricsOptions } from './default-metrics.js';
 
 /**
  * What names a series. `level` defaults to the client's level (`info`), `source` and `tags` merge over the client's.
@@ -26,6 +27,20 @@ export interface MetricOptions {
   level?: Level;
   source?: string;
   tags?: Tags;
+  /**
+   * What the series measures (at most 255 bytes): Prometheus `# HELP`, OTLP
+   * `description`. Sent once per series per batch, never per record. Like
+   * `unit`, it is read when the client first resolves the series; later calls
+   * for the same series reuse that (the options are not compared on every call).
+   */
+  description?: string;
+  /**
+   * The unit of the values (at most 255 bytes), in words Prometheus knows:
+   * `seconds`, `bytes`, `ratio`, `celsius` … It becomes the Prometheus name
+   * suffix (`_seconds`, `_bytes`) and the OTLP `unit`. Timers are always in
+   * milliseconds on the wire and exposed to Prometheus in seconds; their unit needs no setting.
+   */
+  unit?: string;
 }
 /** A counter increment; `value` defaults to 1. */
 export interface CountOptions extends MetricOptions {
@@ -57,7 +72,23 @@ export interface CounterHandle {
 /** A bound gauge. */
 export interface GaugeHandle {
   set(value: number): void;
+  /** Adds `by` (default 1) to the gauge's last value, as seen by the backend (wire kind `gaugeDelta`, StatsD `+N`). */
+  inc(by?: number): void;
+  /** Subtracts `by` (default 1) from the gauge's last value (StatsD `-N`). */
+  dec(by?: number): void;
   readonly enabled: boolean;
+}
+/** What an observable gauge's callback is given: each `observe` is one reading. */
+export interface ObservableResult {
+  /** Records `value` for the gauge, or for the series with `tags` merged over the gauge's own. */
+  observe(value: number, tags?: Tags): void;
+}
+/** The callback of an observable gauge: called once per collect interval, synchronously. */
+export type ObservableCallback = (result: ObservableResult) => void;
+/** Returned by {@link Zibrato.observableGauge} and {@link Zibrato.collectDefaultMetrics}. */
+export interface Registration {
+  /** Stops the readings; calling it again does nothing. */
+  unregister(): void;
 }
 /** A bound timer. */
 export interface TimerHandle {
@@ -76,6 +107,16 @@ const EMIT_KINDS: Readonly<Record<EmitKind, MetricKind>> = Object.assign(Object.
   timer: MetricKind.timer,
   set: MetricKind.set,
 });
+
+/** An observable gauge or the default metrics: read on each collect tick when its level is wanted. */
+interface Observer {
+  level: number;
+  read: () => void;
+  /** Names it in diagnostics. */
+  what: string;
+}
+
+const NO_REGISTRATION: Registration = Object.freeze({ unregister: () => undefined });
 
 /** Self-metrics are published at `warn`: losing data is worth a warning. */
 const SELF_METRICS_LEVEL = levelIndex('warn');
@@ -105,6 +146,9 @@ export class Zibrato {
   /** Given to handles, scopes and wrappers made from invalid options: their records are counted as invalid. */
   private readonly rejected: RejectedHandle;
   private reported = { dropped: 0, invalid: 0 };
+  /** Observable gauges and default metrics, read on each collect tick. */
+  private readonly observers = new Set<Observer>();
+  private defaultMetrics: { metrics: DefaultMetrics; registration: Registration } | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: ZibratoOptions = {}) {
@@ -123,18 +167,18 @@ export class Zibrato {
     // Global tags and source were validated, so these cannot fail; if they did, self-metrics are skipped rather than thrown from a timer.
     this.selfDropped = this.newHandle(MetricKind.counter, 'zibrato.client.dropped', SELF_METRICS_LEVEL, undefined, undefined, 1);
     this.selfInvalid = this.newHandle(MetricKind.counter, 'zibrato.client.invalid', SELF_METRICS_LEVEL, undefined, undefined, 1);
-    this.selfTimer = setInterval(() => this.tick(), 1000);
+    this.selfTimer = setInterval(() => this.tick(), this.options.collectIntervalMs);
     this.selfTimer.unref();
   }
 
   // ── series resolution (once per handle, never per record) ──
 
   /** Encodes a series; `tags` were checked (string values). Bad names and sources are reported and give undefined. */
-  private newHandle(kind: MetricKind, name: string, level: number, source: unknown, tags: Tags | undefined, sampleRate: number): SeriesHandle | undefined {
+  private newHandle(kind: MetricKind, name: string, level: number, source: unknown, tags: Tags | undefined, sampleRate: number, metadata?: SeriesMetadata): SeriesHandle | undefined {
     try {
       if (source !== undefined && typeof source !== 'string') throw new Error(`source must be a string, got ${describeValue(source)}`);
       const merged = tags ? { ...this.options.tags, ...tags } : this.options.tags;
-      const encoded = encodeSeries(kind, name, source ?? this.options.source, merged, sampleRate);
+      const encoded = encodeSeries(kind, name, source ?? this.options.source, merged, sampleRate, metadata);
       return new SeriesHandle(this.buffer, this.problems, level, name, encoded);
     } catch (err) {
       this.problems.badCall(`metric ${describeValue(name)}: ${(err as Error).message}`);
@@ -177,12 +221,15 @@ export class Zibrato {
     // Each option read once, so what is encoded is what is cached even if the app's getters change their answer.
     const name = o.name;
     const source = o.source;
+    const description = o.description;
+    const unit = o.unit;
     const tags = checkTags(o.tags);
     if (tags.problem !== undefined) {
       this.problems.badArgument(`metric ${describeValue(name)}: ${tags.problem}`);
       return undefined;
     }
-    const h = this.newHandle(kind, name, level, source, tags.tags, sampleRate);
+    const metadata = description !== undefined || unit !== undefined ? { description, unit } : undefined;
+    const h = this.newHandle(kind, name, level, source, tags.tags, sampleRate, metadata);
     if (h) this.cache.set(kind, name, level, source, sampleRate, tags.raw, h);
     return h;
   }
@@ -227,6 +274,26 @@ export class Zibrato {
       if (h !== undefined) h.write(o.value);
     } catch (err) {
       this.thrown('gauge', err);
+    }
+  }
+
+  /** Adds `value` (default 1) to a gauge's last value, as the backend holds it (wire kind `gaugeDelta`, StatsD `+N`). */
+  gaugeInc(o: CountOptions): void {
+    try {
+      const h = this.enabledHandle(MetricKind.gaugeDelta, o);
+      if (h !== undefined) h.inc(o.value);
+    } catch (err) {
+      this.thrown('gaugeInc', err);
+    }
+  }
+
+  /** Subtracts `value` (default 1) from a gauge's last value (StatsD `-N`). */
+  gaugeDec(o: CountOptions): void {
+    try {
+      const h = this.enabledHandle(MetricKind.gaugeDelta, o);
+      if (h !== undefined) h.dec(o.value);
+    } catch (err) {
+      this.thrown('gaugeDec', err);
     }
   }
 
@@ -275,9 +342,93 @@ export class Zibrato {
   counterHandle(o: MetricOptions): CounterHandle {
     return this.handleOrRejected(MetricKind.counter, o, 'counterHandle');
   }
-  /** A bound gauge. */
+  /** A bound gauge: `set` writes the gauge, `inc`/`dec` its delta series (the same series at the backend). */
   gaugeHandle(o: MetricOptions): GaugeHandle {
-    return this.handleOrRejected(MetricKind.gauge, o, 'gaugeHandle');
+    const h = this.handleOrRejected(MetricKind.gauge, o, 'gaugeHandle');
+    if (h !== this.rejected && h.deltaTarget === h) h.deltaTarget = this.handleOrRejected(MetricKind.gaugeDelta, o, 'gaugeHandle');
+    return h;
+  }
+
+  /**
+   * A gauge read by the client instead of set by the app (OTel's
+   * ObservableGauge, prom-client's `collect`): `callback` is called once per
+   * collect interval (option `collectIntervalMs`, 1 s by default) and once at
+   * `close()`, only while someone subscribes to the gauge's level, and never
+   * per record. It must be synchronous; what it throws is counted as invalid and
+   * reported, never thrown. Invalid options give a registration that reads nothing.
+   *
+   * @example
+   * const r = z.observableGauge({ name: 'pool.idle', unit: 'connections' }, (o) => o.observe(pool.idleCount));
+   * r.unregister();
+   */
+  observableGauge(o: MetricOptions, callback: ObservableCallback): Registration {
+    try {
+      if (typeof callback !== 'function') {
+        this.problems.badArgument(`observableGauge: expected a callback, got ${describeValue(callback)}`);
+        return NO_REGISTRATION;
+      }
+      const h = this.handleFor(MetricKind.gauge, o);
+      if (h === undefined) return NO_REGISTRATION;
+      // A copy: the app's object may change after registration; tags are merged per reading.
+      const base: MetricOptions = { name: o.name, level: o.level, source: o.source, tags: o.tags, description: o.description, unit: o.unit };
+      return this.addObserver(h.level, () => {
+        callback({
+          observe: (value, tags) => {
+            const target = tags === undefined ? h : this.handleFor(MetricKind.gauge, { ...base, tags: { ...base.tags, ...tags } });
+            target?.write(value);
+          },
+        });
+      }, `observable gauge ${describeValue(h.name)}`);
+    } catch (err) {
+      this.thrown('observableGauge', err);
+      return NO_REGISTRATION;
+    }
+  }
+
+  /**
+   * Starts reporting the process metrics prom-client users expect: event-loop
+   * lag and utilisation, heap, GC pauses by kind, CPU, RSS and active
+   * resources (names, types and units in docs/default-metrics.md). Sampled on
+   * the collect timer (and GC pauses as Node reports them), never per call.
+   * Calling it again returns the same registration.
+   */
+  collectDefaultMetrics(options: DefaultMetricsOptions = {}): Registration {
+    if (this.defaultMetrics) return this.defaultMetrics.registration;
+    try {
+      const metrics = new DefaultMetrics(this, options);
+      const level = levelIndex(options.level ?? this.options.level);
+      const observer = this.addObserver(level < 0 ? this.defaultLevel : level, () => metrics.sample(), 'default metrics');
+      const registration: Registration = {
+        unregister: () => {
+          observer.unregister();
+          metrics.stop();
+          if (this.defaultMetrics?.registration === registration) this.defaultMetrics = undefined;
+        },
+      };
+      this.defaultMetrics = { metrics, registration };
+      return registration;
+    } catch (err) {
+      this.thrown('collectDefaultMetrics', err);
+      return NO_REGISTRATION;
+    }
+  }
+
+  private addObserver(level: number, read: () => void, what: string): Registration {
+    const observer: Observer = { level, read, what };
+    this.observers.add(observer);
+    return { unregister: () => void this.observers.delete(observer) };
+  }
+
+  /** Reads every observer whose level is wanted; a throwing one is counted as invalid. */
+  private collect(): void {
+    for (const ob of this.observers) {
+      if ((this.buffer.mask & (1 << ob.level)) === 0) continue;
+      try {
+        ob.read();
+      } catch (err) {
+        this.problems.badArgument(`${ob.what}: the callback threw (${err instanceof Error ? err.message : describeValue(err)})`);
+      }
+    }
   }
   /** A bound timer. */
   timerHandle(o: MetricOptions): TimerHandle {
@@ -422,9 +573,12 @@ export class Zibrato {
   private readyPending = 0;
 
   private tick(): void {
-    this.reportSelf();
     // See process-idle.ts: the open socket would otherwise keep a finished script alive forever.
-    if (this.readyPending === 0 && processLooksFinished()) void this.close();
+    // Asked before collecting: the records collect() writes schedule a (ref'd) flush timer, which would look like app work.
+    const finished = this.readyPending === 0 && processLooksFinished();
+    this.collect();
+    this.reportSelf();
+    if (finished) void this.close();
   }
 
   private reportSelf(): void {
@@ -447,6 +601,9 @@ export class Zibrato {
   close(options: { timeoutMs?: number } = {}): Promise<void> {
     if (!this.closing) {
       clearInterval(this.selfTimer);
+      this.collect();
+      this.defaultMetrics?.registration.unregister();
+      this.observers.clear();
       this.reportSelf();
       let timeoutMs = 2000;
       try {

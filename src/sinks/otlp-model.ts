@@ -29,6 +29,7 @@ export interface OtlpSummaryDataPoint {
 
 export interface OtlpMetric {
   name: string;
+  description?: string;
   unit?: string;
   gauge?: { dataPoints: OtlpNumberDataPoint[] };
   /** `isMonotonic` is omitted when false, as protobuf JSON omits default values. */
@@ -124,6 +125,7 @@ function finite(p: MetricPoint): boolean {
  *   data model says for Summary (given by `cumulative`; without it, the
  *   interval's own), quantiles 0 (min), 0.5, 0.9, 0.95, 0.99 and 1 (max) of
  *   the interval;
+ * - a series' description → `description`, its unit → `unit` (Sum and Gauge; a Summary's is `ms`);
  * - tags → data point attributes (string values), sorted by key.
  */
 export function buildOtlpRequest(
@@ -152,6 +154,9 @@ export function buildOtlpRequest(
     }
     if (!m) {
       m = { name: p.name };
+      if (p.description !== undefined) m.description = p.description;
+      // Timer values are milliseconds whatever unit the publisher named.
+      if (p.unit !== undefined && kind !== 'summary') m.unit = p.unit;
       if (kind === 'sum') m.sum = { dataPoints: [], aggregationTemporality: OTLP_TEMPORALITY_DELTA, isMonotonic: true };
       else if (kind === 'summary') {
         m.unit = 'ms';

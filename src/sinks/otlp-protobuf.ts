@@ -46,9 +46,10 @@ export function encodeOtlpProtobuf(req: OtlpExportRequest): Buffer {
         r.message(2, (s) => {
           s.message(1, (scope) => scope.string(1, sm.scope.name).string(2, sm.scope.version));
           for (const m of sm.metrics) {
-            // Metric { string name = 1; string unit = 3; Gauge gauge = 5; Sum sum = 7; Summary summary = 11; }
+            // Metric { string name = 1; string description = 2; string unit = 3; Gauge gauge = 5; Sum sum = 7; Summary summary = 11; }
             s.message(2, (mw) => {
               mw.string(1, m.name);
+              if (m.description) mw.string(2, m.description);
               if (m.unit) mw.string(3, m.unit);
               if (m.gauge) mw.message(5, (g) => m.gauge!.dataPoints.forEach((p) => g.message(1, (pw) => numberPoint(pw, p))));
               if (m.sum) {

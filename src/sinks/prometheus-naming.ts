@@ -1,7 +1,7 @@
 import type { ExpiredSeries } from './sink.js';
 
 /** What naming looks at: a point, or a series the backend forgot. */
-type SeriesRef = Pick<ExpiredSeries, 'type' | 'name' | 'source' | 'tags'>;
+type SeriesRef = Pick<ExpiredSeries, 'type' | 'name' | 'source' | 'tags' | 'unit'>;
 
 /**
  * Prometheus naming rules (docs/sinks.md, "prometheus"):
@@ -42,12 +42,51 @@ export function pointLabels(p: SeriesRef): [string, string][] {
   return [...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-/** The family name of a point: counters carry the `_total` suffix (once), as Prometheus counters do. */
-export function familyName(p: SeriesRef, namespace: string): string {
-  const base = sanitizeMetricName(namespace + p.name);
-  if (p.type !== 'counter') return base;
-  return base.endsWith('_total') ? base : `${base}_total`;
+/**
+ * Units as publishers write them → the base-unit word Prometheus puts at the
+ * end of a name (https://prometheus.io/docs/practices/naming/). Anything else
+ * is sanitised and used as it is (`celsius`, `requests`).
+ */
+const UNIT_SUFFIXES: Readonly<Record<string, string>> = {
+  s: 'seconds',
+  sec: 'seconds',
+  second: 'seconds',
+  seconds: 'seconds',
+  by: 'bytes',
+  b: 'bytes',
+  byte: 'bytes',
+  bytes: 'bytes',
+  '1': 'ratio',
+  ratio: 'ratio',
+  '%': 'percent',
+  percent: 'percent',
+};
+
+/** The unit suffix of a point's family, without the `_`; '' for none. Timers are exposed in seconds whatever their unit says. */
+export function unitSuffix(p: SeriesRef): string {
+  if (p.type === 'timer') return 'seconds';
+  const unit = p.unit?.trim().toLowerCase() ?? '';
+  if (unit === '') return '';
+  return UNIT_SUFFIXES[unit] ?? sanitizeMetricName(unit).replace(/^_+|_+$/g, '');
 }
+
+/**
+ * The family name of a point: the sanitised name, then the unit suffix
+ * (`_seconds`, `_bytes`, `_ratio` … unless the name already ends with it;
+ * every timer gets `_seconds`), then for counters `_total` (once), as
+ * Prometheus' naming conventions ask.
+ */
+export function familyName(p: SeriesRef, namespace: string): string {
+  let base = sanitizeMetricName(namespace + p.name);
+  const counter = p.type === 'counter';
+  if (counter && base.endsWith('_total')) base = base.slice(0, -'_total'.length) || '_';
+  const unit = unitSuffix(p);
+  if (unit !== '' && !base.endsWith(`_${unit}`) && base !== unit) base = `${base}_${unit}`;
+  return counter ? `${base}_total` : base;
+}
+
+/** Timers travel in milliseconds; Prometheus wants seconds: divided (not multiplied by 0.001) so 30.5 ms reads 0.0305. */
+export const MS_PER_SECOND = 1000;
 
 /** The quantiles a timer is exposed with, as `quantile` label values and the point fields holding them. */
 export const SUMMARY_QUANTILES = [

@@ -1,5 +1,5 @@
 import type { ExpiredSeries, FlushBatch, MetricPoint } from './sink.js';
-import { familyName, pointLabels } from './prometheus-naming.js';
+import { familyName, pointLabels, MS_PER_SECOND } from './prometheus-naming.js';
 
 /** Prometheus metric types we produce. */
 export type PromType = 'counter' | 'gauge' | 'summary';
@@ -11,9 +11,11 @@ export interface PromSeries {
   labels: [string, string][];
   /** counter: running total; gauge: last value. */
   value: number;
-  /** summary only: cumulative count and sum, and the latest interval's quantiles. */
+  /** summary only (timers, in seconds): cumulative count and sum, and the latest interval's quantiles. */
   count: number;
   sum: number;
+  /** summary only: the cumulative sum in milliseconds, as received; `sum` is it in seconds (one division, no drift from adding rounded seconds). */
+  sumMs: number;
   quantiles: Record<'p50' | 'p90' | 'p95' | 'p99', number>;
   /** Epoch ms of the flush that last updated it. */
   updatedMs: number;
@@ -22,7 +24,7 @@ export interface PromSeries {
 /** A metric family: its type, `# HELP` text and series. */
 export interface PromFamily {
   type: PromType;
-  /** Unescaped help text: the Zibrato type and the first original name seen. */
+  /** Unescaped help text: the series' description, else the Zibrato type and the first original name seen. */
   help: string;
   series: PromSeries[];
 }
@@ -105,8 +107,10 @@ export class PromState {
         continue;
       }
       let info = this.familyInfo.get(family);
+      // A description that arrives later (or is reworded) replaces the generated help.
+      if (info && p.description !== undefined && info.help !== p.description) info.help = p.description;
       if (!info) {
-        info = { type, help: `zibrato ${p.type} ${p.name}`, size: 0 };
+        info = { type, help: p.description ?? `zibrato ${p.type} ${p.name}`, size: 0 };
         this.familyInfo.set(family, info);
         for (const n of sampleNames(family, type)) this.sampleOwner.set(n, family);
       }
@@ -114,16 +118,18 @@ export class PromState {
       const key = this.key(family, labels);
       let s = this.series.get(key);
       if (!s) {
-        s = { family, type, labels, value: 0, count: 0, sum: 0, quantiles: { p50: 0, p90: 0, p95: 0, p99: 0 }, updatedMs: batch.timeMs };
+        s = { family, type, labels, value: 0, count: 0, sum: 0, sumMs: 0, quantiles: { p50: 0, p90: 0, p95: 0, p99: 0 }, updatedMs: batch.timeMs };
         this.series.set(key, s);
         info.size++;
       }
       s.updatedMs = batch.timeMs;
       if (p.type === 'counter') s.value += p.value;
       else if (p.type === 'timer') {
+        const k = MS_PER_SECOND;
         s.count += p.count;
-        s.sum += p.sum;
-        s.quantiles = { p50: p.p50, p90: p.p90, p95: p.p95, p99: p.p99 };
+        s.sumMs += p.sum;
+        s.sum = s.sumMs / k;
+        s.quantiles = { p50: p.p50 / k, p90: p.p90 / k, p95: p.p95 / k, p99: p.p99 / k };
       } else s.value = p.value;
       touched.push(s);
     }

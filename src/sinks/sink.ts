@@ -10,6 +10,13 @@ interface PointBase {
   tags: Tags;
   /** The level of the series' first record, when the backend knows it (series are keyed without level). */
   level?: Level;
+  /** What the series says about itself, when its publisher described it (docs/wire-format.md, version 3). */
+  description?: string;
+  /**
+   * The unit of its values as the publisher named it (`seconds`, `bytes`, `ratio` …), when given.
+   * Timer values are milliseconds whatever this says; sinks that convert (Prometheus: seconds) do so themselves.
+   */
+  unit?: string;
 }
 
 /** A counter rolled up over one flush interval. */

@@ -1,5 +1,5 @@
 import { MalformedFrameError } from '../errors.js';
-import { HEADER_BYTES, HEADER_BYTES_V1, MAX_SEQUENCE, MAX_TAGS, MetricKind, PUBLISHER_ID_BYTES, PUBLISHER_ID_OFFSET, RECORD_BYTES, SEQUENCE_OFFSET, SERIES_FLAG_SAMPLED, WIRE_VERSION, WIRE_VERSION_1 } from './constants.js';
+import { HEADER_BYTES, HEADER_BYTES_V1, MAX_SEQUENCE, MAX_TAGS, MetricKind, PUBLISHER_ID_BYTES, PUBLISHER_ID_OFFSET, RECORD_BYTES, SEQUENCE_OFFSET, SERIES_FLAG_DESCRIBED, SERIES_FLAG_SAMPLED, WIRE_VERSION, WIRE_VERSION_1, WIRE_VERSION_DESCRIBED } from './constants.js';
 import type { Tags } from './series-encoding.js';
 
 /** One series declared in a batch's table. */
@@ -10,11 +10,15 @@ export interface WireSeries {
   tags: Tags;
   /** 1 unless the sender sampled (StatsD `@rate`); receivers scale by `1 / sampleRate`. */
   sampleRate: number;
+  /** Version 3, series flag bit 1: what the series says about itself; absent otherwise. */
+  description?: string;
+  /** Version 3, series flag bit 1: the unit of its values (`seconds`, `bytes` …); absent otherwise. */
+  unit?: string;
 }
 
 /** A decoded native batch. Records stay in the frame and are read with {@link recordSeries}/{@link recordValue}. */
 export interface DecodedBatch {
-  /** 1 or 2. */
+  /** 1, 2 or 3 (2 with described series). */
   version: number;
   sentAtMs: number;
   /** The publisher id in hex (16 characters); `''` for version 1, which has none. */
@@ -80,7 +84,9 @@ export function decodeBatch(frame: Uint8Array): DecodedBatch {
   if (frame.length < HEADER_BYTES_V1) throw new MalformedFrameError(`frame of ${frame.length} bytes is shorter than the ${HEADER_BYTES_V1}-byte batch header`);
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const version = frame[0]!;
-  if (version !== WIRE_VERSION && version !== WIRE_VERSION_1) throw new MalformedFrameError(`unsupported wire version ${version} (this receiver speaks versions ${WIRE_VERSION_1} and ${WIRE_VERSION})`);
+  if (version !== WIRE_VERSION && version !== WIRE_VERSION_1 && version !== WIRE_VERSION_DESCRIBED) {
+    throw new MalformedFrameError(`unsupported wire version ${version} (this receiver speaks versions ${WIRE_VERSION_1} to ${WIRE_VERSION_DESCRIBED})`);
+  }
   const seriesCount = view.getUint16(2, true);
   const recordCount = view.getUint32(4, true);
   const sentAtMs = view.getFloat64(8, true);
@@ -88,8 +94,8 @@ export function decodeBatch(frame: Uint8Array): DecodedBatch {
   let publisherId = '';
   let sequence = -1;
   let headerBytes = HEADER_BYTES_V1;
-  if (version === WIRE_VERSION) {
-    if (frame.length < HEADER_BYTES) throw new MalformedFrameError(`version 2 frame of ${frame.length} bytes is shorter than the ${HEADER_BYTES}-byte version 2 header`);
+  if (version !== WIRE_VERSION_1) {
+    if (frame.length < HEADER_BYTES) throw new MalformedFrameError(`version ${version} frame of ${frame.length} bytes is shorter than the ${HEADER_BYTES}-byte version 2 header`);
     headerBytes = HEADER_BYTES;
     publisherId = Buffer.from(frame.buffer, frame.byteOffset + PUBLISHER_ID_OFFSET, PUBLISHER_ID_BYTES).toString('hex');
     sequence = view.getUint32(SEQUENCE_OFFSET, true) + view.getUint32(SEQUENCE_OFFSET + 4, true) * 0x1_0000_0000;
@@ -120,7 +126,15 @@ export function decodeBatch(frame: Uint8Array): DecodedBatch {
       if (k === '__proto__') Object.defineProperty(tags, k, { value: v, enumerable: true, writable: true, configurable: true });
       else tags[k] = v;
     }
-    series[s] = { kind: kind as MetricKind, name, source, tags, sampleRate };
+    const ws: WireSeries = { kind: kind as MetricKind, name, source, tags, sampleRate };
+    // Bit 1 means something only in version 3: earlier versions ignored it, and a version 2 frame with it set has no metadata.
+    if (version === WIRE_VERSION_DESCRIBED && (flags & SERIES_FLAG_DESCRIBED) !== 0) {
+      const description = r.str(`series ${s} description`);
+      const unit = r.str(`series ${s} unit`);
+      if (description !== '') ws.description = description;
+      if (unit !== '') ws.unit = unit;
+    }
+    series[s] = ws;
   }
   const recordsOffset = r.offset;
   const expected = recordsOffset + recordCount * RECORD_BYTES;

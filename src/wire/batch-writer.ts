@@ -1,5 +1,5 @@
 import { randomFillSync } from 'node:crypto';
-import { HEADER_BYTES, HEADER_BYTES_V1, MAX_SERIES_PER_BATCH, PUBLISHER_ID_BYTES, PUBLISHER_ID_OFFSET, RECORD_BYTES, SEQUENCE_OFFSET, WIRE_VERSION, WIRE_VERSION_1 } from './constants.js';
+import { HEADER_BYTES, HEADER_BYTES_V1, MAX_SERIES_PER_BATCH, PUBLISHER_ID_BYTES, PUBLISHER_ID_OFFSET, RECORD_BYTES, SEQUENCE_OFFSET, SERIES_FLAG_DESCRIBED, WIRE_VERSION, WIRE_VERSION_1, WIRE_VERSION_DESCRIBED } from './constants.js';
 
 /** A fresh random publisher id (8 bytes): one per process start, so a restart is told apart from a loss. */
 export function newPublisherId(): Buffer {
@@ -36,6 +36,8 @@ export class BatchWriter {
   private readonly recordView: DataView;
   private recordBytes = 0;
   private readonly recordCapacity: number;
+  /** A described series (flag bit 1) is in this batch's table: it is sealed as version 3. */
+  private described = false;
 
   /**
    * `publisherId` (8 bytes) goes into every version 2 header; `version` 1
@@ -78,6 +80,8 @@ export class BatchWriter {
     }
     this.table.set(encoded, this.tableBytes);
     this.tableBytes += encoded.length;
+    // Once per series per batch, never per record.
+    if ((encoded[1]! & SERIES_FLAG_DESCRIBED) !== 0) this.described = true;
     return this.seriesCount++;
   }
 
@@ -94,7 +98,7 @@ export class BatchWriter {
   seal(sentAtMs: number): Buffer {
     const header = this.version === WIRE_VERSION_1 ? HEADER_BYTES_V1 : HEADER_BYTES;
     const frame = Buffer.allocUnsafe(header + this.tableBytes + this.recordBytes);
-    frame[0] = this.version;
+    frame[0] = this.version === WIRE_VERSION && this.described ? WIRE_VERSION_DESCRIBED : this.version;
     frame[1] = 0;
     frame.writeUInt16LE(this.seriesCount, 2);
     frame.writeUInt32LE(this.recordCount, 4);
@@ -115,6 +119,7 @@ export class BatchWriter {
     this.recordBytes = 0;
     this.seriesCount = 0;
     this.recordCount = 0;
+    this.described = false;
     this.epoch++;
   }
 }

@@ -2,6 +2,13 @@
 
 /** Version byte of the native batch format writers produce (2: publisher id and sequence in the header). */
 export const WIRE_VERSION = 2;
+/**
+ * Version written only for a batch that declares a described series (series
+ * flag bit 1: description and unit follow the tags). The header is version 2's;
+ * a batch without one stays version 2, so receivers that speak only 1 and 2
+ * keep working with apps that describe nothing.
+ */
+export const WIRE_VERSION_DESCRIBED = 3;
 /** The first version, still accepted by receivers (no publisher id, no sequence). */
 export const WIRE_VERSION_1 = 1;
 /** Size of the version 1 batch header in bytes. */
@@ -46,6 +53,8 @@ export type MetricKind = (typeof MetricKind)[keyof typeof MetricKind];
 
 /** Series flag: an f64 sample rate (0 < rate ≤ 1) follows the flags byte. */
 export const SERIES_FLAG_SAMPLED = 1;
+/** Series flag (version 3 batches): a description and a unit (u8 length + UTF-8 each, 0–255 bytes) follow the tags. */
+export const SERIES_FLAG_DESCRIBED = 2;
 
 /** Name of each kind, indexed by wire code. */
 export const KIND_NAMES: readonly string[] = ['', 'counter', 'gauge', 'timer', 'set', 'gaugeDelta'];

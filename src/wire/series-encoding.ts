@@ -1,8 +1,16 @@
 import { InvalidOptionError } from '../errors.js';
-import { MAX_STRING_BYTES, MAX_TAGS, SERIES_FLAG_SAMPLED, type MetricKind } from './constants.js';
+import { MAX_STRING_BYTES, MAX_TAGS, SERIES_FLAG_DESCRIBED, SERIES_FLAG_SAMPLED, type MetricKind } from './constants.js';
 
 /** Tags of a series: string keys to string values. */
 export type Tags = Readonly<Record<string, string>>;
+
+/** What a series says about itself, sent once per series per batch (wire version 3). */
+export interface SeriesMetadata {
+  /** Free text, at most 255 bytes: Prometheus `# HELP`, OTLP `description`. */
+  description?: string;
+  /** The unit of the values, e.g. `seconds`, `bytes`, `ratio` (at most 255 bytes): Prometheus name suffix, OTLP `unit`. */
+  unit?: string;
+}
 
 /** Why a series could not be encoded; `null` when it is fine. */
 export function validateSeriesName(name: unknown): string | null {
@@ -25,10 +33,15 @@ function writeShortString(out: number[], s: string, what: string): void {
  * in it. Tags are written sorted by key, so equal tag sets encode equally.
  * Throws a coded error when a string is empty or too long.
  */
-export function encodeSeries(kind: MetricKind, name: string, source: string, tags: Tags | undefined, sampleRate = 1): Uint8Array {
+export function encodeSeries(kind: MetricKind, name: string, source: string, tags: Tags | undefined, sampleRate = 1, metadata?: SeriesMetadata): Uint8Array {
   const problem = validateSeriesName(name);
   if (problem) throw new InvalidOptionError(problem, 'ZIB_ERR_INVALID_NAME');
-  const out: number[] = [kind, sampleRate < 1 ? SERIES_FLAG_SAMPLED : 0];
+  const description = metadata?.description ?? '';
+  const unit = metadata?.unit ?? '';
+  if (typeof description !== 'string') throw new InvalidOptionError('description must be a string', 'ZIB_ERR_INVALID_NAME');
+  if (typeof unit !== 'string') throw new InvalidOptionError('unit must be a string', 'ZIB_ERR_INVALID_NAME');
+  const described = description !== '' || unit !== '';
+  const out: number[] = [kind, (sampleRate < 1 ? SERIES_FLAG_SAMPLED : 0) | (described ? SERIES_FLAG_DESCRIBED : 0)];
   if (sampleRate < 1) {
     if (!(sampleRate > 0)) throw new InvalidOptionError(`sample rate ${sampleRate} must be in (0, 1]`, 'ZIB_ERR_INVALID_VALUE');
     const f = Buffer.alloc(8);
@@ -44,6 +57,10 @@ export function encodeSeries(kind: MetricKind, name: string, source: string, tag
     if (k.length === 0) throw new InvalidOptionError('a tag key is empty', 'ZIB_ERR_INVALID_NAME');
     writeShortString(out, k, `tag key "${k.slice(0, 40)}"`);
     writeShortString(out, String(tags![k]), `tag "${k.slice(0, 40)}" value`);
+  }
+  if (described) {
+    writeShortString(out, description, 'description');
+    writeShortString(out, unit, 'unit');
   }
   return Uint8Array.from(out);
 }

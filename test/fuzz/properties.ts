@@ -62,7 +62,7 @@ const anyValueArb = fc.oneof({ weight: 6, arbitrary: fc.double({ noNaN: true, no
 
 /** One client call; `records` is how many records (sent, buffered or counted) it must account for. */
 export type ClientOp =
-  | { op: 'count' | 'gauge' | 'timing'; o: unknown }
+  | { op: 'count' | 'gauge' | 'gaugeInc' | 'gaugeDec' | 'timing'; o: unknown }
   | { op: 'emit'; level: unknown; kind: unknown; name: unknown; value: unknown; options: unknown }
   | { op: 'handle'; kind: 'counterHandle' | 'gaugeHandle' | 'timerHandle'; o: unknown; values: unknown[] }
   | { op: 'timer' | 'counter'; o: unknown }
@@ -74,11 +74,11 @@ export type ClientOp =
 /** Client calls whose numbers come from `valueArb` (by default any finite double, or a hostile value). */
 export function clientOps(valueArb: fc.Arbitrary<unknown> = anyValueArb): fc.Arbitrary<ClientOp> {
   const optionsArb = fc.oneof(
-    { weight: 8, arbitrary: fc.record({ name: nameArb, level: levelArb, source: fc.oneof(fc.constant(undefined), shortString, hostileValue()), tags: tagsArb, value: valueArb, ms: valueArb }, { requiredKeys: ['name'] }) },
+    { weight: 8, arbitrary: fc.record({ name: nameArb, level: levelArb, source: fc.oneof(fc.constant(undefined), shortString, hostileValue()), tags: tagsArb, value: valueArb, ms: valueArb, description: fc.oneof(shortString, hostileValue()), unit: fc.oneof(shortString, hostileValue()) }, { requiredKeys: ['name'] }) },
     hostileValue(),
   );
   return fc.oneof(
-    fc.record({ op: fc.constantFrom('count' as const, 'gauge' as const, 'timing' as const), o: optionsArb }),
+    fc.record({ op: fc.constantFrom('count' as const, 'gauge' as const, 'gaugeInc' as const, 'gaugeDec' as const, 'timing' as const), o: optionsArb }),
     fc.record({
       op: fc.constant('emit' as const),
       level: levelArb,
@@ -133,6 +133,8 @@ export function clientApiTarget(broker: string, maxBufferedRecords = 1000, batch
       switch (o.op) {
         case 'count':
         case 'gauge':
+        case 'gaugeInc':
+        case 'gaugeDec':
         case 'timing':
           step(o.op, 1, 1, () => z[o.op](o.o as never));
           break;
@@ -189,6 +191,9 @@ const seriesArb = fc.record({
   source: fc.string({ unit: 'binary', maxLength: 20 }),
   tags: fc.dictionary(fc.string({ unit: 'binary', minLength: 1, maxLength: 10 }), fc.string({ unit: 'binary', maxLength: 10 }), { maxKeys: 4 }),
   sampleRate: fc.oneof(fc.constant(1), fc.double({ min: Number.MIN_VALUE, max: 1, noNaN: true })),
+  // Wire version 3: a batch with a described series is sealed as version 3, the others stay version 2.
+  description: fc.option(fc.string({ unit: 'binary', maxLength: 30 }), { nil: undefined }),
+  unit: fc.option(fc.string({ unit: 'binary', maxLength: 10 }), { nil: undefined }),
 });
 
 /** A valid batch as the client writes it: series, then records referring to them. */
@@ -196,7 +201,7 @@ const validFrameArb = fc
   .tuple(fc.array(seriesArb, { minLength: 1, maxLength: 5 }), fc.array(fc.tuple(fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true })), { maxLength: 20 }))
   .map(([series, records]) => {
     const w = new BatchWriter(4096, 4096);
-    const slots = series.map((s) => w.addSeries(encodeSeries(s.kind, s.name, s.source, s.tags, s.sampleRate)));
+    const slots = series.map((s) => w.addSeries(encodeSeries(s.kind, s.name, s.source, s.tags, s.sampleRate, { description: s.description, unit: s.unit })));
     const values: number[] = [];
     for (const [i, v] of records) {
       w.append(slots[i % slots.length]!, v);
@@ -212,7 +217,7 @@ const mutationArb = fc.record({ writes: fc.array(fc.tuple(fc.nat(), fc.integer({
 export interface FrameInput {
   frame: Uint8Array;
   values?: number[];
-  series?: { kind: number; name: string; source: string; tags: Record<string, string>; sampleRate: number }[];
+  series?: { kind: number; name: string; source: string; tags: Record<string, string>; sampleRate: number; description?: string; unit?: string }[];
 }
 
 export const frameArb: fc.Arbitrary<FrameInput> = fc.oneof(
@@ -249,7 +254,15 @@ export function checkFrame(input: FrameInput): void {
   }
   input.series?.forEach((s, i) => {
     const d = batch.series[i];
-    const same = d !== undefined && d.kind === s.kind && d.name === s.name && d.source === s.source && d.sampleRate === s.sampleRate && JSON.stringify(Object.entries(d.tags).sort()) === JSON.stringify(Object.entries(s.tags).sort());
+    const same =
+      d !== undefined &&
+      d.kind === s.kind &&
+      d.name === s.name &&
+      d.source === s.source &&
+      d.sampleRate === s.sampleRate &&
+      JSON.stringify(Object.entries(d.tags).sort()) === JSON.stringify(Object.entries(s.tags).sort()) &&
+      (d.description ?? '') === (s.description ?? '') &&
+      (d.unit ?? '') === (s.unit ?? '');
     if (!same) throw new Error(`series ${i}: decoded ${JSON.stringify(d)}, wrote ${JSON.stringify(s)}`);
   });
 }

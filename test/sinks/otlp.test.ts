@@ -128,6 +128,21 @@ describe('otlp sink against a receiver decoding with the official OTLP schema', 
     assert.equal(t.summaries.size, 2);
   });
 
+  for (const encoding of ['protobuf', 'json'] as const) {
+    test(`over ${encoding}, a series' description and unit become the metric's description and unit`, async () => {
+      const r = await receiver();
+      const sink = makeSink(otlpSinkSpec, { url: r.url, encoding, spoolDir: join(tmp.dir, `spool-described-${encoding}`), ...FAST_DELIVERY });
+      await sink.export(batchAt([gauge('heap.used', 5, { description: 'V8 heap in use', unit: 'bytes' }), timer('gc', { description: 'GC pauses', unit: 'seconds' })], T));
+      await sink.stop();
+      type M = { name: string; description?: string; unit?: string };
+      const metrics = (r.received[0]!.request.resourceMetrics as { scopeMetrics: { metrics: M[] }[] }[])[0]!.scopeMetrics[0]!.metrics;
+      assert.deepEqual(metrics.map((m) => [m.name, m.description, m.unit]), [
+        ['heap.used', 'V8 heap in use', 'bytes'],
+        ['gc', 'GC pauses', 'ms'],
+      ]);
+    });
+  }
+
   test('a configured service name replaces the source, which moves to zibrato.source', async () => {
     const r = await receiver();
     const sink = makeSink(otlpSinkSpec, { url: r.url, serviceName: 'checkout', spoolDir: join(tmp.dir, 'spool-svc'), ...FAST_DELIVERY });

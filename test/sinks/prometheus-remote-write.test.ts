@@ -57,10 +57,11 @@ describe('prometheus remote-write sink into a real Prometheus', () => {
       await prom!.waitForValue('rw_requests_total{source="web-1",Zone="eu"}', 12, t2 / 1000);
       await prom!.waitForValue('rw_temp', -3.5, t1 / 1000);
       await prom!.waitForValue('rw_temp', 2, t2 / 1000);
-      await prom!.waitForValue('rw_db_query_count', 15, t2 / 1000);
-      await prom!.waitForValue('rw_db_query_sum', 133.5, t2 / 1000);
-      await prom!.waitForValue('rw_db_query{quantile="0.99"}', 50, t2 / 1000);
-      await prom!.waitForValue('rw_db_query{quantile="0.5"}', 10, t2 / 1000);
+      // Timers travel in ms and reach Prometheus in seconds, as its naming conventions ask.
+      await prom!.waitForValue('rw_db_query_seconds_count', 15, t2 / 1000);
+      await prom!.waitForValue('rw_db_query_seconds_sum', 0.1335, t2 / 1000);
+      await prom!.waitForValue('rw_db_query_seconds{quantile="0.99"}', 0.05, t2 / 1000);
+      await prom!.waitForValue('rw_db_query_seconds{quantile="0.5"}', 0.01, t2 / 1000);
       // Samples carry the flush time, not the arrival time.
       const [r] = await prom!.query('timestamp(rw_temp)', t2 / 1000);
       assert.equal(Number(r!.value[1]), t2 / 1000);

@@ -47,14 +47,14 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
         '# HELP ns_hits_total zibrato counter hits',
         '# TYPE ns_hits_total counter',
         'ns_hits_total{path="/a \\"b\\"\\\\"} 5',
-        '# HELP ns_lat zibrato timer lat',
-        '# TYPE ns_lat summary',
-        'ns_lat{quantile="0.5"} 10',
-        'ns_lat{quantile="0.9"} 30.5',
-        'ns_lat{quantile="0.95"} 35',
-        'ns_lat{quantile="0.99"} 7',
-        'ns_lat_sum 4.5',
-        'ns_lat_count 3',
+        '# HELP ns_lat_seconds zibrato timer lat',
+        '# TYPE ns_lat_seconds summary',
+        'ns_lat_seconds{quantile="0.5"} 0.01',
+        'ns_lat_seconds{quantile="0.9"} 0.0305',
+        'ns_lat_seconds{quantile="0.95"} 0.035',
+        'ns_lat_seconds{quantile="0.99"} 0.007',
+        'ns_lat_seconds_sum 0.0045',
+        'ns_lat_seconds_count 3',
         '',
       ].join('\n'));
       const check = promtoolCheckMetrics(text);
@@ -79,10 +79,10 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
     await prom!.waitForValue(`app_requests_total{${base},source="web-1",region="eu"}`, 12);
     await prom!.waitForValue(`app_temp{${base}}`, -3.5);
     await prom!.waitForValue(`users_unique{${base}}`, 17);
-    await prom!.waitForValue(`db_query_count{${base},db="main",tag_quantile="x"}`, 14);
-    await prom!.waitForValue(`db_query_sum{${base},db="main",tag_quantile="x"}`, 143.5);
-    await prom!.waitForValue(`db_query{${base},db="main",tag_quantile="x",quantile="0.5"}`, 5);
-    await prom!.waitForValue(`db_query{${base},db="main",tag_quantile="x",quantile="0.99"}`, 39.75);
+    await prom!.waitForValue(`db_query_seconds_count{${base},db="main",tag_quantile="x"}`, 14);
+    await prom!.waitForValue(`db_query_seconds_sum{${base},db="main",tag_quantile="x"}`, 0.1435);
+    await prom!.waitForValue(`db_query_seconds{${base},db="main",tag_quantile="x",quantile="0.5"}`, 0.005);
+    await prom!.waitForValue(`db_query_seconds{${base},db="main",tag_quantile="x",quantile="0.99"}`, 0.03975);
     await prom!.waitForValue(`odd_name{${base},_weird="w",_1st="one"}`, 1);
     // Scrapes happened and nothing was refused.
     assert.ok(sink!.scrapes > 0);
@@ -101,16 +101,16 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
     }
   });
 
-  test('a gauge whose sanitised name is a timer summary sample (lat.count beside timer lat) is dropped, counted and logged, never exposed twice', async () => {
+  test('a gauge whose sanitised name is a timer summary sample (lat.seconds.count beside timer lat) is dropped, counted and logged, never exposed twice', async () => {
     const logs: string[] = [];
     const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: '', expireAfterMs: 0 }, (l) => logs.push(l));
     try {
-      await s.export(batchAt([timer('lat'), gauge('lat.count', 4), gauge('lat.sum', 5), gauge('lat.ok', 6)]));
-      await s.export(batchAt([gauge('lat.count', 4)]));
+      await s.export(batchAt([timer('lat'), gauge('lat.seconds.count', 4), gauge('lat.seconds.sum', 5), gauge('lat.ok', 6)]));
+      await s.export(batchAt([gauge('lat.seconds.count', 4)]));
       assert.equal(s.status().dropped, 3);
-      assert.match(logs.join('\n'), /lat_count is already a sample of the summary lat/);
+      assert.match(logs.join('\n'), /lat_seconds_count is already a sample of the summary lat_seconds/);
       const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
-      assert.equal(text.split('\n').filter((l) => l.startsWith('lat_count')).length, 1, text);
+      assert.equal(text.split('\n').filter((l) => l.startsWith('lat_seconds_count')).length, 1, text);
       const check = promtoolCheckMetrics(text);
       assert.equal(check.status, 0, check.output);
     } finally {
@@ -121,7 +121,7 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
   test('a timer arriving after a gauge that owns one of its sample names is the one dropped', async () => {
     const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: '', expireAfterMs: 0 });
     try {
-      await s.export(batchAt([gauge('lat.count', 4)]));
+      await s.export(batchAt([gauge('lat.seconds.count', 4)]));
       await s.export(batchAt([timer('lat')]));
       assert.equal(s.status().dropped, 1);
       const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
@@ -134,13 +134,13 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
   test('series the backend forgot stop being exposed, and free their family name', async () => {
     const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: '', expireAfterMs: 0 });
     try {
-      await s.export(batchAt([gauge('lat.count', 4), gauge('kept', 1)]));
-      await s.export({ ...batchAt([timer('lat')]), expired: [{ type: 'gauge', name: 'lat.count', source: '', tags: {} }] });
+      await s.export(batchAt([gauge('lat.seconds.count', 4), gauge('kept', 1)]));
+      await s.export({ ...batchAt([timer('lat')]), expired: [{ type: 'gauge', name: 'lat.seconds.count', source: '', tags: {} }] });
       assert.equal(s.status().dropped, 0);
       const text = await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
-      assert.match(text, /# TYPE lat summary/);
+      assert.match(text, /# TYPE lat_seconds summary/);
       assert.match(text, /^kept 1$/m);
-      assert.doesNotMatch(text, /TYPE lat_count/);
+      assert.doesNotMatch(text, /TYPE lat_seconds_count/);
     } finally {
       await s.stop();
     }
@@ -172,5 +172,51 @@ describe('prometheus exposition sink scraped by a real Prometheus', () => {
     await res.text();
     await s.stop();
     await waitFor('the port to close', async () => (await fetch(`http://127.0.0.1:${s.port}/metrics`).then(() => false, () => true)), 5_000);
+  });
+});
+
+describe('prometheus exposition: descriptions and units', () => {
+  async function exposition(points: Parameters<typeof batchAt>[0]): Promise<string> {
+    const s = new PrometheusExpositionSink({ host: '127.0.0.1', port: 0, namespace: '', expireAfterMs: 0 });
+    try {
+      await s.export(batchAt(points));
+      return await (await fetch(`http://127.0.0.1:${s.port}/metrics`)).text();
+    } finally {
+      await s.stop();
+    }
+  }
+
+  test('a description becomes the family’s # HELP line, escaped', async () => {
+    const text = await exposition([gauge('queue.depth', 3, { description: 'Jobs waiting\nin the queue \\ now' })]);
+    assert.match(text, /^# HELP queue_depth Jobs waiting\\nin the queue \\\\ now$/m);
+  });
+
+  test('a unit becomes the name suffix, before _total on counters and once only', async () => {
+    const text = await exposition([
+      counter('process.cpu.user', 2, { unit: 'seconds' }),
+      gauge('heap.used', 1024, { unit: 'bytes' }),
+      gauge('heap_total_bytes', 2048, { unit: 'By' }),
+      gauge('loop.utilization', 0.5, { unit: 'ratio' }),
+      counter('jobs_total', 1, { unit: 's' }),
+    ]);
+    for (const name of ['process_cpu_user_seconds_total', 'heap_used_bytes', 'heap_total_bytes', 'loop_utilization_ratio', 'jobs_seconds_total']) assert.match(text, new RegExp(`^# TYPE ${name} `, 'm'), text);
+  });
+
+  test('timers are exposed in seconds with the _seconds suffix, whatever their unit says', async () => {
+    const text = await exposition([timer('http.duration', { unit: 'ms', count: 2, sum: 250, p99: 1500 })]);
+    assert.match(text, /^http_duration_seconds\{quantile="0.99"\} 1.5$/m);
+    assert.match(text, /^http_duration_seconds_sum 0.25$/m);
+    assert.match(text, /^http_duration_seconds_count 2$/m);
+  });
+
+  test('promtool accepts described series with units, default-metrics style', async () => {
+    const text = await exposition([
+      counter('process.cpu.system', 0.25, { unit: 'seconds', description: 'System CPU time spent' }),
+      gauge('process.resident_memory', 5e7, { unit: 'bytes', description: 'Resident set size' }),
+      timer('nodejs.gc.duration', { tags: { kind: 'minor' }, description: 'Garbage collection pauses by kind' }),
+    ]);
+    assert.match(text, /^# HELP nodejs_gc_duration_seconds Garbage collection pauses by kind$/m);
+    const check = promtoolCheckMetrics(text);
+    assert.equal(check.status, 0, check.output);
   });
 });

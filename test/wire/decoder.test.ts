@@ -70,8 +70,8 @@ describe('docs/wire-format.md validation rules', () => {
     for (const n of [16, 24, HEADER_BYTES - 1]) rejects(validBatch().subarray(0, n), /shorter than the 32-byte version 2 header/);
   });
 
-  test('a version other than 1 or 2 is rejected', () => {
-    for (const v of [0, 3, 255]) rejects(damaged((b) => (b[0] = v)), new RegExp(`unsupported wire version ${v}`));
+  test('a version other than 1, 2 or 3 is rejected', () => {
+    for (const v of [0, 4, 255]) rejects(damaged((b) => (b[0] = v)), new RegExp(`unsupported wire version ${v}`));
   });
 
   test('a sequence above 2^53 - 1 is rejected', () => {

@@ -49,6 +49,8 @@ describe('native vectors', () => {
         const s = batch.series[recordSeries(batch, i)]!;
         const r: VectorRecord = { type: KIND_NAMES[s.kind] as VectorType, name: s.name, source: s.source, tags: { ...s.tags }, value: recordValue(batch, i) };
         if (s.sampleRate !== 1) r.sampleRate = s.sampleRate;
+        if (s.description !== undefined) r.seriesDescription = s.description;
+        if (s.unit !== undefined) r.unit = s.unit;
         decoded.push(r);
       }
       const expected = v.records.map(({ member: _member, ...r }) => r);
@@ -106,6 +108,24 @@ describe('native vectors', () => {
     const versions = nativeFiles.map((f) => load<NativeVector>(f).version ?? 1);
     assert.ok(versions.filter((x) => x === 1).length >= 9 && versions.filter((x) => x === 2).length >= 3, JSON.stringify(versions));
     assert.ok(nativeFiles.some((f) => (load<NativeVector>(f).sequence ?? 0) > 2 ** 32), 'a sequence that needs the high u32');
+  });
+
+  test('version 3 is written only for a batch that declares a described series, and its descriptions and units decode', () => {
+    const v3 = nativeFiles.map((f) => load<NativeVector>(f)).filter((v) => v.version === 3);
+    assert.ok(v3.length >= 1);
+    for (const v of nativeFiles.map((f) => load<NativeVector>(f))) {
+      const described = v.records.some((r) => r.seriesDescription !== undefined || r.unit !== undefined);
+      assert.equal(decodeBatch(Buffer.from(v.frames[1], 'hex')).version === 3, described, v.description);
+    }
+    const batch = decodeBatch(Buffer.from(v3[0]!.frames[1], 'hex'));
+    assert.deepEqual(
+      batch.series.map((s) => [s.name, s.description, s.unit]),
+      [
+        ['http.duration', 'Time to answer an HTTP request', 'ms'],
+        ['heap.used', undefined, 'bytes'],
+        ['requests', undefined, undefined],
+      ],
+    );
   });
 });
 

@@ -9,6 +9,10 @@ export interface SeriesIdentity {
   tags: Tags;
   /** The level of the series' first record (a series is keyed without its level); the store shows it. */
   level?: Level;
+  /** What the series says about itself (wire version 3), the last one received; absent when never described. */
+  description?: string;
+  /** The unit of its values (wire version 3), the last one received; absent when never given. */
+  unit?: string;
 }
 
 /**
