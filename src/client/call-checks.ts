@@ -7,28 +7,9 @@ import type { Tags } from '../wire/series-encoding.js';
  * record: the handle cache answers repeats before any of this.
  */
 
-/**
- * A short, safe description of any value for a diagnostic. Never calls
- * `toString`/`valueOf` of an object (they may throw) and never stringifies a
- * Symbol implicitly (that throws).
- */
-export function describeValue(v: unknown): string {
-  switch (typeof v) {
-    case 'string':
-      return JSON.stringify(v.length > 60 ? `${v.slice(0, 60)}…` : v);
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-    case 'undefined':
-      return String(v);
-    case 'symbol':
-      return 'a Symbol';
-    case 'function':
-      return 'a function';
-    default:
-      return v === null ? 'null' : Array.isArray(v) ? 'an array' : 'an object';
-  }
-}
+import { describeValue } from '../describe-value.js';
+
+export { describeValue };
 
 /**
  * A tag value as it is sent: strings as they are; finite numbers and booleans

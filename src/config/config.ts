@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { DEFAULT_FILE_SINK_PATH, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT, DEFAULT_STORE_DIR, DEFAULT_STORE_PORT, DEFAULT_SUBSCRIBE_ENDPOINT, MIN_FLUSH_INTERVAL_MS } from '../defaults.js';
 import { DEFAULT_RETENTION } from '../store/store.js';
 import { InvalidOptionError } from '../errors.js';
+import { describeValue, plainText } from '../describe-value.js';
 import { parseLevels, type Level } from '../levels.js';
 import { parseCount, parseDurationMs, sinkNumberLimits } from '../cli/duration.js';
 import { resolveSinkOptions, sinkSpec } from '../sinks/registry.js';
@@ -82,7 +83,7 @@ function onlyKeys(o: Obj, where: string, allowed: string[]): void {
 function endpoints(v: unknown, key: string, dflt: string): string[] {
   if (v === undefined) return [dflt];
   const list = Array.isArray(v) ? v : [v];
-  for (const [i, e] of list.entries()) if (typeof e !== 'string' || !/^(tcp|ipc|inproc|ws|wss):\/\/.+/.test(e)) bad(`${key}[${i}]`, `"${String(e)}" is not a ZeroMQ endpoint such as tcp://127.0.0.1:5550`);
+  for (const [i, e] of list.entries()) if (typeof e !== 'string' || !/^(tcp|ipc|inproc|ws|wss):\/\/.+/.test(e)) bad(`${key}[${i}]`, `${describeValue(e)} is not a ZeroMQ endpoint such as tcp://127.0.0.1:5550`);
   return list as string[];
 }
 
@@ -137,7 +138,7 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     const options = wrap(`${key}.options`, () => resolveSinkOptions(spec, optsRaw, `${key}.options`));
     for (const o of spec.options) {
       const v = options[o.key];
-      if (o.type === 'number' && v !== undefined) wrap(`${key}.options.${o.key}`, () => parseCount(String(v), o.key, sinkNumberLimits(o.key)));
+      if (o.type === 'number' && v !== undefined) wrap(`${key}.options.${o.key}`, () => parseCount(plainText(v), o.key, sinkNumberLimits(o.key)));
     }
     return { name, sink: spec.name, levels, flushIntervalMs, options };
   });
@@ -158,12 +159,12 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     const key = `ingest[${i}]`;
     if (!isObj(g)) bad(key, 'must be a mapping like { type: statsd, port: 8125 }');
     onlyKeys(g, key, ['type', 'port', 'host', 'defaultLevel']);
-    if (g.type !== 'statsd') bad(`${key}.type`, `"${String(g.type)}" is not a known gateway (statsd)`);
+    if (g.type !== 'statsd') bad(`${key}.type`, `${describeValue(g.type)} is not a known gateway (statsd)`);
     const port = g.port ?? DEFAULT_STATSD_PORT;
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) bad(`${key}.port`, 'must be a port number');
     const host = g.host ?? '127.0.0.1';
     if (typeof host !== 'string') bad(`${key}.host`, 'must be a string');
-    const defaultLevel = wrap(`${key}.defaultLevel`, () => parseLevels(String(g.defaultLevel ?? 'info'))[0]!);
+    const defaultLevel = wrap(`${key}.defaultLevel`, () => parseLevels(plainText(g.defaultLevel ?? 'info'))[0]!);
     return { type: 'statsd', port, host, defaultLevel };
   });
 

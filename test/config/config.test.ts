@@ -112,3 +112,8 @@ describe('levels and durations', () => {
     fc.assert(fc.property(fc.string(), (s) => /^\s*\d+\s*$/.test(s) || (() => { try { parseCount(s, 'x'); return false; } catch { return true; } })()));
   });
 });
+
+test('a value whose own toString is not callable is named, not called, in a coded config error (found by fuzzing)', () => {
+  rejects('{"broker":{"subscribe":{"toString":""}}}', /broker\.subscribe\[0\]: an object is not a ZeroMQ endpoint/);
+  rejects('{"ingest":[{"type":{"toString":""}}]}', /ingest\[0\]\.type: an object is not a known gateway/);
+});
