@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -57,11 +57,17 @@ async function publish(o: { endpoint: string; values: number; durationMs: number
 /** Sums of counter values in the file sink's output, read as a stream (a full run writes about a million rows). */
 async function counterSums(path: string, names: string[]): Promise<Map<string, number>> {
   const sums = new Map(names.map((n) => [n, 0]));
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (!line) continue;
-    const row = JSON.parse(line) as { type: string; name: string; value?: number };
-    if (row.type === 'counter' && sums.has(row.name)) sums.set(row.name, sums.get(row.name)! + (row.value ?? 0));
+  // A million one-record series write more rows than the file sink keeps in one
+  // file (it rotates at 100 MiB to path.1, path.2 …): read every file.
+  const files = [path];
+  for (let i = 1; existsSync(`${path}.${i}`); i++) files.push(`${path}.${i}`);
+  for (const file of files) {
+    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+    for await (const line of lines) {
+      if (!line) continue;
+      const row = JSON.parse(line) as { type: string; name: string; value?: number };
+      if (row.type === 'counter' && sums.has(row.name)) sums.set(row.name, sums.get(row.name)! + (row.value ?? 0));
+    }
   }
   return sums;
 }
