@@ -3,6 +3,7 @@ import { DEFAULT_LEVEL, isLevel, type Level } from '../levels.js';
 import { DEFAULT_PUBLISH_ENDPOINT } from '../defaults.js';
 import type { Tags } from '../wire/series-encoding.js';
 import { checkTags, describeValue } from './call-checks.js';
+import { checkClientKeys, resolveClientKeys, type CurveClientKeys } from '../security/keys.js';
 
 /**
  * Largest `batchBytes`: receivers skip frames over 4 MiB (`DEFAULT_MAX_FRAME_BYTES`),
@@ -34,6 +35,12 @@ export interface ZibratoOptions {
   batchBytes?: number;
   /** Where diagnostics go (rate-limited). Default: stderr. */
   log?: (line: string) => void;
+  /**
+   * CURVE keys (Z85) for a broker that requires them (docs/security.md):
+   * the broker's public key and this app's key pair. Default: from the
+   * environment (`ZIBRATO_CURVE_*`), else none (plain ZeroMQ).
+   */
+  curve?: CurveClientKeys;
 }
 
 /** Options with every default filled in. */
@@ -46,6 +53,7 @@ export interface ResolvedOptions {
   maxBufferedRecords: number;
   batchBytes: number;
   log: (line: string) => void;
+  curve: CurveClientKeys | undefined;
 }
 
 function boundedInt(name: string, v: unknown, dflt: number, min: number, max: number): number {
@@ -76,5 +84,6 @@ export function resolveOptions(o: ZibratoOptions = {}): ResolvedOptions {
     maxBufferedRecords: boundedInt('maxBufferedRecords', o.maxBufferedRecords, 1_000_000, 1, Number.MAX_SAFE_INTEGER),
     batchBytes: boundedInt('batchBytes', o.batchBytes, 64 * 1024, 256, MAX_BATCH_BYTES),
     log: o.log ?? ((line: string) => process.stderr.write(`[zibrato] ${line}\n`)),
+    curve: o.curve !== undefined ? checkClientKeys(o.curve, 'option curve') : resolveClientKeys(),
   };
 }

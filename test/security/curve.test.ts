@@ -1,0 +1,73 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { tcpBrokerEndpoints } from '../helpers/ports.ts';
+import { eventually, stopAll, zibrato } from '../helpers/processes.ts';
+import { counterTotal, readRows } from '../helpers/jsonl.ts';
+
+after(stopAll);
+
+/** `zibrato keygen dir/name`: returns the key pair file and the public key it printed. */
+async function keygen(dir: string, name: string): Promise<{ keyFile: string; pubFile: string; publicKey: string }> {
+  const p = zibrato(['keygen', join(dir, name)]);
+  const { code } = await p.exited;
+  assert.equal(code, 0, p.lines.join('\n'));
+  return { keyFile: join(dir, `${name}.key`), pubFile: join(dir, `${name}.pub`), publicKey: p.lines.find((l) => /^\S{40}$/.test(l))! };
+}
+
+function keyArgs(keyFile: string, serverPub: string): string[] {
+  return ['--curve-key-file', keyFile, '--curve-server-key-file', serverPub];
+}
+
+test('zibrato keygen writes the key pair file with mode 0600 and prints the public key it holds', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-keygen-'));
+  const k = await keygen(dir, 'app');
+  assert.equal(statSync(k.keyFile).mode & 0o777, 0o600);
+  assert.match(readFileSync(k.keyFile, 'utf8'), new RegExp(`public-key = ${k.publicKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\nsecret-key = \\S{40}`));
+  const again = zibrato(['keygen', join(dir, 'app')]);
+  assert.equal((await again.exited).code, 2, 'an existing key is not overwritten without --force');
+});
+
+test('a keyed publisher delivers to a keyed backend, and unlisted publishers and subscribers get nothing in or out', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-curve-'));
+  const [broker, app, backend, intruder, spy] = await Promise.all(['broker', 'app', 'backend', 'intruder', 'spy'].map((n) => keygen(dir, n)));
+  writeFileSync(join(dir, 'publishers.allow'), `${readFileSync(app!.pubFile, 'utf8')}`);
+  writeFileSync(join(dir, 'subscribers.allow'), `${readFileSync(backend!.pubFile, 'utf8')}`);
+  const ep = await tcpBrokerEndpoints();
+  const b = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe, '--stats-interval', '200ms', '--curve-key-file', broker!.keyFile, '--allow-publishers-file', join(dir, 'publishers.allow'), '--allow-subscribers-file', join(dir, 'subscribers.allow')]);
+  await b.waitFor(/broker up/);
+  const good = join(dir, 'good.jsonl');
+  const goodBackend = zibrato(['backend', 'file', '--levels', 'info', '--flush', '200ms', '--broker', ep.subscribe, '--path', good, ...keyArgs(backend!.keyFile, broker!.pubFile)]);
+  // The spy holds a key pair of its own and knows the broker's public key, but is not on the subscriber list.
+  const spied = join(dir, 'spied.jsonl');
+  const spyBackend = zibrato(['backend', 'file', '--levels', 'info', '--flush', '200ms', '--broker', ep.subscribe, '--path', spied, ...keyArgs(spy!.keyFile, broker!.pubFile)]);
+  await b.waitFor(/ZIB_BROKER_REFUSED: refused a subscriber from 127\.0\.0\.1 with public key/);
+  await goodBackend.waitFor(/subscribed/);
+
+  const sent = zibrato(['send', '--broker', ep.publish, '--name', 'orders', '--value', '3', '--source', 'shop', ...keyArgs(app!.keyFile, broker!.pubFile)]);
+  assert.equal((await sent.exited).code, 0, sent.lines.join('\n'));
+  // The intruder is refused at the handshake: it never hears a subscription, so it finds nobody listening.
+  const injected = zibrato(['send', '--broker', ep.publish, '--name', 'orders', '--value', '1000000', '--source', 'shop', '--timeout', '2s', ...keyArgs(intruder!.keyFile, broker!.pubFile)]);
+  assert.equal((await injected.exited).code, 1, injected.lines.join('\n'));
+  // A publisher without keys fails the CURVE handshake the same way.
+  const plain = zibrato(['send', '--broker', ep.publish, '--name', 'orders', '--value', '1000000', '--source', 'shop', '--timeout', '2s']);
+  assert.equal((await plain.exited).code, 1, plain.lines.join('\n'));
+
+  await eventually(() => counterTotal(readRows(good), 'orders', 'shop') === 3, 'the listed publisher\'s record at the listed backend');
+  await b.waitFor(/ZIB_BROKER_REFUSED: refused a publisher from 127\.0\.0\.1 with public key/);
+  // Refusals are counted in the broker's self-metrics, which reach the listed backend.
+  await eventually(() => counterTotal(readRows(good), 'zibrato.broker.refused') >= 2, 'zibrato.broker.refused at the listed backend');
+  assert.equal(counterTotal(readRows(good), 'orders', 'shop'), 3, 'nothing from unlisted publishers was accepted');
+  assert.equal(readRowsOrEmpty(spied).filter((r) => r.name === 'orders' || r.name.startsWith('zibrato.broker')).length, 0, 'nothing was delivered to the unlisted subscriber');
+  assert.ok(spyBackend.lines.every((l) => !/ZIB_LOST/.test(l)));
+});
+
+function readRowsOrEmpty(path: string): ReturnType<typeof readRows> {
+  try {
+    return readRows(path);
+  } catch {
+    return [];
+  }
+}
