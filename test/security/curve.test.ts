@@ -4,13 +4,19 @@ import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tcpBrokerEndpoints } from '../helpers/ports.ts';
-import { eventually, stopAll, zibrato } from '../helpers/processes.ts';
+import { eventually, program, ROOT, stopAll, zibrato } from '../helpers/processes.ts';
 import { counterTotal, readRows } from '../helpers/jsonl.ts';
 
 after(stopAll);
 
+interface Key {
+  keyFile: string;
+  pubFile: string;
+  publicKey: string;
+}
+
 /** `zibrato keygen dir/name`: returns the key pair file and the public key it printed. */
-async function keygen(dir: string, name: string): Promise<{ keyFile: string; pubFile: string; publicKey: string }> {
+async function keygen(dir: string, name: string): Promise<Key> {
   const p = zibrato(['keygen', join(dir, name)]);
   const { code } = await p.exited;
   assert.equal(code, 0, p.lines.join('\n'));
@@ -30,26 +36,32 @@ test('zibrato keygen writes the key pair file with mode 0600 and prints the publ
   assert.equal((await again.exited).code, 2, 'an existing key is not overwritten without --force');
 });
 
-test('a keyed publisher delivers to a keyed backend, and unlisted publishers and subscribers get nothing in or out', async () => {
+/** A broker with keys whose lists admit `app` (publisher) and `backend` (subscriber), and a keyed file backend. */
+async function keyedPipeline() {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-curve-'));
-  const [broker, app, backend, intruder, spy] = await Promise.all(['broker', 'app', 'backend', 'intruder', 'spy'].map((n) => keygen(dir, n)));
-  writeFileSync(join(dir, 'publishers.allow'), `${readFileSync(app!.pubFile, 'utf8')}`);
-  writeFileSync(join(dir, 'subscribers.allow'), `${readFileSync(backend!.pubFile, 'utf8')}`);
+  const [broker, app, backend, intruder, spy] = (await Promise.all(['broker', 'app', 'backend', 'intruder', 'spy'].map((n) => keygen(dir, n)))) as [Key, Key, Key, Key, Key];
+  writeFileSync(join(dir, 'publishers.allow'), `${readFileSync(app.pubFile, 'utf8')}`);
+  writeFileSync(join(dir, 'subscribers.allow'), `${readFileSync(backend.pubFile, 'utf8')}`);
   const ep = await tcpBrokerEndpoints();
-  const b = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe, '--stats-interval', '200ms', '--curve-key-file', broker!.keyFile, '--allow-publishers-file', join(dir, 'publishers.allow'), '--allow-subscribers-file', join(dir, 'subscribers.allow')]);
+  const b = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe, '--stats-interval', '200ms', '--curve-key-file', broker.keyFile, '--allow-publishers-file', join(dir, 'publishers.allow'), '--allow-subscribers-file', join(dir, 'subscribers.allow')]);
   await b.waitFor(/broker up/);
   const good = join(dir, 'good.jsonl');
-  const goodBackend = zibrato(['backend', 'file', '--levels', 'info', '--flush', '200ms', '--broker', ep.subscribe, '--path', good, ...keyArgs(backend!.keyFile, broker!.pubFile)]);
+  const goodBackend = zibrato(['backend', 'file', '--levels', 'info', '--flush', '200ms', '--broker', ep.subscribe, '--path', good, ...keyArgs(backend.keyFile, broker.pubFile)]);
+  return { dir, ep, b, good, goodBackend, broker, app, intruder, spy };
+}
+
+test('a keyed publisher delivers to a keyed backend, and unlisted publishers and subscribers get nothing in or out', async () => {
+  const { dir, ep, b, good, goodBackend, broker, app, intruder, spy } = await keyedPipeline();
   // The spy holds a key pair of its own and knows the broker's public key, but is not on the subscriber list.
   const spied = join(dir, 'spied.jsonl');
-  const spyBackend = zibrato(['backend', 'file', '--levels', 'info', '--flush', '200ms', '--broker', ep.subscribe, '--path', spied, ...keyArgs(spy!.keyFile, broker!.pubFile)]);
+  const spyBackend = zibrato(['backend', 'file', '--levels', 'info', '--flush', '200ms', '--broker', ep.subscribe, '--path', spied, ...keyArgs(spy.keyFile, broker.pubFile)]);
   await b.waitFor(/ZIB_BROKER_REFUSED: refused a subscriber from 127\.0\.0\.1 with public key/);
   await goodBackend.waitFor(/subscribed/);
 
-  const sent = zibrato(['send', '--broker', ep.publish, '--name', 'orders', '--value', '3', '--source', 'shop', ...keyArgs(app!.keyFile, broker!.pubFile)]);
+  const sent = zibrato(['send', '--broker', ep.publish, '--name', 'orders', '--value', '3', '--source', 'shop', ...keyArgs(app.keyFile, broker.pubFile)]);
   assert.equal((await sent.exited).code, 0, sent.lines.join('\n'));
   // The intruder is refused at the handshake: it never hears a subscription, so it finds nobody listening.
-  const injected = zibrato(['send', '--broker', ep.publish, '--name', 'orders', '--value', '1000000', '--source', 'shop', '--timeout', '2s', ...keyArgs(intruder!.keyFile, broker!.pubFile)]);
+  const injected = zibrato(['send', '--broker', ep.publish, '--name', 'orders', '--value', '1000000', '--source', 'shop', '--timeout', '2s', ...keyArgs(intruder.keyFile, broker.pubFile)]);
   assert.equal((await injected.exited).code, 1, injected.lines.join('\n'));
   // A publisher without keys fails the CURVE handshake the same way.
   const plain = zibrato(['send', '--broker', ep.publish, '--name', 'orders', '--value', '1000000', '--source', 'shop', '--timeout', '2s']);
@@ -62,6 +74,20 @@ test('a keyed publisher delivers to a keyed backend, and unlisted publishers and
   assert.equal(counterTotal(readRows(good), 'orders', 'shop'), 3, 'nothing from unlisted publishers was accepted');
   assert.equal(readRowsOrEmpty(spied).filter((r) => r.name === 'orders' || r.name.startsWith('zibrato.broker')).length, 0, 'nothing was delivered to the unlisted subscriber');
   assert.ok(spyBackend.lines.every((l) => !/ZIB_LOST/.test(l)));
+});
+
+test('the Python example publishes with listed keys, and nothing of it is accepted with unlisted ones', async () => {
+  const { ep, b, good, goodBackend, broker, app, intruder } = await keyedPipeline();
+  await goodBackend.waitFor(/subscribed/);
+  const python = (keyFile: string, value: string) => program('/usr/bin/python3', [join(ROOT, 'examples/python/publish_native.py'), '--broker', ep.publish, '--name', 'py.curve', '--value', value, '--count', '4', '--source', 'py', '--wait-ms', '3000', '--curve-key-file', keyFile, '--curve-server-key-file', broker.pubFile], 'publish_native.py');
+  const listed = python(app.keyFile, '2');
+  assert.equal((await listed.exited).code, 0, listed.lines.join('\n'));
+  const unlisted = python(intruder.keyFile, '1000');
+  await unlisted.exited;
+  assert.match(unlisted.lines.join('\n'), /no subscriber for level info/);
+  await eventually(() => counterTotal(readRows(good), 'py.curve', 'py') === 8, 'the listed Python publisher\'s 4 × 2');
+  await b.waitFor(/ZIB_BROKER_REFUSED: refused a publisher from 127\.0\.0\.1/);
+  assert.equal(counterTotal(readRows(good), 'py.curve', 'py'), 8, 'nothing from the unlisted Python publisher');
 });
 
 function readRowsOrEmpty(path: string): ReturnType<typeof readRows> {
