@@ -63,6 +63,21 @@ export function z85Decode(text: string): Buffer | undefined {
   return out;
 }
 
+/** Z85 of bytes whose length is a multiple of 4 (RFC 32); the ZAP handler logs refused public keys with it. */
+export function z85Encode(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i + 4 <= bytes.length; i += 4) {
+    let value = ((bytes[i]! << 24) >>> 0) + (bytes[i + 1]! << 16) + (bytes[i + 2]! << 8) + bytes[i + 3]!;
+    let chunk = '';
+    for (let j = 0; j < 5; j++) {
+      chunk = Z85_ALPHABET[value % 85]! + chunk;
+      value = Math.floor(value / 85);
+    }
+    out += chunk;
+  }
+  return out;
+}
+
 /** True if `key` is a 40-character Z85 string of a 32-byte CURVE key. */
 export function isCurveKey(key: string): boolean {
   return key.length === 40 && z85Decode(key) !== undefined;

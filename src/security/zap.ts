@@ -1,5 +1,5 @@
 import * as zmq from 'zeromq';
-import { z85Decode } from './keys.js';
+import { z85Decode, z85Encode } from './keys.js';
 
 /** The ZAP domain the broker sets on its publisher side (XSUB). */
 export const PUBLISHER_DOMAIN = 'zibrato-publishers';
@@ -18,23 +18,6 @@ export interface Refusal {
   address: string;
   /** The peer's public key (Z85), or '' when it offered none (not CURVE). */
   publicKey: string;
-}
-
-const Z85_ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#';
-
-/** Z85 of a 32-byte key, for log lines (public keys only). */
-function z85Encode(bytes: Buffer): string {
-  let out = '';
-  for (let i = 0; i + 4 <= bytes.length; i += 4) {
-    let value = bytes.readUInt32BE(i);
-    let chunk = '';
-    for (let j = 0; j < 5; j++) {
-      chunk = Z85_ALPHABET[value % 85]! + chunk;
-      value = Math.floor(value / 85);
-    }
-    out += chunk;
-  }
-  return out;
 }
 
 function keySet(keys: readonly string[]): Set<string> {
