@@ -256,10 +256,10 @@ function curveSection(c) {
   L.push(
     `One publisher process (the Zibrato client, as fast as it goes without dropping), a broker process and a raw subscriber, ${c.recordsPerTrial.toLocaleString('en-US')} records per trial, ${c.rounds} round(s) alternating plain and CURVE (keys and allow-lists as in docs/security.md). Median records/s from the publisher's start to the last record received:`,
     '',
-    '| CURVE | records/s | cost |',
-    '|---|---:|---:|',
-    `| off | ${rate(c.plainRecordsPerSecond)} | |`,
-    `| on | ${rate(c.curveRecordsPerSecond)} | ${c.curveCostPercent} % fewer |`,
+    '| CURVE | records/s | cost | broker CPU per record |',
+    '|---|---:|---:|---:|',
+    `| off | ${rate(c.plainRecordsPerSecond)} | | ${c.plainBrokerCpuNsPerRecord ?? 'n/a'} ns |`,
+    `| on | ${rate(c.curveRecordsPerSecond)} | ${c.curveCostPercent} % fewer | ${c.curveBrokerCpuNsPerRecord ?? 'n/a'} ns |`,
     '',
   );
   return L;
