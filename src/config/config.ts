@@ -74,6 +74,13 @@ backends:
       retention1m: ${DEFAULT_RETENTION.m1}
       retention1h: ${DEFAULT_RETENTION.h1}
 ingest: []
+# CURVE on every connection, with allow-lists (docs/security.md). Files only, never key values:
+# security:
+#   brokerKeyFile: keys/broker.key            # zibrato keygen keys/broker
+#   clientKeyFile: keys/zibrato.key           # the backends' and gateways' pair, listed on both sides
+#   allowPublishersFile: keys/publishers.allow
+#   allowSubscribersFile: keys/subscribers.allow
+#   insecure: false                           # true: bind a non-loopback address without keys
 `;
 
 type Obj = Record<string, unknown>;

@@ -6,6 +6,7 @@ import { InvalidOptionError, ZibratoError } from '../../src/errors.ts';
 import { isCurveKey, keyPairFileText, parseKeyFile, publicKeyFileText, resolveClientKeys, z85Decode, z85Encode } from '../../src/security/keys.ts';
 import { Broker } from '../../src/broker/broker.ts';
 import { Zibrato } from '../../src/client/zibrato.ts';
+import { parseConfig } from '../../src/config/config.ts';
 
 test('Z85 decoding inverts encoding for any bytes whose length is a multiple of 4', () => {
   fc.assert(
@@ -60,4 +61,13 @@ test('a client given a malformed CURVE key throws ZIB_ERR_INVALID_OPTION at cons
 test('a broker with CURVE keys but without both allow-lists refuses to start: CURVE without ZAP admits everyone', () => {
   const kp = zmq.curveKeyPair();
   assert.throws(() => new Broker({ curve: kp, allowPublishers: [kp.publicKey] }), (e: unknown) => e instanceof ZibratoError && e.code === 'ZIB_ERR_INVALID_OPTION' && /both allow-lists/.test(e.message));
+});
+
+test('a config with only some of the security key files is refused, naming the missing ones', () => {
+  assert.throws(
+    () => parseConfig('security:\n  brokerKeyFile: keys/broker.key\n  clientKeyFile: keys/z.key\n'),
+    (e: unknown) => e instanceof ZibratoError && e.code === 'ZIB_ERR_INVALID_CONFIG' && /missing allowPublishersFile, allowSubscribersFile/.test(e.message),
+  );
+  assert.throws(() => parseConfig('security:\n  secretKey: abc\n'), (e: unknown) => e instanceof ZibratoError && e.code === 'ZIB_ERR_INVALID_CONFIG');
+  assert.deepEqual(parseConfig('security: { insecure: true }\n').security, { insecure: true });
 });
