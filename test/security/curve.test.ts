@@ -119,3 +119,19 @@ test('zibrato up with security key files runs a keyed broker and backend, and a 
   await eventually(() => counterTotal(readRows(file), 'up.curve', 'app') === 5, 'the record in the file backend under up');
   await up.stop('SIGTERM', 15_000);
 });
+
+test('a key added to an allow-list is admitted after SIGHUP, beside the one already listed (rotation), and tail reads with it', async () => {
+  const { dir, ep, b, broker, app } = await keyedPipeline();
+  const reader = await keygen(dir, 'reader');
+  const tailArgs = ['tail', '--levels', 'info', '--json', '--broker', ep.subscribe, ...keyArgs(reader.keyFile, broker.pubFile)];
+  const before = zibrato(tailArgs);
+  await b.waitFor(/ZIB_BROKER_REFUSED: refused a subscriber .*public key \S+/);
+  await before.stop('SIGTERM', 5000);
+  writeFileSync(join(dir, 'subscribers.allow'), readFileSync(reader.pubFile, 'utf8'), { flag: 'a' });
+  process.kill(b.pid, 'SIGHUP');
+  await b.waitFor(/allow-lists reread: 1 publisher keys, 2 subscriber keys/);
+  const tail = zibrato(tailArgs);
+  const sent = zibrato(['send', '--broker', ep.publish, '--name', 'rotated', '--value', '7', ...keyArgs(app.keyFile, broker.pubFile)]);
+  assert.equal((await sent.exited).code, 0, sent.lines.join('\n'));
+  await tail.waitFor(/"name":"rotated","value":7/);
+});
