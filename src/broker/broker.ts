@@ -131,7 +131,9 @@ export class Broker {
       }
       this.context = new zmq.Context();
       this.zap = new ZapHandler(this.context, { publishers: options.allowPublishers, subscribers: options.allowSubscribers }, (r) => this.refused(r));
-      const curve = { context: this.context, curveServer: true, curvePublicKey: publicKey, curveSecretKey: secretKey };
+      // zapEnforceDomain (libzmq default false): without it, a CURVE server whose ZAP handler is
+      // gone admits everyone; with it, the handshake fails instead (checked against libzmq 4.3).
+      const curve = { context: this.context, curveServer: true, curvePublicKey: publicKey, curveSecretKey: secretKey, zapEnforceDomain: true };
       this.frontend = new zmq.XSubscriber({ ...curve, zapDomain: PUBLISHER_DOMAIN });
       this.backend = new zmq.XPublisher({ ...curve, zapDomain: SUBSCRIBER_DOMAIN });
     } else {
@@ -154,6 +156,7 @@ export class Broker {
     for (const ep of this.publishEndpoints) await this.frontend.bind(ep);
     for (const ep of this.subscribeEndpoints) await this.backend.bind(ep);
     this.loops = [this.forwardRecords(), this.forwardSubscriptions(), this.watchPublishers()];
+    if (this.zap) this.loops.push(this.watchSubscribers());
     this.settleTimer = setTimeout(() => {
       this.settled = true;
       void this.sendUpstream(SUBSCRIPTIONS_COMPLETE);
@@ -240,12 +243,36 @@ export class Broker {
         // Auth failures are the ZAP handler's refusals, already counted and logged with the peer's address.
         else if (event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
           const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
-          this.problems.report('ZIB_BROKER_PUBLISHER', `a publisher connection failed (${event.type}${detail})`);
+          if (this.zap) this.refusedHandshake('publisher', `${event.type}${detail}`);
+          else this.problems.report('ZIB_BROKER_PUBLISHER', `a publisher connection failed (${event.type}${detail})`);
         }
       }
     } catch (err) {
       if (!this.closed) this.log(`publisher events stopped: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * With CURVE, a subscriber that fails the handshake before ZAP (no CURVE key, a wrong
+   * server key) got nothing either; it is counted and logged like a refusal.
+   */
+  private async watchSubscribers(): Promise<void> {
+    try {
+      for await (const event of this.backend.events) {
+        if (event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
+          const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
+          this.refusedHandshake('subscriber', `${event.type}${detail}`);
+        }
+      }
+    } catch (err) {
+      if (!this.closed) this.log(`subscriber events stopped: ${(err as Error).message}`);
+    }
+  }
+
+  /** A CURVE handshake that failed before ZAP: libzmq names no peer address here, only the endpoint. */
+  private refusedHandshake(side: Refusal['side'], why: string): void {
+    this.stats.refused++;
+    this.refusals[side].report('ZIB_BROKER_REFUSED', `refused a ${side} whose CURVE handshake failed (${why}): no CURVE key, or not this broker's public key (refused ${this.stats.refused} so far)`);
   }
 
   private async forwardSubscriptions(): Promise<void> {
