@@ -64,8 +64,15 @@ High-water marks: 10,000 messages on each side (a message is a batch of up to
 ~6,500 records). The subscriber side does not drop at the mark: it waits, so a
 slow backend pushes back to publishers, which buffer and count what they drop.
 
-Example:
-  zibrato broker --publish tcp://0.0.0.0:5550 --subscribe ipc:///tmp/zibrato.sub`,
+A non-loopback address needs CURVE keys and allow-lists (or --insecure);
+keys come from files or the environment, never the command line. See
+docs/security.md.
+
+Examples:
+  zibrato broker --publish tcp://127.0.0.1:5550 --subscribe ipc:///tmp/zibrato.sub
+  zibrato broker --publish tcp://0.0.0.0:5550 --subscribe tcp://0.0.0.0:5551 \\
+    --curve-key-file keys/broker.key \\
+    --allow-publishers-file keys/publishers.allow --allow-subscribers-file keys/subscribers.allow`,
     )
     .action(async (opts: { publish?: string[]; subscribe?: string[]; statsInterval: number } & BrokerKeyOptions) => {
       const log = stderrLogger('broker');
