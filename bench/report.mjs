@@ -135,6 +135,7 @@ export function renderPerformanceDoc(out) {
   }
 
   if (b.store) push(...storeSection(b.store));
+  if (b.curve) push(...curveSection(b.curve));
 
   push('## What limits each number', '');
   if (micro) {
@@ -246,5 +247,20 @@ function storeSection(st) {
     '',
   );
   if (c) L.push(`Rolling the whole history up (raw → 1 min → 1 h, in the background in production) took ${ms(c.write.storeRollupMs)}.`, '');
+  return L;
+}
+
+/** bench/curve.mjs: the same publisher → broker → subscriber run with CURVE off and on, alternating. */
+function curveSection(c) {
+  const L = ['## CURVE off and on (bench/curve.mjs)', ''];
+  L.push(
+    `One publisher process (the Zibrato client, as fast as it goes without dropping), a broker process and a raw subscriber, ${c.recordsPerTrial.toLocaleString('en-US')} records per trial, ${c.rounds} round(s) alternating plain and CURVE (keys and allow-lists as in docs/security.md). Median records/s from the publisher's start to the last record received:`,
+    '',
+    '| CURVE | records/s | cost | broker CPU per record |',
+    '|---|---:|---:|---:|',
+    `| off | ${rate(c.plainRecordsPerSecond)} | | ${c.plainBrokerCpuNsPerRecord ?? 'n/a'} ns |`,
+    `| on | ${rate(c.curveRecordsPerSecond)} | ${c.curveCostPercent} % fewer | ${c.curveBrokerCpuNsPerRecord ?? 'n/a'} ns |`,
+    '',
+  );
   return L;
 }

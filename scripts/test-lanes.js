@@ -16,4 +16,5 @@ export const UNIT_TESTS = [
   'test/sinks/docs.test.ts',
   'test/wire/decoder.test.ts',
   'test/wire/vectors.test.ts',
+  'test/security/keys.test.ts',
 ];

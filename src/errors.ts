@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   ZIB_ERR_UNAUTHORIZED: 'An HTTP API request lacks the configured bearer token.',
   ZIB_ERR_TOKEN_REQUIRED: 'The store HTTP server was asked to listen on a non-loopback address without a token.',
   ZIB_ERR_ENDPOINT: 'An endpoint cannot be bound or connected (in use, bad address, unsupported transport); the message names the endpoint and the option.',
+  ZIB_ERR_INSECURE_BIND: 'The broker was asked to bind an address other machines can reach without CURVE keys (and without --insecure).',
+  ZIB_ERR_UNSAFE_PATH: 'A file or directory Zibrato would write is a symbolic link; it refuses to write through it.',
   ZIB_ERR_CHILD_FAILED: 'A process started by zibrato up exited with a code a restart cannot fix (2 or 3); up stops everything.',
 } as const;
 

@@ -13,6 +13,7 @@ import argparse
 import glob
 import json
 import os
+import re
 import struct
 import sys
 import time
@@ -139,6 +140,38 @@ def wait_for_subscriber(sock, level, timeout_ms):
     return False
 
 
+def read_key_file(path):
+    """Keys from a `zibrato keygen` file: `public-key = K`, `secret-key = K` or a bare public key; # comments."""
+    keys = {}
+    with open(path, encoding="ascii") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            # Z85 keys may contain "=", so match the label, not the first "=".
+            m = re.match(r"^(public-key|secret-key)\s*=\s*(\S+)$", line)
+            kind, key = (m.group(1), m.group(2)) if m else ("public-key", line)
+            keys.setdefault(kind, key)
+    return keys
+
+
+def curve_keys(a):
+    """(server, public, secret) as bytes from --curve-*-file or the ZIBRATO_CURVE_* environment, or None.
+    Key values never go on the command line: `ps` shows it to every local user."""
+    env = os.environ
+    key_file = a.curve_key_file or env.get("ZIBRATO_CURVE_KEY_FILE")
+    server_file = a.curve_server_key_file or env.get("ZIBRATO_CURVE_SERVER_KEY_FILE")
+    pair = read_key_file(key_file) if key_file else {}
+    public = pair.get("public-key") or env.get("ZIBRATO_CURVE_PUBLIC_KEY")
+    secret = pair.get("secret-key") or env.get("ZIBRATO_CURVE_SECRET_KEY")
+    server = read_key_file(server_file).get("public-key") if server_file else env.get("ZIBRATO_CURVE_SERVER_KEY")
+    if not (public or secret or server):
+        return None
+    if not (public and secret and server):
+        raise SystemExit("CURVE needs the broker's public key and this publisher's key pair (see docs/security.md)")
+    return server.encode("ascii"), public.encode("ascii"), secret.encode("ascii")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Publish native Zibrato batches over ZeroMQ.")
     p.add_argument("--broker", default="tcp://127.0.0.1:5550", help="broker publisher endpoint (default %(default)s)")
@@ -152,6 +185,8 @@ def main(argv=None):
     p.add_argument("--sample-rate", type=float, default=1.0)
     p.add_argument("--batch-size", type=int, default=1000, help="records per message (default %(default)s)")
     p.add_argument("--wait-ms", type=int, default=5000, help="how long to wait for a subscriber (default %(default)s)")
+    p.add_argument("--curve-key-file", help="this publisher's key pair file from zibrato keygen (env ZIBRATO_CURVE_KEY_FILE)")
+    p.add_argument("--curve-server-key-file", help="the broker's public key file (env ZIBRATO_CURVE_SERVER_KEY_FILE)")
     p.add_argument("--check-vectors", metavar="DIR", help="encode the test vectors in DIR, compare bytes, exit 1 on a mismatch")
     a = p.parse_args(argv)
 
@@ -169,6 +204,12 @@ def main(argv=None):
     ctx = zmq.Context()
     sock = ctx.socket(zmq.XPUB)
     sock.setsockopt(zmq.LINGER, 5000)  # let queued messages leave before close
+    keys = curve_keys(a)
+    if keys:
+        if not zmq.has("curve"):
+            raise SystemExit("this libzmq has no CURVE support (built without libsodium); the broker requires keys")
+        # Set before connect: the handshake uses them.
+        sock.curve_serverkey, sock.curve_publickey, sock.curve_secretkey = keys
     sock.connect(a.broker)
     if not wait_for_subscriber(sock, a.level, a.wait_ms):
         print("warning: no subscriber for level %s after %d ms; ZeroMQ will drop these records" % (a.level, a.wait_ms), file=sys.stderr)

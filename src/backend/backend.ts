@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { CurveClientKeys } from '../security/keys.js';
 import { stderrLogger } from '../diagnostics.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
 import { InvalidOptionError } from '../errors.js';
@@ -19,6 +20,8 @@ export interface BackendOptions {
   /** Flush interval; flushes land on wall-clock multiples of it. Default 10 s. */
   flushIntervalMs?: number;
   sink: Sink;
+  /** CURVE keys for a broker that requires them (docs/security.md). Default: none, plain ZeroMQ. */
+  curve?: CurveClientKeys;
   /** Most series held at once. Default 100,000. */
   maxSeries?: number;
   /** Add `zibrato.backend.*` health points to every flush. Default true. */
@@ -80,7 +83,7 @@ export class Backend {
     this.log = options.log ?? stderrLogger(`backend ${options.name}`);
     this.selfMetrics = options.selfMetrics ?? true;
     this.store = new SeriesStore({ maxSeries: options.maxSeries });
-    this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log);
+    this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log, undefined, options.curve);
     const dir = options.stateDir ?? process.env.ZIBRATO_BACKEND_STATE_DIR;
     this.stateFile = dir ? join(dir, `${options.name.replace(/[^A-Za-z0-9._-]/g, '_')}.streams.json`) : undefined;
   }

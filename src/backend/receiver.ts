@@ -6,6 +6,7 @@ import { decodeBatch, recordSeries, recordValue } from '../wire/batch-decoder.js
 import { DEFAULT_MAX_FRAME_BYTES, MetricKind } from '../wire/constants.js';
 import { parseLegacyText } from '../wire/legacy-text.js';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
+import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
 import { levelOfTopic, topicFor } from '../wire/topic.js';
 import { SeriesStore, type SeriesEntry } from './series-store.js';
 
@@ -54,7 +55,7 @@ export class Receiver {
   readonly lostBySource = new Map<string, number>();
   /** Per (publisher id, level): a Map keeps insertion order, so the oldest is first when trimming. */
   private readonly streams = new Map<string, PublisherState>();
-  private readonly socket = new zmq.Subscriber();
+  private readonly socket: zmq.Subscriber;
   private readonly log: RateLimitedLog;
   private loop: Promise<void> | undefined;
   private lastMessageAt = 0;
@@ -67,7 +68,9 @@ export class Receiver {
     readonly levels: readonly Level[],
     write: (line: string) => void,
     private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
+    curve?: CurveClientKeys,
   ) {
+    this.socket = new zmq.Subscriber(curve ? clientSocketOptions(curve) : {});
     this.log = new RateLimitedLog(write);
     Object.assign(this.socket, SOCKET_OPTIONS.subscriber);
     this.levelAllowed = LEVELS.map((l) => levels.includes(l));

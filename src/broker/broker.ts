@@ -5,6 +5,10 @@ import { HEADER_BYTES, HEADER_BYTES_V1, RECORD_BYTES, WIRE_VERSION, WIRE_VERSION
 import { levelOfTopic, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import { RateLimitedLog } from '../diagnostics.js';
 import { SelfMetrics } from '../self-metrics.js';
+import { InvalidOptionError } from '../errors.js';
+import type { CurveServerKeys } from '../security/keys.js';
+import { isCurveKey } from '../security/keys.js';
+import { PUBLISHER_DOMAIN, SUBSCRIBER_DOMAIN, ZapHandler, type Refusal } from '../security/zap.js';
 
 /**
  * How long a freshly started broker waits before it tells publishers that it
@@ -34,6 +38,17 @@ export interface BrokerOptions {
   /** See {@link DEFAULT_SUBSCRIPTION_SETTLE_MS}. */
   subscriptionSettleMs?: number;
   log?: (line: string) => void;
+  /**
+   * The broker's CURVE key pair. With it, both sides accept only CURVE peers
+   * whose public key is on that side's allow-list ({@link allowPublishers},
+   * {@link allowSubscribers}; both required). Without it, plain ZeroMQ: anyone
+   * who can reach an endpoint may publish or subscribe (docs/security.md).
+   */
+  curve?: CurveServerKeys;
+  /** Public keys (Z85) admitted on the publisher side. Required with {@link curve}. */
+  allowPublishers?: readonly string[];
+  /** Public keys (Z85) admitted on the subscriber side. Required with {@link curve}. */
+  allowSubscribers?: readonly string[];
 }
 
 /** Counters a broker reports. */
@@ -48,6 +63,8 @@ export interface BrokerStats {
   subscriptions: number;
   /** Publisher connections that completed the ZeroMQ handshake. */
   publisherConnections: number;
+  /** Connections refused by the allow-lists (CURVE only). */
+  refused: number;
 }
 
 /**
@@ -74,13 +91,18 @@ export function recordsIn(frames: Buffer[]): number {
  * count what it forwards and drops.
  */
 export class Broker {
-  readonly stats: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0 };
+  readonly stats: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0, refused: 0 };
   readonly publishEndpoints: string[];
   readonly subscribeEndpoints: string[];
-  private readonly frontend = new zmq.XSubscriber();
-  private readonly backend = new zmq.XPublisher();
+  private readonly frontend: zmq.XSubscriber;
+  private readonly backend: zmq.XPublisher;
+  /** Set with CURVE: the handler lives in the broker's own context, so two brokers in one process do not share it. */
+  private readonly zap: ZapHandler | undefined;
+  private readonly context: zmq.Context | undefined;
   private readonly log: (line: string) => void;
   private readonly problems: RateLimitedLog;
+  /** One per side, so refusals of subscribers do not hide those of publishers within the rate limit. */
+  private readonly refusals: Record<Refusal['side'], RateLimitedLog>;
   private readonly settleMs: number;
   private settled = false;
   private settleTimer: NodeJS.Timeout | undefined;
@@ -95,7 +117,29 @@ export class Broker {
     this.subscribeEndpoints = options.subscribeEndpoints?.length ? options.subscribeEndpoints : [DEFAULT_SUBSCRIBE_ENDPOINT];
     this.log = options.log ?? (() => undefined);
     this.problems = new RateLimitedLog(this.log);
+    this.refusals = { publisher: new RateLimitedLog(this.log), subscriber: new RateLimitedLog(this.log) };
     this.settleMs = options.subscriptionSettleMs ?? DEFAULT_SUBSCRIPTION_SETTLE_MS;
+    if (options.curve) {
+      const { publicKey, secretKey } = options.curve;
+      if (!isCurveKey(publicKey) || !isCurveKey(secretKey)) throw new InvalidOptionError('broker curve keys must be 40-character Z85 CURVE keys (zibrato keygen makes them)');
+      if (!options.allowPublishers || !options.allowSubscribers) {
+        // A CURVE server without a ZAP handler admits everyone who knows its public key.
+        throw new InvalidOptionError('a broker with CURVE keys needs both allow-lists (allowPublishers and allowSubscribers; --allow-publishers-file, --allow-subscribers-file)');
+      }
+      for (const k of [...options.allowPublishers, ...options.allowSubscribers]) {
+        if (!isCurveKey(k)) throw new InvalidOptionError(`broker allow-list entry "${k.slice(0, 40)}" is not a 40-character Z85 CURVE public key`);
+      }
+      this.context = new zmq.Context();
+      this.zap = new ZapHandler(this.context, { publishers: options.allowPublishers, subscribers: options.allowSubscribers }, (r) => this.refused(r));
+      // zapEnforceDomain (libzmq default false): without it, a CURVE server whose ZAP handler is
+      // gone admits everyone; with it, the handshake fails instead (checked against libzmq 4.3).
+      const curve = { context: this.context, curveServer: true, curvePublicKey: publicKey, curveSecretKey: secretKey, zapEnforceDomain: true };
+      this.frontend = new zmq.XSubscriber({ ...curve, zapDomain: PUBLISHER_DOMAIN });
+      this.backend = new zmq.XPublisher({ ...curve, zapDomain: SUBSCRIBER_DOMAIN });
+    } else {
+      this.frontend = new zmq.XSubscriber();
+      this.backend = new zmq.XPublisher();
+    }
     Object.assign(this.frontend, SOCKET_OPTIONS.brokerFrontend);
     Object.assign(this.backend, SOCKET_OPTIONS.brokerBackend);
     this.self = new SelfMetrics('zibrato.broker', '');
@@ -108,9 +152,11 @@ export class Broker {
 
   /** Binds both sides and starts forwarding. */
   async start(): Promise<void> {
+    await this.zap?.start();
     for (const ep of this.publishEndpoints) await this.frontend.bind(ep);
     for (const ep of this.subscribeEndpoints) await this.backend.bind(ep);
     this.loops = [this.forwardRecords(), this.forwardSubscriptions(), this.watchPublishers()];
+    if (this.zap) this.loops.push(this.watchSubscribers());
     this.settleTimer = setTimeout(() => {
       this.settled = true;
       void this.sendUpstream(SUBSCRIPTIONS_COMPLETE);
@@ -118,6 +164,23 @@ export class Broker {
       this.markerTimer.unref();
     }, this.settleMs);
     this.log(`broker up: publishers → ${this.publishEndpoints.join(', ')}  subscribers → ${this.subscribeEndpoints.join(', ')}`);
+  }
+
+  /** True when the broker authenticates peers with CURVE and allow-lists. */
+  get secure(): boolean {
+    return this.zap !== undefined;
+  }
+
+  /** Replaces the allow-lists (key rotation, docs/security.md); admitted connections stay. */
+  setAllowLists(allow: { publishers: readonly string[]; subscribers: readonly string[] }): void {
+    if (!this.zap) throw new InvalidOptionError('allow-lists need a broker with CURVE keys');
+    this.zap.setAllowLists(allow);
+  }
+
+  private refused(r: Refusal): void {
+    this.stats.refused++;
+    const key = r.publicKey ? `public key ${r.publicKey}` : 'no CURVE key';
+    this.refusals[r.side].report('ZIB_BROKER_REFUSED', `refused a ${r.side} from ${r.address || '(unknown address)'} with ${key}: not on the ${r.side} allow-list (refused ${this.stats.refused} so far)`);
   }
 
   private async forwardRecords(): Promise<void> {
@@ -177,14 +240,39 @@ export class Broker {
           this.stats.publisherConnections++;
           if (this.settled) void this.sendUpstream(SUBSCRIPTIONS_COMPLETE);
         }
-        else if (event.type.startsWith('handshake:error')) {
+        // Auth failures are the ZAP handler's refusals, already counted and logged with the peer's address.
+        else if (event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
           const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
-          this.problems.report('ZIB_BROKER_PUBLISHER', `a publisher connection failed (${event.type}${detail})`);
+          if (this.zap) this.refusedHandshake('publisher', `${event.type}${detail}`);
+          else this.problems.report('ZIB_BROKER_PUBLISHER', `a publisher connection failed (${event.type}${detail})`);
         }
       }
     } catch (err) {
       if (!this.closed) this.log(`publisher events stopped: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * With CURVE, a subscriber that fails the handshake before ZAP (no CURVE key, a wrong
+   * server key) got nothing either; it is counted and logged like a refusal.
+   */
+  private async watchSubscribers(): Promise<void> {
+    try {
+      for await (const event of this.backend.events) {
+        if (event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
+          const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
+          this.refusedHandshake('subscriber', `${event.type}${detail}`);
+        }
+      }
+    } catch (err) {
+      if (!this.closed) this.log(`subscriber events stopped: ${(err as Error).message}`);
+    }
+  }
+
+  /** A CURVE handshake that failed before ZAP: libzmq names no peer address here, only the endpoint. */
+  private refusedHandshake(side: Refusal['side'], why: string): void {
+    this.stats.refused++;
+    this.refusals[side].report('ZIB_BROKER_REFUSED', `refused a ${side} whose CURVE handshake failed (${why}): no CURVE key, or not this broker's public key (refused ${this.stats.refused} so far)`);
   }
 
   private async forwardSubscriptions(): Promise<void> {
@@ -199,17 +287,19 @@ export class Broker {
     }
   }
 
-  private lastReported: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0 };
+  private lastReported: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0, refused: 0 };
 
-  /** Publishes `zibrato.broker.forwarded` and `.dropped` (deltas since the last report) and logs a status line. */
+  /** Publishes `zibrato.broker.forwarded`, `.dropped` and `.refused` (deltas since the last report) and logs a status line. */
   private publishSelfMetrics(): void {
     const s = this.stats;
     const forwarded = s.forwardedRecords - this.lastReported.forwardedRecords;
     const dropped = s.droppedRecords - this.lastReported.droppedRecords;
+    const refused = s.refused - this.lastReported.refused;
     this.lastReported = { ...s };
-    this.log(`status: forwarded ${s.forwardedRecords} records in ${s.forwardedMessages} messages, dropped ${s.droppedRecords}`);
+    this.log(`status: forwarded ${s.forwardedRecords} records in ${s.forwardedMessages} messages, dropped ${s.droppedRecords}${this.zap ? `, refused ${s.refused} connections` : ''}`);
     this.self.counter('forwarded', forwarded);
     this.self.counter('dropped', dropped);
+    if (this.zap) this.self.counter('refused', refused);
     const frames = this.self.seal('info');
     if (frames) void this.sendDownstream(frames);
   }
@@ -225,5 +315,6 @@ export class Broker {
     this.frontend.close();
     this.backend.close();
     await Promise.allSettled(this.loops);
+    await this.zap?.stop();
   }
 }

@@ -7,6 +7,7 @@ import { resolveSinkOptions, sinkSpecs, type SinkSpec } from '../sinks/registry.
 import { parseCount, parseDurationMs, sinkNumberLimits } from './duration.js';
 import { withEndpoint } from './endpoint-error.js';
 import { onShutdown } from './signals.js';
+import { addClientKeyOptions, clientKeysOf, type ClientKeyOptions } from './curve-options.js';
 
 /** `flushBytes` → `--flush-bytes`. */
 export function flagOf(key: string): string {
@@ -22,7 +23,8 @@ interface CommonOptions {
   selfMetrics: boolean;
 }
 
-async function runBackend(spec: SinkSpec, opts: CommonOptions & Record<string, unknown>): Promise<void> {
+
+async function runBackend(spec: SinkSpec, opts: CommonOptions & ClientKeyOptions & Record<string, unknown>): Promise<void> {
   const name = opts.name ?? spec.name;
   const log = stderrLogger(`backend ${name}`);
   const given: Record<string, unknown> = {};
@@ -35,6 +37,7 @@ async function runBackend(spec: SinkSpec, opts: CommonOptions & Record<string, u
     flushIntervalMs: opts.flush,
     maxSeries: opts.maxSeries,
     selfMetrics: opts.selfMetrics,
+    curve: clientKeysOf(opts),
     sink,
     log,
   });
@@ -77,6 +80,7 @@ Example:
           .default(DEFAULT_MAX_SERIES, DEFAULT_MAX_SERIES.toLocaleString('en-US')),
       )
       .option('--no-self-metrics', 'do not add zibrato.backend.* health points to each flush');
+    addClientKeyOptions(cmd);
     for (const o of spec.options) {
       const flag = o.type === 'boolean' ? flagOf(o.key) : `${flagOf(o.key)} <${o.type === 'number' ? 'n' : 'value'}>`;
       const opt = new Option(flag, o.description + (o.env ? ` (env ${o.env})` : ''));

@@ -3,6 +3,7 @@
  * StatsD client (hot-shots, node-statsd, datadog clients …) at its port and
  * its metrics flow onto the Zibrato broker. See docs/ingest.md.
  */
+import { clientKeysOf, curveKeyFileOption, curveServerKeyFileOption } from './curve-options.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT } from '../defaults.js';
 import { isLevel, LEVELS, type Level } from '../levels.js';
@@ -35,6 +36,8 @@ function parseInterval(v: string): number {
 }
 
 interface StatsdCommandOptions {
+  curveKeyFile?: string;
+  curveServerKeyFile?: string;
   port: number;
   host: string;
   broker: string;
@@ -60,6 +63,8 @@ export function registerIngestCommand(program: Command): void {
     .option('-p, --port <port>', 'UDP and TCP port to listen on (0 = any free port)', parsePort, DEFAULT_STATSD_PORT)
     .option('--host <address>', 'address to listen on (0.0.0.0 or :: for every interface)', '127.0.0.1')
     .option('-b, --broker <endpoint>', 'the broker\'s publisher endpoint', DEFAULT_PUBLISH_ENDPOINT)
+    .addOption(curveKeyFileOption())
+    .addOption(curveServerKeyFileOption())
     .option('--default-level <level>', `level of lines without a level tag (${LEVELS.join(', ')})`, parseLevel, 'info' as Level)
     .option('--source <name>', 'source of lines without a source tag (default: none)')
     .option('--level-tag <key>', 'tag key that sets the level; removed from the tags', 'level')
@@ -97,6 +102,7 @@ See docs/ingest.md.`,
         port: opts.port,
         host: opts.host,
         broker: opts.broker,
+        curve: clientKeysOf(opts),
         defaultLevel: opts.defaultLevel,
         levelTag: opts.levelTag,
         sourceTag: opts.sourceTag,

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerBackendCommand } from './backend-command.js';
 import { registerBrokerCommand } from './broker-command.js';
 import { registerIngestCommand } from './ingest.js';
+import { registerKeygenCommand } from './keygen-command.js';
 import { registerQueryCommand } from './query-command.js';
 import { registerSendCommand } from './send-command.js';
 import { registerTailCommand } from './tail-command.js';
@@ -37,6 +38,7 @@ Docs: README.md, docs/wire-format.md, docs/file-format.md, docs/errors.md`,
   registerTailCommand(program);
   registerSendCommand(program);
   registerQueryCommand(program);
+  registerKeygenCommand(program);
   // Usage errors exit 2 like every other configuration error (commander's own
   // default is 1, which the exit-code table keeps for runtime failures);
   // bin/zibrato.js maps the thrown CommanderError. Sink subcommands are added

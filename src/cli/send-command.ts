@@ -1,3 +1,4 @@
+import { clientKeysOf, curveKeyFileOption, curveServerKeyFileOption, type ClientKeyOptions } from './curve-options.js';
 import { Option, type Command } from 'commander';
 import { Zibrato, type EmitKind } from '../client/zibrato.js';
 import { stderrLogger } from '../diagnostics.js';
@@ -27,7 +28,9 @@ export function registerSendCommand(program: Command): void {
         .default(3000, '3s'),
     )
     .addHelpText('after', `\nExample:\n  zibrato send --level info --type counter --name backups.done --value 1 --source cron`)
-    .action(async (opts: { name: string; type: string; value: string; level: string; source?: string; tag?: string[]; broker: string; timeout: number }) => {
+    .addOption(curveKeyFileOption())
+    .addOption(curveServerKeyFileOption())
+    .action(async (opts: { name: string; type: string; value: string; level: string; source?: string; tag?: string[]; broker: string; timeout: number } & ClientKeyOptions) => {
       const log = stderrLogger('send');
       const kind = TYPES[opts.type.toLowerCase()];
       if (!kind) throw new InvalidOptionError(`--type: "${opts.type}" is not counter, gauge or timer`);
@@ -40,7 +43,7 @@ export function registerSendCommand(program: Command): void {
         if (eq <= 0) throw new InvalidOptionError(`--tag: "${t}" is not key=value`);
         tags[t.slice(0, eq)] = t.slice(eq + 1);
       }
-      const z = await withEndpoint('connect', '--broker', opts.broker, () => new Zibrato({ broker: opts.broker, log }));
+      const z = await withEndpoint('connect', '--broker', opts.broker, () => new Zibrato({ broker: opts.broker, log, curve: clientKeysOf(opts) }));
       const ok = await z.ready({ levels: [opts.level], timeoutMs: opts.timeout });
       if (!ok) {
         await z.close({ timeoutMs: 0 });

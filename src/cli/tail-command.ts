@@ -1,3 +1,5 @@
+import { clientKeysOf, curveKeyFileOption, curveServerKeyFileOption, type ClientKeyOptions } from './curve-options.js';
+import { clientSocketOptions } from '../security/keys.js';
 import type { Command } from 'commander';
 import * as zmq from 'zeromq';
 import { RateLimitedLog, stderrLogger } from '../diagnostics.js';
@@ -30,6 +32,8 @@ export function registerTailCommand(program: Command): void {
     .description('Stream raw records live from the broker. Subscribing turns the levels on in running apps.')
     .option('--levels <levels>', 'levels to show: a list, a floor (info+) or all', 'info+')
     .option('--broker <endpoint>', "the broker's subscriber endpoint", DEFAULT_SUBSCRIBE_ENDPOINT)
+    .addOption(curveKeyFileOption())
+    .addOption(curveServerKeyFileOption())
     .option('--json', 'one JSON object per record (time, level, type, name, value, source, tags)')
     .option('--count <n>', 'exit after this many records', (v: string) => parseCount(v, '--count'))
     .addHelpText(
@@ -42,12 +46,13 @@ are turned off again within about a second.
 Example:
   zibrato tail --levels debug --json | jq .`,
     )
-    .action(async (opts: { levels: string; broker: string; json?: boolean; count?: number }) => {
+    .action(async (opts: { levels: string; broker: string; json?: boolean; count?: number } & ClientKeyOptions) => {
       const log = stderrLogger('tail');
       const problems = new RateLimitedLog(log);
       const levels = parseLevels(opts.levels, '--levels');
       const limit = opts.count ?? Infinity;
-      const sock = new zmq.Subscriber();
+      const curve = clientKeysOf(opts);
+      const sock = new zmq.Subscriber(curve ? clientSocketOptions(curve) : {});
       Object.assign(sock, SOCKET_OPTIONS.subscriber);
       await withEndpoint('connect', '--broker', opts.broker, () => sock.connect(opts.broker));
       for (const l of levels) sock.subscribe(topicFor(l));

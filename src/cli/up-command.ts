@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { loadConfig, DEFAULT_CONFIG_TEXT, validateEndpointList, type ZibratoConfig } from '../config/config.js';
+import { loadConfig, DEFAULT_CONFIG_TEXT, validateEndpointList, type SecurityConfig, type ZibratoConfig } from '../config/config.js';
+import { CURVE_ENV, readKeyPairFile, readPublicKeyFile } from '../security/keys.js';
+import { checkBindSecurity } from './broker-command.js';
 import { directoryPathProblems, portsInUse, type EnvironmentProblem } from '../config/check.js';
 import { stderrLogger } from '../diagnostics.js';
 import { ZibratoError } from '../errors.js';
@@ -10,12 +12,23 @@ import { EXIT, PERMANENT_EXIT_CODES } from './exit-codes.js';
 import { DEFAULT_BACKEND_STATE_DIR } from '../defaults.js';
 import { onShutdown } from './signals.js';
 
+/** Arguments and environment that give the children their CURVE keys: files on the command line, the broker's public key in the environment. */
+function keyArgs(security: SecurityConfig | undefined): { broker: string[]; client: string[]; env: Record<string, string> } {
+  if (!security?.brokerKeyFile || !security.clientKeyFile) return { broker: security?.insecure ? ['--insecure'] : [], client: [], env: {} };
+  return {
+    broker: ['--curve-key-file', security.brokerKeyFile, '--allow-publishers-file', security.allowPublishersFile!, '--allow-subscribers-file', security.allowSubscribersFile!],
+    client: ['--curve-key-file', security.clientKeyFile],
+    env: { [CURVE_ENV.serverKey]: readPublicKeyFile(security.brokerKeyFile, 'security.brokerKeyFile') },
+  };
+}
+
 /** The child processes a config asks for, as `zibrato` argument lists. */
 export function childSpecs(config: ZibratoConfig): ChildSpec[] {
   const specs: ChildSpec[] = [];
+  const keys = keyArgs(config.security);
   specs.push({
     name: 'broker',
-    args: ['broker', ...config.broker.publish.flatMap((e) => ['--publish', e]), ...config.broker.subscribe.flatMap((e) => ['--subscribe', e])],
+    args: ['broker', ...config.broker.publish.flatMap((e) => ['--publish', e]), ...config.broker.subscribe.flatMap((e) => ['--subscribe', e]), ...keys.broker],
     stopOrder: 2,
   });
   for (const b of config.backends) {
@@ -23,7 +36,8 @@ export function childSpecs(config: ZibratoConfig): ChildSpec[] {
     const args = ['backend', b.sink, '--name', b.name, '--levels', b.levels.join(','), '--flush', `${b.flushIntervalMs}ms`, '--broker', config.broker.subscribe[0]!];
     // Each backend keeps its position in every publisher's sequence across its
     // own restarts (docs/delivery.md), so what it missed while down is counted.
-    const env: Record<string, string> = { ZIBRATO_BACKEND_STATE_DIR: process.env.ZIBRATO_BACKEND_STATE_DIR ?? DEFAULT_BACKEND_STATE_DIR };
+    const env: Record<string, string> = { ZIBRATO_BACKEND_STATE_DIR: process.env.ZIBRATO_BACKEND_STATE_DIR ?? DEFAULT_BACKEND_STATE_DIR, ...keys.env };
+    args.push(...keys.client);
     for (const o of spec.options) {
       const v = b.options[o.key];
       if (v === undefined) continue;
@@ -38,7 +52,8 @@ export function childSpecs(config: ZibratoConfig): ChildSpec[] {
   for (const [i, g] of config.ingest.entries()) {
     specs.push({
       name: `ingest:${g.type}${config.ingest.length > 1 ? `:${i}` : ''}`,
-      args: ['ingest', g.type, '--port', String(g.port), '--host', g.host, '--default-level', g.defaultLevel, '--broker', config.broker.publish[0]!],
+      args: ['ingest', g.type, '--port', String(g.port), '--host', g.host, '--default-level', g.defaultLevel, '--broker', config.broker.publish[0]!, ...keys.client],
+      env: keys.env,
       stopOrder: 0,
     });
   }
@@ -53,11 +68,13 @@ interface UpOptions {
   check?: boolean;
   publish?: string[];
   subscribe?: string[];
+  insecure?: boolean;
 }
 
 /** The config with `--publish`/`--subscribe` put in place of the file's broker endpoints. */
 async function effectiveConfig(opts: UpOptions): Promise<ZibratoConfig> {
   const config = await loadConfig(opts.config);
+  if (opts.insecure) config.security = { ...(config.security ?? {}), insecure: true };
   if (!opts.publish && !opts.subscribe) return config;
   const broker = {
     publish: opts.publish ? validateEndpointList(opts.publish, '--publish') : config.broker.publish,
@@ -87,6 +104,7 @@ export function registerUpCommand(program: Command): void {
     .option('--publish <endpoint>', "the broker's publisher endpoint, in place of the config's (repeatable)", collect)
     .option('--subscribe <endpoint>', "the broker's subscriber endpoint, in place of the config's (repeatable)", collect)
     .option('--print-defaults', 'print the embedded default config and exit')
+    .option('--insecure', 'allow the broker to bind addresses other machines can reach without CURVE keys (config: security.insecure)')
     .option('--check', 'validate the config and the machine (ports free, file paths), print the processes it would start, then exit')
     .addHelpText(
       'after',
@@ -117,6 +135,9 @@ Examples:
       }
       const log = stderrLogger('up');
       const config = await effectiveConfig(opts);
+      const sec = config.security;
+      // Refused here, before any child starts, with the config key to change.
+      checkBindSecurity([...config.broker.publish, ...config.broker.subscribe], sec?.brokerKeyFile ? readKeyPairFile(sec.brokerKeyFile, 'security.brokerKeyFile') : undefined, sec?.insecure, 'set security.brokerKeyFile (and the other key files), bind 127.0.0.1, or pass --insecure (security.insecure: true)');
       const specs = childSpecs(config);
       const dirs = directoryPathProblems(config);
       if (opts.check) {

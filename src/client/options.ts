@@ -3,6 +3,7 @@ import { DEFAULT_LEVEL, isLevel, type Level } from '../levels.js';
 import { DEFAULT_PUBLISH_ENDPOINT } from '../defaults.js';
 import type { Tags } from '../wire/series-encoding.js';
 import { checkTags, describeValue } from './call-checks.js';
+import { checkClientKeys, resolveClientKeys, type CurveClientKeys } from '../security/keys.js';
 
 /**
  * Largest `batchBytes`: receivers skip frames over 4 MiB (`DEFAULT_MAX_FRAME_BYTES`),
@@ -40,6 +41,12 @@ export interface ZibratoOptions {
    * well under a backend's flush interval (10 s by default), so each flush holds a fresh reading.
    */
   collectIntervalMs?: number;
+  /**
+   * CURVE keys (Z85) for a broker that requires them (docs/security.md):
+   * the broker's public key and this app's key pair. Default: from the
+   * environment (`ZIBRATO_CURVE_*`), else none (plain ZeroMQ).
+   */
+  curve?: CurveClientKeys;
 }
 
 /** Options with every default filled in. */
@@ -53,6 +60,7 @@ export interface ResolvedOptions {
   batchBytes: number;
   log: (line: string) => void;
   collectIntervalMs: number;
+  curve: CurveClientKeys | undefined;
 }
 
 function boundedInt(name: string, v: unknown, dflt: number, min: number, max: number): number {
@@ -84,5 +92,6 @@ export function resolveOptions(o: ZibratoOptions = {}): ResolvedOptions {
     batchBytes: boundedInt('batchBytes', o.batchBytes, 64 * 1024, 256, MAX_BATCH_BYTES),
     log: o.log ?? ((line: string) => process.stderr.write(`[zibrato] ${line}\n`)),
     collectIntervalMs: boundedInt('collectIntervalMs', o.collectIntervalMs, 1000, 100, MAX_FLUSH_INTERVAL_MS),
+    curve: o.curve !== undefined ? checkClientKeys(o.curve, 'option curve') : resolveClientKeys(),
   };
 }

@@ -2,6 +2,7 @@ import * as zmq from 'zeromq';
 import { ALL_LEVELS_MASK, LEVELS } from '../levels.js';
 import { stampSequence } from '../wire/batch-writer.js';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
+import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
 import { LEVEL_TOPICS, levelOfSubscription, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import type { RecordBuffer } from './record-buffer.js';
 import type { InputProblems } from './input-problems.js';
@@ -37,7 +38,7 @@ type State = 'connecting' | 'learning' | 'live' | 'closed';
  * sequence just before the send (docs/wire-format.md).
  */
 export class Transport {
-  private readonly socket = new zmq.XPublisher();
+  private readonly socket: zmq.XPublisher;
   private state: State = 'connecting';
   /** Subscribers per level as the broker reports them (XPUB passes first subscribe / last unsubscribe). */
   private readonly subscribed: boolean[] = [false, false, false, false, false];
@@ -64,7 +65,9 @@ export class Transport {
     private readonly problems: InputProblems,
     private readonly endpoint: string,
     private readonly flushIntervalMs: number,
+    curve?: CurveClientKeys,
   ) {
+    this.socket = new zmq.XPublisher(curve ? clientSocketOptions(curve) : {});
     Object.assign(this.socket, SOCKET_OPTIONS.publisher);
     // Watch events before connecting so the first handshake is not missed.
     this.loops = [this.watchEvents(), this.watchSubscriptions()];

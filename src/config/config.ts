@@ -26,9 +26,23 @@ export interface IngestConfig {
   defaultLevel: Level;
 }
 
+/** CURVE key files of `zibrato up` (docs/security.md): file paths only, never key values. */
+export interface SecurityConfig {
+  /** The broker's key pair file; its public key is given to every child that connects. */
+  brokerKeyFile?: string;
+  /** The key pair the backends and gateways connect with (on the allow-lists). */
+  clientKeyFile?: string;
+  allowPublishersFile?: string;
+  allowSubscribersFile?: string;
+  /** Bind addresses other machines can reach without keys. */
+  insecure: boolean;
+}
+
 /** The whole `zibrato up` configuration after validation. */
 export interface ZibratoConfig {
   broker: { publish: string[]; subscribe: string[] };
+  /** Absent: plain ZeroMQ, loopback only. */
+  security?: SecurityConfig;
   backends: BackendConfig[];
   ingest: IngestConfig[];
   restart: { initialDelayMs: number; maxDelayMs: number };
@@ -61,6 +75,13 @@ backends:
       retention1m: ${DEFAULT_RETENTION.m1}
       retention1h: ${DEFAULT_RETENTION.h1}
 ingest: []
+# CURVE on every connection, with allow-lists (docs/security.md). Files only, never key values:
+# security:
+#   brokerKeyFile: keys/broker.key            # zibrato keygen keys/broker
+#   clientKeyFile: keys/zibrato.key           # the backends' and gateways' pair, listed on both sides
+#   allowPublishersFile: keys/publishers.allow
+#   allowSubscribersFile: keys/subscribers.allow
+#   insecure: false                           # true: bind a non-loopback address without keys
 `;
 
 type Obj = Record<string, unknown>;
@@ -109,7 +130,7 @@ function wrap<T>(key: string, f: () => T): T {
 export function validateConfig(raw: unknown): ZibratoConfig {
   if (raw === null || raw === undefined) raw = {};
   if (!isObj(raw)) bad('(root)', 'must be a mapping with broker, backends, ingest');
-  onlyKeys(raw, '(root)', ['broker', 'backends', 'ingest', 'restart']);
+  onlyKeys(raw, '(root)', ['broker', 'backends', 'ingest', 'restart', 'security']);
   const brokerRaw = raw.broker ?? {};
   if (!isObj(brokerRaw)) bad('broker', 'must be a mapping with publish and subscribe');
   onlyKeys(brokerRaw, 'broker', ['publish', 'subscribe']);
@@ -176,7 +197,29 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     maxDelayMs: wrap('restart.maxDelay', () => parseDurationMs((restartRaw.maxDelay as string | undefined) ?? '30s', 'maxDelay', { min: 1 })),
   };
   if (restart.initialDelayMs > restart.maxDelayMs) bad('restart', `initialDelay (${restart.initialDelayMs} ms) is longer than maxDelay (${restart.maxDelayMs} ms)`);
-  return { broker, backends, ingest, restart };
+  const security = raw.security === undefined ? undefined : securityConfig(raw.security);
+  return { broker, backends, ingest, restart, ...(security ? { security } : {}) };
+}
+
+const SECURITY_FILES = ['brokerKeyFile', 'clientKeyFile', 'allowPublishersFile', 'allowSubscribersFile'] as const;
+
+function securityConfig(raw: unknown): SecurityConfig {
+  if (!isObj(raw)) bad('security', `must be a mapping with ${SECURITY_FILES.join(', ')}, insecure`);
+  onlyKeys(raw, 'security', [...SECURITY_FILES, 'insecure']);
+  const security: SecurityConfig = { insecure: false };
+  for (const k of SECURITY_FILES) {
+    const v = raw[k];
+    if (v === undefined) continue;
+    if (typeof v !== 'string' || v === '') bad(`security.${k}`, 'must be a file path (key values never go in the config)');
+    security[k] = v;
+  }
+  if (raw.insecure !== undefined && typeof raw.insecure !== 'boolean') bad('security.insecure', 'must be true or false');
+  security.insecure = raw.insecure === true;
+  const keyed = SECURITY_FILES.filter((k) => security[k] !== undefined);
+  if (keyed.length > 0 && keyed.length < SECURITY_FILES.length) {
+    bad('security', `with CURVE every one of ${SECURITY_FILES.join(', ')} is needed; missing ${SECURITY_FILES.filter((k) => security[k] === undefined).join(', ')}`);
+  }
+  return security;
 }
 
 /** Parses YAML or JSON text (JSON is YAML) and validates it. */

@@ -3,6 +3,7 @@
  * Zibrato client, plus a periodic stats line. Used by `zibrato ingest statsd`
  * and by `zibrato up` (config `ingest: [{ type: statsd, port: 8125 }]`).
  */
+import type { CurveClientKeys } from '../security/keys.js';
 import { Zibrato } from '../client/index.js';
 import { stderrLogger } from '../diagnostics.js';
 import { DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT } from '../defaults.js';
@@ -29,6 +30,8 @@ export interface StatsdGatewayOptions {
   tcp?: boolean;
   /** Interval of the stats log line; 0 turns it off. Default 60 s. */
   statsIntervalMs?: number;
+  /** CURVE keys for a broker that requires them (docs/security.md). Default: the client's (environment, else none). */
+  curve?: CurveClientKeys;
   /** Where log lines go. Default stderr, timestamped. */
   log?: (line: string) => void;
   /** Test seam: publish through this instead of a new Zibrato client. */
@@ -62,6 +65,7 @@ export async function startStatsdGateway(options: StatsdGatewayOptions = {}): Pr
     options.publisher ??
     new Zibrato({
       broker,
+      ...(options.curve ? { curve: options.curve } : {}),
       ...(options.source !== undefined ? { source: options.source } : {}),
       log: (line) => log(`client: ${line}`),
     });

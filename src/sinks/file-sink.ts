@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { makePrivateDir, openPrivateFile } from '../security/files.js';
 import { dirname } from 'node:path';
 import { RateLimitedLog } from '../diagnostics.js';
 import { ZibratoError } from '../errors.js';
@@ -55,11 +55,6 @@ export interface FileSinkStatus extends SinkStatus {
   rotated: number;
 }
 
-// O_NOFOLLOW: a symlink planted at the target path must not redirect our
-// writes (to another user's file, say); open fails with ELOOP instead.
-const OPEN_FLAGS = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW;
-/** Metrics can reveal business data: owner read/write only. */
-const FILE_MODE = 0o600;
 
 /**
  * Appends one JSON object per series per flush to a file (JSON Lines).
@@ -111,8 +106,10 @@ export class FileSink implements Sink {
   }
 
   private async openFile(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    const handle = await open(this.path, OPEN_FLAGS, FILE_MODE);
+    // Metrics can reveal business data: a directory we create is 0700, the file 0600, and a
+    // symlink planted at the path must not redirect our writes (src/security/files.ts).
+    await makePrivateDir(dirname(this.path));
+    const handle = await openPrivateFile(this.path, 'append');
     const st = await handle.stat();
     this.handle = handle;
     this.ino = st.ino;

@@ -1,4 +1,5 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { lstat, stat } from 'node:fs/promises';
+import { makePrivateDir } from '../security/files.js';
 import { join, resolve } from 'node:path';
 import { DDSketch } from '@datadog/sketches-js';
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -167,7 +168,9 @@ export class MetricStore {
     const path = resolve(join(options.dir, 'store.duckdb'));
     let instance: DuckDBInstance;
     try {
-      await mkdir(options.dir, { recursive: true });
+      // The database holds every measurement: its directory is 0700, and neither it nor the file may be a link.
+      await makePrivateDir(options.dir);
+      if ((await lstat(path).catch(() => undefined))?.isSymbolicLink()) throw new ZibratoError('ZIB_ERR_UNSAFE_PATH', `${path} is a symbolic link; Zibrato does not write through links`);
       instance = await duckdb.DuckDBInstance.create(path);
     } catch (err) {
       throw fail(path, 'cannot open the database (corrupt, unwritable or used by another process?)', err);

@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { makePrivateDir, openPrivateFile } from '../../security/files.js';
 import { join } from 'node:path';
 import type { DeliveryPayload } from './transport.js';
 
@@ -52,7 +53,8 @@ export class DiskSpool {
   }
 
   private async load(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    // Spooled payloads are metrics (and may carry credentials in headers): owner only, never through a link.
+    await makePrivateDir(this.dir);
     const all = await readdir(this.dir);
     // A temporary file is a write that never completed (a crash between write and rename): never a payload.
     for (const n of all) if (n.endsWith(SUFFIX + TMP)) await unlink(join(this.dir, n)).catch(() => undefined);
@@ -108,7 +110,12 @@ export class DiskSpool {
     const file = join(this.dir, String(seq).padStart(SEQ_DIGITS, '0') + SUFFIX);
     const tmp = file + TMP;
     try {
-      await writeFile(tmp, Buffer.concat([header, payload.body]));
+      const handle = await openPrivateFile(tmp, 'truncate');
+      try {
+        await handle.writeFile(Buffer.concat([header, payload.body]));
+      } finally {
+        await handle.close();
+      }
       await rename(tmp, file);
     } catch (err) {
       // A failed write (disk full) must not leave a partial temporary file behind.
