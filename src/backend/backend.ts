@@ -5,6 +5,7 @@ import type { Level } from '../levels.js';
 import type { FlushBatch, MetricPoint, Sink, SinkStatus } from '../sinks/sink.js';
 import { Receiver, type ReceiverStats } from './receiver.js';
 import { SeriesStore } from './series-store.js';
+import { WriteAheadLog, type WalOptions, type WalStats } from './wal/wal.js';
 
 /** Options of a {@link Backend}. */
 export interface BackendOptions {
@@ -21,6 +22,12 @@ export interface BackendOptions {
   maxSeries?: number;
   /** Add `zibrato.backend.*` health points to every flush. Default true. */
   selfMetrics?: boolean;
+  /**
+   * A write-ahead log of what was received but not yet flushed, replayed at
+   * start (docs/delivery.md, "Write-ahead log"). `dir` is this backend's own
+   * directory. Off when absent or `enabled: false`.
+   */
+  wal?: WalOptions & { enabled?: boolean };
   log?: (line: string) => void;
 }
 
@@ -34,6 +41,8 @@ export interface BackendStatus extends ReceiverStats {
   flushed: number;
   sinkErrors: number;
   sink: SinkStatus;
+  /** The write-ahead log's counts; undefined when it is off. */
+  wal?: WalStats;
 }
 
 /**
@@ -47,6 +56,7 @@ export class Backend {
   readonly flushIntervalMs: number;
   private readonly store: SeriesStore;
   private readonly receiver: Receiver;
+  private readonly wal: WriteAheadLog | undefined;
   private readonly sink: Sink;
   private readonly log: (line: string) => void;
   private readonly selfMetrics: boolean;
@@ -56,7 +66,7 @@ export class Backend {
   private flushes = 0;
   private flushed = 0;
   private sinkErrors = 0;
-  private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0, sinkSent: 0, sinkFailed: 0, sinkDropped: 0, sinkSpooled: 0 };
+  private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0, sinkSent: 0, sinkFailed: 0, sinkDropped: 0, sinkSpooled: 0, walDropped: 0, walWriteErrors: 0 };
   private stopped = false;
   /** `lost` per publisher source at the last health report. */
   private readonly reportedLost = new Map<string, number>();
@@ -72,11 +82,25 @@ export class Backend {
     this.selfMetrics = options.selfMetrics ?? true;
     this.store = new SeriesStore({ maxSeries: options.maxSeries });
     this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log);
+    if (options.wal !== undefined && options.wal.enabled !== false) this.wal = new WriteAheadLog(options.wal);
+  }
+
+  /** Replays the log into the aggregators (before the receiver and the first flush start) and opens it for appends. */
+  private openWal(wal: WriteAheadLog): void {
+    wal.open((type, payload) => this.receiver.replay(type, payload));
+    // The new segment starts from the replayed sequence state, so a restart without new records still knows where each publisher was.
+    wal.rotate(this.receiver.snapshotStreams());
+    this.receiver.wal = wal;
+    const s = wal.stats;
+    if (s.replayed > 0 || s.corruptRecords > 0) {
+      this.log(`write-ahead log ${wal.dir}: replayed ${s.replayed} messages (${this.receiver.stats.received} records)` + (s.corruptRecords > 0 ? `; skipped ${s.corruptRecords} corrupt or torn stretches (${s.corruptBytes} bytes), their records show as lost` : ''));
+    }
   }
 
   /** Starts the sink, subscribes, and schedules flushes on wall-clock multiples of the interval. */
   async start(): Promise<void> {
     await this.sink.start?.();
+    if (this.wal !== undefined) this.openWal(this.wal);
     this.receiver.start();
     this.intervalStart = Date.now();
     this.schedule();
@@ -106,6 +130,8 @@ export class Backend {
       sinkFailed: sink.failed,
       sinkDropped: sink.dropped,
       sinkSpooled: sink.spooled,
+      walDropped: s.walDropped,
+      walWriteErrors: this.wal?.stats.writeErrors ?? 0,
     };
     const last = this.reported;
     this.reported = now;
@@ -123,7 +149,16 @@ export class Backend {
       ['zibrato.sink.failed', now.sinkFailed - last.sinkFailed],
       ['zibrato.sink.dropped', now.sinkDropped - last.sinkDropped],
     ];
+    if (this.wal !== undefined) {
+      const w = this.wal.stats;
+      optional.push(['zibrato.backend.wal.dropped', s.walDropped - last.walDropped], ['zibrato.backend.wal.write_errors', w.writeErrors - last.walWriteErrors]);
+    }
     for (const [name, value] of optional) if (value !== 0) points.push(counter(name, value));
+    if (this.wal !== undefined) {
+      const w = this.wal.stats;
+      // Its size against its bound, so a log filling up is seen before it drops.
+      points.push({ type: 'gauge', name: 'zibrato.backend.wal.bytes', source: this.name, tags, value: w.bytes }, { type: 'gauge', name: 'zibrato.backend.wal.max_bytes', source: this.name, tags, value: w.maxBytes });
+    }
     // Lost records per publisher source (gaps in their sequence numbers), only where there were some.
     for (const [source, total] of this.receiver.lostBySource) {
       const delta = total - (this.reportedLost.get(source) ?? 0);
@@ -146,10 +181,13 @@ export class Backend {
     const points = this.store.collect(intervalMs);
     if (this.selfMetrics) points.push(...this.healthPoints(intervalMs));
     const batch: FlushBatch = { timeMs: endMs, intervalMs, scheduleMs: this.flushIntervalMs, points, expired: this.store.drainExpired() };
+    // What was collected is in the closed segments; once the sink has it they can go.
+    const closedSegment = this.wal?.rotate(this.receiver.snapshotStreams());
     // Flushes run one after another, so a slow sink delays but never reorders them.
     this.flushing = this.flushing.then(async () => {
       try {
         await this.sink.export(batch);
+        if (closedSegment !== undefined) this.wal?.release(closedSegment);
         this.flushes++;
         this.flushed += points.length;
       } catch (err) {
@@ -170,6 +208,7 @@ export class Backend {
       flushed: this.flushed,
       sinkErrors: this.sinkErrors,
       sink: this.sink.status(),
+      ...(this.wal === undefined ? {} : { wal: { ...this.wal.stats } }),
     };
   }
 
@@ -181,6 +220,8 @@ export class Backend {
     await this.receiver.drainAndClose();
     await this.flush(Date.now());
     await this.sink.stop();
+    // The last segment keeps the sequence checkpoint, so the next start counts what it missed meanwhile.
+    this.wal?.close();
     const s = this.status();
     this.log(`stopped after a final flush: received ${s.received} records, invalid ${s.invalid} messages, dropped ${s.dropped}, lost ${s.lost}, flushed ${s.flushed} points, sink errors ${s.sinkErrors}`);
   }

@@ -1,5 +1,7 @@
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { Backend } from '../backend/backend.js';
+import { DEFAULT_WAL_MAX_BYTES } from '../backend/wal/wal.js';
 import { stderrLogger } from '../diagnostics.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_SERIES, DEFAULT_SUBSCRIBE_ENDPOINT, MIN_FLUSH_INTERVAL_MS } from '../defaults.js';
 import { parseLevels } from '../levels.js';
@@ -20,6 +22,9 @@ interface CommonOptions {
   name?: string;
   maxSeries: number;
   selfMetrics: boolean;
+  walDir?: string;
+  wal: boolean;
+  walMaxBytes: number;
 }
 
 async function runBackend(spec: SinkSpec, opts: CommonOptions & Record<string, unknown>): Promise<void> {
@@ -35,6 +40,8 @@ async function runBackend(spec: SinkSpec, opts: CommonOptions & Record<string, u
     flushIntervalMs: opts.flush,
     maxSeries: opts.maxSeries,
     selfMetrics: opts.selfMetrics,
+    // Each backend logs under a directory of its own name, so backends can share one --wal-dir.
+    wal: opts.walDir === undefined ? undefined : { dir: join(opts.walDir, name), enabled: opts.wal, maxBytes: opts.walMaxBytes },
     sink,
     log,
   });
@@ -76,7 +83,14 @@ Example:
           .argParser((v) => parseCount(v, '--max-series'))
           .default(DEFAULT_MAX_SERIES, DEFAULT_MAX_SERIES.toLocaleString('en-US')),
       )
-      .option('--no-self-metrics', 'do not add zibrato.backend.* health points to each flush');
+      .option('--no-self-metrics', 'do not add zibrato.backend.* health points to each flush')
+      .option('--wal-dir <dir>', 'keep a write-ahead log of what is not flushed yet under <dir>/<name>, replayed after a crash')
+      .option('--no-wal', 'no write-ahead log even with --wal-dir')
+      .addOption(
+        new Option('--wal-max-bytes <n>', 'bound on the write-ahead log; past it records are aggregated but not logged (counted)')
+          .argParser((v) => parseCount(v, '--wal-max-bytes', { min: 1024 }))
+          .default(DEFAULT_WAL_MAX_BYTES, `${DEFAULT_WAL_MAX_BYTES / 1024 / 1024} MiB`),
+      );
     for (const o of spec.options) {
       const flag = o.type === 'boolean' ? flagOf(o.key) : `${flagOf(o.key)} <${o.type === 'number' ? 'n' : 'value'}>`;
       const opt = new Option(flag, o.description + (o.env ? ` (env ${o.env})` : ''));

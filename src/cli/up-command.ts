@@ -20,6 +20,7 @@ export function childSpecs(config: ZibratoConfig): ChildSpec[] {
   for (const b of config.backends) {
     const spec = sinkSpec(b.sink);
     const args = ['backend', b.sink, '--name', b.name, '--levels', b.levels.join(','), '--flush', `${b.flushIntervalMs}ms`, '--broker', config.broker.subscribe[0]!];
+    if (config.wal.enabled && config.wal.dir !== undefined) args.push('--wal-dir', config.wal.dir);
     const env: Record<string, string> = {};
     for (const o of spec.options) {
       const v = b.options[o.key];
