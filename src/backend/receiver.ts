@@ -154,7 +154,10 @@ export class Receiver {
     if (st === undefined) {
       // A publisher we have not seen (new, or restarted with a new id): its first sequence is the baseline.
       if (this.streams.size >= MAX_TRACKED_STREAMS) this.forgetOldest();
-      this.streams.set(key, { next: sequence + records, source: source || publisherId, lastSeenMs: now });
+      const st = { next: sequence + records, source: source || publisherId, lastSeenMs: now };
+      this.streams.set(key, st);
+      // Logged as a record of its own before the message: if the message is torn, the restart still knows the publisher and counts its records lost.
+      this.wal?.appendCheckpoint(Buffer.from(JSON.stringify([[key, sequence, st.source, now]])));
       return;
     }
     if (source) st.source = source;

@@ -70,6 +70,48 @@ function segmentName(n: number): string {
 
 const SEGMENT_RE = /^(\d{12})\.wal$/;
 
+/** The segment numbers in a log directory, oldest first. */
+function segmentNumbers(dir: string): number[] {
+  return readdirSync(dir)
+    .map((f) => SEGMENT_RE.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+}
+
+/**
+ * Calls `onRecord` for every valid record of one segment's bytes. Where a
+ * record fails (bad magic, length or checksum) the reader moves on a byte at a
+ * time to the next valid record; each such stretch is counted once.
+ */
+function scanSegment(data: Buffer, onRecord: (type: number, payload: Buffer) => void): { corruptRecords: number; corruptBytes: number } {
+  const out = { corruptRecords: 0, corruptBytes: 0 };
+  let pos = 0;
+  let badFrom = -1;
+  const endBad = (at: number) => {
+    if (badFrom < 0) return;
+    out.corruptRecords++;
+    out.corruptBytes += at - badFrom;
+    badFrom = -1;
+  };
+  while (pos < data.length) {
+    if (pos + WAL_HEADER_BYTES + 1 <= data.length && data.readUInt32LE(pos) === WAL_MAGIC) {
+      const length = data.readUInt32LE(pos + 4);
+      const end = pos + WAL_HEADER_BYTES + length;
+      if (length >= 1 && end <= data.length && crc32(data, pos + WAL_HEADER_BYTES, end) === data.readUInt32LE(pos + 8)) {
+        endBad(pos);
+        onRecord(data[pos + WAL_HEADER_BYTES]!, data.subarray(pos + WAL_HEADER_BYTES + 1, end));
+        pos = end;
+        continue;
+      }
+    }
+    if (badFrom < 0) badFrom = pos;
+    pos++;
+  }
+  endBad(data.length);
+  return out;
+}
+
 /**
  * A write-ahead log of received messages, appended per message, fsynced at
  * most every `syncIntervalMs`, rotated at each flush and released once the
@@ -107,12 +149,7 @@ export class WriteAheadLog {
    */
   open(onRecord: (type: number, payload: Buffer) => void): void {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const existing = readdirSync(this.dir)
-      .map((f) => SEGMENT_RE.exec(f))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => Number(m[1]))
-      .sort((a, b) => a - b);
-    for (const n of existing) {
+    for (const n of segmentNumbers(this.dir)) {
       const path = join(this.dir, segmentName(n));
       const data = readFileSync(path);
       this.sizes.set(n, data.length);
@@ -127,33 +164,33 @@ export class WriteAheadLog {
 
   /** Calls `onRecord` for every valid record of one segment's bytes; counts the invalid stretches. */
   private scan(data: Buffer, onRecord: (type: number, payload: Buffer) => void): void {
-    let pos = 0;
-    let badFrom = -1;
-    const endBad = (at: number) => {
-      if (badFrom < 0) return;
-      this.stats.corruptRecords++;
-      this.stats.corruptBytes += at - badFrom;
-      badFrom = -1;
-    };
-    while (pos < data.length) {
-      const ok = pos + WAL_HEADER_BYTES + 1 <= data.length && data.readUInt32LE(pos) === WAL_MAGIC;
-      if (ok) {
-        const length = data.readUInt32LE(pos + 4);
-        const end = pos + WAL_HEADER_BYTES + length;
-        if (length >= 1 && end <= data.length && crc32(data, pos + WAL_HEADER_BYTES, end) === data.readUInt32LE(pos + 8)) {
-          endBad(pos);
-          const type = data[pos + WAL_HEADER_BYTES]!;
-          if (type === WalRecordType.message) this.stats.replayed++;
-          onRecord(type, data.subarray(pos + WAL_HEADER_BYTES + 1, end));
-          pos = end;
-          continue;
-        }
+    const bad = scanSegment(data, (type, payload) => {
+      if (type === WalRecordType.message) this.stats.replayed++;
+      onRecord(type, payload);
+    });
+    this.stats.corruptRecords += bad.corruptRecords;
+    this.stats.corruptBytes += bad.corruptBytes;
+  }
+
+  /**
+   * Reads a log directory without opening it for appends (tools and tests
+   * looking at a live backend's log): every valid record of every segment,
+   * oldest first.
+   */
+  static read(dir: string, onRecord: (type: number, payload: Buffer) => void): { corruptRecords: number; corruptBytes: number } {
+    const total = { corruptRecords: 0, corruptBytes: 0 };
+    for (const n of segmentNumbers(dir)) {
+      let data: Buffer;
+      try {
+        data = readFileSync(join(dir, segmentName(n)));
+      } catch {
+        continue; // released meanwhile
       }
-      // Not a valid record here: skip a byte and look for the next magic.
-      if (badFrom < 0) badFrom = pos;
-      pos++;
+      const bad = scanSegment(data, onRecord);
+      total.corruptRecords += bad.corruptRecords;
+      total.corruptBytes += bad.corruptBytes;
     }
-    endBad(data.length);
+    return total;
   }
 
   private openSegment(n: number): void {
@@ -229,6 +266,11 @@ export class WriteAheadLog {
     return ok;
   }
 
+  /** Logs sequence state (see `Receiver.snapshotStreams`); false when it could not be logged. */
+  appendCheckpoint(state: Buffer): boolean {
+    return this.write(WalRecordType.checkpoint, [state], state.length);
+  }
+
   /**
    * Closes the current segment (fsynced) and starts the next with a
    * checkpoint. Returns the number of the last closed segment, to pass to
@@ -248,7 +290,7 @@ export class WriteAheadLog {
       return closed;
     }
     // The checkpoint may exceed the bound on a full log; it is then dropped like any record.
-    this.write(WalRecordType.checkpoint, [checkpoint], checkpoint.length);
+    this.appendCheckpoint(checkpoint);
     return closed;
   }
 
