@@ -31,8 +31,8 @@ export async function startBroker(ep: { publish: string; subscribe: string }, la
 }
 
 /** A file backend subscribed to info; it may be started while the broker is away (it keeps reconnecting). */
-export async function startBackend(ep: { subscribe: string }, path: string, name: string): Promise<Proc> {
-  const p = zibrato(['backend', 'file', '--name', name, '--levels', 'info', '--flush', '1s', '--broker', ep.subscribe, '--path', path], { label: name });
+export async function startBackend(ep: { subscribe: string }, path: string, name: string, extraArgs: string[] = []): Promise<Proc> {
+  const p = zibrato(['backend', 'file', '--name', name, '--levels', 'info', '--flush', '1s', '--broker', ep.subscribe, '--path', path, ...extraArgs], { label: name });
   await p.waitFor(/subscribed/);
   return p;
 }
