@@ -200,13 +200,10 @@ export class WriteAheadLog {
     this.sizes.set(n, 0);
   }
 
-  /** Appends one record; false (and counted) when refused at the bound or a write fails. */
+  /** Appends one record; false when refused at the bound or a write fails (a failure is counted in `writeErrors`). */
   private write(type: WalRecordType, parts: Buffer[], payloadBytes: number): boolean {
     const total = WAL_HEADER_BYTES + 1 + payloadBytes;
-    if (this.fd === undefined || this.stats.bytes + total > this.maxBytes) {
-      this.stats.dropped++;
-      return false;
-    }
+    if (this.fd === undefined || this.stats.bytes + total > this.maxBytes) return false;
     const h = this.header;
     h[WAL_HEADER_BYTES] = type;
     let c = crc32(h, WAL_HEADER_BYTES, WAL_HEADER_BYTES + 1);
@@ -237,7 +234,6 @@ export class WriteAheadLog {
     } catch {
       // Disk full or an I/O error: whatever part was written is skipped as corrupt on replay.
       this.stats.writeErrors++;
-      this.stats.dropped++;
       this.addBytes(written);
       return false;
     }
@@ -251,8 +247,29 @@ export class WriteAheadLog {
     this.sizes.set(this.segment, (this.sizes.get(this.segment) ?? 0) + n);
   }
 
+  /**
+   * Checkpoints not yet written (a full disk): written before the next message,
+   * because a message logged without the sequence state before it would make
+   * the records missing in between look like a new publisher's start instead
+   * of a gap.
+   */
+  private pendingCheckpoints: Buffer[] = [];
+
+  private writePending(): boolean {
+    while (this.pendingCheckpoints.length > 0) {
+      const c = this.pendingCheckpoints[0]!;
+      if (!this.write(WalRecordType.checkpoint, [c], c.length)) return false;
+      this.pendingCheckpoints.shift();
+    }
+    return true;
+  }
+
   /** Logs one received message (its frames); false when it could not be logged. */
   appendMessage(frames: readonly Buffer[]): boolean {
+    if (this.pendingCheckpoints.length > 0 && !this.writePending()) {
+      this.stats.dropped++;
+      return false;
+    }
     let bytes = 1;
     const parts: Buffer[] = [Buffer.of(frames.length)];
     for (const f of frames) {
@@ -263,12 +280,14 @@ export class WriteAheadLog {
     }
     const ok = this.write(WalRecordType.message, parts, bytes);
     if (ok) this.stats.appended++;
+    else this.stats.dropped++;
     return ok;
   }
 
-  /** Logs sequence state (see `Receiver.snapshotStreams`); false when it could not be logged. */
-  appendCheckpoint(state: Buffer): boolean {
-    return this.write(WalRecordType.checkpoint, [state], state.length);
+  /** Logs sequence state (see `Receiver.snapshotStreams`); kept and retried before the next message when it cannot be written now. */
+  appendCheckpoint(state: Buffer): void {
+    this.pendingCheckpoints.push(state);
+    this.writePending();
   }
 
   /**
@@ -289,7 +308,8 @@ export class WriteAheadLog {
       this.stats.writeErrors++;
       return closed;
     }
-    // The checkpoint may exceed the bound on a full log; it is then dropped like any record.
+    // A full snapshot supersedes every checkpoint still waiting to be written.
+    this.pendingCheckpoints = [];
     this.appendCheckpoint(checkpoint);
     return closed;
   }
