@@ -20,6 +20,10 @@ export interface BackendOptions {
   sink: Sink;
   /** Most series held at once. Default 100,000. */
   maxSeries?: number;
+  /** Most series of one metric; past it new ones fold into its `zibrato.overflow=true` series. Default 2,000. */
+  maxSeriesPerMetric?: number;
+  /** A series of any kind with no record for this many flushes is forgotten. Default: as many as make 5 minutes. */
+  seriesIdleFlushes?: number;
   /** Add `zibrato.backend.*` health points to every flush. Default true. */
   selfMetrics?: boolean;
   /**
@@ -36,6 +40,10 @@ export interface BackendStatus extends ReceiverStats {
   name: string;
   levels: Level[];
   series: number;
+  /** The bound on `series`. */
+  maxSeries: number;
+  /** New series folded into their metric's overflow series since start. */
+  seriesOverflowed: number;
   flushes: number;
   /** Points handed to the sink. */
   flushed: number;
@@ -64,9 +72,11 @@ export class Backend {
   private intervalStart = Date.now();
   private flushing: Promise<void> = Promise.resolve();
   private flushes = 0;
+  /** `store.overflowed` at the last overflow log line (one line per flush at most). */
+  private loggedOverflowed = 0;
   private flushed = 0;
   private sinkErrors = 0;
-  private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0, sinkSent: 0, sinkFailed: 0, sinkDropped: 0, sinkSpooled: 0, walDropped: 0, walWriteErrors: 0 };
+  private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0, sinkSent: 0, sinkFailed: 0, sinkDropped: 0, sinkSpooled: 0, seriesOverflowed: 0, walDropped: 0, walWriteErrors: 0 };
   private stopped = false;
   /** `lost` per publisher source at the last health report. */
   private readonly reportedLost = new Map<string, number>();
@@ -80,7 +90,14 @@ export class Backend {
     this.sink = options.sink;
     this.log = options.log ?? stderrLogger(`backend ${options.name}`);
     this.selfMetrics = options.selfMetrics ?? true;
-    this.store = new SeriesStore({ maxSeries: options.maxSeries });
+    const idleFlushes = options.seriesIdleFlushes;
+    if (idleFlushes !== undefined && !(Number.isSafeInteger(idleFlushes) && idleFlushes >= 1)) throw new InvalidOptionError(`series idle flushes must be an integer ≥ 1, got ${String(idleFlushes)}`);
+    this.store = new SeriesStore({
+      maxSeries: options.maxSeries,
+      maxSeriesPerMetric: options.maxSeriesPerMetric,
+      // A series touched in one flush and idle for n more is collected at the nth flush after; the half interval absorbs timer jitter.
+      ...(idleFlushes === undefined ? {} : { idleExpiryMs: (idleFlushes - 0.5) * this.flushIntervalMs }),
+    });
     this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log);
     if (options.wal !== undefined && options.wal.enabled !== false) this.wal = new WriteAheadLog(options.wal);
   }
@@ -130,6 +147,7 @@ export class Backend {
       sinkFailed: sink.failed,
       sinkDropped: sink.dropped,
       sinkSpooled: sink.spooled,
+      seriesOverflowed: this.store.overflowed,
       walDropped: s.walDropped,
       walWriteErrors: this.wal?.stats.writeErrors ?? 0,
     };
@@ -145,6 +163,7 @@ export class Backend {
       ['zibrato.backend.dropped', now.dropped - last.dropped],
       ['zibrato.backend.flushed', now.flushed - last.flushed],
       ['zibrato.backend.sink_errors', now.sinkErrors - last.sinkErrors],
+      ['zibrato.backend.series_overflowed', now.seriesOverflowed - last.seriesOverflowed],
       ['zibrato.sink.sent', now.sinkSent - last.sinkSent],
       ['zibrato.sink.failed', now.sinkFailed - last.sinkFailed],
       ['zibrato.sink.dropped', now.sinkDropped - last.sinkDropped],
@@ -154,6 +173,8 @@ export class Backend {
       optional.push(['zibrato.backend.wal.dropped', s.walDropped - last.walDropped], ['zibrato.backend.wal.write_errors', w.writeErrors - last.walWriteErrors]);
     }
     for (const [name, value] of optional) if (value !== 0) points.push(counter(name, value));
+    // The series held against their bound: memory is bounded by it, and a store near it is folding into overflow series.
+    points.push({ type: 'gauge', name: 'zibrato.backend.series', source: this.name, tags, value: this.store.size }, { type: 'gauge', name: 'zibrato.backend.max_series', source: this.name, tags, value: this.store.maxSeries });
     if (this.wal !== undefined) {
       const w = this.wal.stats;
       // Its size against its bound, so a log filling up is seen before it drops.
@@ -179,6 +200,10 @@ export class Backend {
     const intervalMs = Math.max(1, endMs - this.intervalStart);
     this.intervalStart = endMs;
     const points = this.store.collect(intervalMs);
+    if (this.store.overflowed > this.loggedOverflowed) {
+      this.log(`ZIB_SERIES_OVERFLOW: ${this.store.overflowed - this.loggedOverflowed} new series past the per-metric cap of ${this.store.maxSeriesPerMetric} (or the store's ${this.store.maxSeries}) were folded into overflow series tagged zibrato.overflow=true in this interval`);
+      this.loggedOverflowed = this.store.overflowed;
+    }
     if (this.selfMetrics) points.push(...this.healthPoints(intervalMs));
     const batch: FlushBatch = { timeMs: endMs, intervalMs, scheduleMs: this.flushIntervalMs, points, expired: this.store.drainExpired() };
     // What was collected is in the closed segments; once the sink has it they can go.
@@ -204,6 +229,8 @@ export class Backend {
       levels: this.levels,
       ...this.receiver.stats,
       series: this.store.size,
+      maxSeries: this.store.maxSeries,
+      seriesOverflowed: this.store.overflowed,
       flushes: this.flushes,
       flushed: this.flushed,
       sinkErrors: this.sinkErrors,
