@@ -5,6 +5,7 @@ import type { Level } from '../levels.js';
 import type { FlushBatch, MetricPoint, Sink, SinkStatus } from '../sinks/sink.js';
 import { Receiver, type ReceiverStats } from './receiver.js';
 import { SeriesStore } from './series-store.js';
+import { CumulativeState } from './temporality.js';
 import { WriteAheadLog, type WalOptions, type WalStats } from './wal/wal.js';
 
 /** Options of a {@link Backend}. */
@@ -65,6 +66,8 @@ export class Backend {
   private readonly store: SeriesStore;
   private readonly receiver: Receiver;
   private readonly wal: WriteAheadLog | undefined;
+  /** Running totals for a sink that wants cumulative values; undefined for a delta sink. */
+  private readonly cumulative: CumulativeState | undefined;
   private readonly sink: Sink;
   private readonly log: (line: string) => void;
   private readonly selfMetrics: boolean;
@@ -100,6 +103,7 @@ export class Backend {
     });
     this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log);
     if (options.wal !== undefined && options.wal.enabled !== false) this.wal = new WriteAheadLog(options.wal);
+    if (this.sink.temporality === 'cumulative') this.cumulative = new CumulativeState();
   }
 
   /** Replays the log into the aggregators (before the receiver and the first flush start) and opens it for appends. */
@@ -206,6 +210,8 @@ export class Backend {
     }
     if (this.selfMetrics) points.push(...this.healthPoints(intervalMs));
     const batch: FlushBatch = { timeMs: endMs, intervalMs, scheduleMs: this.flushIntervalMs, points, expired: this.store.drainExpired() };
+    // Totals are taken here, in flush order, so a slow sink still sees them in sequence.
+    this.cumulative?.apply(batch);
     // What was collected is in the closed segments; once the sink has it they can go.
     const closedSegment = this.wal?.rotate(this.receiver.snapshotStreams());
     // Flushes run one after another, so a slow sink delays but never reorders them.

@@ -49,8 +49,8 @@ function finite(p: MetricPoint): boolean {
 }
 
 /**
- * Turns per-interval aggregates into what Prometheus expects: counters and
- * summary count/sum are cumulative since this process started (Prometheus
+ * Holds what a Prometheus sink exposes: counters and summary count/sum are the
+ * cumulative totals the backend keeps for a `cumulative` sink (Prometheus
  * takes a decrease as a counter reset, which a restart is); gauges and
  * quantiles are the latest interval's.
  *
@@ -119,10 +119,11 @@ export class PromState {
         info.size++;
       }
       s.updatedMs = batch.timeMs;
-      if (p.type === 'counter') s.value += p.value;
+      // The totals come from the backend (src/backend/temporality.ts); summing here is only for a sink used without one.
+      if (p.type === 'counter') s.value = p.cumulative?.value ?? s.value + p.value;
       else if (p.type === 'timer') {
-        s.count += p.count;
-        s.sum += p.sum;
+        s.count = p.cumulative?.count ?? s.count + p.count;
+        s.sum = p.cumulative?.sum ?? s.sum + p.sum;
         s.quantiles = { p50: p.p50, p90: p.p90, p95: p.p95, p99: p.p99 };
       } else s.value = p.value;
       touched.push(s);
