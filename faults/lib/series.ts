@@ -8,6 +8,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Proc, ROOT } from '../../test/helpers/processes.ts';
+import { silentlyLost, type ScenarioResult } from '../scenario.ts';
 
 /** The metric the publisher counts under. */
 export const NAME = 'fault.tags';
@@ -71,4 +72,10 @@ export async function seriesTotals(path: string): Promise<SeriesTotals> {
   }
   out.series = seen.size;
   return out;
+}
+
+/** The scenario result: every record of `NAME` the publisher made is owed to the file, over all its series. */
+export function seriesResult(pub: PublisherReport, t: SeriesTotals, peakRssMiB: number, notes: string): ScenarioResult {
+  const counted = { 'client.dropped': pub.dropped, 'client.invalid': pub.invalid, 'client.unsubscribed': pub.unsubscribed, 'backend.dropped': t.dropped, 'backend.lost': t.lost };
+  return { made: pub.made, received: t.total, counted, silentlyLost: silentlyLost(pub.made, t.total, counted), recoverMs: null, peakRssMiB, notes };
 }

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { stopAll } from '../../test/helpers/processes.ts';
 import { RssSampler, setup, startBackend, startBroker } from '../lib/delivery.ts';
-import { publishDistinctSeries, seriesTotals } from '../lib/series.ts';
-import { silentlyLost, type Scenario } from '../scenario.ts';
+import { publishDistinctSeries, seriesResult, seriesTotals } from '../lib/series.ts';
+import type { Scenario } from '../scenario.ts';
 
 /** Peak of the samples in each half of the run. */
 class HalfPeaks {
@@ -49,7 +49,6 @@ const scenario: Scenario = {
       await broker.stop('SIGTERM');
       const peakRssMiB = rss.stop();
       const t = await seriesTotals(path);
-      const counted = { 'client.dropped': pub.dropped, 'client.invalid': pub.invalid, 'client.unsubscribed': pub.unsubscribed, 'backend.dropped': t.dropped, 'backend.lost': t.lost };
       const [rssFirst, rssSecond] = rssHalves.halves();
       const gauge = t.seriesGauge;
       const half = Math.floor(gauge.length / 2);
@@ -58,15 +57,7 @@ const scenario: Scenario = {
       // Flat: the second half holds no more series than the first (plus a flush's worth of jitter), and its memory stays close.
       if (seriesSecond > seriesFirst + rate * 2) throw new Error(`series held grew from ${seriesFirst} to ${seriesSecond}`);
       if (rssSecond > rssFirst * 1.25 + 16) throw new Error(`backend RSS grew from ${rssFirst.toFixed(0)} to ${rssSecond.toFixed(0)} MiB`);
-      return {
-        made: pub.made,
-        received: t.total,
-        counted,
-        silentlyLost: silentlyLost(pub.made, t.total, counted),
-        recoverMs: null,
-        peakRssMiB,
-        notes: `${values.toLocaleString('en-US')} distinct series over ${durationMs / 1000} s; series held at most ${seriesFirst} (first half) / ${seriesSecond} (second half); backend RSS peak ${rssFirst.toFixed(0)} / ${rssSecond.toFixed(0)} MiB`,
-      };
+      return seriesResult(pub, t, peakRssMiB, `${values.toLocaleString('en-US')} distinct series over ${durationMs / 1000} s; series held at most ${seriesFirst} (first half) / ${seriesSecond} (second half); backend RSS peak ${rssFirst.toFixed(0)} / ${rssSecond.toFixed(0)} MiB`);
     } finally {
       await stopAll();
     }

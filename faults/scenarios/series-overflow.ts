@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { stopAll } from '../../test/helpers/processes.ts';
 import { RssSampler, setup, startBackend, startBroker } from '../lib/delivery.ts';
-import { publishDistinctSeries, seriesTotals } from '../lib/series.ts';
-import { silentlyLost, type Scenario } from '../scenario.ts';
+import { publishDistinctSeries, seriesResult, seriesTotals } from '../lib/series.ts';
+import type { Scenario } from '../scenario.ts';
 
 const scenario: Scenario = {
   name: 'series-overflow',
@@ -21,18 +21,9 @@ const scenario: Scenario = {
       await broker.stop('SIGTERM');
       const peakRssMiB = rss.stop();
       const t = await seriesTotals(path);
-      const counted = { 'client.dropped': pub.dropped, 'client.invalid': pub.invalid, 'client.unsubscribed': pub.unsubscribed, 'backend.dropped': t.dropped, 'backend.lost': t.lost };
       if (t.overflow === 0) throw new Error('nothing reached the overflow series');
       if (peakRssMiB > 256) throw new Error(`backend peak RSS ${peakRssMiB.toFixed(0)} MiB is over 256 MiB`);
-      return {
-        made: pub.made,
-        received: t.total,
-        counted,
-        silentlyLost: silentlyLost(pub.made, t.total, counted),
-        recoverMs: null,
-        peakRssMiB,
-        notes: `backend (watched) with the default caps; ${t.series} distinct series written, ${t.overflow.toLocaleString('en-US')} records through the zibrato.overflow=true series; received is the metric's total over all its series`,
-      };
+      return seriesResult(pub, t, peakRssMiB, `backend (watched) with the default caps; ${t.series} distinct series written, ${t.overflow.toLocaleString('en-US')} records through the zibrato.overflow=true series; received is the metric's total over all its series`);
     } finally {
       await stopAll();
     }
