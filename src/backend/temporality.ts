@@ -1,4 +1,4 @@
-import type { CounterTotals, ExpiredSeries, FlushBatch, TimerTotals } from '../sinks/sink.js';
+import type { CounterTotals, ExpiredSeries, FlushBatch, Sink, TimerTotals } from '../sinks/sink.js';
 import { MetricKind } from '../wire/constants.js';
 import { seriesKey } from './series-store.js';
 
@@ -54,4 +54,18 @@ export class CumulativeState {
     if (t === undefined) this.totals.set(key, (t = { startMs: batch.timeMs - batch.intervalMs, value: 0, count: 0, sum: 0 }));
     return t;
   }
+}
+
+/**
+ * A sink driven without a backend (tests, fault scenarios, a tool feeding
+ * batches) gets the totals a backend would give it: a `cumulative` sink's
+ * `export` is given the same {@link CumulativeState}. A `delta` sink is
+ * returned as it is.
+ */
+export function withBackendTotals<S extends Sink>(sink: S): S {
+  if (sink.temporality !== 'cumulative') return sink;
+  const state = new CumulativeState();
+  const exportBatch = sink.export.bind(sink);
+  sink.export = (batch) => exportBatch(state.apply(batch));
+  return sink;
 }
