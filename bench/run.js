@@ -30,6 +30,7 @@ const BENCHES = [
   { name: 'app', args: ['--import', 'tsx', 'bench/app/main.ts'], timeoutMs: quick ? 240_000 : 720_000 },
   { name: 'store', args: ['bench/store.mjs'], timeoutMs: quick ? 90_000 : 900_000 },
   { name: 'curve', args: ['bench/curve.mjs'], timeoutMs: quick ? 120_000 : 600_000 },
+  { name: 'wal', args: ['bench/wal.mjs'], timeoutMs: quick ? 120_000 : 600_000 },
 ];
 
 function runBench(b) {

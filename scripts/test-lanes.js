@@ -5,8 +5,10 @@
 // test/packaging/test-lanes.test.ts checks that the list stays true.
 export const UNIT_TESTS = [
   'test/backend/aggregators.test.ts',
+  'test/backend/wal.test.ts',
   'test/client/api.test.ts',
   'test/config/config.test.ts',
+  'test/config/wal-config.test.ts',
   'test/errors.test.ts',
   'test/ingest/statsd-parser.test.ts',
   'test/packaging/test-lanes.test.ts',

@@ -49,14 +49,16 @@ async function runPublishers(script, count, options, label) {
 export class ZibratoSystem {
   name = 'zibrato';
 
-  constructor({ flush = '500ms' } = {}) {
+  constructor({ flush = '500ms', extra = [] } = {}) {
     this.flush = flush;
+    /** More backend arguments (e.g. `--wal-dir` for bench/wal.mjs). */
+    this.extra = extra;
     this.dir = mkdtempSync(join(tmpdir(), 'zibrato-bench-e2e-'));
     this.file = join(this.dir, 'metrics.jsonl');
   }
 
   async start() {
-    this.pipe = await startPipeline({ sink: 'file', levels: 'info', flush: this.flush, path: this.file });
+    this.pipe = await startPipeline({ sink: 'file', levels: 'info', flush: this.flush, path: this.file, extra: this.extra });
     this.endpoint = this.pipe.pub;
   }
 

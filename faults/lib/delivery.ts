@@ -35,9 +35,9 @@ export async function startBroker(ep: { publish: string; subscribe: string }, la
  * away (it keeps reconnecting). It keeps its publishers' sequence positions in
  * the file's directory, so a restart under the same name counts what it missed.
  */
-export async function startBackend(ep: { subscribe: string }, path: string, name: string, label = name): Promise<Proc> {
+export async function startBackend(ep: { subscribe: string }, path: string, name: string, extraArgs: string[] = [], label = name): Promise<Proc> {
   const env = { ZIBRATO_BACKEND_STATE_DIR: dirname(path) };
-  const p = zibrato(['backend', 'file', '--name', name, '--levels', 'info', '--flush', '1s', '--broker', ep.subscribe, '--path', path], { label, env });
+  const p = zibrato(['backend', 'file', '--name', name, '--levels', 'info', '--flush', '1s', '--broker', ep.subscribe, '--path', path, ...extraArgs], { label, env });
   await p.waitFor(/subscribed/);
   return p;
 }

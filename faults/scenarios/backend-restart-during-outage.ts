@@ -16,7 +16,7 @@ const scenario: Scenario = {
     const file2 = join(ep.dir, 'backend-2.jsonl');
     try {
       let broker = await startBroker(ep, 'broker-1');
-      const backend1 = await startBackend(ep, file1, 'b', 'b1');
+      const backend1 = await startBackend(ep, file1, 'b', [], 'b1');
       const pub = startPublisher(ep, rate, durationMs);
       const pids = [broker.pid, backend1.pid];
       const rss = new RssSampler(() => pids);
@@ -25,7 +25,7 @@ const scenario: Scenario = {
       await broker.stop('SIGKILL');
       await backend1.stop('SIGTERM');
       // The same backend restarted: same name, so it carries on from the old one's sequence positions.
-      const backend2 = await startBackend(ep, file2, 'b', 'b2');
+      const backend2 = await startBackend(ep, file2, 'b', [], 'b2');
       pids.push(backend2.pid);
       await new Promise((r) => setTimeout(r, outageMs));
       const upAt = Date.now();

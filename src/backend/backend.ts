@@ -8,6 +8,8 @@ import type { Level } from '../levels.js';
 import type { FlushBatch, MetricPoint, Sink, SinkStatus } from '../sinks/sink.js';
 import { Receiver, type ReceiverStats } from './receiver.js';
 import { SeriesStore } from './series-store.js';
+import { CumulativeState } from './temporality.js';
+import { WriteAheadLog, type WalOptions, type WalStats } from './wal/wal.js';
 
 /** Options of a {@link Backend}. */
 export interface BackendOptions {
@@ -24,6 +26,10 @@ export interface BackendOptions {
   curve?: CurveClientKeys;
   /** Most series held at once. Default 100,000. */
   maxSeries?: number;
+  /** Most series of one metric; past it new ones fold into its `zibrato.overflow=true` series. Default 2,000. */
+  maxSeriesPerMetric?: number;
+  /** A series of any kind with no record for this many flushes is forgotten. Default: as many as make 5 minutes. */
+  seriesIdleFlushes?: number;
   /** Add `zibrato.backend.*` health points to every flush. Default true. */
   selfMetrics?: boolean;
   /**
@@ -33,6 +39,12 @@ export interface BackendOptions {
    * instead of unseen. Default: `$ZIBRATO_BACKEND_STATE_DIR`, else none.
    */
   stateDir?: string;
+  /**
+   * A write-ahead log of what was received but not yet flushed, replayed at
+   * start (docs/delivery.md, "Write-ahead log"). `dir` is this backend's own
+   * directory. Off when absent or `enabled: false`.
+   */
+  wal?: WalOptions & { enabled?: boolean };
   log?: (line: string) => void;
 }
 
@@ -41,11 +53,17 @@ export interface BackendStatus extends ReceiverStats {
   name: string;
   levels: Level[];
   series: number;
+  /** The bound on `series`. */
+  maxSeries: number;
+  /** New series folded into their metric's overflow series since start. */
+  seriesOverflowed: number;
   flushes: number;
   /** Points handed to the sink. */
   flushed: number;
   sinkErrors: number;
   sink: SinkStatus;
+  /** The write-ahead log's counts; undefined when it is off. */
+  wal?: WalStats;
 }
 
 /**
@@ -59,6 +77,9 @@ export class Backend {
   readonly flushIntervalMs: number;
   private readonly store: SeriesStore;
   private readonly receiver: Receiver;
+  private readonly wal: WriteAheadLog | undefined;
+  /** Running totals for a sink that wants cumulative values; undefined for a delta sink. */
+  private readonly cumulative: CumulativeState | undefined;
   private readonly sink: Sink;
   private readonly log: (line: string) => void;
   private readonly selfMetrics: boolean;
@@ -66,9 +87,11 @@ export class Backend {
   private intervalStart = Date.now();
   private flushing: Promise<void> = Promise.resolve();
   private flushes = 0;
+  /** `store.overflowed` at the last overflow log line (one line per flush at most). */
+  private loggedOverflowed = 0;
   private flushed = 0;
   private sinkErrors = 0;
-  private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0, sinkSent: 0, sinkFailed: 0, sinkDropped: 0, sinkSpooled: 0 };
+  private reported = { received: 0, invalid: 0, dropped: 0, flushed: 0, sinkErrors: 0, sinkSent: 0, sinkFailed: 0, sinkDropped: 0, sinkSpooled: 0, seriesOverflowed: 0, walDropped: 0, walWriteErrors: 0 };
   private stopped = false;
   /** `lost` per publisher source at the last health report. */
   private readonly reportedLost = new Map<string, number>();
@@ -82,10 +105,19 @@ export class Backend {
     this.sink = options.sink;
     this.log = options.log ?? stderrLogger(`backend ${options.name}`);
     this.selfMetrics = options.selfMetrics ?? true;
-    this.store = new SeriesStore({ maxSeries: options.maxSeries });
+    const idleFlushes = options.seriesIdleFlushes;
+    if (idleFlushes !== undefined && !(Number.isSafeInteger(idleFlushes) && idleFlushes >= 1)) throw new InvalidOptionError(`series idle flushes must be an integer ≥ 1, got ${String(idleFlushes)}`);
+    this.store = new SeriesStore({
+      maxSeries: options.maxSeries,
+      maxSeriesPerMetric: options.maxSeriesPerMetric,
+      // A series touched in one flush and idle for n more is collected at the nth flush after; the half interval absorbs timer jitter.
+      ...(idleFlushes === undefined ? {} : { idleExpiryMs: (idleFlushes - 0.5) * this.flushIntervalMs }),
+    });
     this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log, undefined, options.curve);
     const dir = options.stateDir ?? process.env.ZIBRATO_BACKEND_STATE_DIR;
     this.stateFile = dir ? join(dir, `${options.name.replace(/[^A-Za-z0-9._-]/g, '_')}.streams.json`) : undefined;
+    if (options.wal !== undefined && options.wal.enabled !== false) this.wal = new WriteAheadLog(options.wal);
+    if (this.sink.temporality === 'cumulative') this.cumulative = new CumulativeState();
   }
 
   private readonly stateFile: string | undefined;
@@ -110,10 +142,23 @@ export class Backend {
     }
   }
 
+  /** Replays the log into the aggregators (before the receiver and the first flush start) and opens it for appends. */
+  private openWal(wal: WriteAheadLog): void {
+    wal.open((type, payload) => this.receiver.replay(type, payload));
+    // The new segment starts from the replayed sequence state, so a restart without new records still knows where each publisher was.
+    wal.rotate(this.receiver.snapshotStreams());
+    this.receiver.wal = wal;
+    const s = wal.stats;
+    if (s.replayed > 0 || s.corruptRecords > 0) {
+      this.log(`write-ahead log ${wal.dir}: replayed ${s.replayed} messages (${this.receiver.stats.received} records)` + (s.corruptRecords > 0 ? `; skipped ${s.corruptRecords} corrupt or torn stretches (${s.corruptBytes} bytes), their records show as lost` : ''));
+    }
+  }
+
   /** Starts the sink, subscribes, and schedules flushes on wall-clock multiples of the interval. */
   async start(): Promise<void> {
     await this.sink.start?.();
     this.loadState();
+    if (this.wal !== undefined) this.openWal(this.wal);
     this.receiver.start();
     this.intervalStart = Date.now();
     this.schedule();
@@ -143,6 +188,9 @@ export class Backend {
       sinkFailed: sink.failed,
       sinkDropped: sink.dropped,
       sinkSpooled: sink.spooled,
+      seriesOverflowed: this.store.overflowed,
+      walDropped: s.walDropped,
+      walWriteErrors: this.wal?.stats.writeErrors ?? 0,
     };
     const last = this.reported;
     this.reported = now;
@@ -156,11 +204,23 @@ export class Backend {
       ['zibrato.backend.dropped', now.dropped - last.dropped],
       ['zibrato.backend.flushed', now.flushed - last.flushed],
       ['zibrato.backend.sink_errors', now.sinkErrors - last.sinkErrors],
+      ['zibrato.backend.series_overflowed', now.seriesOverflowed - last.seriesOverflowed],
       ['zibrato.sink.sent', now.sinkSent - last.sinkSent],
       ['zibrato.sink.failed', now.sinkFailed - last.sinkFailed],
       ['zibrato.sink.dropped', now.sinkDropped - last.sinkDropped],
     ];
+    if (this.wal !== undefined) {
+      const w = this.wal.stats;
+      optional.push(['zibrato.backend.wal.dropped', s.walDropped - last.walDropped], ['zibrato.backend.wal.write_errors', w.writeErrors - last.walWriteErrors]);
+    }
     for (const [name, value] of optional) if (value !== 0) points.push(counter(name, value));
+    // The series held against their bound: memory is bounded by it, and a store near it is folding into overflow series.
+    points.push({ type: 'gauge', name: 'zibrato.backend.series', source: this.name, tags, value: this.store.size }, { type: 'gauge', name: 'zibrato.backend.max_series', source: this.name, tags, value: this.store.maxSeries });
+    if (this.wal !== undefined) {
+      const w = this.wal.stats;
+      // Its size against its bound, so a log filling up is seen before it drops.
+      points.push({ type: 'gauge', name: 'zibrato.backend.wal.bytes', source: this.name, tags, value: w.bytes }, { type: 'gauge', name: 'zibrato.backend.wal.max_bytes', source: this.name, tags, value: w.maxBytes });
+    }
     // Lost records per publisher source (gaps in their sequence numbers), only where there were some.
     for (const [source, total] of this.receiver.lostBySource) {
       const delta = total - (this.reportedLost.get(source) ?? 0);
@@ -181,12 +241,21 @@ export class Backend {
     const intervalMs = Math.max(1, endMs - this.intervalStart);
     this.intervalStart = endMs;
     const points = this.store.collect(intervalMs);
+    if (this.store.overflowed > this.loggedOverflowed) {
+      this.log(`ZIB_SERIES_OVERFLOW: ${this.store.overflowed - this.loggedOverflowed} new series past the per-metric cap of ${this.store.maxSeriesPerMetric} (or the store's ${this.store.maxSeries}) were folded into overflow series tagged zibrato.overflow=true in this interval`);
+      this.loggedOverflowed = this.store.overflowed;
+    }
     if (this.selfMetrics) points.push(...this.healthPoints(intervalMs));
     const batch: FlushBatch = { timeMs: endMs, intervalMs, scheduleMs: this.flushIntervalMs, points, expired: this.store.drainExpired() };
+    // Totals are taken here, in flush order, so a slow sink still sees them in sequence.
+    this.cumulative?.apply(batch);
+    // What was collected is in the closed segments; once the sink has it they can go.
+    const closedSegment = this.wal?.rotate(this.receiver.snapshotStreams());
     // Flushes run one after another, so a slow sink delays but never reorders them.
     this.flushing = this.flushing.then(async () => {
       try {
         await this.sink.export(batch);
+        if (closedSegment !== undefined) this.wal?.release(closedSegment);
         this.flushes++;
         this.flushed += points.length;
       } catch (err) {
@@ -203,10 +272,13 @@ export class Backend {
       levels: this.levels,
       ...this.receiver.stats,
       series: this.store.size,
+      maxSeries: this.store.maxSeries,
+      seriesOverflowed: this.store.overflowed,
       flushes: this.flushes,
       flushed: this.flushed,
       sinkErrors: this.sinkErrors,
       sink: this.sink.status(),
+      ...(this.wal === undefined ? {} : { wal: { ...this.wal.stats } }),
     };
   }
 
@@ -219,6 +291,8 @@ export class Backend {
     this.saveState();
     await this.flush(Date.now());
     await this.sink.stop();
+    // The last segment keeps the sequence checkpoint, so the next start counts what it missed meanwhile.
+    this.wal?.close();
     const s = this.status();
     this.log(`stopped after a final flush: received ${s.received} records, invalid ${s.invalid} messages, dropped ${s.dropped}, lost ${s.lost}, flushed ${s.flushed} points, sink errors ${s.sinkErrors}`);
   }

@@ -9,6 +9,7 @@ import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
 import { levelOfTopic, topicFor } from '../wire/topic.js';
 import { SeriesStore, type SeriesEntry } from './series-store.js';
+import { decodeMessagePayload, WalRecordType, type WriteAheadLog } from './wal/wal.js';
 
 /** Counts a receiver keeps. */
 export interface ReceiverStats {
@@ -26,6 +27,12 @@ export interface ReceiverStats {
    * broker dropped because this subscriber was slow, …
    */
   lost: number;
+  /**
+   * Records aggregated but not written to the write-ahead log (the log at its
+   * bound, or a write failed, e.g. disk full): a crash before the next flush
+   * would lose them. 0 without a log.
+   */
+  walDropped: number;
 }
 
 /** Where each publisher is in its per-level sequence. */
@@ -50,7 +57,9 @@ const textDecoder = new TextDecoder('utf-8', { fatal: true });
  * (rate-limited) with its reason and never stops the loop.
  */
 export class Receiver {
-  readonly stats: ReceiverStats = { received: 0, invalid: 0, dropped: 0, messages: 0, lost: 0 };
+  readonly stats: ReceiverStats = { received: 0, invalid: 0, dropped: 0, messages: 0, lost: 0, walDropped: 0 };
+  /** Where each received message is logged before the flush that covers it; undefined when the log is off. */
+  wal: WriteAheadLog | undefined;
   /** Records lost per publisher source since start (the backend reports deltas as `zibrato.backend.lost`). */
   readonly lostBySource = new Map<string, number>();
   /** Per (publisher id, level): a Map keeps insertion order, so the oldest is first when trimming. */
@@ -89,7 +98,9 @@ export class Receiver {
         this.lastMessageAt = Date.now();
         this.stats.messages++;
         try {
-          this.handle(frames);
+          const records = this.handle(frames);
+          // Logged after it was decoded, so a malformed message is not replayed; the records stay aggregated either way.
+          if (this.wal !== undefined && !this.wal.appendMessage(frames)) this.walDropped(records);
         } catch (err) {
           this.stats.invalid++;
           const e = err as MalformedFrameError;
@@ -101,7 +112,13 @@ export class Receiver {
     }
   }
 
-  private handle(frames: Buffer[]): void {
+  private walDropped(records: number): void {
+    this.stats.walDropped += records;
+    this.log.report('ZIB_WAL_DROPPED', `write-ahead log at its bound of ${this.wal?.maxBytes} bytes or failing to write (${this.wal?.stats.writeErrors} write errors): ${this.stats.walDropped} records aggregated but not logged; a crash before the next flush would lose them`);
+  }
+
+  /** Folds one message into the store; returns its record count. */
+  private handle(frames: Buffer[]): number {
     for (const f of frames) {
       if (f.length > this.maxFrameBytes) throw new MalformedFrameError(`frame of ${f.length} bytes exceeds the ${this.maxFrameBytes}-byte maximum`, 'ZIB_ERR_FRAME_TOO_LARGE');
     }
@@ -129,6 +146,7 @@ export class Receiver {
       SeriesStore.add(entry, batch.series[s]!.kind, recordValue(batch, i), weights[s]!);
       this.stats.received++;
     }
+    return batch.recordCount;
   }
 
   /** Gap accounting for one version 2 batch (docs/wire-format.md, "Publisher id and sequence"). */
@@ -139,7 +157,10 @@ export class Receiver {
     if (st === undefined) {
       // A publisher we have not seen (new, or restarted with a new id): its first sequence is the baseline.
       if (this.streams.size >= MAX_TRACKED_STREAMS) this.forgetOldest();
-      this.streams.set(key, { next: sequence + records, source: source || publisherId, lastSeenMs: now });
+      const st = { next: sequence + records, source: source || publisherId, lastSeenMs: now };
+      this.streams.set(key, st);
+      // Logged as a record of its own before the message: if the message is torn, the restart still knows the publisher and counts its records lost.
+      this.wal?.appendCheckpoint(Buffer.from(JSON.stringify([[key, sequence, st.source, now]])));
       return;
     }
     if (source) st.source = source;
@@ -183,7 +204,7 @@ export class Receiver {
     }
   }
 
-  private handleLegacy(frame: Buffer): void {
+  private handleLegacy(frame: Buffer): number {
     let text: string;
     try {
       text = textDecoder.decode(frame);
@@ -196,10 +217,51 @@ export class Receiver {
     if (!entry) {
       this.stats.dropped++;
       this.log.report('ZIB_SERIES_LIMIT', `series limit of ${this.store.maxSeries} reached; records of new series are dropped and counted`);
-      return;
+      return 1;
     }
     SeriesStore.add(entry, rec.kind === MetricKind.gauge ? MetricKind.gauge : rec.kind, rec.value, 1);
     this.stats.received++;
+    return 1;
+  }
+
+  /**
+   * One record of the write-ahead log at start: a message goes through the
+   * same path as a live one (so its sequence advances the publisher's state
+   * and the first live batch after a crash shows the gap), a checkpoint sets
+   * the sequence state the log had when it was rotated.
+   */
+  replay(type: number, payload: Buffer): void {
+    if (type === WalRecordType.checkpoint) return this.restoreStreams(payload);
+    if (type !== WalRecordType.message) return;
+    const frames = decodeMessagePayload(payload);
+    if (frames === undefined) return;
+    try {
+      this.handle(frames);
+    } catch {
+      // It was valid when logged; a message that no longer decodes (a subscription since narrowed) is skipped.
+    }
+  }
+
+  /** The per-publisher sequence state, for the checkpoint that starts each log segment. */
+  snapshotStreams(): Buffer {
+    const rows: [string, number, string, number][] = [];
+    for (const [key, st] of this.streams) rows.push([key, st.next, st.source, st.lastSeenMs]);
+    return Buffer.from(JSON.stringify(rows));
+  }
+
+  private restoreStreams(payload: Buffer): void {
+    let rows: unknown;
+    try {
+      rows = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return;
+    }
+    if (!Array.isArray(rows)) return;
+    for (const r of rows as unknown[]) {
+      if (!Array.isArray(r) || typeof r[0] !== 'string' || typeof r[1] !== 'number' || typeof r[2] !== 'string' || typeof r[3] !== 'number') continue;
+      this.streams.delete(r[0]);
+      this.streams.set(r[0], { next: r[1], source: r[2], lastSeenMs: r[3] });
+    }
   }
 
   /**

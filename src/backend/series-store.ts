@@ -22,6 +22,22 @@ export const DEFAULT_SERIES_IDLE_EXPIRY_MS = 300_000;
 /** Default for `maxSeries`. */
 export const DEFAULT_MAX_SERIES = 100_000;
 
+/**
+ * Default for `maxSeriesPerMetric`: the OpenTelemetry SDK's default
+ * cardinality limit per instrument. Past it new series of that metric fold
+ * into its overflow series, so the metric's totals stay exact.
+ */
+export const DEFAULT_MAX_SERIES_PER_METRIC = 2000;
+
+/** The tag that marks a metric's overflow series (OTel's `otel.metric.overflow`). */
+export const OVERFLOW_TAG = 'zibrato.overflow';
+
+/** Per metric (kind family + name): how many series it holds and its overflow series, if any. */
+interface MetricSeries {
+  count: number;
+  overflowKey: string | undefined;
+}
+
 /** A series and its aggregator. Gauge deltas share the gauge's aggregator. */
 export interface SeriesEntry {
   id: SeriesIdentity;
@@ -35,12 +51,18 @@ export interface SeriesEntry {
    * series first), and records added to an evicted entry would be lost.
    */
   active: boolean;
+  /** The key of its metric in the per-metric counts. */
+  metricKey: string;
+  /** The metric's overflow series. */
+  overflow: boolean;
 }
 
 /** Options of a {@link SeriesStore}. */
 export interface SeriesStoreOptions {
   /** Most series held at once. Default {@link DEFAULT_MAX_SERIES}. */
   maxSeries?: number;
+  /** Most series of one metric (kind and name); past it they fold into its overflow series. Default {@link DEFAULT_MAX_SERIES_PER_METRIC}. */
+  maxSeriesPerMetric?: number;
   /** Series untouched for this long are forgotten at a flush. Default {@link DEFAULT_SERIES_IDLE_EXPIRY_MS}. */
   idleExpiryMs?: number;
   /** Clock, injectable for tests. */
@@ -117,15 +139,23 @@ export function seriesKey(kind: MetricKind, name: string, source: string, tags: 
 export class SeriesStore {
   /** In order of last-touched flush (oldest first), so expiry and eviction look at the front. */
   private readonly series = new Map<string, SeriesEntry>();
+  private readonly metrics = new Map<string, MetricSeries>();
   private expired: ExpiredSeries[] = [];
   /** Where the search for an evictable series stopped in this interval; undefined when exhausted. */
   private evictCursor: Iterator<[string, SeriesEntry]> | undefined;
   private evictExhausted = false;
   readonly maxSeries: number;
+  readonly maxSeriesPerMetric: number;
   readonly idleExpiryMs: number;
   private readonly now: () => number;
   /** Series evicted at the cap since the store started. */
   evicted = 0;
+  /** New series folded into their metric's overflow series since the store started. */
+  overflowed = 0;
+  /** Overflow series held now. */
+  private overflowSeries = 0;
+  /** Overflow series allowed past `maxSeries`: the store holds at most `maxSeries + overflowReserve`. */
+  readonly overflowReserve: number;
 
   constructor(options: SeriesStoreOptions | number = {}) {
     const o = typeof options === 'number' ? { maxSeries: options } : options;
@@ -133,6 +163,11 @@ export class SeriesStore {
     if (!Number.isSafeInteger(this.maxSeries) || this.maxSeries <= 0) {
       throw new InvalidOptionError(`max series must be a positive integer, got ${String(o.maxSeries)}`);
     }
+    this.maxSeriesPerMetric = o.maxSeriesPerMetric ?? DEFAULT_MAX_SERIES_PER_METRIC;
+    if (!Number.isSafeInteger(this.maxSeriesPerMetric) || this.maxSeriesPerMetric <= 0) {
+      throw new InvalidOptionError(`max series per metric must be a positive integer, got ${String(o.maxSeriesPerMetric)}`);
+    }
+    this.overflowReserve = Math.max(1, Math.ceil(this.maxSeries / 100));
     this.idleExpiryMs = o.idleExpiryMs ?? DEFAULT_SERIES_IDLE_EXPIRY_MS;
     if (!(this.idleExpiryMs >= 0)) throw new InvalidOptionError(`series idle expiry must be a number of ms ≥ 0, got ${String(o.idleExpiryMs)}`);
     this.now = o.now ?? Date.now;
@@ -142,18 +177,56 @@ export class SeriesStore {
     return this.series.size;
   }
 
-  /** The entry for a series, created on first sight; undefined when the store is full of active series. */
+  /**
+   * The entry for a series, created on first sight. Past the metric's cap, or
+   * at the store's cap with every series active, a new series resolves to its
+   * metric's overflow series instead; undefined only when even that has no
+   * room (the store full of active series and no overflow series yet).
+   */
   resolve(kind: MetricKind, name: string, source: string, tags: Tags, level?: Level, metadata?: SeriesMetadata): SeriesEntry | undefined {
     const key = seriesKey(kind, name, source, tags);
     let e = this.series.get(key);
-    if (e === undefined) {
-      if (this.series.size >= this.maxSeries && !this.evictOne()) return undefined;
-      e = { id: level === undefined ? { name, source, tags } : { name, source, tags, level }, kind: family(kind), aggregator: newAggregator(kind), lastTouchedMs: this.now(), active: true };
-      this.series.set(key, e);
-    } else e.active = true;
-    // Once per series per batch: the last description and unit seen win (a redeploy may reword them).
+    if (e !== undefined) {
+      e.active = true;
+      // Once per series per batch: the last description and unit seen win (a redeploy may reword them).
+      if (metadata !== undefined) describe(e.id, metadata);
+      return e;
+    }
+    const metricKey = `${family(kind)}:${name}`;
+    let m = this.metrics.get(metricKey);
+    if (m === undefined) {
+      m = { count: 0, overflowKey: undefined };
+      this.metrics.set(metricKey, m);
+    }
+    if (m.count >= this.maxSeriesPerMetric || (this.series.size >= this.maxSeries && !this.evictOne())) return this.overflowOf(m, metricKey, kind, name, level);
+    e = { id: level === undefined ? { name, source, tags } : { name, source, tags, level }, kind: family(kind), aggregator: newAggregator(kind), lastTouchedMs: this.now(), active: true, metricKey, overflow: false };
+    this.series.set(key, e);
+    m.count++;
     if (metadata !== undefined) describe(e.id, metadata);
     return e;
+  }
+
+  /** The metric's overflow series, created when first needed (and room is left). */
+  private overflowOf(m: MetricSeries, metricKey: string, kind: MetricKind, name: string, level: Level | undefined): SeriesEntry | undefined {
+    if (m.count === 0 && m.overflowKey === undefined) this.metrics.delete(metricKey);
+    if (m.overflowKey !== undefined) {
+      const o = this.series.get(m.overflowKey)!;
+      o.active = true;
+      this.overflowed++;
+      return o;
+    }
+    // Overflow series may use a reserve past the cap (1 %), so a full store of active series still keeps totals exact.
+    if (this.series.size >= this.maxSeries && !this.evictOne() && this.overflowSeries >= this.overflowReserve) return undefined;
+    // One series for every source and tag set past the cap: the source is dropped with the tags (as OTel drops the attributes).
+    const tags = { [OVERFLOW_TAG]: 'true' };
+    const key = seriesKey(kind, name, '', tags);
+    const o: SeriesEntry = { id: level === undefined ? { name, source: '', tags } : { name, source: '', tags, level }, kind: family(kind), aggregator: newAggregator(kind), lastTouchedMs: this.now(), active: true, metricKey, overflow: true };
+    this.series.set(key, o);
+    m.overflowKey = key;
+    this.overflowSeries++;
+    if (!this.metrics.has(metricKey)) this.metrics.set(metricKey, m);
+    this.overflowed++;
+    return o;
   }
 
   /** Frees one slot held by a series not resolved in this interval; false when there is none. */
@@ -176,6 +249,15 @@ export class SeriesStore {
 
   private forget(key: string, e: SeriesEntry): void {
     this.series.delete(key);
+    const m = this.metrics.get(e.metricKey);
+    if (m !== undefined) {
+      if (e.overflow) {
+        m.overflowKey = undefined;
+        this.overflowSeries--;
+      }
+      else m.count--;
+      if (m.count <= 0 && m.overflowKey === undefined) this.metrics.delete(e.metricKey);
+    }
     this.expired.push({ type: pointType(e.kind), ...e.id });
   }
 

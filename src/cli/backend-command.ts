@@ -1,5 +1,8 @@
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { Backend } from '../backend/backend.js';
+import { DEFAULT_WAL_MAX_BYTES } from '../backend/wal/wal.js';
+import { DEFAULT_MAX_SERIES_PER_METRIC } from '../backend/series-store.js';
 import { stderrLogger } from '../diagnostics.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_SERIES, DEFAULT_SUBSCRIBE_ENDPOINT, MIN_FLUSH_INTERVAL_MS } from '../defaults.js';
 import { parseLevels } from '../levels.js';
@@ -20,7 +23,12 @@ interface CommonOptions {
   broker: string;
   name?: string;
   maxSeries: number;
+  maxSeriesPerMetric: number;
+  seriesIdleFlushes?: number;
   selfMetrics: boolean;
+  walDir?: string;
+  wal: boolean;
+  walMaxBytes: number;
 }
 
 
@@ -36,8 +44,12 @@ async function runBackend(spec: SinkSpec, opts: CommonOptions & ClientKeyOptions
     levels: parseLevels(opts.levels, '--levels'),
     flushIntervalMs: opts.flush,
     maxSeries: opts.maxSeries,
+    maxSeriesPerMetric: opts.maxSeriesPerMetric,
+    seriesIdleFlushes: opts.seriesIdleFlushes,
     selfMetrics: opts.selfMetrics,
     curve: clientKeysOf(opts),
+    // Each backend logs under a directory of its own name, so backends can share one --wal-dir.
+    wal: opts.walDir === undefined ? undefined : { dir: join(opts.walDir, name), enabled: opts.wal, maxBytes: opts.walMaxBytes },
     sink,
     log,
   });
@@ -75,11 +87,28 @@ Example:
       .option('--broker <endpoint>', "the broker's subscriber endpoint", DEFAULT_SUBSCRIBE_ENDPOINT)
       .option('--name <name>', 'backend name in logs, spool paths and self-metrics (default: the sink name)')
       .addOption(
-        new Option('--max-series <n>', 'most series held at once; records of new series past it are dropped and counted')
+        new Option('--max-series <n>', 'most series held at once; past it new series fold into their metric\'s overflow series (zibrato.overflow=true)')
           .argParser((v) => parseCount(v, '--max-series'))
           .default(DEFAULT_MAX_SERIES, DEFAULT_MAX_SERIES.toLocaleString('en-US')),
       )
-      .option('--no-self-metrics', 'do not add zibrato.backend.* health points to each flush');
+      .addOption(
+        new Option('--max-series-per-metric <n>', 'most series of one metric; past it new ones fold into its overflow series, so totals stay exact')
+          .argParser((v) => parseCount(v, '--max-series-per-metric'))
+          .default(DEFAULT_MAX_SERIES_PER_METRIC, DEFAULT_MAX_SERIES_PER_METRIC.toLocaleString('en-US')),
+      )
+      .addOption(
+        new Option('--series-idle-flushes <n>', 'forget a series of any kind after this many flushes without a record (default: 5 minutes\' worth)').argParser((v) =>
+          parseCount(v, '--series-idle-flushes', { min: 1 }),
+        ),
+      )
+      .option('--no-self-metrics', 'do not add zibrato.backend.* health points to each flush')
+      .option('--wal-dir <dir>', 'keep a write-ahead log of what is not flushed yet under <dir>/<name>, replayed after a crash')
+      .option('--no-wal', 'no write-ahead log even with --wal-dir')
+      .addOption(
+        new Option('--wal-max-bytes <n>', 'bound on the write-ahead log; past it records are aggregated but not logged (counted)')
+          .argParser((v) => parseCount(v, '--wal-max-bytes', { min: 1024 }))
+          .default(DEFAULT_WAL_MAX_BYTES, `${DEFAULT_WAL_MAX_BYTES / 1024 / 1024} MiB`),
+      );
     addClientKeyOptions(cmd);
     for (const o of spec.options) {
       const flag = o.type === 'boolean' ? flagOf(o.key) : `${flagOf(o.key)} <${o.type === 'number' ? 'n' : 'value'}>`;

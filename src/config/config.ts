@@ -46,6 +46,8 @@ export interface ZibratoConfig {
   backends: BackendConfig[];
   ingest: IngestConfig[];
   restart: { initialDelayMs: number; maxDelayMs: number };
+  /** Every backend's write-ahead log lives in `<dir>/<backend name>`; on when `dir` is given unless `enabled: false`. */
+  wal: { dir?: string; enabled: boolean };
 }
 
 /** The embedded defaults `zibrato up` runs with no config file. */
@@ -130,7 +132,7 @@ function wrap<T>(key: string, f: () => T): T {
 export function validateConfig(raw: unknown): ZibratoConfig {
   if (raw === null || raw === undefined) raw = {};
   if (!isObj(raw)) bad('(root)', 'must be a mapping with broker, backends, ingest');
-  onlyKeys(raw, '(root)', ['broker', 'backends', 'ingest', 'restart', 'security']);
+  onlyKeys(raw, '(root)', ['broker', 'backends', 'ingest', 'restart', 'security', 'wal']);
   const brokerRaw = raw.broker ?? {};
   if (!isObj(brokerRaw)) bad('broker', 'must be a mapping with publish and subscribe');
   onlyKeys(brokerRaw, 'broker', ['publish', 'subscribe']);
@@ -197,8 +199,15 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     maxDelayMs: wrap('restart.maxDelay', () => parseDurationMs((restartRaw.maxDelay as string | undefined) ?? '30s', 'maxDelay', { min: 1 })),
   };
   if (restart.initialDelayMs > restart.maxDelayMs) bad('restart', `initialDelay (${restart.initialDelayMs} ms) is longer than maxDelay (${restart.maxDelayMs} ms)`);
+  const walRaw = raw.wal ?? {};
+  if (!isObj(walRaw)) bad('wal', 'must be a mapping with dir, enabled');
+  onlyKeys(walRaw, 'wal', ['dir', 'enabled']);
+  if (walRaw.dir !== undefined && (typeof walRaw.dir !== 'string' || walRaw.dir === '')) bad('wal.dir', 'must be a directory path');
+  if (walRaw.enabled !== undefined && typeof walRaw.enabled !== 'boolean') bad('wal.enabled', 'must be true or false');
+  const walDir = walRaw.dir as string | undefined;
+  const wal = { ...(walDir === undefined ? {} : { dir: walDir }), enabled: walDir !== undefined && walRaw.enabled !== false };
   const security = raw.security === undefined ? undefined : securityConfig(raw.security);
-  return { broker, backends, ingest, restart, ...(security ? { security } : {}) };
+  return { broker, backends, ingest, restart, wal, ...(security ? { security } : {}) };
 }
 
 const SECURITY_FILES = ['brokerKeyFile', 'clientKeyFile', 'allowPublishersFile', 'allowSubscribersFile'] as const;

@@ -29,14 +29,15 @@ type LibratoMeasurement =
 
 /**
  * Librato's legacy metrics API. Mapping (docs/sinks.md, "librato"):
- * counters go to `counters` with a running total since the sink started (Librato
+ * counters go to `counters` with the running total the backend keeps (Librato
  * counters are cumulative and it derives the deltas); gauges and sets to
  * `gauges` with `value`; timers to `gauges` as multi-sample gauges
  * (`count, sum, min, max, sum_squares`). The point's source is Librato's `source`.
  */
 export class LibratoTransport implements Transport {
   readonly name = 'librato';
-  private readonly totals = new Map<string, number>();
+  /** Librato counters are running totals: the backend keeps them (src/backend/temporality.ts). */
+  readonly temporality = 'cumulative';
   private readonly headers: Record<string, string>;
 
   constructor(private readonly o: LibratoOptions) {
@@ -54,10 +55,8 @@ export class LibratoTransport implements Transport {
     switch (p.type) {
       case 'counter': {
         if (!Number.isFinite(p.value)) return { reason: 'value is not a finite number' };
-        const key = `${name}\u0000${source.source ?? ''}`;
-        const total = (this.totals.get(key) ?? 0) + p.value;
-        this.totals.set(key, total);
-        return { kind: 'counters', m: { name, value: total, ...source } };
+        // Without the backend's totals (the transport used alone) the interval's sum is all there is.
+        return { kind: 'counters', m: { name, value: p.cumulative?.value ?? p.value, ...source } };
       }
       case 'gauge':
       case 'set':

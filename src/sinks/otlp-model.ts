@@ -1,4 +1,4 @@
-import type { FlushBatch, MetricPoint, TimerPoint } from './sink.js';
+import type { FlushBatch, MetricPoint, TimerPoint, TimerTotals } from './sink.js';
 
 /**
  * The subset of the OTLP metrics data model (opentelemetry/proto/metrics/v1)
@@ -56,45 +56,7 @@ export const OTLP_SCOPE = { name: 'zibrato', version: '1' } as const;
 export const OTLP_UNKNOWN_SERVICE = 'unknown_service:zibrato';
 
 /** A timer series' Summary totals since `startMs`. */
-export interface SummaryTotals {
-  startMs: number;
-  count: number;
-  sum: number;
-}
-
-/**
- * Per-series cumulative Summary count and sum. Bounded by the backend's
- * series store: a series it forgets (`batch.expired`) is forgotten here, and
- * starts again from 0 with a new start time if it comes back (a reset, which
- * the start time tells consumers).
- */
-export class SummaryState {
-  private readonly totals = new Map<string, SummaryTotals>();
-
-  private static key(p: { source: string; name: string; tags: Record<string, string> }): string {
-    return JSON.stringify([p.source, p.name, Object.entries(p.tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
-  }
-
-  get size(): number {
-    return this.totals.size;
-  }
-
-  /** Folds a flush in; returns each timer point's totals (non-finite points are left out). */
-  apply(batch: FlushBatch): Map<TimerPoint, SummaryTotals> {
-    for (const x of batch.expired ?? []) if (x.type === 'timer') this.totals.delete(SummaryState.key(x));
-    const out = new Map<TimerPoint, SummaryTotals>();
-    for (const p of batch.points) {
-      if (p.type !== 'timer' || !Number.isFinite(p.count) || !Number.isFinite(p.sum)) continue;
-      const key = SummaryState.key(p);
-      let t = this.totals.get(key);
-      if (!t) this.totals.set(key, (t = { startMs: batch.timeMs - batch.intervalMs, count: 0, sum: 0 }));
-      t.count += p.count;
-      t.sum += p.sum;
-      out.set(p, { ...t });
-    }
-    return out;
-  }
-}
+export type SummaryTotals = TimerTotals;
 
 function nanos(ms: number): string {
   return (BigInt(Math.round(ms)) * 1_000_000n).toString();

@@ -6,7 +6,7 @@ import { DELIVERY_OPTION_SPECS, deliveryOptionsFrom } from './delivery/delivery-
 import { httpPost } from './delivery/http-post.js';
 import { Redactor } from './delivery/redact.js';
 import type { DeliveryPayload, EncodedBatch, Transport } from './delivery/transport.js';
-import { buildOtlpRequest, SummaryState } from './otlp-model.js';
+import { buildOtlpRequest } from './otlp-model.js';
 import { encodeOtlpProtobuf } from './otlp-protobuf.js';
 
 export interface OtlpOptions {
@@ -37,8 +37,8 @@ export function parseHeaderList(text: string): Record<string, string> {
 export class OtlpTransport implements Transport {
   readonly name = 'otlp';
   private readonly headers: Record<string, string>;
-  /** Cumulative Summary totals, computed at encode time so a spooled payload keeps its own flush's totals. */
-  readonly summaries = new SummaryState();
+  /** Summary count and sum are cumulative in OTLP: the backend keeps them (src/backend/temporality.ts). */
+  readonly temporality = 'cumulative';
 
   constructor(private readonly o: OtlpOptions) {
     this.headers = { ...o.headers, 'Content-Type': o.encoding === 'json' ? 'application/json' : 'application/x-protobuf', 'User-Agent': 'zibrato' };
@@ -47,9 +47,8 @@ export class OtlpTransport implements Transport {
   encode(batch: FlushBatch): EncodedBatch {
     const payloads: DeliveryPayload[] = [];
     const rejected: EncodedBatch['rejected'] = [];
-    const totals = this.summaries.apply(batch);
     for (let i = 0; i < batch.points.length; i += this.o.maxPointsPerRequest) {
-      const { request, rejected: bad } = buildOtlpRequest(batch, this.o.serviceName, batch.points.slice(i, i + this.o.maxPointsPerRequest), (p) => totals.get(p));
+      const { request, rejected: bad } = buildOtlpRequest(batch, this.o.serviceName, batch.points.slice(i, i + this.o.maxPointsPerRequest), (p) => p.cumulative);
       rejected.push(...bad);
       const points = Math.min(this.o.maxPointsPerRequest, batch.points.length - i) - bad.length;
       if (points === 0) continue;

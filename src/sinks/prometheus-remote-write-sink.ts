@@ -65,6 +65,7 @@ export function encodeWriteRequest(series: readonly WireSeries[], timestampMs: n
 /** Prometheus remote write: protobuf WriteRequest, snappy block-compressed, POSTed. */
 export class RemoteWriteTransport implements Transport {
   readonly name = 'prometheus-remote-write';
+  readonly temporality = 'cumulative';
   private readonly state: PromState;
   private readonly headers: Record<string, string>;
 

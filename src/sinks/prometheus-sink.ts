@@ -24,6 +24,7 @@ export interface PrometheusExpositionOptions {
  */
 export class PrometheusExpositionSink implements Sink {
   readonly name = 'prometheus';
+  readonly temporality = 'cumulative';
   private readonly state: PromState;
   private server: Server | undefined;
   private sent = 0;

@@ -51,8 +51,8 @@ function finite(p: MetricPoint): boolean {
 }
 
 /**
- * Turns per-interval aggregates into what Prometheus expects: counters and
- * summary count/sum are cumulative since this process started (Prometheus
+ * Holds what a Prometheus sink exposes: counters and summary count/sum are the
+ * cumulative totals the backend keeps for a `cumulative` sink (Prometheus
  * takes a decrease as a counter reset, which a restart is); gauges and
  * quantiles are the latest interval's.
  *
@@ -123,11 +123,12 @@ export class PromState {
         info.size++;
       }
       s.updatedMs = batch.timeMs;
-      if (p.type === 'counter') s.value += p.value;
+      // The totals come from the backend (src/backend/temporality.ts); summing here is only for a sink used without one.
+      if (p.type === 'counter') s.value = p.cumulative?.value ?? s.value + p.value;
       else if (p.type === 'timer') {
         const k = MS_PER_SECOND;
-        s.count += p.count;
-        s.sumMs += p.sum;
+        s.count = p.cumulative?.count ?? s.count + p.count;
+        s.sumMs = p.cumulative?.sum ?? s.sumMs + p.sum;
         s.sum = s.sumMs / k;
         s.quantiles = { p50: p.p50 / k, p90: p.p90 / k, p95: p.p95 / k, p99: p.p99 / k };
       } else s.value = p.value;

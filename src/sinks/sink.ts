@@ -19,6 +19,28 @@ interface PointBase {
   unit?: string;
 }
 
+/**
+ * What a sink wants: each interval's values (`delta`, the default) or, besides
+ * them, running totals since the series started (`cumulative`: Prometheus,
+ * Librato counters, OTLP summaries). The backend keeps the totals, bounded
+ * and expiring with its series, so no sink keeps a copy (OTel's
+ * `selectAggregationTemporality`).
+ */
+export type Temporality = 'delta' | 'cumulative';
+
+/** A counter's running total since `startMs` (epoch ms), for sinks that want cumulative values. */
+export interface CounterTotals {
+  startMs: number;
+  value: number;
+}
+
+/** A timer's running count and sum since `startMs`, for sinks that want cumulative values. */
+export interface TimerTotals {
+  startMs: number;
+  count: number;
+  sum: number;
+}
+
 /** A counter rolled up over one flush interval. */
 export interface CounterPoint extends PointBase {
   type: 'counter';
@@ -26,6 +48,8 @@ export interface CounterPoint extends PointBase {
   value: number;
   /** Per second over the interval. */
   rate: number;
+  /** Set by the backend for a sink whose temporality is `cumulative`. */
+  cumulative?: CounterTotals;
 }
 
 /** A gauge's last value in the interval. */
@@ -58,6 +82,8 @@ export interface TimerPoint extends PointBase {
    * it; other sinks ignore it and pay nothing.
    */
   sketch?: DDSketch;
+  /** Set by the backend for a sink whose temporality is `cumulative`. */
+  cumulative?: TimerTotals;
 }
 
 /** Distinct members seen in the interval (StatsD sets). */
@@ -123,6 +149,8 @@ export interface SinkStatus {
 export interface Sink {
   /** Short name used in logs and `status`. */
   readonly name: string;
+  /** `cumulative` to get running totals on counter and timer points; default `delta`. */
+  readonly temporality?: Temporality;
   /** Opens connections or servers; called once before the first export. */
   start?(): Promise<void>;
   export(batch: FlushBatch): Promise<void>;

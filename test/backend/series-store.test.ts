@@ -70,7 +70,9 @@ describe('series store', () => {
     const { store } = storeAt(2);
     const a = store.resolve(MetricKind.counter, 'a', '', {})!;
     const b = store.resolve(MetricKind.counter, 'b', '', {})!;
-    assert.equal(store.resolve(MetricKind.counter, 'c', '', {}), undefined);
+    // A new metric at the cap gets an overflow series from the reserve, then nothing: a and b stay.
+    assert.equal(store.resolve(MetricKind.counter, 'c', '', {})?.id.tags['zibrato.overflow'], 'true');
+    assert.equal(store.resolve(MetricKind.counter, 'd', '', {}), undefined);
     SeriesStore.add(a, MetricKind.counter, 1, 1);
     SeriesStore.add(b, MetricKind.counter, 1, 1);
     assert.equal(store.collect(10_000).length, 2);
@@ -84,7 +86,7 @@ describe('series store', () => {
 });
 
 describe('receiver at the series limit', () => {
-  test('legacy records over the limit are dropped with a ZIB_SERIES_LIMIT log line', async () => {
+  test('legacy records past the limit and its overflow reserve are dropped with a ZIB_SERIES_LIMIT log line', async () => {
     const port = await freeTcpPort();
     const pub = new zmq.Publisher();
     await pub.bind(`tcp://127.0.0.1:${port}`);
@@ -98,13 +100,60 @@ describe('receiver at the series limit', () => {
         return receiver.stats.received > 0 || undefined;
       }, 'first legacy record received');
       await eventually(async () => {
+        // The second metric takes the one overflow slot past the cap; the third has no room.
         await pub.send('info|c|second|1');
+        await pub.send('info|c|third|1');
         return receiver.stats.dropped > 0 || undefined;
-      }, 'second legacy series dropped');
+      }, 'third legacy series dropped');
       assert.ok(lines.some((l) => l.startsWith('ZIB_SERIES_LIMIT')), lines.join('\n'));
     } finally {
       await receiver.drainAndClose(0, 0);
       pub.close();
     }
+  });
+});
+
+describe('series store: overflow series', () => {
+  test('past the per-metric cap new series fold into one overflow series, so the metric total stays exact', () => {
+    const store = new SeriesStore({ maxSeries: 1000, maxSeriesPerMetric: 10 });
+    for (let i = 0; i < 100; i++) record(store, MetricKind.counter, 'requests', i + 1, { user: `u${i}` });
+    const points = store.collect(10_000).filter((p) => p.name === 'requests');
+    assert.equal(points.length, 11);
+    assert.equal(points.reduce((a, p) => a + (p.type === 'counter' ? p.value : 0), 0), (100 * 101) / 2);
+    const overflow = points.filter((p) => p.tags['zibrato.overflow'] === 'true');
+    assert.equal(overflow.length, 1);
+    assert.equal(store.overflowed, 90);
+  });
+
+  test('one metric past its cap leaves other metrics their own series', () => {
+    const store = new SeriesStore({ maxSeries: 1000, maxSeriesPerMetric: 2 });
+    for (let i = 0; i < 5; i++) record(store, MetricKind.counter, 'busy', 1, { k: `${i}` });
+    record(store, MetricKind.counter, 'quiet', 1, { k: 'a' });
+    const quiet = store.collect(10_000).filter((p) => p.name === 'quiet');
+    assert.deepEqual(quiet.map((p) => p.tags), [{ k: 'a' }]);
+  });
+
+  test('at the store cap with every series active, new series fold into their metric overflow series instead of being refused', () => {
+    const store = new SeriesStore({ maxSeries: 5, maxSeriesPerMetric: 100 });
+    let refused = 0;
+    for (let i = 0; i < 50; i++) if (!record(store, MetricKind.counter, 'c', 1, { i: `${i}` })) refused++;
+    assert.ok(store.size <= 5 + store.overflowReserve);
+    assert.equal(refused, 0);
+    const total = store.collect(10_000).reduce((a, p) => a + (p.type === 'counter' ? p.value : 0), 0);
+    assert.equal(total, 50);
+  });
+
+  test('an expired overflow series makes room for a new one later', () => {
+    const { store, clock } = storeAt(100, 60_000);
+    const capped = new SeriesStore({ maxSeries: 100, maxSeriesPerMetric: 1, idleExpiryMs: 60_000, now: () => clock.ms });
+    record(capped, MetricKind.counter, 'c', 1, { a: '1' });
+    record(capped, MetricKind.counter, 'c', 1, { a: '2' });
+    capped.collect(10_000);
+    clock.ms += 60_000;
+    capped.collect(10_000);
+    assert.equal(capped.size, 0);
+    record(capped, MetricKind.counter, 'c', 1, { a: '3' });
+    assert.deepEqual(capped.collect(10_000).map((p) => p.tags), [{ a: '3' }]);
+    assert.equal(store.size, 0);
   });
 });

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveSinkOptions, type SinkSpec } from '../../src/sinks/registry.js';
+import { withBackendTotals } from '../../src/backend/temporality.js';
 import type { CounterPoint, FlushBatch, GaugePoint, MetricPoint, SetPoint, Sink, TimerPoint } from '../../src/sinks/sink.js';
 
 /** A fresh temporary directory and its remover. */
@@ -36,10 +37,14 @@ export function batchAt(points: MetricPoint[], timeMs: number = Math.floor(Date.
   return { timeMs, intervalMs: 10_000, points };
 }
 
-/** Builds a sink through its spec the way the backend does (options resolved and checked). */
+/**
+ * Builds a sink through its spec the way the backend does (options resolved
+ * and checked); a sink that wants cumulative values gets the backend's
+ * totals, as under a real backend.
+ */
 export function makeSink(spec: SinkSpec, options: Record<string, unknown>, logs: string[] = []): Sink {
   const resolved = resolveSinkOptions(spec, options, 'test');
-  return spec.create(resolved, { backendName: 'test', log: (m) => logs.push(m) });
+  return withBackendTotals(spec.create(resolved, { backendName: 'test', log: (m) => logs.push(m) }));
 }
 
 /** Options that make delivery fast enough for tests: short backoffs, one quick retry. */

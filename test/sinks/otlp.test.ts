@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { otlpSinkSpec, OtlpTransport } from '../../src/sinks/otlp-sink.js';
+import { CumulativeState } from '../../src/backend/temporality.js';
 import { OtlpReceiver } from '../helpers/peers/otlp-receiver.js';
 import { waitFor } from '../helpers/peers/process.js';
 import { batchAt, counter, FAST_DELIVERY, gauge, makeSink, set, tempDir, timer } from './fixtures.js';
@@ -120,12 +121,14 @@ describe('otlp sink against a receiver decoding with the official OTLP schema', 
 
   test('a timer series the backend forgot starts its Summary totals again', () => {
     const t = new OtlpTransport({ url: 'http://127.0.0.1:1/v1/metrics', encoding: 'json', serviceName: '', headers: {}, maxPointsPerRequest: 100, timeoutMs: 1_000 });
-    t.encode(batchAt([timer('lat', { count: 2, sum: 3 }), timer('kept', { count: 1, sum: 1 })], T));
-    assert.equal(t.summaries.size, 2);
-    const body = t.encode({ ...batchAt([timer('lat', { count: 5, sum: 10 })], T + 20_000), expired: [{ type: 'timer', name: 'lat', source: '', tags: {} }] }).payloads[0]!.body;
+    // The totals are the backend's (its CumulativeState), as under a real backend.
+    const state = new CumulativeState();
+    t.encode(state.apply(batchAt([timer('lat', { count: 2, sum: 3 }), timer('kept', { count: 1, sum: 1 })], T)));
+    assert.equal(state.size, 2);
+    const body = t.encode(state.apply({ ...batchAt([timer('lat', { count: 5, sum: 10 })], T + 20_000), expired: [{ type: 'timer', name: 'lat', source: '', tags: {} }] })).payloads[0]!.body;
     const dp = (JSON.parse(body.toString()) as { resourceMetrics: { scopeMetrics: { metrics: { summary: { dataPoints: { count: string; startTimeUnixNano: string }[] } }[] }[] }[] }).resourceMetrics[0]!.scopeMetrics[0]!.metrics[0]!.summary.dataPoints[0]!;
     assert.deepEqual([dp.count, dp.startTimeUnixNano], ['5', '1700000020000000000']);
-    assert.equal(t.summaries.size, 2);
+    assert.equal(state.size, 2);
   });
 
   for (const encoding of ['protobuf', 'json'] as const) {

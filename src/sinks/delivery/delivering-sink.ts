@@ -1,4 +1,4 @@
-import type { FlushBatch, Sink, SinkStatus } from '../sink.js';
+import type { FlushBatch, Sink, SinkStatus, Temporality } from '../sink.js';
 import { backoffDelayMs } from './backoff.js';
 import { asDeliveryError, type DeliveryError } from './delivery-error.js';
 import type { DeliveryOptions } from './delivery-options.js';
@@ -20,6 +20,7 @@ import type { DeliveryPayload, Transport } from './transport.js';
  */
 export class DeliveringSink implements Sink {
   readonly name: string;
+  readonly temporality: Temporality | undefined;
   private readonly spool: DiskSpool;
   private sent = 0;
   private failed = 0;
@@ -50,6 +51,7 @@ export class DeliveringSink implements Sink {
   ) {
     this.now = now;
     this.name = transport.name;
+    this.temporality = transport.temporality;
     this.spool = new DiskSpool(options.spoolDir, options.spoolMaxBytes);
   }
 

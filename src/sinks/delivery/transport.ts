@@ -1,4 +1,4 @@
-import type { FlushBatch } from '../sink.js';
+import type { FlushBatch, Temporality } from '../sink.js';
 
 /** One unit of delivery: what one request (or one TCP connection) carries. */
 export interface DeliveryPayload {
@@ -23,6 +23,8 @@ export interface EncodedBatch {
 export interface Transport {
   /** Sink kind, e.g. `graphite`. */
   readonly name: string;
+  /** What its encoder wants (see `Sink.temporality`); default `delta`. */
+  readonly temporality?: Temporality;
   /**
    * Encodes a flush. Must not throw for a bad point: fix it by the sink's
    * documented rule or list it in `rejected`.

@@ -1,3 +1,4 @@
+import { withBackendTotals } from '../../../src/backend/temporality.js';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -61,7 +62,8 @@ export interface Destination {
 const FAULT_DELIVERY = { quickRetries: 1, retryInitialDelayMs: 50, retryMaxDelayMs: 1_000, requestTimeoutMs: 3_000, exportBudgetMs: 1_000, stopBudgetMs: 10_000 };
 
 function sinkOf(spec: SinkSpec, options: Record<string, unknown>): Sink {
-  return spec.create(resolveSinkOptions(spec, { ...FAULT_DELIVERY, ...options }, 'fault'), { backendName: 'fault', log: () => undefined });
+  // Driven without a backend: a cumulative sink gets the totals a backend would give it.
+  return withBackendTotals(spec.create(resolveSinkOptions(spec, { ...FAULT_DELIVERY, ...options }, 'fault'), { backendName: 'fault', log: () => undefined }));
 }
 
 async function statsdDestination(dir: string): Promise<Destination> {

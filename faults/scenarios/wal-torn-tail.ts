@@ -1,0 +1,31 @@
+import { readFileSync, truncateSync } from 'node:fs';
+import type { Scenario } from '../scenario.ts';
+import { runKillScenario, walSegments } from '../lib/backend-kill.ts';
+
+const scenario: Scenario = {
+  name: 'wal-torn-tail',
+  description: 'A backend with a write-ahead log is killed with SIGKILL under load and the tail of its last log segment is cut mid-record (as a machine crash after the last fsync would) before the restart.',
+  async run({ quick }) {
+    let torn = 0;
+    const { lines, ...result } = await runKillScenario({
+      label: 'wal-torn-tail',
+      rate: quick ? 20_000 : 100_000,
+      kills: quick ? 1 : 5,
+      killEveryMs: quick ? 4000 : 10_000,
+      damage: (walDir) => {
+        const last = walSegments(walDir).at(-1);
+        if (last === undefined) return;
+        const size = readFileSync(last).length;
+        // Past the segment's checkpoint: a few bytes off its last record.
+        if (size > 64) {
+          truncateSync(last, size - 7);
+          torn++;
+        }
+      },
+    });
+    if (torn === 0) throw new Error('no log tail was cut');
+    const reported = lines.filter((l) => /corrupt or torn/.test(l)).length;
+    return { ...result, notes: `${result.notes}; ${torn} tail(s) cut, ${reported} reported by the restarted backend` };
+  },
+};
+export default scenario;
