@@ -1,3 +1,4 @@
+import { sinkSpec } from '../sinks/registry.js';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { statSync } from 'node:fs';
@@ -17,7 +18,7 @@ export function directoryPathProblems(config: ZibratoConfig): EnvironmentProblem
   const out: EnvironmentProblem[] = [];
   for (const [i, b] of config.backends.entries()) {
     const path = b.options[FILE_PATH_OPTION];
-    if (typeof path !== 'string') continue;
+    if (typeof path !== 'string' || sinkSpec(b.sink).pathIsDirectory) continue;
     let isDir = false;
     try {
       isDir = statSync(path).isDirectory();
