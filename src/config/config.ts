@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { DEFAULT_FILE_SINK_PATH, DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT, DEFAULT_STORE_DIR, DEFAULT_STORE_PORT, DEFAULT_SUBSCRIBE_ENDPOINT, MIN_FLUSH_INTERVAL_MS } from '../defaults.js';
 import { DEFAULT_RETENTION } from '../store/store.js';
 import { InvalidOptionError } from '../errors.js';
+import { FILE_SINK_DEFAULTS } from '../sinks/file-sink.js';
 import { describeValue, plainText } from '../describe-value.js';
 import { parseLevels, type Level } from '../levels.js';
 import { parseCount, parseDurationMs, sinkNumberLimits } from '../cli/duration.js';
@@ -66,6 +67,9 @@ backends:
     flush: ${DEFAULT_FLUSH_INTERVAL_MS / 1000}s
     options:
       path: ${DEFAULT_FILE_SINK_PATH}
+      maxBytes: ${FILE_SINK_DEFAULTS.maxBytes}   # rotate at 100 MiB …
+      maxAgeMs: ${FILE_SINK_DEFAULTS.maxAgeMs}   # … or after a day,
+      keep: ${FILE_SINK_DEFAULTS.keep}   # keeping 7 old files: at most 800 MiB on disk
   - name: store
     sink: store
     levels: debug+

@@ -1,4 +1,5 @@
 import { rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { makePrivateDir, openPrivateFile } from '../security/files.js';
 import { dirname } from 'node:path';
 import { RateLimitedLog } from '../diagnostics.js';
@@ -53,6 +54,10 @@ export interface FileSinkStatus extends SinkStatus {
   reopened: number;
   /** Rotations this sink made itself. */
   rotated: number;
+  /** Bytes on disk now: the file and the rotated files it keeps. */
+  keptBytes: number;
+  /** The most it keeps on disk, `(keep + 1) × maxBytes`; null when it does not rotate by size. */
+  maxKeptBytes: number | null;
 }
 
 
@@ -218,7 +223,16 @@ export class FileSink implements Sink {
   }
 
   status(): FileSinkStatus {
-    return { sent: this.sent, failed: this.failed, spooled: 0, dropped: this.dropped, lastError: this.lastError, reopened: this.reopened, rotated: this.rotated };
+    let keptBytes = 0;
+    for (let i = 0; i <= this.keep; i++) {
+      try {
+        keptBytes += statSync(i === 0 ? this.path : `${this.path}.${i}`).size;
+      } catch {
+        // Not there (yet): nothing kept under that name.
+      }
+    }
+    const maxKeptBytes = this.maxBytes > 0 ? (this.keep + 1) * this.maxBytes : null;
+    return { sent: this.sent, failed: this.failed, spooled: 0, dropped: this.dropped, lastError: this.lastError, reopened: this.reopened, rotated: this.rotated, keptBytes, maxKeptBytes };
   }
 }
 

@@ -112,6 +112,9 @@ describe('file sink', () => {
       assert.equal(names.at(-1), 'row.f11.4');
       assert.equal(names.length % 5, 0);
       assert.ok(sink.status().rotated > 2);
+      // The status says how much it keeps: what is on disk now, and the bound.
+      assert.equal(sink.status().keptBytes, files.reduce((n, f) => n + statSync(f).size, 0));
+      assert.equal(sink.status().maxKeptBytes, 3 * 2_000);
     }));
 
   test('rotates a file older than maxAgeMs at the next flush', () => {
