@@ -10,6 +10,13 @@ export interface Scenario {
   /** One sentence for the report: what is done to the pipeline. */
   description: string;
   /**
+   * Set (to the reason, naming the open issue) only for a scenario that shows a
+   * known, not yet fixed silent loss: `npm run faults` still runs it in full and
+   * docs/reliability.md shows its row, but the quick run inside `npm test` leaves
+   * it out and says so, so the suite keeps guarding every other scenario.
+   */
+  knownDefect?: string;
+  /**
    * Runs the scenario. `quick` is the short version run by `npm test`
    * (seconds, not minutes); the full version is what docs/reliability.md reports.
    * Must stop every process it started, also when it fails.
