@@ -67,7 +67,7 @@ if (!quick) {
     .map((f) => JSON.parse(readFileSync(join(resultsDir, f), 'utf8')) as StoredRow)
     .filter((r) => existsSync(join(dir, `${r.name}.ts`)) || known.has(r.name))
     .sort((a, b) => a.name.localeCompare(b.name));
-  const missing = scenarios.length === 0 ? [] : [...known].filter((n) => !all.some((r) => r.name === n));
+  const missing = [...known].filter((n) => !all.some((r) => r.name === n));
   const doc = [
     '# Reliability: what each fault costs, and where it is counted',
     '',
