@@ -172,6 +172,8 @@ describe('web page (against the API stub)', () => {
     await page.locator('.chart input.title').fill('Mail queue');
     await page.locator('.chart input.title').press('Enter');
     await page.waitForURL(/Mail/);
+    // The search box writes q= to the URL after its typing debounce: wait for it, or `before` may predate it.
+    await page.waitForURL(/[?&]q=queue/);
     const before = page.url();
     await page.reload();
     await page.waitForSelector('.chart[data-state=ready]');
