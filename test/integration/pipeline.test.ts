@@ -8,6 +8,18 @@ import { freeTcpPort } from '../helpers/ports.ts';
 import { eventually, node, ROOT, stopAll, zibrato, type Proc } from '../helpers/processes.ts';
 import { counterTotal, readRows } from '../helpers/jsonl.ts';
 
+/**
+ * A raw publisher connected to the broker, returned once the broker has passed
+ * it a subscription: a publisher drops what it sends before then, so this
+ * waits on that event instead of a fixed delay.
+ */
+async function publisherWithSubscriptions(endpoint: string): Promise<zmq.XPublisher> {
+  const p = new zmq.XPublisher();
+  p.connect(endpoint);
+  await p.receive();
+  return p;
+}
+
 const PUBLISHER = join(ROOT, 'test/fixtures/publisher.mjs');
 
 async function runPublisher(endpoint: string, kind: string, name: string, count: number, level: string, source = '', valuesFile = ''): Promise<{ sent: number; dropped: number; invalid: number }> {
@@ -91,9 +103,7 @@ for (const transport of ['tcp', 'ipc'] as const) {
     });
 
     test('malformed messages are counted and the pipeline keeps going', async () => {
-      const raw = new zmq.Publisher();
-      raw.connect(pub);
-      await new Promise((r) => setTimeout(r, 500)); // PUB drops until the broker's subscriptions arrive
+      const raw = await publisherWithSubscriptions(pub);
       await raw.send(['info|', Buffer.from([9, 9, 9])]); // too short, wrong version
       await raw.send(['info|', Buffer.alloc(16, 0xff)]); // bad version
       await raw.send('info|NotAType|x|1'); // legacy with an unknown type
@@ -108,9 +118,7 @@ for (const transport of ['tcp', 'ipc'] as const) {
       assert.equal(timer.p50, 250);
       assert.ok(infoWarn.lines.some((l) => /ZIB_ERR_MALFORMED_FRAME/.test(l)), 'the backend logged why');
       // A frame over ZeroMQ's maxMessageSize (4 MiB) never gets past the broker: its sender is cut off.
-      const huge = new zmq.Publisher();
-      huge.connect(pub);
-      await new Promise((r) => setTimeout(r, 500));
+      const huge = await publisherWithSubscriptions(pub);
       await huge.send(['info|', Buffer.alloc(5 * 1024 * 1024, 1)]);
       huge.close();
       // And the native path still works afterwards, through the same broker.
