@@ -24,8 +24,9 @@ export async function setup(label: string): Promise<{ dir: string; publish: stri
   return { dir: mkdtempSync(join(tmpdir(), `zibrato-fault-${label}-`)), ...(await tcpBrokerEndpoints()) };
 }
 
-export async function startBroker(ep: { publish: string; subscribe: string }, label = 'broker'): Promise<Proc> {
-  const p = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe], { label });
+/** A broker on `ep`; `extraArgs` such as `--upstream <central publish endpoint>` make it a host broker. */
+export async function startBroker(ep: { publish: string; subscribe: string }, label = 'broker', extraArgs: string[] = []): Promise<Proc> {
+  const p = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe, ...extraArgs], { label });
   await p.waitFor(/broker up/);
   return p;
 }

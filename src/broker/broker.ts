@@ -9,6 +9,8 @@ import { InvalidOptionError } from '../errors.js';
 import type { CurveServerKeys } from '../security/keys.js';
 import { isCurveKey } from '../security/keys.js';
 import { PUBLISHER_DOMAIN, SUBSCRIBER_DOMAIN, ZapHandler, type Refusal } from '../security/zap.js';
+import type { CurveClientKeys } from '../security/keys.js';
+import { DEFAULT_UPSTREAM_BUFFER_RECORDS, UpstreamLink } from './upstream.js';
 
 /**
  * How long a freshly started broker waits before it tells publishers that it
@@ -26,6 +28,12 @@ export const DEFAULT_SUBSCRIPTION_SETTLE_MS = 3000;
  * because ZeroMQ writes those into the connection when it attaches it.
  */
 const MARKER_REPEAT_MS = 500;
+/**
+ * How long a stopping host broker keeps sending what it holds for its central
+ * broker before it counts the rest as dropped (the same bound as a client's
+ * default close timeout).
+ */
+const UPSTREAM_CLOSE_MS = 2000;
 
 /** Options of {@link Broker}. */
 export interface BrokerOptions {
@@ -49,6 +57,18 @@ export interface BrokerOptions {
   allowPublishers?: readonly string[];
   /** Public keys (Z85) admitted on the subscriber side. Required with {@link curve}. */
   allowSubscribers?: readonly string[];
+  /**
+   * A central broker's publish endpoint. With it this is a *host broker*: it
+   * forwards everything its publishers send to the central broker as well as
+   * to its own subscribers, passes the central broker's subscriptions down to
+   * its publishers, and holds records in a bounded buffer while the central
+   * broker is away (docs/delivery.md).
+   */
+  upstream?: string;
+  /** CURVE keys for the connection to {@link upstream}: the central broker's public key and this broker's pair on its publisher allow-list. */
+  upstreamCurve?: CurveClientKeys;
+  /** Records held for {@link upstream} at most; past it new batches are dropped and counted. Default {@link DEFAULT_UPSTREAM_BUFFER_RECORDS}. */
+  upstreamBufferRecords?: number;
 }
 
 /** Counters a broker reports. */
@@ -65,7 +85,13 @@ export interface BrokerStats {
   publisherConnections: number;
   /** Connections refused by the allow-lists (CURVE only). */
   refused: number;
+  /** Records handed to the central broker (host broker only). */
+  upstreamForwardedRecords: number;
+  /** Records a host broker dropped because its buffer for the central broker was full, or still held when it stopped. */
+  upstreamDroppedRecords: number;
 }
+
+const NO_STATS: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0, refused: 0, upstreamForwardedRecords: 0, upstreamDroppedRecords: 0 };
 
 /**
  * How many records a message carries, read from the batch header without
@@ -91,7 +117,7 @@ export function recordsIn(frames: Buffer[]): number {
  * count what it forwards and drops.
  */
 export class Broker {
-  readonly stats: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0, refused: 0 };
+  readonly stats: BrokerStats = { ...NO_STATS };
   readonly publishEndpoints: string[];
   readonly subscribeEndpoints: string[];
   private readonly frontend: zmq.XSubscriber;
@@ -104,7 +130,13 @@ export class Broker {
   /** One per side, so refusals of subscribers do not hide those of publishers within the rate limit. */
   private readonly refusals: Record<Refusal['side'], RateLimitedLog>;
   private readonly settleMs: number;
+  private settleElapsed = false;
   private settled = false;
+  /** Set on a host broker: the connection to the central broker. */
+  private upstream: UpstreamLink | undefined;
+  private readonly upstreamEndpoint: string | undefined;
+  private readonly upstreamCurve: CurveClientKeys | undefined;
+  private readonly upstreamBufferRecords: number;
   private settleTimer: NodeJS.Timeout | undefined;
   private markerTimer: NodeJS.Timeout | undefined;
   private readonly self: SelfMetrics;
@@ -119,6 +151,10 @@ export class Broker {
     this.problems = new RateLimitedLog(this.log);
     this.refusals = { publisher: new RateLimitedLog(this.log), subscriber: new RateLimitedLog(this.log) };
     this.settleMs = options.subscriptionSettleMs ?? DEFAULT_SUBSCRIPTION_SETTLE_MS;
+    this.upstreamEndpoint = options.upstream;
+    this.upstreamCurve = options.upstreamCurve;
+    this.upstreamBufferRecords = options.upstreamBufferRecords ?? DEFAULT_UPSTREAM_BUFFER_RECORDS;
+    if (!Number.isInteger(this.upstreamBufferRecords) || this.upstreamBufferRecords < 1) throw new InvalidOptionError(`broker upstreamBufferRecords must be a positive integer, got ${this.upstreamBufferRecords}`);
     if (options.curve) {
       const { publicKey, secretKey } = options.curve;
       if (!isCurveKey(publicKey) || !isCurveKey(secretKey)) throw new InvalidOptionError('broker curve keys must be 40-character Z85 CURVE keys (zibrato keygen makes them)');
@@ -157,13 +193,42 @@ export class Broker {
     for (const ep of this.subscribeEndpoints) await this.backend.bind(ep);
     this.loops = [this.forwardRecords(), this.forwardSubscriptions(), this.watchPublishers()];
     if (this.zap) this.loops.push(this.watchSubscribers());
+    if (this.upstreamEndpoint !== undefined) {
+      this.upstream = new UpstreamLink(
+        this.upstreamEndpoint,
+        {
+          subscribe: (message) => {
+            this.stats.subscriptions++;
+            void this.sendToPublishers(message);
+          },
+          learned: () => this.maybeSettle(),
+          log: this.log,
+        },
+        this.upstreamBufferRecords,
+        this.upstreamCurve,
+      );
+    }
     this.settleTimer = setTimeout(() => {
-      this.settled = true;
-      void this.sendUpstream(SUBSCRIPTIONS_COMPLETE);
-      this.markerTimer = setInterval(() => void this.sendUpstream(SUBSCRIPTIONS_COMPLETE), MARKER_REPEAT_MS);
-      this.markerTimer.unref();
+      this.settleElapsed = true;
+      this.maybeSettle();
     }, this.settleMs);
-    this.log(`broker up: publishers → ${this.publishEndpoints.join(', ')}  subscribers → ${this.subscribeEndpoints.join(', ')}`);
+    this.log(`broker up: publishers → ${this.publishEndpoints.join(', ')}  subscribers → ${this.subscribeEndpoints.join(', ')}${this.upstream ? `  upstream → ${this.upstream.endpoint}` : ''}`);
+  }
+
+  /**
+   * Tells publishers the subscriptions are complete once the local subscribers
+   * have had time to reconnect and, on a host broker, once the central broker
+   * has passed down its own: before that, an app would turn off a level that
+   * only a backend behind the central broker wants.
+   */
+  private maybeSettle(): void {
+    if (this.settled || this.closed || !this.settleElapsed) return;
+    if (this.upstream && !this.upstream.hasLearned) return;
+    this.settled = true;
+    if (this.upstream) this.log(`learned the central broker's subscriptions; publishers may now turn off levels nobody wants`);
+    void this.sendToPublishers(SUBSCRIPTIONS_COMPLETE);
+    this.markerTimer = setInterval(() => void this.sendToPublishers(SUBSCRIPTIONS_COMPLETE), MARKER_REPEAT_MS);
+    this.markerTimer.unref();
   }
 
   /** True when the broker authenticates peers with CURVE and allow-lists. */
@@ -186,6 +251,8 @@ export class Broker {
   private async forwardRecords(): Promise<void> {
     try {
       for await (const frames of this.frontend) {
+        // The link never waits: it queues (bounded) and sends at the central broker's pace.
+        this.upstream?.push(frames, recordsIn(frames));
         await this.sendDownstream(frames);
       }
     } catch (err) {
@@ -217,7 +284,7 @@ export class Broker {
   /** Sends upstream (subscriptions, the settle marker) one at a time, as zeromq.js requires. */
   private upstreamChain: Promise<void> = Promise.resolve();
 
-  private sendUpstream(message: Buffer): Promise<void> {
+  private sendToPublishers(message: Buffer): Promise<void> {
     this.upstreamChain = this.upstreamChain.then(async () => {
       try {
         await this.frontend.send(message);
@@ -238,7 +305,7 @@ export class Broker {
       for await (const event of this.frontend.events) {
         if (event.type === 'handshake') {
           this.stats.publisherConnections++;
-          if (this.settled) void this.sendUpstream(SUBSCRIPTIONS_COMPLETE);
+          if (this.settled) void this.sendToPublishers(SUBSCRIPTIONS_COMPLETE);
         }
         // Auth failures are the ZAP handler's refusals, already counted and logged with the peer's address.
         else if (event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
@@ -280,14 +347,14 @@ export class Broker {
       for await (const [sub] of this.backend) {
         if (!sub) continue;
         this.stats.subscriptions++;
-        await this.sendUpstream(sub);
+        await this.sendToPublishers(sub);
       }
     } catch (err) {
       if (!this.closed) this.log(`subscriber side stopped: ${(err as Error).message}`);
     }
   }
 
-  private lastReported: BrokerStats = { forwardedMessages: 0, forwardedRecords: 0, droppedRecords: 0, subscriptions: 0, publisherConnections: 0, refused: 0 };
+  private lastReported: BrokerStats = { ...NO_STATS };
 
   /** Publishes `zibrato.broker.forwarded`, `.dropped` and `.refused` (deltas since the last report) and logs a status line. */
   private publishSelfMetrics(): void {
@@ -295,13 +362,28 @@ export class Broker {
     const forwarded = s.forwardedRecords - this.lastReported.forwardedRecords;
     const dropped = s.droppedRecords - this.lastReported.droppedRecords;
     const refused = s.refused - this.lastReported.refused;
+    const up = this.upstream?.stats;
+    if (up) {
+      s.upstreamForwardedRecords = up.forwardedRecords;
+      s.upstreamDroppedRecords = up.droppedRecords;
+    }
+    const upForwarded = s.upstreamForwardedRecords - this.lastReported.upstreamForwardedRecords;
+    const upDropped = s.upstreamDroppedRecords - this.lastReported.upstreamDroppedRecords;
     this.lastReported = { ...s };
     this.log(`status: forwarded ${s.forwardedRecords} records in ${s.forwardedMessages} messages, dropped ${s.droppedRecords}${this.zap ? `, refused ${s.refused} connections` : ''}`);
     this.self.counter('forwarded', forwarded);
     this.self.counter('dropped', dropped);
     if (this.zap) this.self.counter('refused', refused);
+    if (up) {
+      this.log(`upstream: forwarded ${up.forwardedRecords} records, dropped ${up.droppedRecords}, holding ${up.bufferedRecords}, unwanted ${up.unwantedRecords} (central broker ${this.upstream!.connected ? 'connected' : 'away'})`);
+      this.self.counter('upstream.forwarded', upForwarded);
+      this.self.counter('upstream.dropped', upDropped);
+      this.self.gauge('upstream.buffered', up.bufferedRecords);
+    }
     const frames = this.self.seal('info');
-    if (frames) void this.sendDownstream(frames);
+    if (!frames) return;
+    this.upstream?.push(frames, recordsIn(frames));
+    void this.sendDownstream(frames);
   }
 
   /** Stops forwarding and releases both sockets. */
@@ -313,6 +395,12 @@ export class Broker {
     clearInterval(this.markerTimer);
     this.log(`broker stopping: forwarded ${this.stats.forwardedRecords} records, dropped ${this.stats.droppedRecords}`);
     this.frontend.close();
+    if (this.upstream) {
+      await this.upstream.close(UPSTREAM_CLOSE_MS);
+      this.stats.upstreamForwardedRecords = this.upstream.stats.forwardedRecords;
+      this.stats.upstreamDroppedRecords = this.upstream.stats.droppedRecords;
+      this.log(`upstream stopped: forwarded ${this.stats.upstreamForwardedRecords} records, dropped ${this.stats.upstreamDroppedRecords}`);
+    }
     this.backend.close();
     await Promise.allSettled(this.loops);
     await this.zap?.stop();

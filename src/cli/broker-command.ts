@@ -2,12 +2,14 @@ import { Option, type Command } from 'commander';
 import { Broker } from '../broker/broker.js';
 import { stderrLogger } from '../diagnostics.js';
 import { DEFAULT_PUBLISH_ENDPOINT, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
-import { parseDurationMs } from './duration.js';
+import { parseCount, parseDurationMs } from './duration.js';
 import { endpointError } from './endpoint-error.js';
 import { onShutdown } from './signals.js';
 import { ZibratoError } from '../errors.js';
+import { validateEndpointList } from '../config/config.js';
 import { isLocalOnlyEndpoint } from '../security/endpoints.js';
-import { readAllowListFile, resolveServerKeys, type CurveServerKeys } from '../security/keys.js';
+import { readAllowListFile, readPublicKeyFile, readKeyPairFile, resolveServerKeys, type CurveClientKeys, type CurveServerKeys } from '../security/keys.js';
+import { DEFAULT_UPSTREAM_BUFFER_RECORDS } from '../broker/upstream.js';
 
 /** Environment variables naming the allow-list files, for deployments that pass nothing on the command line. */
 export const ALLOW_ENV = { publishers: 'ZIBRATO_ALLOW_PUBLISHERS_FILE', subscribers: 'ZIBRATO_ALLOW_SUBSCRIBERS_FILE' } as const;
@@ -40,6 +42,36 @@ function allowLists(opts: BrokerKeyOptions): { publishers: string[]; subscribers
   return { publishers: readAllowListFile(pubFile, '--allow-publishers-file'), subscribers: readAllowListFile(subFile, '--allow-subscribers-file') };
 }
 
+/** Environment variables of a host broker's link to its central broker (`--upstream`). */
+export const UPSTREAM_ENV = {
+  endpoint: 'ZIBRATO_BROKER_UPSTREAM',
+  serverKeyFile: 'ZIBRATO_UPSTREAM_SERVER_KEY_FILE',
+  keyFile: 'ZIBRATO_UPSTREAM_KEY_FILE',
+} as const;
+
+interface UpstreamKeyOptions {
+  upstreamServerKeyFile?: string;
+  upstreamKeyFile?: string;
+}
+
+/**
+ * CURVE keys for the connection to the central broker: its public key, and the
+ * key pair this broker presents (its own `--curve-key-file` unless
+ * `--upstream-key-file` names another), which must be on the central broker's
+ * publisher allow-list. None: plain ZeroMQ.
+ */
+function upstreamKeys(opts: UpstreamKeyOptions & BrokerKeyOptions, own: CurveServerKeys | undefined): CurveClientKeys | undefined {
+  const serverFile = opts.upstreamServerKeyFile ?? process.env[UPSTREAM_ENV.serverKeyFile];
+  const pairFile = opts.upstreamKeyFile ?? process.env[UPSTREAM_ENV.keyFile];
+  if (!serverFile) {
+    if (pairFile) throw new ZibratoError('ZIB_ERR_INVALID_OPTION', `--upstream-key-file needs the central broker's public key: --upstream-server-key-file or env ${UPSTREAM_ENV.serverKeyFile}`);
+    return undefined;
+  }
+  const pair = pairFile ? readKeyPairFile(pairFile, '--upstream-key-file') : own;
+  if (!pair) throw new ZibratoError('ZIB_ERR_INVALID_OPTION', `--upstream-server-key-file needs a key pair to present to the central broker: --upstream-key-file (env ${UPSTREAM_ENV.keyFile}) or this broker's --curve-key-file`);
+  return { serverKey: readPublicKeyFile(serverFile, '--upstream-server-key-file'), publicKey: pair.publicKey, secretKey: pair.secretKey };
+}
+
 const collect = (v: string, prev: string[] | undefined) => [...(prev ?? []), v];
 
 export function registerBrokerCommand(program: Command): void {
@@ -57,12 +89,27 @@ export function registerBrokerCommand(program: Command): void {
     .option('--allow-publishers-file <file>', `public keys admitted as publishers, one per line (env ${ALLOW_ENV.publishers}); SIGHUP rereads it`)
     .option('--allow-subscribers-file <file>', `public keys admitted as subscribers, one per line (env ${ALLOW_ENV.subscribers}); SIGHUP rereads it`)
     .option('--insecure', 'allow binding an address other machines can reach without CURVE keys')
+    .option('--upstream <endpoint>', `a central broker's publish endpoint: forward everything to it and pass its subscriptions to this broker's publishers (env ${UPSTREAM_ENV.endpoint})`)
+    .addOption(
+      new Option('--upstream-buffer <records>', 'records held for the central broker while it is away or slow; past it new batches are dropped and counted')
+        .argParser((v) => parseCount(v, '--upstream-buffer', { min: 1 }))
+        .default(DEFAULT_UPSTREAM_BUFFER_RECORDS, DEFAULT_UPSTREAM_BUFFER_RECORDS.toLocaleString('en-US')),
+    )
+    .option('--upstream-server-key-file <file>', `the central broker's public key (.pub or key pair file): CURVE on the upstream connection (env ${UPSTREAM_ENV.serverKeyFile})`)
+    .option('--upstream-key-file <file>', `the key pair shown to the central broker (default: --curve-key-file) (env ${UPSTREAM_ENV.keyFile})`)
     .addHelpText(
       'after',
       `
 High-water marks: 10,000 messages on each side (a message is a batch of up to
 ~6,500 records). The subscriber side does not drop at the mark: it waits, so a
 slow backend pushes back to publishers, which buffer and count what they drop.
+
+A host broker (--upstream) forwards everything its publishers send to the
+central broker as well as to its own subscribers; the central broker's
+subscriptions flow down to the apps, which learn levels as usual. While the
+central broker is away, up to --upstream-buffer records are held and sent when
+it returns; what does not fit is dropped, counted (zibrato.broker.upstream.dropped)
+and logged. See docs/delivery.md.
 
 A non-loopback address needs CURVE keys and allow-lists (or --insecure);
 keys come from files or the environment, never the command line. See
@@ -72,15 +119,23 @@ Examples:
   zibrato broker --publish tcp://127.0.0.1:5550 --subscribe ipc:///tmp/zibrato.sub
   zibrato broker --publish tcp://0.0.0.0:5550 --subscribe tcp://0.0.0.0:5551 \\
     --curve-key-file keys/broker.key \\
-    --allow-publishers-file keys/publishers.allow --allow-subscribers-file keys/subscribers.allow`,
+    --allow-publishers-file keys/publishers.allow --allow-subscribers-file keys/subscribers.allow
+  zibrato broker --publish tcp://127.0.0.1:5550 --subscribe tcp://127.0.0.1:5551 \
+    --upstream tcp://central.example:5550 --upstream-server-key-file keys/central.pub \
+    --upstream-key-file keys/host.key`,
     )
-    .action(async (opts: { publish?: string[]; subscribe?: string[]; statsInterval: number } & BrokerKeyOptions) => {
+    .action(async (opts: { publish?: string[]; subscribe?: string[]; statsInterval: number; upstream?: string; upstreamBuffer: number } & BrokerKeyOptions & UpstreamKeyOptions) => {
       const log = stderrLogger('broker');
       const curve = resolveServerKeys(opts.curveKeyFile);
       const allow = allowLists(opts);
       if (allow && !curve) throw new ZibratoError('ZIB_ERR_INVALID_OPTION', 'allow-lists need the broker\'s key pair: --curve-key-file or env ZIBRATO_CURVE_KEY_FILE');
       checkBindSecurity([...(opts.publish ?? [DEFAULT_PUBLISH_ENDPOINT]), ...(opts.subscribe ?? [DEFAULT_SUBSCRIBE_ENDPOINT])], curve, opts.insecure, 'give it --curve-key-file and allow-lists, bind 127.0.0.1, or pass --insecure');
+      const upstream = opts.upstream ?? (process.env[UPSTREAM_ENV.endpoint] || undefined);
+      if (upstream !== undefined) validateEndpointList([upstream], '--upstream');
       const broker = new Broker({
+        upstream,
+        upstreamCurve: upstream === undefined ? undefined : upstreamKeys(opts, curve),
+        upstreamBufferRecords: opts.upstreamBuffer,
         curve,
         allowPublishers: allow?.publishers,
         allowSubscribers: allow?.subscribers,

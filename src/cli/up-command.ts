@@ -28,7 +28,13 @@ export function childSpecs(config: ZibratoConfig): ChildSpec[] {
   const keys = keyArgs(config.security);
   specs.push({
     name: 'broker',
-    args: ['broker', ...config.broker.publish.flatMap((e) => ['--publish', e]), ...config.broker.subscribe.flatMap((e) => ['--subscribe', e]), ...keys.broker],
+    args: [
+      'broker',
+      ...config.broker.publish.flatMap((e) => ['--publish', e]),
+      ...config.broker.subscribe.flatMap((e) => ['--subscribe', e]),
+      ...(config.broker.upstream === undefined ? [] : ['--upstream', config.broker.upstream]),
+      ...keys.broker,
+    ],
     stopOrder: 2,
   });
   for (const b of config.backends) {

@@ -41,7 +41,8 @@ export interface SecurityConfig {
 
 /** The whole `zibrato up` configuration after validation. */
 export interface ZibratoConfig {
-  broker: { publish: string[]; subscribe: string[] };
+  /** `upstream`: a central broker's publish endpoint, making this a host broker (`zibrato broker --upstream`). */
+  broker: { publish: string[]; subscribe: string[]; upstream?: string };
   /** Absent: plain ZeroMQ, loopback only. */
   security?: SecurityConfig;
   backends: BackendConfig[];
@@ -56,6 +57,7 @@ export const DEFAULT_CONFIG_TEXT = `# zibrato up — embedded defaults
 broker:
   publish: [${DEFAULT_PUBLISH_ENDPOINT}]
   subscribe: [${DEFAULT_SUBSCRIBE_ENDPOINT}]
+  # upstream: tcp://central.example:5550   # host broker: forward to a central broker (docs/scaling.md)
 backends:
   - name: console
     sink: console
@@ -139,8 +141,14 @@ export function validateConfig(raw: unknown): ZibratoConfig {
   onlyKeys(raw, '(root)', ['broker', 'backends', 'ingest', 'restart', 'security', 'wal']);
   const brokerRaw = raw.broker ?? {};
   if (!isObj(brokerRaw)) bad('broker', 'must be a mapping with publish and subscribe');
-  onlyKeys(brokerRaw, 'broker', ['publish', 'subscribe']);
-  const broker = { publish: endpoints(brokerRaw.publish, 'broker.publish', DEFAULT_PUBLISH_ENDPOINT), subscribe: endpoints(brokerRaw.subscribe, 'broker.subscribe', DEFAULT_SUBSCRIBE_ENDPOINT) };
+  onlyKeys(brokerRaw, 'broker', ['publish', 'subscribe', 'upstream']);
+  if (brokerRaw.upstream !== undefined && typeof brokerRaw.upstream !== 'string') bad('broker.upstream', 'must be one endpoint, the central broker\'s publish endpoint');
+  const upstream = brokerRaw.upstream === undefined ? undefined : endpoints(brokerRaw.upstream, 'broker.upstream', '')[0];
+  const broker = {
+    publish: endpoints(brokerRaw.publish, 'broker.publish', DEFAULT_PUBLISH_ENDPOINT),
+    subscribe: endpoints(brokerRaw.subscribe, 'broker.subscribe', DEFAULT_SUBSCRIBE_ENDPOINT),
+    ...(upstream === undefined ? {} : { upstream }),
+  };
   for (const [i, e] of broker.subscribe.entries()) {
     if (broker.publish.includes(e)) bad(`broker.subscribe[${i}]`, `"${e}" is also a publish endpoint; the two sides need different endpoints`);
   }

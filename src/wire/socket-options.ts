@@ -25,6 +25,25 @@ export const SOCKET_OPTIONS = {
     /** libzmq default 0 (no cap). Back off to at most 2 s while the broker is away. */
     reconnectMaxInterval: 2000,
   },
+  /**
+   * A host broker's XPUB socket to its central broker (`zibrato broker --upstream`): it connects
+   * like an app's socket and for the same reasons (noDrop, immediate, fast reconnect); only the
+   * high-water mark is larger, since one host broker carries every app of its host.
+   */
+  brokerUpstream: {
+    /** libzmq default 1000. Batches queued in libzmq towards the central broker; the link's own buffer holds the rest. */
+    sendHighWaterMark: 10_000,
+    /** libzmq default -1. The link bounds its own wait on close, then counts what is left as dropped. */
+    linger: 2000,
+    /** libzmq default false. A full pipe fails the send, so the link keeps the batch instead of losing it silently. */
+    noDrop: true,
+    /** libzmq default false. The pipe ends with the connection, so a restarted central broker's subscriptions arrive afresh. */
+    immediate: true,
+    /** libzmq default 100 ms. */
+    reconnectInterval: 100,
+    /** libzmq default 0 (no cap). Back off to at most 2 s while the central broker is away. */
+    reconnectMaxInterval: 2000,
+  },
   /** The broker's XSUB side, where publishers connect. */
   brokerFrontend: {
     /** libzmq default 1000. Larger, so bursts from many publishers queue in the broker rather than in each app. */

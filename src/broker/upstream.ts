@@ -1,0 +1,330 @@
+import * as zmq from 'zeromq';
+import { LEVELS } from '../levels.js';
+import { SOCKET_OPTIONS } from '../wire/socket-options.js';
+import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
+import { LEVEL_TOPICS, levelOfSubscription, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
+import { RateLimitedLog } from '../diagnostics.js';
+
+/**
+ * Records a host broker holds for its central broker by default: the same
+ * bound as a client's buffer (`maxBufferedRecords`), about 10 MB of records
+ * plus the batch headers. Enough for tens of seconds of a busy host while the
+ * central broker restarts; past it, new batches are dropped and counted.
+ */
+export const DEFAULT_UPSTREAM_BUFFER_RECORDS = 1_000_000;
+
+/**
+ * How long after connecting the link waits for the central broker's
+ * {@link SUBSCRIPTIONS_COMPLETE} before it trusts what it has heard (the same
+ * rule as a client: only a central broker that never sends the marker, such as
+ * a plain `zmq_proxy`, gets here).
+ */
+const LEARN_TIMEOUT_MS = 10_000;
+/**
+ * How long a central unsubscription waits before it is passed on. When the
+ * central broker goes away ZeroMQ reports its subscriptions as unsubscribed
+ * before the disconnect event; the delay lets the disconnect come first, so
+ * the apps keep producing the levels that were wanted while the link holds them.
+ */
+const UNSUBSCRIBE_DELAY_MS = 300;
+/** How long a failed send (central pipe full: noDrop) waits before it is retried. */
+const SEND_RETRY_MS = 5;
+
+/** Counters of a host broker's link to its central broker. */
+export interface UpstreamStats {
+  /** Records handed to the central broker. */
+  forwardedRecords: number;
+  /** Records dropped because the buffer was full (or still held when the broker stopped). */
+  droppedRecords: number;
+  /** Records discarded because no subscriber behind the central broker wants their level. */
+  unwantedRecords: number;
+  /** Records held now. */
+  bufferedRecords: number;
+}
+
+/** What the link needs from its broker. */
+export interface UpstreamHost {
+  /** Passes a subscription message (1/0 byte + topic) to the host broker's publishers. */
+  subscribe(message: Buffer): void;
+  /** The central broker has said, for the first time, that it replayed every subscription. */
+  learned(): void;
+  log(line: string): void;
+}
+
+type State = 'connecting' | 'learning' | 'live' | 'closed';
+
+interface Held {
+  frames: Buffer[];
+  level: number;
+  records: number;
+}
+
+/**
+ * A host broker's connection to a central broker's publish endpoint: an XPUB
+ * socket that connects like an app's (so the central broker treats the host
+ * broker as one more publisher), a bounded FIFO of messages, and the
+ * subscriptions the central broker passes down.
+ *
+ * Subscriptions heard from the central broker are passed to the host broker's
+ * publishers, and held while the central broker is away: the apps keep
+ * producing what was wanted, and this link buffers it until the central broker
+ * is back and says who wants what. A message is sent when the central broker
+ * has a subscriber for its level, discarded (counted as unwanted) when it has
+ * said it has none, and held otherwise.
+ */
+export class UpstreamLink {
+  readonly stats: UpstreamStats = { forwardedRecords: 0, droppedRecords: 0, unwantedRecords: 0, bufferedRecords: 0 };
+  private readonly socket: zmq.XPublisher;
+  private state: State = 'connecting';
+  /** Subscription topics (hex) the current central connection holds, as its XPUB side reports them. */
+  private readonly heard = new Set<string>();
+  /** Topics (hex) passed to the host broker's publishers on the central broker's behalf. */
+  private readonly passed = new Set<string>();
+  /** Levels the central connection subscribes to, as a bit mask (from {@link heard}). */
+  private heardMask = 0;
+  private learnedOnce = false;
+  /** FIFO with a moving head, so taking from the front is O(1). */
+  private queue: Held[] = [];
+  private head = 0;
+  private draining = false;
+  private learnTimer: NodeJS.Timeout | undefined;
+  private unsubscribeTimer: NodeJS.Timeout | undefined;
+  private readonly loops: Promise<void>[];
+  private readonly problems: RateLimitedLog;
+
+  constructor(
+    readonly endpoint: string,
+    private readonly host: UpstreamHost,
+    private readonly maxBufferedRecords = DEFAULT_UPSTREAM_BUFFER_RECORDS,
+    curve?: CurveClientKeys,
+  ) {
+    this.problems = new RateLimitedLog((l) => host.log(l));
+    this.socket = new zmq.XPublisher(curve ? clientSocketOptions(curve) : {});
+    Object.assign(this.socket, SOCKET_OPTIONS.brokerUpstream);
+    // Watch events before connecting so the first handshake is not missed.
+    this.loops = [this.watchEvents(), this.watchSubscriptions()];
+    this.socket.connect(endpoint);
+  }
+
+  /** True once the central broker has said it replayed every subscription, at least once. */
+  get hasLearned(): boolean {
+    return this.learnedOnce;
+  }
+
+  /** True while connected to the central broker. */
+  get connected(): boolean {
+    return this.state === 'learning' || this.state === 'live';
+  }
+
+  /**
+   * Queues a message from a local publisher for the central broker. Never
+   * waits: past the bound the message is dropped and counted.
+   */
+  push(frames: Buffer[], records: number): void {
+    if (this.state === 'closed') return;
+    const level = levelOfMessage(frames);
+    if (level < 0) return; // not a level topic: nobody upstream can subscribe to it
+    if (this.stats.bufferedRecords + records > this.maxBufferedRecords) {
+      this.stats.droppedRecords += records;
+      this.problems.report(
+        'ZIB_BROKER_UPSTREAM_DROPPED',
+        `buffer for ${this.endpoint} full (${this.stats.bufferedRecords} of ${this.maxBufferedRecords} records, central broker ${this.connected ? 'slow' : 'away'}): dropped a batch of ${records} records (dropped ${this.stats.droppedRecords} so far)`,
+      );
+      return;
+    }
+    this.queue.push({ frames, level, records });
+    this.stats.bufferedRecords += records;
+    void this.drain();
+  }
+
+  private async watchEvents(): Promise<void> {
+    try {
+      for await (const event of this.socket.events) {
+        if (event.type === 'handshake') this.onConnect();
+        else if (event.type === 'disconnect') this.onDisconnect();
+        else if (event.type.startsWith('handshake:error')) {
+          const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
+          this.problems.report('ZIB_BROKER_UPSTREAM_HANDSHAKE', `central broker at ${this.endpoint}: ${event.type}${detail}`);
+        }
+      }
+    } catch (err) {
+      if (this.state !== 'closed') this.host.log(`watching the central broker at ${this.endpoint} stopped: ${(err as Error).message}`);
+    }
+  }
+
+  private onConnect(): void {
+    if (this.state === 'closed') return;
+    this.state = 'learning';
+    this.host.log(`connected to the central broker at ${this.endpoint}; learning its subscriptions`);
+    clearTimeout(this.learnTimer);
+    this.learnTimer = setTimeout(() => {
+      if (this.state !== 'learning') return;
+      this.host.log(`ZIB_SUBSCRIPTIONS_ASSUMED: the central broker at ${this.endpoint} did not say it had replayed its subscriptions within ${LEARN_TIMEOUT_MS} ms (not a Zibrato broker?); trusting the ones heard so far`);
+      this.goLive();
+    }, LEARN_TIMEOUT_MS);
+    void this.drain();
+  }
+
+  private onDisconnect(): void {
+    if (this.state === 'closed') return;
+    this.state = 'connecting';
+    clearTimeout(this.learnTimer);
+    // Unsubscriptions ZeroMQ reported for the lost connection are not passed on: the apps keep
+    // producing, and this link holds the records until the central broker is back.
+    clearTimeout(this.unsubscribeTimer);
+    this.host.log(`lost the central broker at ${this.endpoint}; holding up to ${this.maxBufferedRecords} records until it returns`);
+  }
+
+  /** The central broker has replayed every subscription: what it no longer holds can be passed on as gone. */
+  private goLive(): void {
+    if (this.state !== 'learning') return;
+    clearTimeout(this.learnTimer);
+    this.state = 'live';
+    this.reconcile();
+    if (!this.learnedOnce) {
+      this.learnedOnce = true;
+      this.host.learned();
+    }
+    void this.drain();
+  }
+
+  /** Passes on, as unsubscribed, every topic passed before that the central connection no longer holds. */
+  private reconcile(): void {
+    for (const hex of this.passed) {
+      if (this.heard.has(hex)) continue;
+      this.passed.delete(hex);
+      this.host.subscribe(Buffer.concat([Buffer.of(0), Buffer.from(hex, 'hex')]));
+    }
+  }
+
+  private async watchSubscriptions(): Promise<void> {
+    try {
+      for await (const [msg] of this.socket) {
+        if (!msg || msg.length === 0) continue;
+        if (msg.equals(SUBSCRIPTIONS_COMPLETE)) {
+          this.goLive();
+          continue;
+        }
+        if (msg[0] !== 0 && msg[0] !== 1) continue;
+        const hex = msg.subarray(1).toString('hex');
+        if (msg[0] === 1) {
+          this.heard.add(hex);
+          if (!this.passed.has(hex)) {
+            this.passed.add(hex);
+            this.host.subscribe(Buffer.from(msg));
+          }
+        } else {
+          this.heard.delete(hex);
+          if (this.state === 'live') {
+            clearTimeout(this.unsubscribeTimer);
+            this.unsubscribeTimer = setTimeout(() => {
+              if (this.state === 'live') this.reconcile();
+              void this.drain();
+            }, UNSUBSCRIBE_DELAY_MS);
+          }
+        }
+        this.heardMask = maskOf(this.heard);
+        void this.drain();
+      }
+    } catch (err) {
+      if (this.state !== 'closed') this.host.log(`receiving subscriptions from the central broker at ${this.endpoint} stopped: ${(err as Error).message}`);
+    }
+  }
+
+  private take(): void {
+    const m = this.queue[this.head]!;
+    this.stats.bufferedRecords -= m.records;
+    this.queue[this.head] = undefined as unknown as Held; // release the frames
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  /**
+   * Sends held messages in order: a level the central broker subscribes to is
+   * sent; one it has said nobody wants is discarded; anything else (away, or
+   * still learning) stops the drain and stays held.
+   */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.head < this.queue.length && (this.state === 'live' || this.state === 'learning')) {
+        const m = this.queue[this.head]!;
+        const bit = 1 << m.level;
+        if ((this.heardMask & bit) === 0) {
+          if (this.state === 'live') {
+            this.stats.unwantedRecords += m.records;
+            this.take();
+            continue;
+          }
+          break;
+        }
+        try {
+          await this.socket.send(m.frames);
+        } catch (err) {
+          if ((this.state as State) === 'closed') break;
+          // With noDrop a full pipe fails the send; keep the message and retry shortly.
+          this.problems.report('ZIB_BROKER_UPSTREAM_RETRY', `send to the central broker at ${this.endpoint} failed (${(err as Error).message}); retrying`);
+          await new Promise((r) => setTimeout(r, SEND_RETRY_MS));
+          continue;
+        }
+        this.stats.forwardedRecords += m.records;
+        this.take();
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /**
+   * Sends what is held, waiting at most `timeoutMs`, then closes the socket.
+   * What is still held after the wait is counted as dropped and logged.
+   */
+  async close(timeoutMs: number): Promise<void> {
+    if (this.state === 'closed') return;
+    const deadline = Date.now() + timeoutMs;
+    while (this.head < this.queue.length && Date.now() < deadline) {
+      await this.drain();
+      if (this.head < this.queue.length) await new Promise((r) => setTimeout(r, 10));
+    }
+    const left = this.stats.bufferedRecords;
+    if (left > 0) {
+      this.stats.droppedRecords += left;
+      this.host.log(`ZIB_BROKER_UPSTREAM_DROPPED: stopping with ${left} records still held for the central broker at ${this.endpoint}; dropped (dropped ${this.stats.droppedRecords} in all)`);
+    }
+    this.queue = [];
+    this.head = 0;
+    this.stats.bufferedRecords = 0;
+    this.state = 'closed';
+    clearTimeout(this.learnTimer);
+    clearTimeout(this.unsubscribeTimer);
+    this.socket.linger = Math.max(0, deadline - Date.now()) + 100;
+    this.socket.close();
+    await Promise.allSettled(this.loops);
+  }
+}
+
+/** The level of a message (native: its topic frame; legacy: its `level|` prefix), or -1. */
+function levelOfMessage(frames: Buffer[]): number {
+  const first = frames[0];
+  if (!first) return -1;
+  for (let l = 0; l < LEVEL_TOPICS.length; l++) {
+    const topic = LEVEL_TOPICS[l]!;
+    if (frames.length === 1 ? first.length >= topic.length && topic.equals(first.subarray(0, topic.length)) : topic.equals(first)) return l;
+  }
+  return -1;
+}
+
+/** Levels a set of subscription topics (hex) covers; the empty topic covers every level. */
+function maskOf(topics: Set<string>): number {
+  let m = 0;
+  for (const hex of topics) {
+    const level = levelOfSubscription(Buffer.from(hex, 'hex'));
+    if (level === -2) m |= (1 << LEVELS.length) - 1;
+    else if (level >= 0) m |= 1 << level;
+  }
+  return m;
+}
