@@ -76,6 +76,23 @@ test('a keyed publisher delivers to a keyed backend, and unlisted publishers and
   assert.ok(spyBackend.lines.every((l) => !/ZIB_LOST/.test(l)));
 });
 
+test('a host broker forwards to a keyed central broker with a listed key pair, and one with an unlisted key pair is refused', async () => {
+  const { b, ep, good, goodBackend, broker, app, intruder } = await keyedPipeline();
+  await goodBackend.waitFor(/subscribed/);
+  const host = await tcpBrokerEndpoints();
+  const hostBroker = zibrato(['broker', '--publish', host.publish, '--subscribe', host.subscribe, '--upstream', ep.publish, '--upstream-server-key-file', broker.pubFile, '--upstream-key-file', app.keyFile], { label: 'host' });
+  await hostBroker.waitFor(/learned the central broker's subscriptions/);
+  const sent = zibrato(['send', '--broker', host.publish, '--name', 'via.host', '--value', '5', '--source', 'shop']);
+  assert.equal((await sent.exited).code, 0, sent.lines.join('\n'));
+  await eventually(() => counterTotal(readRows(good), 'via.host', 'shop') === 5, 'the record sent through the keyed upstream');
+
+  const rogue = await tcpBrokerEndpoints();
+  const rogueBroker = zibrato(['broker', '--publish', rogue.publish, '--subscribe', rogue.subscribe, '--upstream', ep.publish, '--upstream-server-key-file', broker.pubFile, '--upstream-key-file', intruder.keyFile], { label: 'rogue host' });
+  await rogueBroker.waitFor(/broker up/);
+  await b.waitFor(new RegExp(`ZIB_BROKER_REFUSED: refused a publisher from 127\\.0\\.0\\.1 with public key ${intruder.publicKey.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.ok(!rogueBroker.lines.some((l) => l.includes("learned the central broker's subscriptions")), 'a refused host broker never hears the central broker');
+});
+
 test('the Python example publishes with listed keys, and nothing of it is accepted with unlisted ones', async () => {
   const { ep, b, good, goodBackend, broker, app, intruder } = await keyedPipeline();
   await goodBackend.waitFor(/subscribed/);
