@@ -44,6 +44,12 @@ describe('config', () => {
   test('publish and subscribe on the same endpoint are refused', () => {
     rejects('broker:\n  publish: tcp://127.0.0.1:7000\n  subscribe: tcp://127.0.0.1:7000', /broker\.subscribe\[0\]: "tcp:\/\/127\.0\.0\.1:7000" is also a publish endpoint/);
   });
+  test('broker.upstream makes zibrato up run a host broker forwarding to that central broker, and must be one endpoint', () => {
+    const specs = childSpecs(parseConfig('broker:\n  upstream: tcp://10.0.0.9:5550\n'));
+    assert.deepEqual(specs[0]!.args, ['broker', '--publish', 'tcp://127.0.0.1:5550', '--subscribe', 'tcp://127.0.0.1:5551', '--upstream', 'tcp://10.0.0.9:5550']);
+    rejects('broker:\n  upstream: [tcp://a:1, tcp://b:1]', /broker\.upstream: must be one endpoint/);
+    rejects('broker:\n  upstream: central:5550', /broker\.upstream\[0\]: "central:5550" is not a ZeroMQ endpoint/);
+  });
   test('two backends writing one file are refused', () => {
     rejects('backends:\n  - { name: a, sink: file, options: { path: ./x.jsonl } }\n  - { name: b, sink: file, options: { path: x.jsonl } }', /backends\[1\]\.options\.path: "x\.jsonl" is also written by backend "a"/);
   });
