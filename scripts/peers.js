@@ -20,6 +20,7 @@ export const PEERS = [
   { pkg: 'supervisor', what: 'supervisord (deploy/supervisord test)', commands: ['supervisord'] },
   { pkg: 'victoria-metrics', what: 'victoria-metrics (remote-write tests)', commands: ['victoria-metrics'] },
   { pkg: 'systemd', what: 'systemd-analyze (deploy/systemd test)', commands: ['systemd-analyze'] },
+  { pkg: 'iproute2', what: 'ip (multi-host test in network namespaces, run as root)', commands: ['ip'] },
 ];
 
 /** The full path of `cmd` on `path` (a PATH string), or undefined. */

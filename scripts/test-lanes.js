@@ -20,3 +20,8 @@ export const UNIT_TESTS = [
   'test/wire/vectors.test.ts',
   'test/security/keys.test.ts',
 ];
+
+// Tests that need root: they make Linux network namespaces (`ip netns`). They
+// run in `npm test` like every other test outside the unit lane, and fail,
+// saying so, when not run as root (CI runs the README test command as root).
+export const ROOT_TESTS = ['test/multihost/netns.test.ts'];
