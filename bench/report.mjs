@@ -136,6 +136,7 @@ export function renderPerformanceDoc(out) {
 
   if (b.store) push(...storeSection(b.store));
   if (b.curve) push(...curveSection(b.curve));
+  if (b.chain) push(...chainSection(b.chain));
 
   push('## What limits each number', '');
   if (micro) {
@@ -247,6 +248,25 @@ function storeSection(st) {
     '',
   );
   if (c) L.push(`Rolling the whole history up (raw → 1 min → 1 h, in the background in production) took ${ms(c.write.storeRollupMs)}.`, '');
+  return L;
+}
+
+/** bench/chain.mjs: the same publisher → subscriber run through one broker and through a host broker → central broker chain, alternating. */
+function chainSection(c) {
+  const ns = (v) => (v == null ? 'n/a' : `${v} ns`);
+  const L = ['## One broker and a chain of two (bench/chain.mjs)', ''];
+  L.push(
+    `One publisher process (the Zibrato client, as fast as it goes without dropping), ${c.recordsPerTrial.toLocaleString('en-US')} records per trial, ${c.rounds} round(s) alternating a single broker and a host broker (\`--upstream\`) in front of a central broker, a raw subscriber at the (central) broker. Median records/s from the publisher's start to the last record received, and each broker's CPU per record; its *ceiling* is one core's worth (10⁹ / ns per record), since a broker forwards on one thread. A broker handles batches (up to ~6,500 records each) without decoding them, so its cost per record is small and the ceiling is an upper bound derived from CPU, not a measured rate:`,
+    '',
+    '| topology | records/s | broker | CPU per record | ceiling |',
+    '|---|---:|---|---:|---:|',
+    `| one broker | ${rate(c.one.recordsPerSecond)} | broker | ${ns(c.one.brokerCpuNsPerRecord)} | ${rate(c.one.brokerCeilingRecordsPerSecond)} |`,
+    `| chain of two | ${rate(c.chain.recordsPerSecond)} | host broker | ${ns(c.chain.hostCpuNsPerRecord)} | ${rate(c.chain.hostCeilingRecordsPerSecond)} |`,
+    `| | | central broker | ${ns(c.chain.centralCpuNsPerRecord)} | ${rate(c.chain.centralCeilingRecordsPerSecond)} |`,
+    '',
+    `The limit of a single broker is its one forwarding thread; in a chain each host broker carries only its own host's records, so the central broker's ceiling is what all hosts together can send (docs/scaling.md). On this run the chain was ${c.chainCostPercent >= 0 ? `${c.chainCostPercent} % slower` : `${-c.chainCostPercent} % faster`} end to end than one broker (one publisher; on a shared 2-core machine the publisher, not a broker, is often the limit).`,
+    '',
+  );
   return L;
 }
 
