@@ -19,4 +19,6 @@ export const UNIT_TESTS = [
   'test/wire/decoder.test.ts',
   'test/wire/vectors.test.ts',
   'test/security/keys.test.ts',
+  'test/wire/shard.test.ts',
+  'test/client/shards.test.ts',
 ];
