@@ -1,4 +1,4 @@
-import type { DDSketch } from '@datadog/sketches-js';
+import type { TimerSketch } from '../backend/aggregators/timer-aggregator.js';
 import type { Tags } from '../wire/series-encoding.js';
 import type { Level } from '../levels.js';
 
@@ -81,7 +81,7 @@ export interface TimerPoint extends PointBase {
    * one on reset) so a sink that merges percentiles (the store) can serialize
    * it; other sinks ignore it and pay nothing.
    */
-  sketch?: DDSketch;
+  sketch?: TimerSketch;
   /** Set by the backend for a sink whose temporality is `cumulative`. */
   cumulative?: TimerTotals;
 }
