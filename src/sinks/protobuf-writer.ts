@@ -55,6 +55,14 @@ export class ProtoWriter {
     return this.bytes(field, inner.finish());
   }
 
+  /** A packed repeated uint64 field; nothing when empty. */
+  packedUint(field: number, values: readonly number[]): this {
+    if (values.length === 0) return this;
+    const inner = new ProtoWriter();
+    for (const v of values) inner.varint(BigInt(Math.trunc(v)));
+    return this.bytes(field, inner.finish());
+  }
+
   bool(field: number, v: boolean): this {
     return this.uint(field, v ? 1 : 0);
   }
