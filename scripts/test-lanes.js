@@ -5,6 +5,7 @@
 // test/packaging/test-lanes.test.ts checks that the list stays true.
 export const UNIT_TESTS = [
   'test/backend/aggregators.test.ts',
+  'test/backend/exp-histogram.test.ts',
   'test/backend/wal.test.ts',
   'test/client/api.test.ts',
   'test/config/config.test.ts',

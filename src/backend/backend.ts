@@ -128,7 +128,7 @@ export class Backend {
     const dir = options.stateDir ?? process.env.ZIBRATO_BACKEND_STATE_DIR;
     this.stateFile = dir ? join(dir, `${options.name.replace(/[^A-Za-z0-9._-]/g, '_')}.streams.json`) : undefined;
     if (options.wal !== undefined && options.wal.enabled !== false) this.wal = new WriteAheadLog(options.wal);
-    if (this.sink.temporality === 'cumulative') this.cumulative = new CumulativeState();
+    if (this.sink.temporality === 'cumulative') this.cumulative = new CumulativeState(this.sink.cumulativeHistograms === true);
   }
 
   private readonly stateFile: string | undefined;
