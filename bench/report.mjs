@@ -136,6 +136,7 @@ export function renderPerformanceDoc(out) {
 
   if (b.store) push(...storeSection(b.store));
   if (b.curve) push(...curveSection(b.curve));
+  if (b.wal) push(...walSection(b.wal));
   if (b.chain) push(...chainSection(b.chain));
 
   push('## What limits each number', '');
@@ -248,6 +249,22 @@ function storeSection(st) {
     '',
   );
   if (c) L.push(`Rolling the whole history up (raw → 1 min → 1 h, in the background in production) took ${ms(c.write.storeRollupMs)}.`, '');
+  return L;
+}
+
+/** bench/wal.mjs: the same rates offered to a file backend without and with its write-ahead log, in one run. */
+function walSection(w) {
+  const L = ['## Write-ahead log off and on (bench/wal.mjs)', ''];
+  L.push(
+    `${w.publishers} publisher processes for ${w.durationMs / 1000} s per rate into \`zibrato broker\` + \`zibrato backend file\`, first without a log, then with \`--wal-dir\` (checksummed records, fsync at most every 500 ms; docs/delivery.md). A rate passes as in the rate search above: 0 lost, ≥ 95 % of the offered rate achieved, everything delivered within 1 s. Backend CPU per record is what the log costs the process that writes it.`,
+    '',
+    '| log | offered/s | received | lost | achieved/s | backend CPU per record | result |',
+    '|---|---:|---:|---:|---:|---:|---|',
+  );
+  for (const [mode, trials] of [['off', w.off], ['on', w.on]]) {
+    for (const t of trials) L.push(`| ${mode} | ${int(t.rate)} | ${int(t.received)} | ${int(t.lost)} | ${int(t.achievedRate)} | ${t.backendCpuUsPerRecord == null ? 'n/a' : `${(t.backendCpuUsPerRecord * 1000).toFixed(0)} ns`} | ${t.passed ? 'pass' : 'fail'} |`);
+  }
+  L.push('', `Highest rate passed: without the log ${rate(w.losslessRate.off)}, with it ${rate(w.losslessRate.on)} (records).`, '');
   return L;
 }
 

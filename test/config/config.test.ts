@@ -73,6 +73,16 @@ describe('config', () => {
   });
 });
 
+test('a backend\'s shard key becomes its --shard, and a bad one is a config error naming the key', () => {
+  const c = parseConfig('backends:\n  - sink: console\n    name: s1\n    shard: 1/2\n  - sink: console\n    name: s2\n    shard: 2/2\n  - sink: console\n    name: all\n');
+  assert.deepEqual(c.backends.map((b) => b.shard), ['1/2', '2/2', undefined]);
+  const args = childSpecs(c).map((s) => s.args);
+  assert.deepEqual(args[1]!.slice(args[1]!.indexOf('--shard'), args[1]!.indexOf('--shard') + 2), ['--shard', '1/2']);
+  assert.ok(!args[3]!.includes('--shard'));
+  rejects('backends:\n  - sink: console\n    shard: 3/2', /backends\[0\]\.shard: .*K must be 1…2/);
+  rejects('backends:\n  - sink: console\n    shard: 2', /backends\[0\]\.shard: .*expected K\/N/);
+});
+
 describe('levels and durations', () => {
   test('a list, a floor with +, or all', () => {
     assert.deepEqual(parseLevels('info,warn'), ['info', 'warn']);

@@ -17,11 +17,12 @@ export interface PromResult {
  */
 export class PrometheusPeer {
   private proc: PeerProcess | undefined;
-  private constructor(readonly dir: string, readonly port: number, private readonly scrapeTarget: string | undefined) {}
+  private constructor(readonly dir: string, readonly port: number, private readonly scrapeTarget: string | undefined, private readonly features: readonly string[]) {}
 
-  static async create(dir: string, scrapeTarget?: string): Promise<PrometheusPeer> {
+  /** `features`: values for `--enable-feature` (e.g. `native-histograms`). */
+  static async create(dir: string, scrapeTarget?: string, features: readonly string[] = []): Promise<PrometheusPeer> {
     mkdirSync(join(dir, 'data'), { recursive: true });
-    const peer = new PrometheusPeer(dir, await freeTcpPort(), scrapeTarget);
+    const peer = new PrometheusPeer(dir, await freeTcpPort(), scrapeTarget, features);
     const scrape = scrapeTarget
       ? `scrape_configs:\n  - job_name: zibrato\n    scrape_interval: 1s\n    scrape_timeout: 900ms\n    static_configs:\n      - targets: ['${scrapeTarget}']\n`
       : 'scrape_configs: []\n';
@@ -44,6 +45,7 @@ export class PrometheusPeer {
       `--web.listen-address=127.0.0.1:${this.port}`,
       '--web.enable-remote-write-receiver',
       '--log.level=warn',
+      ...(this.features.length > 0 ? [`--enable-feature=${this.features.join(',')}`] : []),
     ]);
     const proc = this.proc;
     await waitFor(`prometheus to be ready (output: ${proc.log.slice(-1500)})`, async () => {
