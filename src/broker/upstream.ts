@@ -1,8 +1,7 @@
 import * as zmq from 'zeromq';
-import { LEVELS } from '../levels.js';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
-import { LEVEL_TOPICS, levelOfSubscription, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
+import { LEVEL_TOPICS, parseTopic, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import { RateLimitedLog } from '../diagnostics.js';
 
 /**
@@ -55,7 +54,8 @@ type State = 'connecting' | 'learning' | 'live' | 'closed';
 
 interface Held {
   frames: Buffer[];
-  level: number;
+  /** What ZeroMQ matches subscriptions against: the topic frame, or a legacy message's whole frame. */
+  topic: Buffer;
   records: number;
 }
 
@@ -80,8 +80,10 @@ export class UpstreamLink {
   private readonly heard = new Set<string>();
   /** Topics (hex) passed to the host broker's publishers on the central broker's behalf. */
   private readonly passed = new Set<string>();
-  /** Levels the central connection subscribes to, as a bit mask (from {@link heard}). */
-  private heardMask = 0;
+  /** {@link heard} as prefixes, for matching topics: a level (`info|`), a shard (`info|1/2|`) or everything (empty). */
+  private heardPrefixes: Buffer[] = [];
+  /** An unsubscription is waiting out {@link UNSUBSCRIBE_DELAY_MS}; meanwhile messages it leaves without a subscriber are held. */
+  private removalPending = false;
   private learnedOnce = false;
   /** FIFO with a moving head, so taking from the front is O(1). */
   private queue: Held[] = [];
@@ -122,8 +124,8 @@ export class UpstreamLink {
    */
   push(frames: Buffer[], records: number): void {
     if (this.state === 'closed') return;
-    const level = levelOfMessage(frames);
-    if (level < 0) return; // not a level topic: nobody upstream can subscribe to it
+    const topic = topicOfMessage(frames);
+    if (!topic) return; // not a level topic: nobody upstream can subscribe to it
     if (this.stats.bufferedRecords + records > this.maxBufferedRecords) {
       this.stats.droppedRecords += records;
       this.problems.report(
@@ -132,7 +134,7 @@ export class UpstreamLink {
       );
       return;
     }
-    this.queue.push({ frames, level, records });
+    this.queue.push({ frames, topic, records });
     this.stats.bufferedRecords += records;
     void this.drain();
   }
@@ -172,6 +174,7 @@ export class UpstreamLink {
     // Unsubscriptions ZeroMQ reported for the lost connection are not passed on: the apps keep
     // producing, and this link holds the records until the central broker is back.
     clearTimeout(this.unsubscribeTimer);
+    this.removalPending = false;
     this.host.log(`lost the central broker at ${this.endpoint}; holding up to ${this.maxBufferedRecords} records until it returns`);
   }
 
@@ -179,6 +182,8 @@ export class UpstreamLink {
   private goLive(): void {
     if (this.state !== 'learning') return;
     clearTimeout(this.learnTimer);
+    clearTimeout(this.unsubscribeTimer);
+    this.removalPending = false;
     this.state = 'live';
     this.reconcile();
     if (!this.learnedOnce) {
@@ -217,13 +222,15 @@ export class UpstreamLink {
           this.heard.delete(hex);
           if (this.state === 'live') {
             clearTimeout(this.unsubscribeTimer);
+            this.removalPending = true;
             this.unsubscribeTimer = setTimeout(() => {
+              this.removalPending = false;
               if (this.state === 'live') this.reconcile();
               void this.drain();
             }, UNSUBSCRIBE_DELAY_MS);
           }
         }
-        this.heardMask = maskOf(this.heard);
+        this.heardPrefixes = [...this.heard].map((hex) => Buffer.from(hex, 'hex'));
         void this.drain();
       }
     } catch (err) {
@@ -242,10 +249,17 @@ export class UpstreamLink {
     }
   }
 
+  /** True when a subscription the central connection holds is a prefix of `topic` (ZeroMQ's own rule). */
+  private wanted(topic: Buffer): boolean {
+    for (const p of this.heardPrefixes) if (p.length <= topic.length && p.equals(topic.subarray(0, p.length))) return true;
+    return false;
+  }
+
   /**
-   * Sends held messages in order: a level the central broker subscribes to is
-   * sent; one it has said nobody wants is discarded; anything else (away, or
-   * still learning) stops the drain and stays held.
+   * Sends held messages in order: one whose topic the central broker
+   * subscribes to is sent; one it has said nobody wants is discarded; anything
+   * else (away, still learning, or an unsubscription not yet settled) stops
+   * the drain and stays held.
    */
   private async drain(): Promise<void> {
     if (this.draining) return;
@@ -253,9 +267,9 @@ export class UpstreamLink {
     try {
       while (this.head < this.queue.length && (this.state === 'live' || this.state === 'learning')) {
         const m = this.queue[this.head]!;
-        const bit = 1 << m.level;
-        if ((this.heardMask & bit) === 0) {
-          if (this.state === 'live') {
+        if (!this.wanted(m.topic)) {
+          // Sent now, the central broker would drop it without a trace.
+          if (this.state === 'live' && !this.removalPending) {
             this.stats.unwantedRecords += m.records;
             this.take();
             continue;
@@ -307,24 +321,15 @@ export class UpstreamLink {
   }
 }
 
-/** The level of a message (native: its topic frame; legacy: its `level|` prefix), or -1. */
-function levelOfMessage(frames: Buffer[]): number {
+/**
+ * The topic ZeroMQ matches a message by: a native message's topic frame (a
+ * level or shard topic), or a legacy text message's frame (it starts with
+ * `level|`); undefined for anything else.
+ */
+function topicOfMessage(frames: Buffer[]): Buffer | undefined {
   const first = frames[0];
-  if (!first) return -1;
-  for (let l = 0; l < LEVEL_TOPICS.length; l++) {
-    const topic = LEVEL_TOPICS[l]!;
-    if (frames.length === 1 ? first.length >= topic.length && topic.equals(first.subarray(0, topic.length)) : topic.equals(first)) return l;
-  }
-  return -1;
-}
-
-/** Levels a set of subscription topics (hex) covers; the empty topic covers every level. */
-function maskOf(topics: Set<string>): number {
-  let m = 0;
-  for (const hex of topics) {
-    const level = levelOfSubscription(Buffer.from(hex, 'hex'));
-    if (level === -2) m |= (1 << LEVELS.length) - 1;
-    else if (level >= 0) m |= 1 << level;
-  }
-  return m;
+  if (!first) return undefined;
+  if (frames.length > 1) return parseTopic(first) ? first : undefined;
+  for (const t of LEVEL_TOPICS) if (first.length >= t.length && t.equals(first.subarray(0, t.length))) return first;
+  return undefined;
 }
