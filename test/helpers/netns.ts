@@ -101,6 +101,11 @@ export class Network {
     return program('ip', ['netns', 'exec', this.host(name).ns, process.execPath, script, ...args], label);
   }
 
+  /** Runs any program on a host. */
+  program(name: string, cmd: string, args: string[], label: string): Proc {
+    return program('ip', ['netns', 'exec', this.host(name).ns, cmd, ...args], label);
+  }
+
   /** Deletes every namespace (the veth pairs and the bridge go with them). */
   destroy(): void {
     for (const h of this.hosts.values()) ip(['netns', 'del', h.ns]);
