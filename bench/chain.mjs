@@ -8,8 +8,7 @@
 // that the ceiling of each broker (one core's worth of records/s). Figures on
 // a shared machine are noisy; compare the columns.
 // usage: node bench/chain.mjs [--quick]
-import * as zmq from 'zeromq';
-import { Child, cpuSecondsOf, emitResult, freeTcpPort, isQuick, median, rssOf, runBench, sleep, zibrato } from './lib/common.mjs';
+import { Child, countingSubscriber, cpuSecondsOf, emitResult, freeTcpPort, isQuick, median, rssOf, runBench, sleep, zibrato } from './lib/common.mjs';
 
 const PUBLISHER = new URL('./curve.mjs', import.meta.url).pathname;
 const quick = isQuick();
@@ -17,11 +16,6 @@ const RECORDS = quick ? 10_000_000 : 40_000_000;
 const ROUNDS = quick ? 1 : 3;
 /** Every trial is bounded: past this the subscriber stops waiting and the trial reports what arrived. */
 const TRIAL_LIMIT_MS = quick ? 30_000 : 90_000;
-
-function recordsIn(frames) {
-  const batch = frames[1];
-  return frames.length === 2 && batch && batch.length >= 8 ? batch.readUInt32LE(4) : 0;
-}
 
 async function endpoints() {
   return { pub: `tcp://127.0.0.1:${await freeTcpPort()}`, sub: `tcp://127.0.0.1:${await freeTcpPort()}` };
@@ -39,18 +33,8 @@ async function trial(chain) {
     await hostBroker.waitFor(/broker up/);
     publishTo = host.pub;
   }
-  const sock = new zmq.Subscriber({ receiveHighWaterMark: 10_000 });
-  sock.connect(central.sub);
-  sock.subscribe('info|');
-  let received = 0;
-  let lastAt = 0;
-  const done = (async () => {
-    for await (const frames of sock) {
-      received += recordsIn(frames);
-      lastAt = Date.now();
-      if (received >= RECORDS) break;
-    }
-  })();
+  const subscriber = countingSubscriber(central.sub, RECORDS);
+  const { count } = subscriber;
   if (hostBroker) await hostBroker.waitFor(/learned the central broker's subscriptions/, 20_000);
   // CPU time is steadier than wall time on a shared machine.
   const cpu0 = { central: cpuSecondsOf(centralBroker.pid), host: hostBroker ? cpuSecondsOf(hostBroker.pid) : 0 };
@@ -58,18 +42,18 @@ async function trial(chain) {
   const startAt = Number((await p.waitFor(/^start \d+/, 20_000)).split(' ')[1]);
   let peakRss = 0;
   const until = Date.now() + TRIAL_LIMIT_MS;
-  while (received < RECORDS && Date.now() < until) {
+  while (count.received < RECORDS && Date.now() < until) {
     peakRss = Math.max(peakRss, rssOf(centralBroker.pid), hostBroker ? rssOf(hostBroker.pid) : 0);
     await sleep(50);
   }
   const centralCpuS = cpuSecondsOf(centralBroker.pid) - cpu0.central;
   const hostCpuS = hostBroker ? cpuSecondsOf(hostBroker.pid) - cpu0.host : null;
   const doneLine = await p.waitFor(/^done /, 30_000).catch(() => 'done (not reported)');
-  sock.close();
-  await done.catch(() => undefined);
+  await subscriber.close();
   await p.stop();
   await hostBroker?.stop();
   await centralBroker.stop();
+  const { received, lastAt } = count;
   const seconds = (lastAt - startAt) / 1000;
   const perRecord = (s) => (s === null ? null : Math.round((s * 1e9) / Math.max(1, received)));
   return {

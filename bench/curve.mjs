@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as zmq from 'zeromq';
-import { Child, cpuSecondsOf, emitResult, freeTcpPort, isQuick, median, rssOf, runBench, sleep, zibrato } from './lib/common.mjs';
+import { Child, countingSubscriber, cpuSecondsOf, emitResult, freeTcpPort, isQuick, median, rssOf, runBench, sleep, zibrato } from './lib/common.mjs';
 
 const SELF = new URL(import.meta.url).pathname;
 
@@ -36,11 +36,6 @@ const ROUNDS = quick ? 1 : 3;
 /** Every trial is bounded: past this the subscriber stops waiting and the trial reports what arrived. */
 const TRIAL_LIMIT_MS = quick ? 30_000 : 90_000;
 
-function recordsIn(frames) {
-  const batch = frames[1];
-  return frames.length === 2 && batch && batch.length >= 8 ? batch.readUInt32LE(4) : 0;
-}
-
 async function trial(curve) {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-bench-curve-'));
   const pub = `tcp://127.0.0.1:${await freeTcpPort()}`;
@@ -59,18 +54,8 @@ async function trial(curve) {
   }
   const broker = zibrato(brokerArgs, 'broker');
   await broker.waitFor(/broker up/);
-  const sock = new zmq.Subscriber({ receiveHighWaterMark: 10_000, ...(curve ? { curveServerKey: server.publicKey, curvePublicKey: reader.publicKey, curveSecretKey: reader.secretKey } : {}) });
-  sock.connect(sub);
-  sock.subscribe('info|');
-  let received = 0;
-  let lastAt = 0;
-  const done = (async () => {
-    for await (const frames of sock) {
-      received += recordsIn(frames);
-      lastAt = Date.now();
-      if (received >= RECORDS) break;
-    }
-  })();
+  const subscriber = countingSubscriber(sub, RECORDS, curve ? { curveServerKey: server.publicKey, curvePublicKey: reader.publicKey, curveSecretKey: reader.secretKey } : {});
+  const { count } = subscriber;
   // CPU time is steadier than wall time on a shared machine: the broker's is the cost of encryption there.
   const brokerCpu0 = cpuSecondsOf(broker.pid);
   // The publisher reads its keys from the environment, the way a deployed app would.
@@ -79,16 +64,16 @@ async function trial(curve) {
   const startAt = Number(startLine.split(' ')[1]);
   let peakBrokerRss = 0;
   const until = Date.now() + TRIAL_LIMIT_MS;
-  while (received < RECORDS && Date.now() < until) {
+  while (count.received < RECORDS && Date.now() < until) {
     peakBrokerRss = Math.max(peakBrokerRss, rssOf(broker.pid));
     await sleep(50);
   }
   const brokerCpuS = cpuSecondsOf(broker.pid) - brokerCpu0;
   const doneLine = await p.waitFor(/^done /, 30_000).catch(() => 'done (not reported)');
-  sock.close();
-  await done.catch(() => undefined);
+  await subscriber.close();
   await p.stop();
   await broker.stop();
+  const { received, lastAt } = count;
   const seconds = (lastAt - startAt) / 1000;
   return { curve, records: RECORDS, received, seconds, recordsPerSecond: Math.round(received / seconds), brokerCpuNsPerRecord: Math.round((brokerCpuS * 1e9) / Math.max(1, received)), publisher: doneLine, peakBrokerRssMiB: Math.round(peakBrokerRss / 1048576) };
 }

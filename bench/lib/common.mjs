@@ -6,6 +6,7 @@ import { createSocket } from 'node:dgram';
 import { readFileSync, existsSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import * as zmq from 'zeromq';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = `${ROOT}bin/zibrato.js`;
@@ -246,4 +247,32 @@ export function runBench(name, main) {
       await stopAllChildren();
       setTimeout(() => process.exit(), 200).unref();
     });
+}
+
+/**
+ * A raw ZeroMQ subscriber to `info|` at `endpoint` that counts records from
+ * the batch headers (no decoding, so it is never the bottleneck) until
+ * `target`: for the benchmarks that measure brokers (curve, chain).
+ * `count.received` and `count.lastAt` (ms) move as batches arrive.
+ */
+export function countingSubscriber(endpoint, target, socketOptions = {}) {
+  const sock = new zmq.Subscriber({ receiveHighWaterMark: 10_000, ...socketOptions });
+  sock.connect(endpoint);
+  sock.subscribe('info|');
+  const count = { received: 0, lastAt: 0 };
+  const done = (async () => {
+    for await (const frames of sock) {
+      const batch = frames[1];
+      count.received += frames.length === 2 && batch && batch.length >= 8 ? batch.readUInt32LE(4) : 0;
+      count.lastAt = Date.now();
+      if (count.received >= target) break;
+    }
+  })();
+  return {
+    count,
+    async close() {
+      sock.close();
+      await done.catch(() => undefined);
+    },
+  };
 }

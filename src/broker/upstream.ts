@@ -3,6 +3,7 @@ import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
 import { LEVEL_TOPICS, parseTopic, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import { RateLimitedLog } from '../diagnostics.js';
+import { LEARN_TIMEOUT_MS, UNSUBSCRIBE_DELAY_MS } from '../wire/subscriptions.js';
 
 /**
  * Records a host broker holds for its central broker by default: the same
@@ -12,20 +13,6 @@ import { RateLimitedLog } from '../diagnostics.js';
  */
 export const DEFAULT_UPSTREAM_BUFFER_RECORDS = 1_000_000;
 
-/**
- * How long after connecting the link waits for the central broker's
- * {@link SUBSCRIPTIONS_COMPLETE} before it trusts what it has heard (the same
- * rule as a client: only a central broker that never sends the marker, such as
- * a plain `zmq_proxy`, gets here).
- */
-const LEARN_TIMEOUT_MS = 10_000;
-/**
- * How long a central unsubscription waits before it is passed on. When the
- * central broker goes away ZeroMQ reports its subscriptions as unsubscribed
- * before the disconnect event; the delay lets the disconnect come first, so
- * the apps keep producing the levels that were wanted while the link holds them.
- */
-const UNSUBSCRIBE_DELAY_MS = 300;
 /** How long a failed send (central pipe full: noDrop) waits before it is retried. */
 const SEND_RETRY_MS = 5;
 

@@ -6,22 +6,8 @@ import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
 import { parseTopic, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import type { RecordBuffer, SealedBatch } from './record-buffer.js';
 import type { InputProblems } from './input-problems.js';
+import { LEARN_TIMEOUT_MS, UNSUBSCRIBE_DELAY_MS } from '../wire/subscriptions.js';
 
-/**
- * How long after a (re)connect the client waits for the broker's
- * {@link SUBSCRIPTIONS_COMPLETE} before it trusts the subscriptions it has
- * heard. Only a broker that never sends it (a plain `zmq_proxy`, a Zibrato
- * broker older than wire version 2) gets here; until then records of every
- * level that may be wanted are held (bounded, overflow counted as dropped).
- */
-const LEARN_TIMEOUT_MS = 10_000;
-/**
- * How long an unsubscription waits before it turns a level off. When the
- * broker goes away ZeroMQ reports its subscriptions as unsubscribed before the
- * disconnect event arrives; the delay lets the disconnect come first, so the
- * client keeps holding the levels that were wanted instead of discarding them.
- */
-const UNSUBSCRIBE_DELAY_MS = 300;
 
 /**
  * - `connecting`: no broker. Records of the wanted levels are held.
