@@ -120,8 +120,8 @@ Examples:
   zibrato broker --publish tcp://0.0.0.0:5550 --subscribe tcp://0.0.0.0:5551 \\
     --curve-key-file keys/broker.key \\
     --allow-publishers-file keys/publishers.allow --allow-subscribers-file keys/subscribers.allow
-  zibrato broker --publish tcp://127.0.0.1:5550 --subscribe tcp://127.0.0.1:5551 \
-    --upstream tcp://central.example:5550 --upstream-server-key-file keys/central.pub \
+  zibrato broker --publish tcp://127.0.0.1:5550 --subscribe tcp://127.0.0.1:5551 \\
+    --upstream tcp://central.example:5550 --upstream-server-key-file keys/central.pub \\
     --upstream-key-file keys/host.key`,
     )
     .action(async (opts: { publish?: string[]; subscribe?: string[]; statsInterval: number; upstream?: string; upstreamBuffer: number } & BrokerKeyOptions & UpstreamKeyOptions) => {
