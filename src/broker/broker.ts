@@ -6,10 +6,9 @@ import { levelOfTopic, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import { RateLimitedLog } from '../diagnostics.js';
 import { SelfMetrics } from '../self-metrics.js';
 import { InvalidOptionError } from '../errors.js';
-import type { CurveServerKeys } from '../security/keys.js';
+import type { CurveClientKeys, CurveServerKeys } from '../security/keys.js';
 import { isCurveKey } from '../security/keys.js';
 import { PUBLISHER_DOMAIN, SUBSCRIBER_DOMAIN, ZapHandler, type Refusal } from '../security/zap.js';
-import type { CurveClientKeys } from '../security/keys.js';
 import { DEFAULT_UPSTREAM_BUFFER_RECORDS, UpstreamLink } from './upstream.js';
 
 /**
@@ -281,7 +280,7 @@ export class Broker {
     return this.sendChain;
   }
 
-  /** Sends upstream (subscriptions, the settle marker) one at a time, as zeromq.js requires. */
+  /** Sends to publishers (subscriptions, the settle marker) one at a time, as zeromq.js requires. */
   private upstreamChain: Promise<void> = Promise.resolve();
 
   private sendToPublishers(message: Buffer): Promise<void> {
