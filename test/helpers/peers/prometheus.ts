@@ -12,12 +12,44 @@ export interface PromResult {
 }
 
 /**
+ * The Prometheus HTTP query API (`/api/v1/query`), which Prometheus and
+ * VictoriaMetrics both serve: what tests ask either of them.
+ */
+export abstract class PromQueryApi {
+  abstract get baseUrl(): string;
+
+  /** Runs an instant query (at `timeSec` if given). */
+  async query(expr: string, timeSec?: number): Promise<PromResult[]> {
+    const params = new URLSearchParams({ query: expr });
+    if (timeSec !== undefined) params.set('time', String(timeSec));
+    const res = await fetch(`${this.baseUrl}/api/v1/query?${params}`);
+    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: PromResult[] } };
+    if (body.status !== 'success') throw new Error(`query ${expr}: ${body.error}`);
+    return body.data!.result;
+  }
+
+  /** The single value of `expr`, waiting until it equals `expected` (or failing with what it was). */
+  async waitForValue(expr: string, expected: number, timeSec?: number, timeoutMs = 20_000): Promise<void> {
+    let last: string = 'no result';
+    await waitFor(`${expr} == ${expected}`, async () => {
+      const r = await this.query(expr, timeSec);
+      last = JSON.stringify(r);
+      return r.length === 1 && Number(r[0]!.value[1]) === expected;
+    }, timeoutMs, 250).catch((err) => {
+      throw new Error(`${(err as Error).message}; last result: ${last}`);
+    });
+  }
+}
+
+/**
  * A real Prometheus on a free port with its own temporary TSDB, optionally
  * scraping one target every second, with the remote-write receiver enabled.
  */
-export class PrometheusPeer {
+export class PrometheusPeer extends PromQueryApi {
   private proc: PeerProcess | undefined;
-  private constructor(readonly dir: string, readonly port: number, private readonly scrapeTarget: string | undefined, private readonly features: readonly string[]) {}
+  private constructor(readonly dir: string, readonly port: number, private readonly scrapeTarget: string | undefined, private readonly features: readonly string[]) {
+    super();
+  }
 
   /** `features`: values for `--enable-feature` (e.g. `native-histograms`). */
   static async create(dir: string, scrapeTarget?: string, features: readonly string[] = []): Promise<PrometheusPeer> {
@@ -61,27 +93,5 @@ export class PrometheusPeer {
 
   get log(): string {
     return this.proc?.log ?? '';
-  }
-
-  /** Runs an instant query (at `timeSec` if given). */
-  async query(expr: string, timeSec?: number): Promise<PromResult[]> {
-    const params = new URLSearchParams({ query: expr });
-    if (timeSec !== undefined) params.set('time', String(timeSec));
-    const res = await fetch(`${this.baseUrl}/api/v1/query?${params}`);
-    const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: PromResult[] } };
-    if (body.status !== 'success') throw new Error(`query ${expr}: ${body.error}`);
-    return body.data!.result;
-  }
-
-  /** The single value of `expr`, waiting until it equals `expected` (or failing with what it was). */
-  async waitForValue(expr: string, expected: number, timeSec?: number, timeoutMs = 20_000): Promise<void> {
-    let last: string = 'no result';
-    await waitFor(`${expr} == ${expected}`, async () => {
-      const r = await this.query(expr, timeSec);
-      last = JSON.stringify(r);
-      return r.length === 1 && Number(r[0]!.value[1]) === expected;
-    }, timeoutMs, 250).catch((err) => {
-      throw new Error(`${(err as Error).message}; last result: ${last}`);
-    });
   }
 }
