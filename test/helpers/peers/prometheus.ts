@@ -12,11 +12,39 @@ export interface PromResult {
 }
 
 /**
- * The Prometheus HTTP query API (`/api/v1/query`), which Prometheus and
- * VictoriaMetrics both serve: what tests ask either of them.
+ * A local peer serving the Prometheus HTTP API (`/api/v1/query`) and taking
+ * remote write on `/api/v1/write`: Prometheus and VictoriaMetrics both do.
+ * Holds the process, its port and what tests ask it.
  */
-export abstract class PromQueryApi {
-  abstract get baseUrl(): string;
+export abstract class PromApiPeer {
+  protected proc: PeerProcess | undefined;
+  protected constructor(readonly dir: string, readonly port: number) {}
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get remoteWriteUrl(): string {
+    return `${this.baseUrl}/api/v1/write`;
+  }
+
+  /** Spawns `bin` and waits until `readyPath` answers 200 (failing at once if it exits). */
+  protected async launch(what: string, bin: string, args: string[], readyPath: string): Promise<void> {
+    const proc = (this.proc = new PeerProcess(bin, args));
+    await waitFor(`${what} to be ready (output: ${proc.log.slice(-1500)})`, async () => {
+      if (!proc.running) throw new Error(`${what} exited: ${proc.log.slice(-2000)}`);
+      const res = await fetch(`${this.baseUrl}${readyPath}`).catch(() => undefined);
+      return res?.status === 200;
+    }, 30_000, 200);
+  }
+
+  async stop(): Promise<void> {
+    await this.proc?.kill();
+  }
+
+  get log(): string {
+    return this.proc?.log ?? '';
+  }
 
   /** Runs an instant query (at `timeSec` if given). */
   async query(expr: string, timeSec?: number): Promise<PromResult[]> {
@@ -45,10 +73,9 @@ export abstract class PromQueryApi {
  * A real Prometheus on a free port with its own temporary TSDB, optionally
  * scraping one target every second, with the remote-write receiver enabled.
  */
-export class PrometheusPeer extends PromQueryApi {
-  private proc: PeerProcess | undefined;
-  private constructor(readonly dir: string, readonly port: number, private readonly scrapeTarget: string | undefined, private readonly features: readonly string[]) {
-    super();
+export class PrometheusPeer extends PromApiPeer {
+  private constructor(dir: string, port: number, private readonly scrapeTarget: string | undefined, private readonly features: readonly string[]) {
+    super(dir, port);
   }
 
   /** `features`: values for `--enable-feature` (e.g. `native-histograms`). */
@@ -62,36 +89,14 @@ export class PrometheusPeer extends PromQueryApi {
     return peer;
   }
 
-  get baseUrl(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get remoteWriteUrl(): string {
-    return `${this.baseUrl}/api/v1/write`;
-  }
-
   async start(): Promise<void> {
-    this.proc = new PeerProcess(PROMETHEUS_BIN, [
+    await this.launch('prometheus', PROMETHEUS_BIN, [
       `--config.file=${join(this.dir, 'prometheus.yml')}`,
       `--storage.tsdb.path=${join(this.dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${this.port}`,
       '--web.enable-remote-write-receiver',
       '--log.level=warn',
       ...(this.features.length > 0 ? [`--enable-feature=${this.features.join(',')}`] : []),
-    ]);
-    const proc = this.proc;
-    await waitFor(`prometheus to be ready (output: ${proc.log.slice(-1500)})`, async () => {
-      if (!proc.running) throw new Error(`prometheus exited: ${proc.log.slice(-2000)}`);
-      const res = await fetch(`${this.baseUrl}/-/ready`).catch(() => undefined);
-      return res?.status === 200;
-    }, 30_000, 200);
-  }
-
-  async stop(): Promise<void> {
-    await this.proc?.kill();
-  }
-
-  get log(): string {
-    return this.proc?.log ?? '';
+    ], '/-/ready');
   }
 }
