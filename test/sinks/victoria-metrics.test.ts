@@ -5,6 +5,7 @@ import { TimerAggregator } from '../../src/backend/aggregators/timer-aggregator.
 import { prometheusRemoteWriteSinkSpec } from '../../src/sinks/prometheus-remote-write-sink.js';
 import { requirePeer, waitFor } from '../helpers/peers/process.js';
 import { VICTORIA_METRICS_BIN, VictoriaMetricsPeer } from '../helpers/peers/victoria-metrics.js';
+import { PrometheusSource } from '../../src/store/prometheus-source.js';
 import { batchAt, counter, FAST_DELIVERY, gauge, makeSink, tempDir, timer } from './fixtures.js';
 
 describe('prometheus remote-write sink into a real VictoriaMetrics', () => {
@@ -52,5 +53,24 @@ describe('prometheus remote-write sink into a real VictoriaMetrics', () => {
     await vm!.waitForValue('vmnh_marker_total', 1, at / 1000);
     const r = await waitFor('the series query to answer', () => vm!.query('{__name__=~"vmnh_lat.*"}', at / 1000));
     assert.deepEqual(r, []);
+  });
+
+  test('the UI\'s query layer reads VictoriaMetrics as a Prometheus source: series with their types, a counter rate and a summary p99', async () => {
+    const sink = makeSink(prometheusRemoteWriteSinkSpec, { url: vm!.remoteWriteUrl, namespace: 'ui_', spoolDir: join(tmp.dir, 'spool3'), ...FAST_DELIVERY });
+    const end = Math.floor(nowMs / 60_000) * 60_000 - 60_000;
+    const flushes = Array.from({ length: 12 }, (_, k) => end - (11 - k) * 10_000);
+    for (const at of flushes) await sink.export(batchAt([counter('jobs.done', 6, { source: 'web-1' }), timer('db.query', { p99: 42 })], at));
+    await sink.stop();
+    await vm!.waitForValue('ui_jobs_done_total', 72, end / 1000);
+    const source = new PrometheusSource({ url: vm!.baseUrl, namespace: 'ui_', timeoutMs: 10_000, lookbackMs: 3_600_000 });
+    const listed = await source.listSeries({ tags: [], limit: 100 });
+    assert.deepEqual(listed.series.map((x) => [x.key, x.type]), [['timer:db_query', 'timer'], ['counter:jobs_done@web-1', 'counter']]);
+    const range = { tags: [] as [string, string][], fromMs: end - 60_000, toMs: end + 1, stepMs: 60_000, top: 20 };
+    const rate = await source.query({ ...range, name: 'jobs_done', stat: 'rate' });
+    assert.equal(rate.unit, '/s');
+    const rates = rate.series[0]!.points.flatMap(([, v]) => (v === null ? [] : [v]));
+    assert.ok(rates.length > 0 && rates.every((v) => Math.abs(v - 0.6) < 1e-6), `rates ${rates}`);
+    const p99 = await source.query({ ...range, name: 'db_query', stat: 'p99' });
+    assert.deepEqual(p99.series[0]!.points.flatMap(([, v]) => (v === null ? [] : [v])), [42]);
   });
 });
