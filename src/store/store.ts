@@ -79,6 +79,11 @@ const RESOLUTIONS = [
   { name: 'raw', table: 'points_raw', sizeMs: 0 },
 ] as const;
 
+const DAY_MS = 86_400_000;
+
+/** Series per cluster of a compacted day (see compactSealedDays): 16 and 256 measured worse or no better. */
+const COMPACT_SERIES_BLOCK = 64;
+
 /** The column of a mergeable summary: a timer's sketch or a set's members. */
 type Summary = 'sketch' | 'members';
 
@@ -145,6 +150,8 @@ export class MetricStore {
   private rawIntervalMs = 10_000;
   private readonly now: () => number;
   private maintaining: Promise<void> | undefined;
+  /** points_1m rows with `t` below are sorted by series then time, a day at a time (see compactSealedDays). */
+  private compactedUpto = 0;
   readonly path: string;
 
   private constructor(
@@ -219,7 +226,13 @@ export class MetricStore {
       if (m.key === 'watermark_m1') this.watermark.m1 = Number(m.value);
       if (m.key === 'watermark_h1') this.watermark.h1 = Number(m.value);
       if (m.key === 'raw_interval_ms') this.rawIntervalMs = Number(m.value);
+      if (m.key === 'compacted_1m') this.compactedUpto = Number(m.value);
     }
+  }
+
+  /** points_1m rows before this time (a UTC midnight; 0: none yet) are compacted, clustered by series. */
+  get compactedUptoMs(): number {
+    return this.compactedUpto;
   }
 
   /** Number of series known. */
@@ -553,7 +566,52 @@ export class MetricStore {
     await this.maintainer.run(`DELETE FROM points_raw WHERE t < ${Math.min(now - r.raw, this.watermark.m1)}`);
     await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${Math.min(now - r.m1, this.watermark.h1)}`);
     await this.maintainer.run(`DELETE FROM points_1h WHERE t < ${now - r.h1}`);
+    await this.compactSealedDays(Math.min(this.watermark.m1, m1Upto), now - r.m1);
     await this.persistLastSeen();
+  }
+
+  /**
+   * Rewrites each sealed UTC day of points_1m (every minute of it written
+   * and rolled up) clustered by series, one day per transaction. Appended
+   * flush by flush, a day's rows interleave every series, so each row
+   * group's zone maps span all ids and a one-series query scans the whole
+   * day; appends and checkpoints also leave half-filled blocks. Clustered,
+   * a series' day sits in one or two row groups (the zone maps skip the
+   * rest). The order is blocks of {@link COMPACT_SERIES_BLOCK} series, by
+   * time, then by series: sorted by series alone, `t` would restart every
+   * few hundred rows and bit-pack to ~4 bytes a row; this way `t` stays in
+   * runs and `series_id` packs to a few bits (measured on 1,000 gauges: 4.4
+   * → 3.4 bytes a row, values included). Rows appended meanwhile (late
+   * flushes, re-rolled minutes) are outside the transaction's snapshot:
+   * neither deleted nor copied, they stay as they are.
+   */
+  private async compactSealedDays(sealedUpto: number, retainedFrom: number): Promise<void> {
+    const upto = Math.floor(sealedUpto / DAY_MS) * DAY_MS;
+    let day = Math.max(this.compactedUpto, Math.floor(retainedFrom / DAY_MS) * DAY_MS);
+    const c = this.maintainer;
+    if (this.compactedUpto === 0) {
+      const first = (await columns(c, `SELECT min(t)::DOUBLE FROM points_1m`, 1))[0]![0];
+      if (first === null || first === undefined) return;
+      day = Math.max(day, Math.floor(Number(first) / DAY_MS) * DAY_MS);
+    }
+    for (; day < upto; day += DAY_MS) {
+      const range = `t >= ${day} AND t < ${day + DAY_MS}`;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        await c.run(`CREATE OR REPLACE TEMP TABLE compacting AS SELECT * FROM points_1m WHERE ${range}`);
+        await c.run(`DELETE FROM points_1m WHERE ${range}`);
+        await c.run(`INSERT INTO points_1m SELECT * FROM compacting ORDER BY series_id // ${COMPACT_SERIES_BLOCK}, t, series_id`);
+        await c.run(`DROP TABLE compacting`);
+        await c.run(`INSERT OR REPLACE INTO meta VALUES ('compacted_1m', ${day + DAY_MS})`);
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw fail(this.path, `compacting the day of ${new Date(day).toISOString().slice(0, 10)} in points_1m failed`, err);
+      }
+      this.compactedUpto = day + DAY_MS;
+      // Each day's old blocks are freed at a checkpoint, so the next day's copy reuses them instead of growing the file.
+      await c.run('CHECKPOINT');
+    }
   }
 
   private async rollUp(src: string, dst: string, sizeMs: number, name: 'm1' | 'h1', upto: number): Promise<void> {
