@@ -15,7 +15,7 @@ const quick = isQuick();
 const SERIES = quick ? 200 : 1000;
 const DAYS = quick ? 1 : 7;
 const INTERVAL_MS = 60_000;
-const QUERY_REPEATS = quick ? 3 : 7;
+const QUERY_REPEATS = quick ? 3 : 11;
 const BIG_FLUSH_SERIES = 100_000;
 /**
  * Gauge values as instruments report them: two decimals (a percentage, a
@@ -50,16 +50,23 @@ async function startPrometheus(dir) {
   return { proc, url, dataDir: join(dir, 'data') };
 }
 
-/** Median wall time of `fn` over the repeats, in ms, and its last result; one untimed run first, for both systems alike (caches, lazy loading). */
-async function timed(fn) {
-  const times = [];
-  let last = await fn();
+/**
+ * Median wall time, in ms, of the store's and Prometheus' version of a query,
+ * and the last answer of each. The runs alternate (store, Prometheus, store…)
+ * so that a burst of load on the shared machine falls on both alike; one
+ * untimed run of each first (caches, lazy loading).
+ */
+async function timedPair(storeFn, promFn) {
+  const times = { store: [], prom: [] };
+  const last = { store: await storeFn(), prom: await promFn() };
   for (let i = 0; i < QUERY_REPEATS; i++) {
-    const t0 = performance.now();
-    last = await fn();
-    times.push(performance.now() - t0);
+    for (const [k, fn] of [['store', storeFn], ['prom', promFn]]) {
+      const t0 = performance.now();
+      last[k] = await fn();
+      times[k].push(performance.now() - t0);
+    }
   }
-  return { ms: median(times), last };
+  return { store: { ms: median(times.store), last: last.store }, prom: { ms: median(times.prom), last: last.prom } };
 }
 
 async function getJson(url) {
@@ -116,21 +123,27 @@ async function compare() {
     maintainMs += rollupMs;
     const api = store.http.url.replace(/\/$/, '');
 
-    // 24 h of one series, same step in both.
+    // 24 h of one series, the same step in both: the store's automatic one, read from a first answer.
     const dayFrom = end - 86_400_000;
-    const one = await timed(() => getJson(`${api}/api/query?name=bench.g&tag=i:7&stat=last&from=${dayFrom}&to=${end}`));
-    const step = one.last.step;
+    const oneUrl = `${api}/api/query?name=bench.g&tag=i:7&stat=last&from=${dayFrom}&to=${end}`;
+    const step = (await getJson(oneUrl)).step;
     const promName = 'bench_g';
-    const promOne = await timed(() => getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName}{i="7"}`, start: String(dayFrom / 1000), end: String(end / 1000), step: String(step / 1000) })}`));
+    const pair24h = await timedPair(
+      () => getJson(oneUrl),
+      () => getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName}{i="7"}`, start: String(dayFrom / 1000), end: String(end / 1000), step: String(step / 1000) })}`),
+    );
+    const [one, promOne] = [pair24h.store, pair24h.prom];
     const promOnePoints = promOne.last.data.result[0]?.values.length ?? 0;
     if (promOnePoints === 0) throw new Error(`prometheus has no ${promName}{i="7"}: ${JSON.stringify(promOne.last).slice(0, 300)}`);
 
     // Top 20 by mean over the whole range, across every series.
-    const top = await timed(() => getJson(`${api}/api/query?name=bench.g&stat=avg&from=${start}&to=${end}&top=20`));
-    const topStep = top.last.step;
-    const promTop = await timed(() =>
-      getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName} and on(i) topk(20, avg_over_time(${promName}[${DAYS}d] @ ${end / 1000}))`, start: String(start / 1000), end: String(end / 1000), step: String(topStep / 1000) })}`),
+    const topUrl = `${api}/api/query?name=bench.g&stat=avg&from=${start}&to=${end}&top=20`;
+    const topStep = (await getJson(topUrl)).step;
+    const pairTop = await timedPair(
+      () => getJson(topUrl),
+      () => getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName} and on(i) topk(20, avg_over_time(${promName}[${DAYS}d] @ ${end / 1000}))`, start: String(start / 1000), end: String(end / 1000), step: String(topStep / 1000) })}`),
     );
+    const [top, promTop] = [pairTop.store, pairTop.prom];
 
     await store.stop();
     const storeBytes = duBytes(join(dir, 'store'));
