@@ -17,6 +17,13 @@ const PER_CHART = 20;
 const POINTS = 1000;
 const STEP_MS = 3_600_000 / POINTS;
 
+/** One chart per name metric.000 … metric.049, as URL parameters. */
+const CHART_PARAMS = Array.from({ length: CHARTS }, (_, i) => `c=${encodeURIComponent(`name=metric.${String(i).padStart(3, '0')}`)}`).join('&');
+/** The first load fetches every chart, near the viewport or not. */
+const ALL_CHARTS_READY = `[...document.querySelectorAll('.chart')].every((c) => c.dataset.state === 'ready')`;
+/** After a zoom, charts far from the viewport are only marked stale; they are fetched when scrolled near. */
+const NEAR_CHARTS_REFETCHED = `[...document.querySelectorAll('.chart')].every((c) => c.dataset.updates === (c.dataset.near === 'true' ? '2' : '1'))`;
+
 let store: StubStore;
 let browser: TestBrowser;
 let page: Page;
@@ -40,11 +47,9 @@ describe('web page with 10,000 series and 1 M points on screen (API stub)', () =
   });
 
   test('50 charts of 20 series × 1,000 points render, and the page still answers a search and a zoom', async (t) => {
-    const charts = Array.from({ length: CHARTS }, (_, i) => `c=${encodeURIComponent(`name=metric.${String(i).padStart(3, '0')}`)}`).join('&');
     const started = Date.now();
-    await openPage(page, `${store.url}/?${charts}`);
-    // The first load fetches every chart, near the viewport or not.
-    await page.waitForFunction(`[...document.querySelectorAll('.chart')].every((c) => c.dataset.state === 'ready')`);
+    await openPage(page, `${store.url}/?${CHART_PARAMS}`);
+    await page.waitForFunction(ALL_CHARTS_READY);
     const renderMs = Date.now() - started;
     const onScreen = await page.locator('.chart').evaluateAll((els) => els.reduce((n, el) => n + Number(el.getAttribute('data-shown')) * 1000, 0));
     assert.equal(onScreen, CHARTS * PER_CHART * POINTS);
@@ -62,8 +67,7 @@ describe('web page with 10,000 series and 1 M points on screen (API stub)', () =
     await page.mouse.move(box.x + box.width * 0.6, box.y + 50, { steps: 4 });
     await page.mouse.up();
     await page.waitForURL(/from=/);
-    // Charts far from the viewport are only marked stale; they are fetched when scrolled near.
-    await page.waitForFunction(`[...document.querySelectorAll('.chart')].every((c) => c.dataset.updates === (c.dataset.near === 'true' ? '2' : '1'))`);
+    await page.waitForFunction(NEAR_CHARTS_REFETCHED);
     const near = await page.locator('.chart[data-near=true]').count();
     t.diagnostic(`zoom (refetch + redraw of the ${near} charts near the viewport): ${Date.now() - zoomStarted} ms`);
     assert.deepEqual(browser.pageErrors, []);
@@ -146,10 +150,9 @@ describe('web page with 10,000 series in the real store and 1 M of their points 
       );
     };
     page.on('response', count);
-    const charts = Array.from({ length: CHARTS }, (_, i) => `c=${encodeURIComponent(`name=metric.${String(i).padStart(3, '0')}`)}`).join('&');
     const started = Date.now();
-    await openPage(page, `${url}/?from=${from}&to=${to}&${charts}`);
-    await page.waitForFunction(`[...document.querySelectorAll('.chart')].every((c) => c.dataset.state === 'ready')`);
+    await openPage(page, `${url}/?from=${from}&to=${to}&${CHART_PARAMS}`);
+    await page.waitForFunction(ALL_CHARTS_READY);
     const renderMs = Date.now() - started;
     page.off('response', count);
     await Promise.all(counting);
@@ -164,7 +167,7 @@ describe('web page with 10,000 series in the real store and 1 M of their points 
 
     const zoomStarted = Date.now();
     await dragAcross(page, 0, 0.4, 0.6);
-    await page.waitForFunction(`[...document.querySelectorAll('.chart')].every((c) => c.dataset.updates === (c.dataset.near === 'true' ? '2' : '1'))`);
+    await page.waitForFunction(NEAR_CHARTS_REFETCHED);
     const near = await page.locator('.chart[data-near=true]').count();
     t.diagnostic(`zoom (refetch from the store + redraw of the ${near} charts near the viewport): ${Date.now() - zoomStarted} ms`);
     assert.deepEqual(browser.pageErrors, []);
