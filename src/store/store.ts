@@ -620,7 +620,8 @@ export class MetricStore {
     let day = Math.max(this.compactedUpto, Math.floor(retainedFrom / DAY_MS) * DAY_MS);
     const c = this.maintainer;
     if (this.compactedUpto === 0) {
-      const first = (await columns(c, `SELECT min(t)::DOUBLE FROM points_1m`, 1))[0]![0];
+      // Only rows of sealed days: the zone maps skip today's, so this costs nothing while the first day fills.
+      const first = (await columns(c, `SELECT min(t)::DOUBLE FROM points_1m WHERE t < ${upto}`, 1))[0]![0];
       if (first === null || first === undefined) return;
       day = Math.max(day, Math.floor(Number(first) / DAY_MS) * DAY_MS);
     }
