@@ -251,6 +251,7 @@ function storeSection(st) {
       `Values: ${c.values === 'full-precision' ? 'unrounded doubles (`--full-precision`: 53 random bits of mantissa, the worst case for any float codec)' : 'two decimals, as instruments report gauges (a percentage, a temperature, milliseconds to 10 µs); `node bench/store.mjs --full-precision` sends unrounded doubles instead'}, the same to both systems. The store's maintenance (rollups, retention, and compaction of each sealed day clustered by series, so a one-series query reads one or two row groups) runs once per simulated hour, as its timer would in real time, and is not counted in the write cost: it took ${ms(c.write.storeMaintainMs ?? c.write.storeRollupMs)} in all, the last pass ${ms(c.write.storeRollupMs)}.`,
       '',
     );
+    if (c.query24h.storeInProcessMs !== undefined) L.push(`The store's 24 h query called in its process, without HTTP: ${ms(c.query24h.storeInProcessMs)}.`, '');
     const parts = c.disk.promParts;
     if (parts) L.push(`Prometheus' directory: ${Object.entries(parts).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${(b / 1048576).toFixed(1)} MiB`).join(', ')}.`, '');
   }

@@ -133,6 +133,11 @@ async function compare() {
       () => getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName}{i="7"}`, start: String(dayFrom / 1000), end: String(end / 1000), step: String(step / 1000) })}`),
     );
     const [one, promOne] = [pair24h.store, pair24h.prom];
+    // Where the store's time goes: the same query called in the process, without HTTP.
+    const oneInProcess = await timedPair(
+      () => store.store.query({ name: 'bench.g', tags: [['i', '7']], stat: 'last', fromMs: dayFrom, toMs: end, top: 20 }),
+      async () => undefined,
+    );
     const promOnePoints = promOne.last.data.result[0]?.values.length ?? 0;
     if (promOnePoints === 0) throw new Error(`prometheus has no ${promName}{i="7"}: ${JSON.stringify(promOne.last).slice(0, 300)}`);
 
@@ -161,7 +166,7 @@ async function compare() {
       points,
       values: FULL_PRECISION ? 'full-precision' : 'two-decimals',
       write: { storeUsPerPoint: (storeMs * 1000) / points, promUsPerPoint: (promMs * 1000) / points, promCpuUsPerPoint: (promCpu * 1e6) / points, storeRollupMs: rollupMs, storeMaintainMs: maintainMs },
-      query24h: { stepMs: step, storeMs: one.ms, promMs: promOne.ms, storePoints: one.last.series[0].points.length, promPoints: promOnePoints },
+      query24h: { stepMs: step, storeMs: one.ms, storeInProcessMs: oneInProcess.store.ms, promMs: promOne.ms, storePoints: one.last.series[0].points.length, promPoints: promOnePoints },
       queryTop20: { stepMs: topStep, storeMs: top.ms, promMs: promTop.ms, storeSeries: top.last.series.length, promSeries: promTop.last.data.result.length },
       disk: { storeBytes, promBytes, storeBytesPerPoint: storeBytes / points, promBytesPerPoint: promBytes / points, promParts },
     };
