@@ -243,7 +243,7 @@ function storeSection(st) {
   const c = st.compare;
   const L = ['## Store and queries beside Prometheus', ''];
   L.push(
-    `\`bench/store.mjs\` feeds the same flushes to the store (\`StoreSink\`, DuckDB) and to Prometheus 2.42 (\`--web.enable-remote-write-receiver\`, an out-of-order window so history is accepted) through Zibrato's \`prometheus-remote-write\` sink: ${c ? `${int(c.series)} gauge series, one point a minute for ${c.days} days (${int(c.points)} points)` : 'n/a'}. Write cost is the wall time of each sink's \`export\` per point (for Prometheus it includes encoding, the HTTP round trip and its ingestion; its own CPU is given beside it). Queries are the median of several runs over HTTP, alternating between the two systems so that load on the machine falls on both alike, the same step in both: the store's \`/api/query\` (\`stat=last\` for one series; \`stat=avg&top=20\`) against \`query_range\` (\`bench_g{i="7"}\`; \`bench_g and on(i) topk(20, avg_over_time(bench_g[${c?.days ?? 7}d] @ end))\`). Disk is the store's directory after its final checkpoint (one-minute flushes are stored once, straight into the 1-minute table, plus the 1-hour rollups) and Prometheus' whole data directory as it is, its head not compacted (WAL, head chunks, blocks).`,
+    `\`bench/store.mjs\` feeds the same flushes to the store (\`StoreSink\`, DuckDB) and to Prometheus 2.42 (\`--web.enable-remote-write-receiver\`, an out-of-order window so history is accepted) through Zibrato's \`prometheus-remote-write\` sink: ${c ? `${int(c.series)} gauge series, one point a minute for ${c.days} days (${int(c.points)} points)` : 'n/a'}. Write cost is the wall time of each sink's \`export\` per point (for Prometheus it includes encoding, the HTTP round trip and its ingestion; its own CPU is given beside it). Queries are the median of several runs over HTTP, alternating between the two systems so that load on the machine falls on both alike, the same step in both: the store's \`/api/query\` (\`stat=last\` for one series; \`stat=avg&top=20\`) against \`query_range\` (\`bench_g{i="7"}\`; \`bench_g and on(i) topk(20, avg_over_time(bench_g[${c?.days ?? 7}d] @ end))\`). Disk is the store's directory after its final checkpoint (one-minute flushes are stored once, straight into the 1-minute table, plus the 1-hour rollups) and Prometheus' whole data directory as it is at the end of the run, not forced to compact: its head is compacted into blocks as the run goes, and the WAL and head chunks hold the last hours.`,
     '',
   );
   if (c) {
@@ -253,7 +253,7 @@ function storeSection(st) {
     );
     if (c.query24h.storeInProcessMs !== undefined) L.push(`The store's 24 h query called in its process, without HTTP: ${ms(c.query24h.storeInProcessMs)}.`, '');
     const parts = c.disk.promParts;
-    if (parts) L.push(`Prometheus' directory: ${Object.entries(parts).filter(([, b]) => b > 0).map(([k, b]) => `${k} ${(b / 1048576).toFixed(1)} MiB`).join(', ')}.`, '');
+    if (parts) L.push(`Prometheus' directory: ${Object.entries(parts).filter(([, b]) => b >= 65536).map(([k, b]) => `${k} ${(b / 1048576).toFixed(1)} MiB`).join(', ')}.`, '');
   }
   return L;
 }

@@ -152,7 +152,7 @@ async function compare() {
 
     await store.stop();
     const storeBytes = duBytes(join(dir, 'store'));
-    // Measured as it is, with its head not compacted: the WAL and head chunks hold the last hours (kept until the head spans 3 h past them), blocks the rest.
+    // Measured as it is, not forced to compact: its head is compacted into blocks as the run goes; the WAL and head chunks hold the last hours.
     const promBytes = duBytes(prom.dataDir);
     const promParts = {};
     for (const e of readdirSync(prom.dataDir)) {
