@@ -171,7 +171,7 @@ export function renderPerformanceDoc(out) {
     );
   }
   if (su) push(`- **Sustained load**: Zibrato never drops silently: a full client buffer counts \`dropped\` (and reports it as \`zibrato.client.dropped\`), the client's XPUB uses ZMQ_XPUB_NODROP so a slow broker pushes back into that counted buffer, a backend too slow for the broker's per-subscriber queue loses only its own batches and counts them as \`lost\` (sequence gaps, docs/delivery.md), and the backend counts what it refuses. statsd's losses appear only in the kernel's \`RcvbufErrors\`.`);
-  if (me) push(`- **Memory**: a Zibrato timer is a DDSketch (0.5 % relative accuracy, buckets grow with the log of the value range, not the sample count) plus count/sum/min/max, so RSS does not follow the number of samples; what moves is V8's heap from decoding batches, collected as it goes. statsd stores every timer sample of the interval in an array until the flush sorts it: memory grows with the samples held.`);
+  if (me) push(`- **Memory**: a Zibrato timer is a base-2 exponential histogram (scale 7, 0.27 % relative error, buckets grow with the log of the value range, not the sample count) plus count/sum/min/max, so RSS does not follow the number of samples; what moves is V8's heap from decoding batches, collected as it goes. statsd stores every timer sample of the interval in an array until the flush sorts it: memory grows with the samples held.`);
   if (la) push(`- **Latency**: the client holds records for at most \`flushIntervalMs\` (default 10 ms) so they leave in batches; that wait is most of the p50. With 1 ms the floor is a timer tick plus two ZeroMQ hops on loopback.`);
   push('');
 
@@ -245,10 +245,18 @@ function storeSection(st) {
   const c = st.compare;
   const L = ['## Store and queries beside Prometheus', ''];
   L.push(
-    `\`bench/store.mjs\` feeds the same flushes to the store (\`StoreSink\`, DuckDB) and to Prometheus 2.42 (\`--web.enable-remote-write-receiver\`, an out-of-order window so history is accepted) through Zibrato's \`prometheus-remote-write\` sink: ${c ? `${int(c.series)} gauge series, one point a minute for ${c.days} days (${int(c.points)} points)` : 'n/a'}. Write cost is the wall time of each sink's \`export\` per point (for Prometheus it includes encoding, the HTTP round trip and its ingestion; its own CPU is given beside it). Queries are the median of several runs over HTTP, the same step in both: the store's \`/api/query\` (\`stat=last\` for one series; \`stat=avg&top=20\`) against \`query_range\` (\`bench_g{i="7"}\`; \`bench_g and on(i) topk(20, avg_over_time(bench_g[${c?.days ?? 7}d] @ end))\`). Disk is the store's directory after its final checkpoint (raw rows plus the 1-minute and 1-hour rollups: with one point a minute the 1-minute rollup repeats the raw rows) and Prometheus' whole data directory (WAL, head chunks, blocks).`,
+    `\`bench/store.mjs\` feeds the same flushes to the store (\`StoreSink\`, DuckDB) and to Prometheus 2.42 (\`--web.enable-remote-write-receiver\`, an out-of-order window so history is accepted) through Zibrato's \`prometheus-remote-write\` sink: ${c ? `${int(c.series)} gauge series, one point a minute for ${c.days} days (${int(c.points)} points)` : 'n/a'}. Write cost is the wall time of each sink's \`export\` per point (for Prometheus it includes encoding, the HTTP round trip and its ingestion; its own CPU is given beside it). Queries are the median of several runs over HTTP, alternating between the two systems so that load on the machine falls on both alike, the same step in both: the store's \`/api/query\` (\`stat=last\` for one series; \`stat=avg&top=20\`) against \`query_range\` (\`bench_g{i="7"}\`; \`bench_g and on(i) topk(20, avg_over_time(bench_g[${c?.days ?? 7}d] @ end))\`). Disk is the store's directory after its final checkpoint (one-minute flushes are stored once, straight into the 1-minute table, plus the 1-hour rollups) and Prometheus' whole data directory as it is at the end of the run, not forced to compact: its head is compacted into blocks as the run goes, and the WAL and head chunks hold the last hours.`,
     '',
   );
-  if (c) L.push(`Rolling the whole history up (raw → 1 min → 1 h, in the background in production) took ${ms(c.write.storeRollupMs)}.`, '');
+  if (c) {
+    L.push(
+      `Values: ${c.values === 'full-precision' ? 'unrounded doubles (`--full-precision`: 53 random bits of mantissa, the worst case for any float codec)' : 'two decimals, as instruments report gauges (a percentage, a temperature, milliseconds to 10 µs); `node bench/store.mjs --full-precision` sends unrounded doubles instead'}, the same to both systems. The store's maintenance (rollups, retention, and compaction of each sealed day clustered by series, so a one-series query reads one or two row groups) runs once per simulated hour, as its timer would in real time, and is not counted in the write cost: it took ${ms(c.write.storeMaintainMs ?? c.write.storeRollupMs)} in all, the last pass ${ms(c.write.storeRollupMs)}.`,
+      '',
+    );
+    if (c.query24h.storeInProcessMs !== undefined) L.push(`The store's 24 h query called in its process, without HTTP: ${ms(c.query24h.storeInProcessMs)}.`, '');
+    const parts = c.disk.promParts;
+    if (parts) L.push(`Prometheus' directory: ${Object.entries(parts).filter(([, b]) => b >= 65536).map(([k, b]) => `${k} ${(b / 1048576).toFixed(1)} MiB`).join(', ')}.`, '');
+  }
   return L;
 }
 

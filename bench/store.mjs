@@ -4,7 +4,7 @@
 // point, a 24 h one-series range query, a top-20 range query across all series
 // (7 d × 1,000 series; --quick: 1 d × 200), disk bytes per point, and the time
 // to store one flush of 100,000 series.
-// usage: npm run build && node bench/store.mjs [--quick]
+// usage: npm run build && node bench/store.mjs [--quick] [--full-precision]
 import { mkdtempSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,8 +15,18 @@ const quick = isQuick();
 const SERIES = quick ? 200 : 1000;
 const DAYS = quick ? 1 : 7;
 const INTERVAL_MS = 60_000;
-const QUERY_REPEATS = quick ? 3 : 7;
+const QUERY_REPEATS = quick ? 3 : 11;
 const BIG_FLUSH_SERIES = 100_000;
+/**
+ * Gauge values as instruments report them: two decimals (a percentage, a
+ * temperature, milliseconds to 10 µs), the same values to both systems.
+ * `--full-precision` sends the unrounded doubles instead (53 random bits
+ * of mantissa, which no sensor has: the worst case for any float codec).
+ */
+const FULL_PRECISION = process.argv.includes('--full-precision');
+const gaugeValue = FULL_PRECISION ? (v) => v : (v) => Math.round(v * 100) / 100;
+/** The store's maintenance (rollups, retention, compaction of sealed days) runs once per simulated hour, as its timer would in real time. */
+const FLUSHES_PER_MAINTENANCE = 60;
 
 const { StoreSink } = await import(join(ROOT, 'dist/store/store-sink.js'));
 const { prometheusRemoteWriteSinkSpec } = await import(join(ROOT, 'dist/sinks/prometheus-remote-write-sink.js'));
@@ -40,16 +50,23 @@ async function startPrometheus(dir) {
   return { proc, url, dataDir: join(dir, 'data') };
 }
 
-/** Median wall time of `fn` over the repeats, in ms, and its last result; one untimed run first, for both systems alike (caches, lazy loading). */
-async function timed(fn) {
-  const times = [];
-  let last = await fn();
+/**
+ * Median wall time, in ms, of the store's and Prometheus' version of a query,
+ * and the last answer of each. The runs alternate (store, Prometheus, store…)
+ * so that a burst of load on the shared machine falls on both alike; one
+ * untimed run of each first (caches, lazy loading).
+ */
+async function timedPair(storeFn, promFn) {
+  const times = { store: [], prom: [] };
+  const last = { store: await storeFn(), prom: await promFn() };
   for (let i = 0; i < QUERY_REPEATS; i++) {
-    const t0 = performance.now();
-    last = await fn();
-    times.push(performance.now() - t0);
+    for (const [k, fn] of [['store', storeFn], ['prom', promFn]]) {
+      const t0 = performance.now();
+      last[k] = await fn();
+      times[k].push(performance.now() - t0);
+    }
   }
-  return { ms: median(times), last };
+  return { store: { ms: median(times.store), last: last.store }, prom: { ms: median(times.prom), last: last.prom } };
 }
 
 async function getJson(url) {
@@ -72,6 +89,7 @@ async function compare() {
     const flushes = (end - start) / INTERVAL_MS;
     let storeMs = 0;
     let promMs = 0;
+    let maintainMs = 0;
     let points = 0;
     const promCpu0 = cpuSecondsOf(prom.proc.pid);
     const values = lognormalValues(7, SERIES);
@@ -81,7 +99,7 @@ async function compare() {
       if (Date.now() > deadline) throw new Error(`writing took longer than the bench allows (at flush ${f} of ${flushes})`);
       const timeMs = start + f * INTERVAL_MS;
       const batchPoints = new Array(SERIES);
-      for (let i = 0; i < SERIES; i++) batchPoints[i] = { type: 'gauge', name: 'bench.g', source: '', tags: { i: String(i) }, value: values[i] * (1 + Math.sin(f / 60 + i)) };
+      for (let i = 0; i < SERIES; i++) batchPoints[i] = { type: 'gauge', name: 'bench.g', source: '', tags: { i: String(i) }, value: gaugeValue(values[i] * (1 + Math.sin(f / 60 + i))) };
       const batch = { timeMs, intervalMs: INTERVAL_MS, points: batchPoints };
       let t0 = performance.now();
       await store.export(batch);
@@ -90,6 +108,11 @@ async function compare() {
       await remote.export(batch);
       promMs += performance.now() - t0;
       points += SERIES;
+      if (f % FLUSHES_PER_MAINTENANCE === 0) {
+        t0 = performance.now();
+        await store.maintain();
+        maintainMs += performance.now() - t0;
+      }
     }
     const promCpu = cpuSecondsOf(prom.proc.pid) - promCpu0;
     const rs = remote.status();
@@ -97,37 +120,55 @@ async function compare() {
     const t0 = performance.now();
     await store.maintain();
     const rollupMs = performance.now() - t0;
+    maintainMs += rollupMs;
     const api = store.http.url.replace(/\/$/, '');
 
-    // 24 h of one series, same step in both.
+    // 24 h of one series, the same step in both: the store's automatic one, read from a first answer.
     const dayFrom = end - 86_400_000;
-    const one = await timed(() => getJson(`${api}/api/query?name=bench.g&tag=i:7&stat=last&from=${dayFrom}&to=${end}`));
-    const step = one.last.step;
+    const oneUrl = `${api}/api/query?name=bench.g&tag=i:7&stat=last&from=${dayFrom}&to=${end}`;
+    const step = (await getJson(oneUrl)).step;
     const promName = 'bench_g';
-    const promOne = await timed(() => getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName}{i="7"}`, start: String(dayFrom / 1000), end: String(end / 1000), step: String(step / 1000) })}`));
+    const pair24h = await timedPair(
+      () => getJson(oneUrl),
+      () => getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName}{i="7"}`, start: String(dayFrom / 1000), end: String(end / 1000), step: String(step / 1000) })}`),
+    );
+    const [one, promOne] = [pair24h.store, pair24h.prom];
+    // Where the store's time goes: the same query called in the process, without HTTP.
+    const oneInProcess = await timedPair(
+      () => store.store.query({ name: 'bench.g', tags: [['i', '7']], stat: 'last', fromMs: dayFrom, toMs: end, top: 20 }),
+      async () => undefined,
+    );
     const promOnePoints = promOne.last.data.result[0]?.values.length ?? 0;
     if (promOnePoints === 0) throw new Error(`prometheus has no ${promName}{i="7"}: ${JSON.stringify(promOne.last).slice(0, 300)}`);
 
     // Top 20 by mean over the whole range, across every series.
-    const top = await timed(() => getJson(`${api}/api/query?name=bench.g&stat=avg&from=${start}&to=${end}&top=20`));
-    const topStep = top.last.step;
-    const promTop = await timed(() =>
-      getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName} and on(i) topk(20, avg_over_time(${promName}[${DAYS}d] @ ${end / 1000}))`, start: String(start / 1000), end: String(end / 1000), step: String(topStep / 1000) })}`),
+    const topUrl = `${api}/api/query?name=bench.g&stat=avg&from=${start}&to=${end}&top=20`;
+    const topStep = (await getJson(topUrl)).step;
+    const pairTop = await timedPair(
+      () => getJson(topUrl),
+      () => getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName} and on(i) topk(20, avg_over_time(${promName}[${DAYS}d] @ ${end / 1000}))`, start: String(start / 1000), end: String(end / 1000), step: String(topStep / 1000) })}`),
     );
+    const [top, promTop] = [pairTop.store, pairTop.prom];
 
     await store.stop();
     const storeBytes = duBytes(join(dir, 'store'));
-    // Prometheus keeps everything in its WAL and head chunks until compaction; all of it is its disk use.
+    // Measured as it is, not forced to compact: its head is compacted into blocks as the run goes; the WAL and head chunks hold the last hours.
     const promBytes = duBytes(prom.dataDir);
+    const promParts = {};
+    for (const e of readdirSync(prom.dataDir)) {
+      const part = /^[0-9A-Z]{26}$/.test(e) ? 'blocks' : e;
+      promParts[part] = (promParts[part] ?? 0) + duBytes(join(prom.dataDir, e));
+    }
     return {
       series: SERIES,
       days: DAYS,
       intervalMs: INTERVAL_MS,
       points,
-      write: { storeUsPerPoint: (storeMs * 1000) / points, promUsPerPoint: (promMs * 1000) / points, promCpuUsPerPoint: (promCpu * 1e6) / points, storeRollupMs: rollupMs },
-      query24h: { stepMs: step, storeMs: one.ms, promMs: promOne.ms, storePoints: one.last.series[0].points.length, promPoints: promOnePoints },
+      values: FULL_PRECISION ? 'full-precision' : 'two-decimals',
+      write: { storeUsPerPoint: (storeMs * 1000) / points, promUsPerPoint: (promMs * 1000) / points, promCpuUsPerPoint: (promCpu * 1e6) / points, storeRollupMs: rollupMs, storeMaintainMs: maintainMs },
+      query24h: { stepMs: step, storeMs: one.ms, storeInProcessMs: oneInProcess.store.ms, promMs: promOne.ms, storePoints: one.last.series[0].points.length, promPoints: promOnePoints },
       queryTop20: { stepMs: topStep, storeMs: top.ms, promMs: promTop.ms, storeSeries: top.last.series.length, promSeries: promTop.last.data.result.length },
-      disk: { storeBytes, promBytes, storeBytesPerPoint: storeBytes / points, promBytesPerPoint: promBytes / points },
+      disk: { storeBytes, promBytes, storeBytesPerPoint: storeBytes / points, promBytesPerPoint: promBytes / points, promParts },
     };
   } finally {
     await remote.stop().catch(() => undefined);

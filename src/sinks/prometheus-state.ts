@@ -109,6 +109,10 @@ export class PromState {
       }
       const family = familyName(p, this.namespace);
       const type = promType(p, this.nativeHistograms);
+      if (type === 'histogram' && p.type === 'timer' && p.sketch === undefined && p.cumulative?.histogram === undefined) {
+        rejected.push({ name: p.name, reason: 'a timer without its sketch cannot be a native histogram' });
+        continue;
+      }
       const why = this.conflict(family, type);
       if (why !== undefined) {
         rejected.push({ name: p.name, reason: why });

@@ -78,6 +78,11 @@ const RESOLUTIONS = [
   { name: 'raw', table: 'points_raw', sizeMs: 0 },
 ] as const;
 
+const DAY_MS = 86_400_000;
+
+/** Series per cluster of a compacted day (see compactSealedDays): 16 and 256 measured worse or no better. */
+const COMPACT_SERIES_BLOCK = 64;
+
 /** The column of a mergeable summary: a timer's sketch or a set's members. */
 type Summary = 'sketch' | 'members';
 
@@ -91,7 +96,33 @@ const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_m
  * its sum/count/min/max would repeat it (NULL compresses to nothing; four
  * copies of a double would not), so each column falls back to `last`.
  */
-const PARTIAL_AGGS = 'sum(coalesce(sum, last)) AS s, sum(coalesce(count, CASE WHEN last IS NOT NULL THEN 1 END)) AS c, min(coalesce(min, last)) AS mn, max(coalesce(max, last)) AS mx, arg_max(last, t) AS l';
+const PARTIAL_AGG = {
+  s: 'sum(coalesce(sum, last))',
+  c: 'sum(coalesce(count, CASE WHEN last IS NOT NULL THEN 1 END))',
+  mn: 'min(coalesce(min, last))',
+  mx: 'max(coalesce(max, last))',
+  l: 'arg_max(last, t)',
+} as const;
+type PartialColumn = keyof typeof PARTIAL_AGG;
+const PARTIAL_AGGS = partialAggs(Object.keys(PARTIAL_AGG) as PartialColumn[]);
+
+/** The partial columns a statistic reads (see statValue); percentiles clamp to min and max. */
+const PARTIAL_COLUMNS_OF_STAT: Record<string, PartialColumn[]> = {
+  rate: ['s'],
+  sum: ['s'],
+  last: ['l'],
+  avg: ['s', 'c'],
+  mean: ['s', 'c'],
+  min: ['mn'],
+  max: ['mx'],
+  count: ['c'],
+  cardinality: ['mx'],
+};
+
+/** The aggregates of {@link PARTIAL_AGGS} a query needs, NULL for the others: a one-series query spends most of its time aggregating (measured: `last` alone ~25 % faster than all five). */
+function partialAggs(needed: readonly PartialColumn[]): string {
+  return (Object.keys(PARTIAL_AGG) as PartialColumn[]).map((k) => `${needed.includes(k) ? PARTIAL_AGG[k] : 'NULL'} AS ${k}`).join(', ');
+}
 
 /** A stable, readable identity: `type:name` then `@source` and sorted `;k=v` tags. */
 export function storeSeriesKey(type: string, name: string, source: string, tags: Tags): string {
@@ -144,6 +175,10 @@ export class MetricStore {
   private rawIntervalMs = 10_000;
   private readonly now: () => number;
   private maintaining: Promise<void> | undefined;
+  /** points_1m rows with `t` below are sorted by series then time, a day at a time (see compactSealedDays). */
+  private compactedUpto = 0;
+  /** The end of the newest flush written since the store opened (0: none yet, so nothing is sealed). */
+  private newestFlushMs = 0;
   readonly path: string;
 
   private constructor(
@@ -218,7 +253,13 @@ export class MetricStore {
       if (m.key === 'watermark_m1') this.watermark.m1 = Number(m.value);
       if (m.key === 'watermark_h1') this.watermark.h1 = Number(m.value);
       if (m.key === 'raw_interval_ms') this.rawIntervalMs = Number(m.value);
+      if (m.key === 'compacted_1m') this.compactedUpto = Number(m.value);
     }
+  }
+
+  /** points_1m rows before this time (a UTC midnight; 0: none yet) are compacted, clustered by series. */
+  get compactedUptoMs(): number {
+    return this.compactedUpto;
   }
 
   /** Number of series known. */
@@ -279,6 +320,7 @@ export class MetricStore {
       }
       throw fail(this.path, `cannot store a flush of ${batch.points.length} points`, err);
     }
+    if (batch.timeMs > this.newestFlushMs) this.newestFlushMs = batch.timeMs;
     if (batch.intervalMs !== this.rawIntervalMs && batch.intervalMs >= 10) {
       this.rawIntervalMs = batch.intervalMs;
       await this.writer.run(`INSERT OR REPLACE INTO meta VALUES ('raw_interval_ms', ${Math.round(batch.intervalMs)})`).catch(() => undefined);
@@ -370,7 +412,7 @@ export class MetricStore {
     // Percentiles need every sketch merged to rank exactly: affordable for a few hundred series, past that rank in SQL by a proxy.
     const rankExactly = quantile !== undefined && ids.length <= EXACT_PERCENTILE_RANKING_MAX_SERIES;
     if (q.groupBy === undefined && ids.length > q.top && !rankExactly) ids = await this.rankInSql(ids, stat, from, to, step, q.top);
-    const partials = await this.partials(ids, from, to, step, summary);
+    const partials = await this.partials(ids, from, to, step, summary, quantile !== undefined ? ['c', 'mn', 'mx'] : PARTIAL_COLUMNS_OF_STAT[stat]);
 
     const kept = new Set(ids);
     const buckets = Math.max(1, Math.ceil((to - from) / step));
@@ -498,11 +540,11 @@ export class MetricStore {
   }
 
   /** Per series, the partial of each step, indexed by step number from `from` (small integers index arrays; epoch keys would hash as doubles). */
-  private async partials(ids: number[], from: number, to: number, step: number, summary: Summary | undefined): Promise<Map<number, (Partial | undefined)[]>> {
+  private async partials(ids: number[], from: number, to: number, step: number, summary: Summary | undefined, needed?: readonly PartialColumn[]): Promise<Map<number, (Partial | undefined)[]>> {
     const out = new Map<number, (Partial | undefined)[]>();
     if (ids.length === 0) return out;
     const src = this.source(ids, from, to, step, undefined);
-    const cols = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
+    const cols = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${needed ? partialAggs(needed) : PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
     const [sid, b, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
     for (let i = 0; i < sid.length; i++) {
       let m = out.get(sid[i]!);
@@ -552,7 +594,55 @@ export class MetricStore {
     await this.maintainer.run(`DELETE FROM points_raw WHERE t < ${Math.min(now - r.raw, this.watermark.m1)}`);
     await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${Math.min(now - r.m1, this.watermark.h1)}`);
     await this.maintainer.run(`DELETE FROM points_1h WHERE t < ${now - r.h1}`);
+    // Sealed by the clock and by the flushes: a backend replaying a spool (or a benchmark replaying history) writes days long past in order.
+    await this.compactSealedDays(Math.min(this.watermark.m1, m1Upto, this.newestFlushMs - grace), now - r.m1);
     await this.persistLastSeen();
+  }
+
+  /**
+   * Rewrites each sealed UTC day of points_1m (every minute of it written
+   * and rolled up, and flushes past its end arrived) clustered by series, one day per transaction. Appended
+   * flush by flush, a day's rows interleave every series, so each row
+   * group's zone maps span all ids and a one-series query scans the whole
+   * day; appends and checkpoints also leave half-filled blocks. Clustered,
+   * a series' day sits in one or two row groups (the zone maps skip the
+   * rest). The order is blocks of {@link COMPACT_SERIES_BLOCK} series, by
+   * time, then by series: sorted by series alone, `t` would restart every
+   * few hundred rows and bit-pack to ~4 bytes a row; this way `t` stays in
+   * runs and `series_id` packs to a few bits (measured on 1,000 gauges: 4.4
+   * → 3.4 bytes a row, values included). Rows appended meanwhile (late
+   * flushes, re-rolled minutes) are outside the transaction's snapshot:
+   * neither deleted nor copied, they stay as they are.
+   */
+  private async compactSealedDays(sealedUpto: number, retainedFrom: number): Promise<void> {
+    const upto = Math.floor(sealedUpto / DAY_MS) * DAY_MS;
+    let day = Math.max(this.compactedUpto, Math.floor(retainedFrom / DAY_MS) * DAY_MS);
+    const c = this.maintainer;
+    if (this.compactedUpto === 0) {
+      // Only rows of sealed days: the zone maps skip today's, so this costs nothing while the first day fills.
+      const first = (await columns(c, `SELECT min(t)::DOUBLE FROM points_1m WHERE t < ${upto}`, 1))[0]![0];
+      if (first === null || first === undefined) return;
+      day = Math.max(day, Math.floor(Number(first) / DAY_MS) * DAY_MS);
+    }
+    for (; day < upto; day += DAY_MS) {
+      const range = `t >= ${day} AND t < ${day + DAY_MS}`;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        await c.run(`CREATE OR REPLACE TEMP TABLE compacting AS SELECT * FROM points_1m WHERE ${range}`);
+        await c.run(`DELETE FROM points_1m WHERE ${range}`);
+        await c.run(`INSERT INTO points_1m SELECT * FROM compacting ORDER BY series_id // ${COMPACT_SERIES_BLOCK}, t, series_id`);
+        await c.run(`DROP TABLE compacting`);
+        await c.run(`INSERT OR REPLACE INTO meta VALUES ('compacted_1m', ${day + DAY_MS})`);
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw fail(this.path, `compacting the day of ${new Date(day).toISOString().slice(0, 10)} in points_1m failed`, err);
+      }
+      this.compactedUpto = day + DAY_MS;
+      // Each day's old blocks are freed at a checkpoint, so the next day's copy reuses them instead of growing the file.
+      // Only sooner than DuckDB's own checkpoint would: when it cannot run now (a write in flight), that one comes later.
+      await c.run('CHECKPOINT').catch(() => undefined);
+    }
   }
 
   private async rollUp(src: string, dst: string, sizeMs: number, name: 'm1' | 'h1', upto: number): Promise<void> {

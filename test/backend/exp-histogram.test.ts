@@ -32,6 +32,16 @@ describe('base-2 exponential histogram', () => {
     }
   });
 
+  test('every positive double lands in the bucket whose boundaries enclose it: lowerBoundary(i) < v ≤ lowerBoundary(i + 1)', () => {
+    fc.assert(
+      fc.property(fc.double({ min: Number.MIN_VALUE, max: 1e300, noNaN: true }), fc.integer({ min: -3, max: 8 }), (v, scale) => {
+        const i = bucketIndex(v, scale);
+        assert.ok(lowerBoundary(i, scale) < v && v <= lowerBoundary(i + 1, scale), `${v} in bucket ${i} at scale ${scale}`);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   test('exact powers of 2 are upper bounds of their buckets (2^k is bucket k·2^scale − 1)', () => {
     for (const scale of [0, 4, 7]) for (let k = -40; k <= 40; k++) assert.equal(bucketIndex(2 ** k, scale), k * 2 ** scale - 1);
   });

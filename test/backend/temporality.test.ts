@@ -99,3 +99,34 @@ test('a backend gives a sink that wants cumulative values running totals, and a 
     await broker.stop();
   }
 });
+
+test('a backend keeps the merged histogram of each timer for a sink that asks for cumulative histograms', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0 });
+  const sink = Object.assign(new MemorySink(), { temporality: 'cumulative' as const, cumulativeHistograms: true });
+  const backend = new Backend({ name: 'hist', broker: ep.subscribe, levels: ['info'], flushIntervalMs: 60_000, sink, selfMetrics: false, log: () => undefined });
+  const z = new Zibrato({ broker: ep.publish, source: 'temporality', log: () => undefined });
+  try {
+    await broker.start();
+    await backend.start();
+    assert.ok(await z.ready({ levels: ['info'], timeoutMs: 15_000 }));
+    const lat = (): TimerPoint => sink.batches.at(-1)!.points.find((p): p is TimerPoint => p.type === 'timer' && p.name === 'lat')!;
+    // The histogram is the backend's own, updated at each flush: read it at the flush that handed it over.
+    const counts: number[] = [];
+    for (const [values, received] of [[[1, 2], 2], [[500], 3]] as const) {
+      for (const ms of values) z.timing({ name: 'lat', ms });
+      z.flush();
+      await eventually(() => backend.status().received === received, 'records at the backend');
+      await backend.flush();
+      counts.push(lat().cumulative!.histogram!.count);
+    }
+    assert.deepEqual(counts, [2, 3]);
+    const all = new TimerSketch();
+    for (const v of [1, 2, 500]) all.accept(v);
+    assert.deepEqual([...lat().cumulative!.histogram!.positive.entries()], [...all.positive.entries()]);
+  } finally {
+    await z.close({ timeoutMs: 1000 });
+    await backend.stop();
+    await broker.stop();
+  }
+});

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import protobuf from 'protobufjs';
 import { TimerAggregator } from '../../src/backend/aggregators/timer-aggregator.js';
-import { encodeWriteRequest, nativeHistogram, prometheusRemoteWriteSinkSpec } from '../../src/sinks/prometheus-remote-write-sink.js';
+import { encodeWriteRequest, nativeHistogram, prometheusRemoteWriteSinkSpec, RemoteWriteTransport } from '../../src/sinks/prometheus-remote-write-sink.js';
 import type { TimerPoint } from '../../src/sinks/sink.js';
 import { PROMETHEUS_BIN, PrometheusPeer } from '../helpers/peers/prometheus.js';
 import { requirePeer, waitFor } from '../helpers/peers/process.js';
-import { batchAt, FAST_DELIVERY, makeSink, tempDir } from './fixtures.js';
+import { batchAt, FAST_DELIVERY, makeSink, tempDir, timer } from './fixtures.js';
 
 /** prompb's Histogram and BucketSpan (prometheus/prompb/types.proto), as remote write 1.0 carries them. */
 const HISTOGRAM_PROTO = `
@@ -77,6 +77,15 @@ describe('prometheus remote-write native histograms', () => {
         timestamp: 1_700_000_000_000,
       },
     ]);
+  });
+});
+
+describe('prometheus remote-write native histograms: refusals', () => {
+  test('a timer point without a sketch is refused and counted, never sent as an empty histogram', () => {
+    const t = new RemoteWriteTransport({ url: 'http://127.0.0.1:1/api/v1/write', namespace: '', maxSeriesPerRequest: 10, timeoutMs: 1_000, nativeHistograms: true });
+    const { payloads, rejected } = t.encode(batchAt([timer('no.sketch'), timerPoint('with.sketch', '', [1, 2])]));
+    assert.deepEqual(rejected.map((r) => r.name), ['no.sketch']);
+    assert.deepEqual(payloads.map((p) => p.points), [1]);
   });
 });
 
