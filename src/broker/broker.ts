@@ -68,6 +68,13 @@ export interface BrokerOptions {
   upstreamCurve?: CurveClientKeys;
   /** Records held for {@link upstream} at most; past it new batches are dropped and counted. Default {@link DEFAULT_UPSTREAM_BUFFER_RECORDS}. */
   upstreamBufferRecords?: number;
+  /**
+   * The `source` of this broker's `zibrato.broker.*` self-metrics. Default:
+   * none. Host brokers should name their host, so the central backends can
+   * tell whose buffer dropped (`zibrato broker --upstream` defaults it to the
+   * host name).
+   */
+  selfMetricsSource?: string;
 }
 
 /** Counters a broker reports. */
@@ -177,7 +184,7 @@ export class Broker {
     }
     Object.assign(this.frontend, SOCKET_OPTIONS.brokerFrontend);
     Object.assign(this.backend, SOCKET_OPTIONS.brokerBackend);
-    this.self = new SelfMetrics('zibrato.broker', '');
+    this.self = new SelfMetrics('zibrato.broker', options.selfMetricsSource ?? '');
     const interval = options.selfMetricsIntervalMs ?? 10_000;
     if (interval > 0) {
       this.selfTimer = setInterval(() => this.publishSelfMetrics(), interval);

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { Option, type Command } from 'commander';
 import { Broker } from '../broker/broker.js';
 import { stderrLogger } from '../diagnostics.js';
@@ -96,6 +97,7 @@ export function registerBrokerCommand(program: Command): void {
         .default(DEFAULT_UPSTREAM_BUFFER_RECORDS, DEFAULT_UPSTREAM_BUFFER_RECORDS.toLocaleString('en-US')),
     )
     .option('--upstream-server-key-file <file>', `the central broker's public key (.pub or key pair file): CURVE on the upstream connection (env ${UPSTREAM_ENV.serverKeyFile})`)
+    .option('--source <name>', "source of this broker's zibrato.broker.* self-metrics (default: the host name with --upstream, none otherwise)")
     .option('--upstream-key-file <file>', `the key pair shown to the central broker (default: --curve-key-file) (env ${UPSTREAM_ENV.keyFile})`)
     .addHelpText(
       'after',
@@ -124,7 +126,7 @@ Examples:
     --upstream tcp://central.example:5550 --upstream-server-key-file keys/central.pub \\
     --upstream-key-file keys/host.key`,
     )
-    .action(async (opts: { publish?: string[]; subscribe?: string[]; statsInterval: number; upstream?: string; upstreamBuffer: number } & BrokerKeyOptions & UpstreamKeyOptions) => {
+    .action(async (opts: { publish?: string[]; subscribe?: string[]; statsInterval: number; upstream?: string; upstreamBuffer: number; source?: string } & BrokerKeyOptions & UpstreamKeyOptions) => {
       const log = stderrLogger('broker');
       const curve = resolveServerKeys(opts.curveKeyFile);
       const allow = allowLists(opts);
@@ -136,6 +138,7 @@ Examples:
         upstream,
         upstreamCurve: upstream === undefined ? undefined : upstreamKeys(opts, curve),
         upstreamBufferRecords: opts.upstreamBuffer,
+        selfMetricsSource: opts.source ?? (upstream === undefined ? undefined : hostname()),
         curve,
         allowPublishers: allow?.publishers,
         allowSubscribers: allow?.subscribers,
