@@ -68,6 +68,20 @@ test('records an app sends to a host broker reach a backend behind the central b
   assert.equal(counterTotal(readRows(file), 'through'), 5000);
 });
 
+test('a host broker also serves its own subscribers: a backend on the host and one behind the central broker both get every record', async () => {
+  const { central, host } = await chain();
+  const dir = scratch('local');
+  const centralFile = join(dir, 'central.jsonl');
+  const localFile = join(dir, 'local.jsonl');
+  await startBackend(central, centralFile, 'behind-central');
+  await startBackend(host, localFile, 'on-host');
+  const app = await interactiveApp(host.publish);
+  await app.send('both', 3000);
+  await eventually(() => counterTotal(readRows(centralFile), 'both') === 3000 && counterTotal(readRows(localFile), 'both') === 3000, 'the records at both backends');
+  const closed = await app.close();
+  assert.equal(closed.dropped, 0);
+});
+
 test('a level no backend subscribes to anywhere is off in an app behind a host broker, and a tail at the central broker turns it on', async () => {
   const { central, host } = await chain();
   await startBackend(central, join(scratch('levels'), 'b.jsonl'), 'info-only');
