@@ -3,7 +3,7 @@ import { ALL_LEVELS_MASK, LEVELS } from '../levels.js';
 import { stampSequence } from '../wire/batch-writer.js';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
-import { LEVEL_TOPICS, levelOfSubscription, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
+import { BROKER_STOPPING, LEVEL_TOPICS, levelOfSubscription, PUBLISHER_DONE, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import type { RecordBuffer } from './record-buffer.js';
 import type { InputProblems } from './input-problems.js';
 
@@ -43,7 +43,10 @@ export class Transport {
   /** Subscribers per level as the broker reports them (XPUB passes first subscribe / last unsubscribe). */
   private readonly subscribed: boolean[] = [false, false, false, false, false];
   private subscribedMask = 0;
-  private draining = false;
+  /** The drain in progress: one at a time, and the {@link PUBLISHER_DONE} answer waits for it. */
+  private drainRun: Promise<void> | undefined;
+  /** This connection's broker said it is stopping and was answered; reset by the next handshake. */
+  private answeredStopping = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private learnTimer: NodeJS.Timeout | undefined;
   private unsubscribeTimer: NodeJS.Timeout | undefined;
@@ -94,6 +97,8 @@ export class Transport {
   /** Seals open batches and sends what may be sent now. */
   flushNow = (): void => {
     this.buffer.flushPending = false;
+    // An explicit flush() before the timer fires: the timer would otherwise keep the process alive until it does.
+    clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     this.buffer.sealAll();
     void this.drain();
@@ -119,6 +124,7 @@ export class Transport {
   private onConnect(): void {
     if (this.state === 'closed') return;
     this.state = 'learning';
+    this.answeredStopping = false;
     clearTimeout(this.learnTimer);
     this.learnTimer = setTimeout(() => {
       if (this.state !== 'learning') return;
@@ -148,12 +154,41 @@ export class Transport {
     this.problems.warn('ZIB_BROKER_AWAY', `lost the broker at ${this.endpoint}; buffering up to ${this.buffer.maxBufferedRecords} records until it returns`);
   }
 
+  /**
+   * The broker is stopping (docs/delivery.md): from now on records are held as
+   * if it were away (bounded, counted if they overflow or outlive close()),
+   * and once the send in flight is out the broker is told nothing more comes,
+   * so it can forward the last batches and close without losing any.
+   */
+  private onBrokerStopping(): void {
+    if (this.state === 'closed' || this.answeredStopping) return;
+    this.answeredStopping = true;
+    clearTimeout(this.learnTimer);
+    this.state = 'connecting';
+    void this.answerStopping();
+  }
+
+  private async answerStopping(): Promise<void> {
+    // After the send in flight (zeromq.js allows one at a time): the answer must follow the last batch.
+    await this.drainRun;
+    try {
+      await this.socket.send(PUBLISHER_DONE);
+    } catch (err) {
+      // The broker gives up waiting after its drain timeout; nothing is lost here, the records are held.
+      if (!this.closing) this.problems.warn('ZIB_TRANSPORT', `could not answer the stopping broker at ${this.endpoint}: ${(err as Error).message}`);
+    }
+  }
+
   private async watchSubscriptions(): Promise<void> {
     try {
       for await (const [msg] of this.socket) {
         if (!msg || msg.length === 0) continue;
         if (msg.equals(SUBSCRIPTIONS_COMPLETE)) {
           this.goLive();
+          continue;
+        }
+        if (msg.equals(BROKER_STOPPING)) {
+          this.onBrokerStopping();
           continue;
         }
         const on = msg[0] === 1;
@@ -204,36 +239,37 @@ export class Transport {
    * discarded as unsubscribed; anything else (no broker, or subscriptions not
    * learned yet) stops the drain and is held.
    */
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      const queue = this.buffer.queue;
-      while (queue.length > 0 && (this.state === 'live' || this.state === 'learning')) {
-        const batch = queue[0]!;
-        const bit = 1 << batch.level;
-        if ((this.subscribedMask & bit) === 0) {
-          if (this.state === 'live' && (this.buffer.mask & bit) === 0) {
-            this.buffer.shift('unsubscribed');
-            continue;
-          }
-          break;
-        }
-        try {
-          stampSequence(batch.frame, this.sequences[batch.level]!);
-          await this.socket.send([LEVEL_TOPICS[batch.level]!, batch.frame]);
-        } catch (err) {
-          if ((this.state as State) === 'closed') break;
-          // With noDrop a full pipe fails the send; keep the batch and retry shortly.
-          this.problems.warn('ZIB_SEND_RETRY', `send to the broker failed (${(err as Error).message}); retrying`);
-          await new Promise((r) => setTimeout(r, 5));
+  private drain(): Promise<void> {
+    this.drainRun ??= this.drainQueue().finally(() => {
+      this.drainRun = undefined;
+    });
+    return this.drainRun;
+  }
+
+  private async drainQueue(): Promise<void> {
+    const queue = this.buffer.queue;
+    while (queue.length > 0 && (this.state === 'live' || this.state === 'learning')) {
+      const batch = queue[0]!;
+      const bit = 1 << batch.level;
+      if ((this.subscribedMask & bit) === 0) {
+        if (this.state === 'live' && (this.buffer.mask & bit) === 0) {
+          this.buffer.shift('unsubscribed');
           continue;
         }
-        this.sequences[batch.level]! += batch.records;
-        this.buffer.shift('sent');
+        break;
       }
-    } finally {
-      this.draining = false;
+      try {
+        stampSequence(batch.frame, this.sequences[batch.level]!);
+        await this.socket.send([LEVEL_TOPICS[batch.level]!, batch.frame]);
+      } catch (err) {
+        if ((this.state as State) === 'closed') break;
+        // With noDrop a full pipe fails the send; keep the batch and retry shortly.
+        this.problems.warn('ZIB_SEND_RETRY', `send to the broker failed (${(err as Error).message}); retrying`);
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      this.sequences[batch.level]! += batch.records;
+      this.buffer.shift('sent');
     }
   }
 
