@@ -85,10 +85,13 @@ export class SeriesHandle {
       return;
     }
     const w = this.writer;
-    if (w.isFull && !buffer.seal(this.level)) {
-      buffer.dropped++;
-      this.problems.overflow();
-      return;
+    if (w.isFull) {
+      if (!buffer.seal(this.level)) {
+        buffer.dropped++;
+        this.problems.overflow();
+        return;
+      }
+      buffer.batchSealed();
     }
     if (this.epoch !== w.epoch) {
       let slot = w.addSeries(this.encoded);
@@ -98,6 +101,7 @@ export class SeriesHandle {
           this.problems.overflow();
           return;
         }
+        buffer.batchSealed();
         slot = w.addSeries(this.encoded);
       }
       this.slot = slot;

@@ -91,16 +91,49 @@ export class Transport {
   scheduleFlush = (): void => {
     if (this.buffer.flushPending || this.state === 'closed') return;
     this.buffer.flushPending = true;
-    this.flushTimer = setTimeout(this.flushNow, this.flushIntervalMs);
+    // One Timeout for the client's life, re-armed once it has fired: no allocation per flush.
+    if (this.flushTimer === undefined) this.flushTimer = setTimeout(this.onFlushTimer, this.flushIntervalMs);
+    else this.flushTimer.refresh();
   };
 
-  /** Seals open batches and sends what may be sent now. */
-  flushNow = (): void => {
+  private readonly onFlushTimer = (): void => {
     this.buffer.flushPending = false;
-    // An explicit flush() before the timer fires: the timer would otherwise keep the process alive until it does.
-    clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+    this.sealAndSend();
+  };
+
+  /** Seals open batches and sends what may be sent now (an explicit `flush()`). */
+  flushNow = (): void => {
+    if (this.buffer.flushPending) {
+      // Before the timer fired: cleared, or it would keep the process alive until it does
+      // (a cleared Timeout cannot be re-armed, so the next flush makes a new one).
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      this.buffer.flushPending = false;
+    }
+    this.sealAndSend();
+  };
+
+  private sealAndSend(): void {
     this.buffer.sealAll();
+    void this.drain();
+  }
+
+  /**
+   * Called by the hot path when it sealed a full batch (a burst): the queue is
+   * sent on the next turn of the event loop instead of at the flush timer, so
+   * a long flush interval bounds neither memory nor latency under load. Never
+   * sends from inside the app's call.
+   */
+  sendSoon = (): void => {
+    if (this.sendSoonPending || this.state === 'closed') return;
+    this.sendSoonPending = true;
+    setImmediate(this.sendQueued);
+  };
+
+  private sendSoonPending = false;
+
+  private readonly sendQueued = (): void => {
+    this.sendSoonPending = false;
     void this.drain();
   };
 
