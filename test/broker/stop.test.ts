@@ -1,18 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
-import { Zibrato } from '../../src/client/zibrato.ts';
 import { Broker } from '../../src/broker/broker.ts';
-import { inProcessPipeline } from '../helpers/in-process.ts';
+import { withReadyClient } from '../helpers/in-process.ts';
 import { tcpBrokerEndpoints } from '../helpers/ports.ts';
 import { eventually } from '../helpers/processes.ts';
 
 test('a batch a client flushes while its broker stops reaches the backend', async () => {
-  const pipe = await inProcessPipeline(['info']);
   // A flush interval far past the test: only the explicit flush sends.
-  const z = new Zibrato({ broker: pipe.publish, flushIntervalMs: 3_600_000, log: () => undefined });
-  try {
-    assert.equal(await z.ready({ levels: ['info'] }), true);
+  await withReadyClient(['info'], { flushIntervalMs: 3_600_000 }, async (pipe, z) => {
     const h = z.counterHandle({ name: 'stop.race' });
     for (let i = 0; i < 1000; i++) h.inc();
     // The race of `zibrato up` under load: the last batch leaves the app as the broker is told to stop.
@@ -21,27 +17,18 @@ test('a batch a client flushes while its broker stops reaches the backend', asyn
     const { sent, dropped, buffered } = z.stats();
     assert.equal(sent + dropped + buffered, 1000);
     await eventually(() => pipe.backend.status().received === sent, `the backend receives all ${sent} records the client counted as sent`, 3000, 20);
-  } finally {
-    await z.close({ timeoutMs: 0 });
-    await pipe.stop();
-  }
+  });
 });
 
 test('a client holds what it makes once its broker says it is stopping, and counts it if the broker never returns', async () => {
-  const pipe = await inProcessPipeline(['info']);
-  const z = new Zibrato({ broker: pipe.publish, flushIntervalMs: 3_600_000, log: () => undefined });
-  try {
-    assert.equal(await z.ready({ levels: ['info'] }), true);
+  await withReadyClient(['info'], { flushIntervalMs: 3_600_000 }, async (pipe, z) => {
     await pipe.broker.stop();
     z.count({ name: 'after.stop', value: 1 });
     z.flush();
     await z.close({ timeoutMs: 50 });
     assert.deepEqual({ sent: z.stats().sent, dropped: z.stats().dropped }, { sent: 0, dropped: 1 });
     assert.equal(pipe.backend.status().received, 0);
-  } finally {
-    await z.close();
-    await pipe.stop();
-  }
+  });
 });
 
 test('a stopping broker stops waiting for a publisher that never confirms its last send after its drain timeout, and says so', async () => {

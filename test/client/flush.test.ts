@@ -1,54 +1,35 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Zibrato } from '../../src/client/zibrato.ts';
-import { inProcessPipeline } from '../helpers/in-process.ts';
+import { withReadyClient } from '../helpers/in-process.ts';
 import { eventually } from '../helpers/processes.ts';
 
 const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 test('a batch that fills up is sent before the flush interval', async () => {
-  const pipe = await inProcessPipeline(['info']);
   // 256-byte batches hold ~25 records; the flush timer is an hour away.
-  const z = new Zibrato({ broker: pipe.publish, flushIntervalMs: 3_600_000, batchBytes: 256, log: () => undefined });
-  try {
-    assert.equal(await z.ready({ levels: ['info'] }), true);
+  await withReadyClient(['info'], { flushIntervalMs: 3_600_000, batchBytes: 256 }, async (pipe, z) => {
     const h = z.counterHandle({ name: 'burst' });
     for (let i = 0; i < 100; i++) h.inc();
     await eventually(() => z.stats().sent >= 75, 'the full batches are sent without flush()', 3000, 20);
     await eventually(() => pipe.backend.status().received === z.stats().sent, 'the backend receives them', 3000, 20);
-  } finally {
-    await z.close({ timeoutMs: 0 });
-    await pipe.stop();
-  }
+  });
 });
 
 test('flush() leaves no pending flush timer behind to keep the process alive', async () => {
-  const pipe = await inProcessPipeline(['info']);
-  const z = new Zibrato({ broker: pipe.publish, flushIntervalMs: 3_600_000, log: () => undefined });
-  try {
-    assert.equal(await z.ready({ levels: ['info'] }), true);
+  await withReadyClient(['info'], { flushIntervalMs: 3_600_000 }, async (_pipe, z) => {
     const before = timeouts();
     z.count({ name: 'one' });
     assert.equal(timeouts(), before + 1, 'the first record arms the flush timer');
     z.flush();
     assert.equal(timeouts(), before);
-  } finally {
-    await z.close({ timeoutMs: 0 });
-    await pipe.stop();
-  }
+  });
 });
 
 test('records keep leaving at each flush interval, the flush timer re-armed after it fired', async () => {
-  const pipe = await inProcessPipeline(['info']);
-  const z = new Zibrato({ broker: pipe.publish, flushIntervalMs: 20, log: () => undefined });
-  try {
-    assert.equal(await z.ready({ levels: ['info'] }), true);
+  await withReadyClient(['info'], { flushIntervalMs: 20 }, async (_pipe, z) => {
     for (let round = 1; round <= 3; round++) {
       z.count({ name: 'tick' });
       await eventually(() => z.stats().sent === round, `record ${round} leaves without flush()`, 3000, 10);
     }
-  } finally {
-    await z.close({ timeoutMs: 0 });
-    await pipe.stop();
-  }
+  });
 });
