@@ -1,5 +1,5 @@
 // Backend memory while 10 M timer samples arrive (1 M with --quick), all in
-// one flush interval: Zibrato's backend keeps a DDSketch per timer (memory
+// one flush interval: Zibrato's backend keeps an exponential histogram per timer (memory
 // bounded by the value range), statsd keeps every sample until its flush.
 // Reports RSS over the load and Zibrato's p50/p90/p99 against the exact values.
 // usage: node bench/memory.mjs [--quick]

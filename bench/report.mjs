@@ -136,6 +136,7 @@ export function renderPerformanceDoc(out) {
 
   if (b.store) push(...storeSection(b.store));
   if (b.curve) push(...curveSection(b.curve));
+  if (b.wal) push(...walSection(b.wal));
 
   push('## What limits each number', '');
   if (micro) {
@@ -169,7 +170,7 @@ export function renderPerformanceDoc(out) {
     );
   }
   if (su) push(`- **Sustained load**: Zibrato never drops silently: a full client buffer counts \`dropped\` (and reports it as \`zibrato.client.dropped\`), the client's XPUB uses ZMQ_XPUB_NODROP so a slow broker pushes back into that counted buffer, a backend too slow for the broker's per-subscriber queue loses only its own batches and counts them as \`lost\` (sequence gaps, docs/delivery.md), and the backend counts what it refuses. statsd's losses appear only in the kernel's \`RcvbufErrors\`.`);
-  if (me) push(`- **Memory**: a Zibrato timer is a DDSketch (0.5 % relative accuracy, buckets grow with the log of the value range, not the sample count) plus count/sum/min/max, so RSS does not follow the number of samples; what moves is V8's heap from decoding batches, collected as it goes. statsd stores every timer sample of the interval in an array until the flush sorts it: memory grows with the samples held.`);
+  if (me) push(`- **Memory**: a Zibrato timer is a base-2 exponential histogram (scale 7, 0.27 % relative error, buckets grow with the log of the value range, not the sample count) plus count/sum/min/max, so RSS does not follow the number of samples; what moves is V8's heap from decoding batches, collected as it goes. statsd stores every timer sample of the interval in an array until the flush sorts it: memory grows with the samples held.`);
   if (la) push(`- **Latency**: the client holds records for at most \`flushIntervalMs\` (default 250 ms, 10 ms before issue 10: each flush wakes the I/O thread, the broker and the backends) so they leave in batches; that wait is most of the p50, and a full batch leaves at once. With 1 ms the floor is a timer tick plus two ZeroMQ hops on loopback.`);
   push('');
 
@@ -247,6 +248,22 @@ function storeSection(st) {
     '',
   );
   if (c) L.push(`Rolling the whole history up (raw → 1 min → 1 h, in the background in production) took ${ms(c.write.storeRollupMs)}.`, '');
+  return L;
+}
+
+/** bench/wal.mjs: the same rates offered to a file backend without and with its write-ahead log, in one run. */
+function walSection(w) {
+  const L = ['## Write-ahead log off and on (bench/wal.mjs)', ''];
+  L.push(
+    `${w.publishers} publisher processes for ${w.durationMs / 1000} s per rate into \`zibrato broker\` + \`zibrato backend file\`, first without a log, then with \`--wal-dir\` (checksummed records, fsync at most every 500 ms; docs/delivery.md). A rate passes as in the rate search above: 0 lost, ≥ 95 % of the offered rate achieved, everything delivered within 1 s. Backend CPU per record is what the log costs the process that writes it.`,
+    '',
+    '| log | offered/s | received | lost | achieved/s | backend CPU per record | result |',
+    '|---|---:|---:|---:|---:|---:|---|',
+  );
+  for (const [mode, trials] of [['off', w.off], ['on', w.on]]) {
+    for (const t of trials) L.push(`| ${mode} | ${int(t.rate)} | ${int(t.received)} | ${int(t.lost)} | ${int(t.achievedRate)} | ${t.backendCpuUsPerRecord == null ? 'n/a' : `${(t.backendCpuUsPerRecord * 1000).toFixed(0)} ns`} | ${t.passed ? 'pass' : 'fail'} |`);
+  }
+  L.push('', `Highest rate passed: without the log ${rate(w.losslessRate.off)}, with it ${rate(w.losslessRate.on)} (records).`, '');
   return L;
 }
 

@@ -5,6 +5,7 @@
 // test/packaging/test-lanes.test.ts checks that the list stays true.
 export const UNIT_TESTS = [
   'test/backend/aggregators.test.ts',
+  'test/backend/exp-histogram.test.ts',
   'test/backend/wal.test.ts',
   'test/client/api.test.ts',
   'test/config/config.test.ts',
@@ -19,4 +20,6 @@ export const UNIT_TESTS = [
   'test/wire/decoder.test.ts',
   'test/wire/vectors.test.ts',
   'test/security/keys.test.ts',
+  'test/wire/shard.test.ts',
+  'test/client/shards.test.ts',
 ];

@@ -5,6 +5,7 @@
 export const ERROR_CODES = {
   ZIB_ERR_INVALID_OPTION: 'A constructor or CLI option has a bad value.',
   ZIB_ERR_INVALID_CONFIG: 'A config file has a bad key or value; the message names the key.',
+  ZIB_ERR_INVALID_SHARD: 'A backend shard (`--shard K/N`, config `shard`, env ZIBRATO_BACKEND_SHARD) is not K/N with 2 ≤ N ≤ 256 and 1 ≤ K ≤ N.',
   ZIB_ERR_INVALID_LEVEL: 'A level name is not one of debug, info, warn, error, crit.',
   ZIB_ERR_INVALID_NAME: 'A metric name is empty, too long, or not valid UTF-8 within 255 bytes.',
   ZIB_ERR_INVALID_VALUE: 'A value is NaN, Infinity or otherwise not a finite number.',

@@ -6,6 +6,7 @@ import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaul
 import { InvalidOptionError } from '../errors.js';
 import type { Level } from '../levels.js';
 import type { FlushBatch, MetricPoint, Sink, SinkStatus } from '../sinks/sink.js';
+import { parseShard, type ShardSpec } from '../wire/shard.js';
 import { Receiver, type ReceiverStats } from './receiver.js';
 import { SeriesStore } from './series-store.js';
 import { CumulativeState } from './temporality.js';
@@ -40,6 +41,12 @@ export interface BackendOptions {
    */
   stateDir?: string;
   /**
+   * Receive only shard K of N of each level (`--shard K/N`, docs/delivery.md,
+   * "Sharded backends"): `"1/2"` or `{ index: 1, count: 2 }`. Default:
+   * `$ZIBRATO_BACKEND_SHARD`, else every shard (the whole level).
+   */
+  shard?: string | ShardSpec;
+  /**
    * A write-ahead log of what was received but not yet flushed, replayed at
    * start (docs/delivery.md, "Write-ahead log"). `dir` is this backend's own
    * directory. Off when absent or `enabled: false`.
@@ -52,6 +59,8 @@ export interface BackendOptions {
 export interface BackendStatus extends ReceiverStats {
   name: string;
   levels: Level[];
+  /** `K/N` when the backend receives one shard of its levels. */
+  shard?: string;
   series: number;
   /** The bound on `series`. */
   maxSeries: number;
@@ -113,14 +122,18 @@ export class Backend {
       // A series touched in one flush and idle for n more is collected at the nth flush after; the half interval absorbs timer jitter.
       ...(idleFlushes === undefined ? {} : { idleExpiryMs: (idleFlushes - 0.5) * this.flushIntervalMs }),
     });
-    this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log, undefined, options.curve);
+    const shard = options.shard ?? process.env.ZIBRATO_BACKEND_SHARD;
+    this.shard = shard === undefined || shard === '' ? undefined : typeof shard === 'string' ? parseShard(shard, options.shard === undefined ? 'ZIBRATO_BACKEND_SHARD' : 'backend shard') : parseShard(`${shard.index}/${shard.count}`, 'backend shard');
+    this.receiver = new Receiver(this.store, options.broker ?? DEFAULT_SUBSCRIBE_ENDPOINT, options.levels, this.log, undefined, options.curve, this.shard);
     const dir = options.stateDir ?? process.env.ZIBRATO_BACKEND_STATE_DIR;
     this.stateFile = dir ? join(dir, `${options.name.replace(/[^A-Za-z0-9._-]/g, '_')}.streams.json`) : undefined;
     if (options.wal !== undefined && options.wal.enabled !== false) this.wal = new WriteAheadLog(options.wal);
-    if (this.sink.temporality === 'cumulative') this.cumulative = new CumulativeState();
+    if (this.sink.temporality === 'cumulative') this.cumulative = new CumulativeState(this.sink.cumulativeHistograms === true);
   }
 
   private readonly stateFile: string | undefined;
+  /** The shard this backend receives; undefined: every shard. */
+  readonly shard: ShardSpec | undefined;
 
   private loadState(): void {
     if (!this.stateFile) return;
@@ -162,7 +175,7 @@ export class Backend {
     this.receiver.start();
     this.intervalStart = Date.now();
     this.schedule();
-    this.log(`subscribed to ${this.levels.join(',')} at ${this.receiver.endpoint}; flushing every ${this.flushIntervalMs / 1000}s to ${this.sink.name}`);
+    this.log(`subscribed to ${this.levels.join(',')}${this.shard ? ` shard ${this.shard.index}/${this.shard.count}` : ''} at ${this.receiver.endpoint}; flushing every ${this.flushIntervalMs / 1000}s to ${this.sink.name}`);
   }
 
   private schedule(): void {
@@ -270,6 +283,7 @@ export class Backend {
     return {
       name: this.name,
       levels: this.levels,
+      ...(this.shard === undefined ? {} : { shard: `${this.shard.index}/${this.shard.count}` }),
       ...this.receiver.stats,
       series: this.store.size,
       maxSeries: this.store.maxSeries,

@@ -7,7 +7,8 @@ import { DEFAULT_MAX_FRAME_BYTES, MetricKind } from '../wire/constants.js';
 import { parseLegacyText } from '../wire/legacy-text.js';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
-import { levelOfTopic, topicFor } from '../wire/topic.js';
+import { parseTopic, shardTopic } from '../wire/topic.js';
+import type { ShardSpec } from '../wire/shard.js';
 import { SeriesStore, type SeriesEntry } from './series-store.js';
 import { decodeMessagePayload, WalRecordType, type WriteAheadLog } from './wal/wal.js';
 
@@ -35,7 +36,7 @@ export interface ReceiverStats {
   walDropped: number;
 }
 
-/** Where each publisher is in its per-level sequence. */
+/** Where each publisher is in the sequence of one of its streams (a level, or one shard of a level). */
 interface PublisherState {
   /** The sequence the next batch should carry. */
   next: number;
@@ -46,7 +47,7 @@ interface PublisherState {
 
 /** Publishers not heard from for this long are forgotten (memory stays bounded under churn). */
 const PUBLISHER_IDLE_MS = 60 * 60_000;
-/** At most this many (publisher, level) streams are tracked; the least recently seen go first. */
+/** At most this many (publisher, stream) pairs are tracked; the least recently seen go first. */
 const MAX_TRACKED_STREAMS = 100_000;
 
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
@@ -62,7 +63,11 @@ export class Receiver {
   wal: WriteAheadLog | undefined;
   /** Records lost per publisher source since start (the backend reports deltas as `zibrato.backend.lost`). */
   readonly lostBySource = new Map<string, number>();
-  /** Per (publisher id, level): a Map keeps insertion order, so the oldest is first when trimming. */
+  /**
+   * Per (publisher id, stream): the key is the id and the level name, plus
+   * `|K/N` for a shard topic. A Map keeps insertion order, so the oldest is
+   * first when trimming.
+   */
   private readonly streams = new Map<string, PublisherState>();
   private readonly socket: zmq.Subscriber;
   private readonly log: RateLimitedLog;
@@ -70,6 +75,8 @@ export class Receiver {
   private lastMessageAt = 0;
   private closed = false;
   private readonly levelAllowed: boolean[];
+  /** The topics subscribed to: one per level, or one per level's shard with `shard`. */
+  private readonly topics: Buffer[];
 
   constructor(
     private readonly store: SeriesStore,
@@ -78,17 +85,20 @@ export class Receiver {
     write: (line: string) => void,
     private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES,
     curve?: CurveClientKeys,
+    /** Receive only this shard of each level (`--shard K/N`); every shard when absent. */
+    readonly shard?: ShardSpec,
   ) {
     this.socket = new zmq.Subscriber(curve ? clientSocketOptions(curve) : {});
     this.log = new RateLimitedLog(write);
     Object.assign(this.socket, SOCKET_OPTIONS.subscriber);
     this.levelAllowed = LEVELS.map((l) => levels.includes(l));
+    this.topics = LEVELS.flatMap((l, i) => (levels.includes(l) ? [shard ? shardTopic(i, shard.index, shard.count) : shardTopic(i, 1, 1)] : []));
   }
 
   /** Connects and subscribes; records start flowing once the broker has the subscription. */
   start(): void {
     this.socket.connect(this.endpoint);
-    for (const l of this.levels) this.socket.subscribe(topicFor(l));
+    for (const t of this.topics) this.socket.subscribe(t);
     this.loop = this.run();
   }
 
@@ -124,10 +134,11 @@ export class Receiver {
     }
     if (frames.length === 1) return this.handleLegacy(frames[0]!);
     if (frames.length !== 2) throw new MalformedFrameError(`message has ${frames.length} frames; expected 2 (topic, batch) or 1 (legacy text)`);
-    const level = levelOfTopic(frames[0]!);
-    if (level < 0 || !this.levelAllowed[level]) throw new MalformedFrameError(`topic "${frames[0]!.toString('latin1').slice(0, 40)}" is not a subscribed level topic such as "info|"`);
+    const topic = parseTopic(frames[0]!);
+    if (topic === undefined || !this.levelAllowed[topic.level]) throw new MalformedFrameError(`topic "${frames[0]!.toString('latin1').slice(0, 40)}" is not a subscribed level topic such as "info|" or "info|1/2|"`);
+    const level = topic.level;
     const batch = decodeBatch(frames[1]!);
-    if (batch.version >= 2) this.account(batch.publisherId, level, batch.sequence, batch.recordCount, batch.series[0]?.source ?? '');
+    if (batch.version >= 2) this.account(batch.publisherId, level, topic.count === 1 ? '' : `|${topic.index}/${topic.count}`, batch.sequence, batch.recordCount, batch.series[0]?.source ?? '');
     const entries: (SeriesEntry | undefined)[] = new Array(batch.series.length);
     const weights: number[] = new Array(batch.series.length);
     for (let s = 0; s < batch.series.length; s++) {
@@ -150,8 +161,8 @@ export class Receiver {
   }
 
   /** Gap accounting for one version 2 batch (docs/wire-format.md, "Publisher id and sequence"). */
-  private account(publisherId: string, level: number, sequence: number, records: number, source: string): void {
-    const key = publisherId + LEVELS[level]!;
+  private account(publisherId: string, level: number, shard: string, sequence: number, records: number, source: string): void {
+    const key = publisherId + LEVELS[level]! + shard;
     const now = Date.now();
     const st = this.streams.get(key);
     if (st === undefined) {
@@ -172,15 +183,15 @@ export class Receiver {
       const lost = sequence - st.next;
       this.stats.lost += lost;
       this.lostBySource.set(st.source, (this.lostBySource.get(st.source) ?? 0) + lost);
-      this.log.report('ZIB_LOST', `lost ${lost} records from publisher ${st.source} (${publisherId}) at level ${LEVELS[level]}: its sequence jumped from ${st.next} to ${sequence} (lost ${this.stats.lost} in all)`);
+      this.log.report('ZIB_LOST', `lost ${lost} records from publisher ${st.source} (${publisherId}) at level ${LEVELS[level]}${shard && `, shard ${shard.slice(1)}`}: its sequence jumped from ${st.next} to ${sequence} (lost ${this.stats.lost} in all)`);
     } else if (sequence < st.next) {
-      this.log.report('ZIB_SEQUENCE_BACK', `publisher ${st.source} (${publisherId}) at level ${LEVELS[level]} sent sequence ${sequence}, expected ${st.next}: a duplicate or reordered batch; resynchronised`);
+      this.log.report('ZIB_SEQUENCE_BACK', `publisher ${st.source} (${publisherId}) at level ${LEVELS[level]}${shard && `, shard ${shard.slice(1)}`} sent sequence ${sequence}, expected ${st.next}: a duplicate or reordered batch; resynchronised`);
     }
     st.next = sequence + records;
   }
 
   /**
-   * Where every tracked publisher stream is (publisher id + level, next
+   * Where every tracked publisher stream is (publisher id + level [+ `|K/N`], next
    * sequence, source), so a restarted backend can carry on counting gaps
    * across its own restart (Backend `stateDir`).
    */
@@ -275,7 +286,7 @@ export class Receiver {
   async drainAndClose(quietMs = 200, maxWaitMs = 10_000): Promise<void> {
     const start = Date.now();
     const until = start + maxWaitMs;
-    for (const l of this.levels) this.socket.unsubscribe(topicFor(l));
+    for (const t of this.topics) this.socket.unsubscribe(t);
     while (Date.now() < until && Date.now() - Math.max(this.lastMessageAt, start) < quietMs) await new Promise((r) => setTimeout(r, 20));
     if (Date.now() >= until) this.log.report('ZIB_STOP_UNDRAINED', `records were still arriving ${maxWaitMs} ms after unsubscribing; what is left in flight is not counted here`);
     this.closed = true;

@@ -1,4 +1,5 @@
 import type { CounterTotals, ExpiredSeries, FlushBatch, Sink, TimerTotals } from '../sinks/sink.js';
+import { TimerSketch } from './aggregators/timer-aggregator.js';
 import { MetricKind } from '../wire/constants.js';
 import { seriesKey } from './series-store.js';
 
@@ -11,9 +12,14 @@ type Totals = CounterTotals & TimerTotals;
  * state is bounded by the store's caps and expires with its series. A series
  * that comes back starts again from 0 with a new `startMs` (a reset, which
  * Prometheus and OTLP consumers recognise).
+ *
+ * With `histograms`, each timer also keeps its merged sketch since `startMs`
+ * (native / exponential histograms are cumulative counters per bucket).
  */
 export class CumulativeState {
   private readonly totals = new Map<string, Totals>();
+
+  constructor(private readonly histograms = false) {}
 
   /** Series with totals held now. */
   get size(): number {
@@ -43,6 +49,11 @@ export class CumulativeState {
         t.count += p.count;
         t.sum += p.sum;
         p.cumulative = { startMs: t.startMs, count: t.count, sum: t.sum };
+        if (this.histograms && p.sketch) {
+          t.histogram ??= new TimerSketch();
+          t.histogram.merge(p.sketch);
+          p.cumulative.histogram = t.histogram;
+        }
       }
     }
     return batch;
@@ -64,7 +75,7 @@ export class CumulativeState {
  */
 export function withBackendTotals<S extends Sink>(sink: S): S {
   if (sink.temporality !== 'cumulative') return sink;
-  const state = new CumulativeState();
+  const state = new CumulativeState(sink.cumulativeHistograms === true);
   const exportBatch = sink.export.bind(sink);
   sink.export = (batch) => exportBatch(state.apply(batch));
   return sink;

@@ -6,6 +6,7 @@ import { DEFAULT_MAX_SERIES_PER_METRIC } from '../backend/series-store.js';
 import { stderrLogger } from '../diagnostics.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_SERIES, DEFAULT_SUBSCRIBE_ENDPOINT, MIN_FLUSH_INTERVAL_MS } from '../defaults.js';
 import { parseLevels } from '../levels.js';
+import { parseShard, type ShardSpec } from '../wire/shard.js';
 import { resolveSinkOptions, sinkSpecs, type SinkSpec } from '../sinks/registry.js';
 import { parseCount, parseDurationMs, sinkNumberLimits } from './duration.js';
 import { withEndpoint } from './endpoint-error.js';
@@ -29,6 +30,7 @@ interface CommonOptions {
   walDir?: string;
   wal: boolean;
   walMaxBytes: number;
+  shard?: ShardSpec;
 }
 
 
@@ -42,6 +44,7 @@ async function runBackend(spec: SinkSpec, opts: CommonOptions & ClientKeyOptions
     name,
     broker: opts.broker,
     levels: parseLevels(opts.levels, '--levels'),
+    shard: opts.shard,
     flushIntervalMs: opts.flush,
     maxSeries: opts.maxSeries,
     maxSeriesPerMetric: opts.maxSeriesPerMetric,
@@ -73,12 +76,23 @@ Aggregation per series (name + source + tags), reset every flush:
   set     → distinct members
 
 Example:
-  zibrato backend file --levels info,warn --flush 10s --path ./metrics.jsonl`,
+  zibrato backend file --levels info,warn --flush 10s --path ./metrics.jsonl
+
+Sharded: two backends share the info level by series, a third sees it all:
+  zibrato backend file --levels info --shard 1/2 --name shard-1 --path ./s1.jsonl
+  zibrato backend file --levels info --shard 2/2 --name shard-2 --path ./s2.jsonl
+  zibrato backend file --levels info --name all --path ./all.jsonl
+See docs/delivery.md, "Sharded backends".`,
     );
   for (const spec of sinkSpecs()) {
     const cmd = new Command(spec.name).description(spec.description);
     cmd
       .option('--levels <levels>', 'levels to subscribe to: a list (info,warn), a floor (info+) or all', 'info+')
+      .addOption(
+        new Option('--shard <K/N>', 'receive only shard K of N of each level (e.g. 1/2 and 2/2 on two backends); clients split series among the N shards (env ZIBRATO_BACKEND_SHARD; default: every shard)').argParser((v) =>
+          parseShard(v, '--shard'),
+        ),
+      )
       .addOption(
         new Option('--flush <duration>', 'flush interval, aligned to wall-clock multiples (500ms, 10s, 1m; at least 10ms)')
           .argParser((v) => parseDurationMs(v, '--flush', { min: MIN_FLUSH_INTERVAL_MS }))

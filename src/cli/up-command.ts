@@ -35,6 +35,7 @@ export function childSpecs(config: ZibratoConfig): ChildSpec[] {
   for (const b of config.backends) {
     const spec = sinkSpec(b.sink);
     const args = ['backend', b.sink, '--name', b.name, '--levels', b.levels.join(','), '--flush', `${b.flushIntervalMs}ms`, '--broker', config.broker.subscribe[0]!];
+    if (b.shard !== undefined) args.push('--shard', b.shard);
     if (config.wal.enabled && config.wal.dir !== undefined) args.push('--wal-dir', config.wal.dir);
     // Each backend keeps its position in every publisher's sequence across its
     // own restarts (docs/delivery.md), so what it missed while down is counted.

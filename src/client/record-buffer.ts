@@ -1,9 +1,44 @@
 import { LEVELS } from '../levels.js';
 import { BatchWriter, newPublisherId } from '../wire/batch-writer.js';
+import { shardOf } from '../wire/shard.js';
+import { shardTopic } from '../wire/topic.js';
+
+/**
+ * The open batch of one stream: a level, or one shard of a level
+ * (docs/wire-format.md, "Shard topics"). It knows its topic, so a sealed batch
+ * goes out on it and takes its sequence from it.
+ */
+export class StreamWriter extends BatchWriter {
+  /** The topic as a string: the key of this stream's sequence in the transport. */
+  readonly stream: string;
+  constructor(
+    readonly level: number,
+    /** 1…`shardCount`; 1 when the level is not sharded. */
+    readonly shard: number,
+    readonly shardCount: number,
+    batchBytes: number,
+    publisherId: Uint8Array,
+  ) {
+    super(batchBytes, undefined, publisherId);
+    this.topic = shardTopic(level, shard, shardCount);
+    this.stream = this.topic.toString('latin1');
+    this.shardKey = shardCount === 1 ? '' : `${shard}/${shardCount}`;
+  }
+  readonly shardKey: string;
+  readonly topic: Buffer;
+}
 
 /** A sealed batch waiting to be sent. */
 export interface SealedBatch {
   level: number;
+  /** The topic frame (`info|`, or a shard's `info|1/2|`). */
+  topic: Buffer;
+  /** The topic as a string: one sequence per stream. */
+  stream: string;
+  /** 1 for a level topic; the shard count for a shard topic. */
+  shardCount: number;
+  /** `K/N` of a shard topic (empty for a level topic). */
+  shardKey: string;
   frame: Buffer;
   records: number;
 }
@@ -30,7 +65,16 @@ export interface ClientStats {
 export class RecordBuffer {
   /** Bit per level: records of a level are written only when its bit is set. */
   mask: number;
-  readonly writers: BatchWriter[];
+  /** Per level, one open batch per shard (one when the level is not sharded), indexed by shard − 1. */
+  readonly writers: StreamWriter[][];
+  /** Per level, the shard count records are assigned under (1: unsharded), as the transport chose it from the subscriptions. */
+  readonly shardCounts: number[];
+  /**
+   * Changes whenever a level's shard count changes. A handle compares it only
+   * when its batch changed (the epoch test it already makes), and then finds its
+   * writer again, so the hot path does not change (docs/delivery.md, "Sharded backends").
+   */
+  generation = 1;
   readonly queue: SealedBatch[] = [];
   queuedRecords = 0;
   sent = 0;
@@ -51,36 +95,72 @@ export class RecordBuffer {
     publisherId: Uint8Array = newPublisherId(),
   ) {
     this.mask = initialMask;
-    this.writers = LEVELS.map(() => new BatchWriter(batchBytes, undefined, publisherId));
+    this.batchBytes = batchBytes;
+    this.publisherId = publisherId;
+    this.shardCounts = LEVELS.map(() => 1);
+    this.writers = LEVELS.map((_, level) => [new StreamWriter(level, 1, 1, batchBytes, publisherId)]);
+  }
+
+  private readonly batchBytes: number;
+  private readonly publisherId: Uint8Array;
+
+  /** The open batch a series with this shard hash writes to at `level` now. */
+  writerFor(level: number, shardHash: number): StreamWriter {
+    const ws = this.writers[level]!;
+    return ws.length === 1 ? ws[0]! : ws[shardOf(shardHash, ws.length)]!;
+  }
+
+  /**
+   * Assigns `level`'s series among `count` shards from now on: seals the open
+   * batches of the old count (they leave on their old topics), retires them and
+   * bumps {@link generation}, so every handle of the level finds its new writer
+   * at its next record. Returns false when the count is already `count`.
+   */
+  setShardCount(level: number, count: number): boolean {
+    if (this.shardCounts[level] === count) return false;
+    for (const w of this.writers[level]!) {
+      if (!this.seal(w)) {
+        this.dropped += w.recordCount;
+      }
+      // A retired writer's epoch moves on even when it was empty, so no handle still matches it.
+      w.reset();
+    }
+    const fresh: StreamWriter[] = [];
+    for (let k = 1; k <= count; k++) fresh.push(new StreamWriter(level, k, count, this.batchBytes, this.publisherId));
+    this.writers[level] = fresh;
+    this.shardCounts[level] = count;
+    this.generation++;
+    return true;
   }
 
   /** Records in open batches and in the queue. */
   get bufferedRecords(): number {
     let n = this.queuedRecords;
-    for (const w of this.writers) n += w.recordCount;
+    for (const ws of this.writers) for (const w of ws) n += w.recordCount;
     return n;
   }
 
   /**
-   * Seals a level's open batch into the queue. Returns false, leaving the batch
+   * Seals an open batch into the queue. Returns false, leaving the batch
    * open, when the queue is at its bound: the caller then drops and counts.
    */
-  seal(level: number): boolean {
-    const w = this.writers[level]!;
+  seal(w: StreamWriter): boolean {
     if (w.isEmpty) return true;
     if (this.queuedRecords + w.recordCount > this.maxBufferedRecords) return false;
     const records = w.recordCount;
-    this.queue.push({ level, frame: w.seal(Date.now()), records });
+    this.queue.push({ level: w.level, topic: w.topic, stream: w.stream, shardCount: w.shardCount, shardKey: w.shardKey, frame: w.seal(Date.now()), records });
     this.queuedRecords += records;
     return true;
   }
 
   /** Seals every open batch that fits; what does not fit is dropped and counted. */
   sealAll(): void {
-    for (let l = 0; l < this.writers.length; l++) {
-      if (!this.seal(l)) {
-        this.dropped += this.writers[l]!.recordCount;
-        this.writers[l]!.reset();
+    for (const ws of this.writers) {
+      for (const w of ws) {
+        if (!this.seal(w)) {
+          this.dropped += w.recordCount;
+          w.reset();
+        }
       }
     }
   }

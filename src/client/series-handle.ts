@@ -1,5 +1,4 @@
-import type { RecordBuffer } from './record-buffer.js';
-import type { BatchWriter } from '../wire/batch-writer.js';
+import type { RecordBuffer, StreamWriter } from './record-buffer.js';
 import type { InputProblems } from './input-problems.js';
 import { TimerScope } from './scopes.js';
 import { now } from './clock.js';
@@ -14,7 +13,10 @@ import { now } from './clock.js';
  */
 export class SeriesHandle {
   private readonly bit: number;
-  private readonly writer: BatchWriter;
+  /** The open batch of this series' stream: its level, or its shard of the level. */
+  private writer: StreamWriter;
+  /** The buffer's generation {@link writer} was chosen in. */
+  private generation: number;
   private epoch = 0;
   private slot = 0;
   /**
@@ -30,9 +32,12 @@ export class SeriesHandle {
     readonly level: number,
     readonly name: string,
     private readonly encoded: Uint8Array,
+    /** The series' shard hash (`seriesShardHash`), computed once: which shard it goes to when its level is sharded. */
+    private readonly shardHash = 0,
   ) {
     this.bit = 1 << level;
-    this.writer = buffer.writers[level]!;
+    this.generation = buffer.generation;
+    this.writer = buffer.writerFor(level, shardHash);
   }
 
   /** {@link CounterHandle.inc} and {@link GaugeHandle.inc}: adds `by` (default 1). */
@@ -84,9 +89,9 @@ export class SeriesHandle {
       this.problems.badValue(this.name, value);
       return;
     }
-    const w = this.writer;
+    let w = this.writer;
     if (w.isFull) {
-      if (!buffer.seal(this.level)) {
+      if (!buffer.seal(w)) {
         buffer.dropped++;
         this.problems.overflow();
         return;
@@ -94,9 +99,16 @@ export class SeriesHandle {
       buffer.batchSealed();
     }
     if (this.epoch !== w.epoch) {
+      // Once per series per batch, never per record: a shard count change retired
+      // the old writers (their epochs moved on), so every handle passes here and
+      // finds its stream again.
+      if (this.generation !== buffer.generation) {
+        this.generation = buffer.generation;
+        w = this.writer = buffer.writerFor(this.level, this.shardHash);
+      }
       let slot = w.addSeries(this.encoded);
       if (slot < 0) {
-        if (!buffer.seal(this.level)) {
+        if (!buffer.seal(w)) {
           buffer.dropped++;
           this.problems.overflow();
           return;

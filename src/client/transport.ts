@@ -3,8 +3,8 @@ import { ALL_LEVELS_MASK, LEVELS } from '../levels.js';
 import { stampSequence } from '../wire/batch-writer.js';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
-import { BROKER_STOPPING, LEVEL_TOPICS, levelOfSubscription, PUBLISHER_DONE, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
-import type { RecordBuffer } from './record-buffer.js';
+import { BROKER_STOPPING, parseTopic, PUBLISHER_DONE, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
+import type { RecordBuffer, SealedBatch } from './record-buffer.js';
 import type { InputProblems } from './input-problems.js';
 
 /**
@@ -40,8 +40,12 @@ type State = 'connecting' | 'learning' | 'live' | 'closed';
 export class Transport {
   private readonly socket: zmq.XPublisher;
   private state: State = 'connecting';
-  /** Subscribers per level as the broker reports them (XPUB passes first subscribe / last unsubscribe). */
+  /** Unsharded subscribers (`info|`) per level as the broker reports them (XPUB passes first subscribe / last unsubscribe). */
   private readonly subscribed: boolean[] = [false, false, false, false, false];
+  /** Per level, the shard subscriptions (`info|K/N|`) the broker reports, as `K/N` (docs/wire-format.md, "Shard topics"). */
+  private readonly shardSubscriptions: Set<string>[] = LEVELS.map(() => new Set<string>());
+  /** An unsubscription is waiting out {@link UNSUBSCRIBE_DELAY_MS}: a stream that just lost its subscriber is held, not discarded, meanwhile. */
+  private removalPending = false;
   private subscribedMask = 0;
   /** The drain in progress: one at a time, and the {@link PUBLISHER_DONE} answer waits for it. */
   private drainRun: Promise<void> | undefined;
@@ -54,14 +58,15 @@ export class Transport {
   private loops: Promise<void>[] = [];
   private closing = false;
   /**
-   * Per level, records sent so far: the sequence of the next batch
-   * (docs/wire-format.md). Records the client lets go itself (`dropped`,
+   * Per stream (a level topic, or a shard topic such as `info|1/2|`), records
+   * sent so far: the sequence of the next batch (docs/wire-format.md). Kept
+   * across shard count changes, so a stream that comes back carries on. Records the client lets go itself (`dropped`,
    * `unsubscribed`) are counted by the client and do not advance it, so a
    * receiver never counts them a second time as a gap. (After a broker
    * restart the client holds levels until the broker has settled, so
    * "unsubscribed" means nobody was listening.)
    */
-  private readonly sequences = [0, 0, 0, 0, 0];
+  private readonly sequences = new Map<string, number>();
 
   constructor(
     private readonly buffer: RecordBuffer,
@@ -184,6 +189,7 @@ export class Transport {
     // says who wants what. `subscribed` is left to ZeroMQ: XPUB reports a vanished subscription only
     // when no pipe holds it any more, so clearing it here could hide one the new connection re-sent.
     clearTimeout(this.unsubscribeTimer);
+    this.removalPending = false;
     this.problems.warn('ZIB_BROKER_AWAY', `lost the broker at ${this.endpoint}; buffering up to ${this.buffer.maxBufferedRecords} records until it returns`);
   }
 
@@ -225,10 +231,15 @@ export class Transport {
           continue;
         }
         const on = msg[0] === 1;
-        const level = levelOfSubscription(msg.subarray(1));
-        if (level === -1) continue; // a topic that is not ours
-        if (level === -2) for (let l = 0; l < LEVELS.length; l++) this.subscribed[l] = on;
-        else this.subscribed[level] = on;
+        if (msg.length === 1) {
+          // The empty prefix: everything, every shard included.
+          for (let l = 0; l < LEVELS.length; l++) this.subscribed[l] = on;
+        } else {
+          const topic = parseTopic(msg.subarray(1));
+          if (topic === undefined) continue; // a topic that is not ours
+          if (topic.count === 1) this.subscribed[topic.level] = on;
+          else this.onShardSubscription(topic.level, topic.index, topic.count, on);
+        }
         this.recomputeSubscribedMask(on);
       }
     } catch (err) {
@@ -236,9 +247,64 @@ export class Transport {
     }
   }
 
+  /**
+   * A backend with `--shard K/N` came or went. A set of N shards that has just
+   * become complete is used at once (so a new set started next to an old one
+   * takes over when its last shard subscribes); a removal is applied after
+   * {@link UNSUBSCRIBE_DELAY_MS}, with the other subscriptions.
+   */
+  private onShardSubscription(level: number, index: number, count: number, on: boolean): void {
+    const subs = this.shardSubscriptions[level]!;
+    const key = `${index}/${count}`;
+    if (!on) {
+      subs.delete(key);
+      return;
+    }
+    subs.add(key);
+    this.buffer.setShardCount(level, this.chooseShardCount(level, this.isCompleteSet(level, count) ? count : 0));
+  }
+
+  /** True when every shard 1…count of the level has a subscriber. */
+  private isCompleteSet(level: number, count: number): boolean {
+    const subs = this.shardSubscriptions[level]!;
+    for (let k = 1; k <= count; k++) if (!subs.has(`${k}/${count}`)) return false;
+    return true;
+  }
+
+  /**
+   * The shard count to assign the level's series under: a set that has just
+   * become complete; else the current count while its set is complete; else
+   * the largest complete set; else, while some shard is missing, the current
+   * count if any of its shards remains (the missing shard's records are counted
+   * as unsubscribed), or the largest count anyone subscribes to; 1 when nobody
+   * subscribes to a shard (docs/delivery.md, "Sharded backends").
+   */
+  private chooseShardCount(level: number, justCompleted: number): number {
+    if (justCompleted > 1) return justCompleted;
+    const current = this.buffer.shardCounts[level]!;
+    if (current > 1 && this.isCompleteSet(level, current)) return current;
+    let largestComplete = 0;
+    let largest = 0;
+    let currentSeen = false;
+    for (const key of this.shardSubscriptions[level]!) {
+      const count = Number(key.slice(key.indexOf('/') + 1));
+      if (count === current) currentSeen = true;
+      if (count > largest) largest = count;
+      if (count > largestComplete && this.isCompleteSet(level, count)) largestComplete = count;
+    }
+    if (largestComplete > 0) return largestComplete;
+    if (currentSeen) return current;
+    return largest > 1 ? largest : 1;
+  }
+
+  /** True when a batch's topic has a subscriber now: an unsharded one for its level, or one for its shard. */
+  private hasSubscriber(batch: SealedBatch): boolean {
+    return this.subscribed[batch.level]! || (batch.shardCount > 1 && this.shardSubscriptions[batch.level]!.has(batch.shardKey));
+  }
+
   private recomputeSubscribedMask(added: boolean): void {
     let m = 0;
-    for (let l = 0; l < LEVELS.length; l++) if (this.subscribed[l]) m |= 1 << l;
+    for (let l = 0; l < LEVELS.length; l++) if (this.subscribed[l] || this.shardSubscriptions[l]!.size > 0) m |= 1 << l;
     this.subscribedMask = m;
     if (added) {
       if (this.state === 'live') this.applySubscriptions();
@@ -252,7 +318,9 @@ export class Transport {
     }
     if (this.state !== 'live') return;
     clearTimeout(this.unsubscribeTimer);
+    this.removalPending = true;
     this.unsubscribeTimer = setTimeout(() => {
+      this.removalPending = false;
       if (this.state === 'live') {
         this.applySubscriptions();
         void this.drain();
@@ -262,13 +330,16 @@ export class Transport {
 
   /** Makes the hot path produce exactly the subscribed levels. */
   private applySubscriptions(): void {
+    this.removalPending = false;
+    for (let l = 0; l < LEVELS.length; l++) this.buffer.setShardCount(l, this.chooseShardCount(l, 0));
     this.buffer.mask = this.subscribedMask;
     for (const w of this.readyWaiters) w();
   }
 
   /**
-   * Sends queued batches in order. A batch whose level has a subscriber is
-   * stamped and sent; one whose level is off (live, nobody subscribes) is
+   * Sends queued batches in order. A batch whose topic has a subscriber is
+   * stamped and sent; one whose level is off (live, nobody subscribes), or
+   * whose shard nobody subscribes to (live, no unsubscription pending), is
    * discarded as unsubscribed; anything else (no broker, or subscriptions not
    * learned yet) stops the drain and is held.
    */
@@ -283,17 +354,18 @@ export class Transport {
     const queue = this.buffer.queue;
     while (queue.length > 0 && (this.state === 'live' || this.state === 'learning')) {
       const batch = queue[0]!;
-      const bit = 1 << batch.level;
-      if ((this.subscribedMask & bit) === 0) {
-        if (this.state === 'live' && (this.buffer.mask & bit) === 0) {
+      if (!this.hasSubscriber(batch)) {
+        // The broker would drop it without a trace; so it is held while the subscriptions may still change, else counted.
+        if (this.state === 'live' && ((this.buffer.mask & (1 << batch.level)) === 0 || !this.removalPending)) {
           this.buffer.shift('unsubscribed');
           continue;
         }
         break;
       }
+      const sequence = this.sequences.get(batch.stream) ?? 0;
       try {
-        stampSequence(batch.frame, this.sequences[batch.level]!);
-        await this.socket.send([LEVEL_TOPICS[batch.level]!, batch.frame]);
+        stampSequence(batch.frame, sequence);
+        await this.socket.send([batch.topic, batch.frame]);
       } catch (err) {
         if ((this.state as State) === 'closed') break;
         // With noDrop a full pipe fails the send; keep the batch and retry shortly.
@@ -301,7 +373,7 @@ export class Transport {
         await new Promise((r) => setTimeout(r, 5));
         continue;
       }
-      this.sequences[batch.level]! += batch.records;
+      this.sequences.set(batch.stream, sequence + batch.records);
       this.buffer.shift('sent');
     }
   }
@@ -309,10 +381,18 @@ export class Transport {
   /**
    * Resolves true once the subscriptions are learned from the broker and every
    * level in `mask` has a subscriber (so the level mask is exactly what the
-   * broker reports); false on timeout.
+   * broker reports) and, where the level is sharded, every shard of the count
+   * in use; false on timeout.
    */
   waitReady(mask: number, timeoutMs: number): Promise<boolean> {
-    const ok = () => this.state === 'live' && (this.subscribedMask & mask) === mask;
+    const shardsComplete = (): boolean => {
+      for (let l = 0; l < LEVELS.length; l++) {
+        const count = this.buffer.shardCounts[l]!;
+        if ((mask & (1 << l)) !== 0 && count > 1 && !this.isCompleteSet(l, count)) return false;
+      }
+      return true;
+    };
+    const ok = () => this.state === 'live' && (this.subscribedMask & mask) === mask && shardsComplete();
     if (ok()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const check = () => {

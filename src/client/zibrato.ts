@@ -2,6 +2,7 @@ import { ZibratoError } from '../errors.js';
 import { LEVELS, levelIndex, type Level } from '../levels.js';
 import { MetricKind } from '../wire/constants.js';
 import { encodeSeries, type SeriesMetadata, type Tags } from '../wire/series-encoding.js';
+import { seriesShardHash } from '../wire/shard.js';
 import { hashSetMember } from '../wire/set-member.js';
 import { HandleCache } from './handle-cache.js';
 import { InputProblems } from './input-problems.js';
@@ -179,8 +180,10 @@ export class Zibrato {
     try {
       if (source !== undefined && typeof source !== 'string') throw new Error(`source must be a string, got ${describeValue(source)}`);
       const merged = tags ? { ...this.options.tags, ...tags } : this.options.tags;
-      const encoded = encodeSeries(kind, name, source ?? this.options.source, merged, sampleRate, metadata);
-      return new SeriesHandle(this.buffer, this.problems, level, name, encoded);
+      const src = source ?? this.options.source;
+      const encoded = encodeSeries(kind, name, src, merged, sampleRate, metadata);
+      // The shard is chosen by the series identity once, here: the hot path only follows the handle's writer.
+      return new SeriesHandle(this.buffer, this.problems, level, name, encoded, seriesShardHash(name, src, merged));
     } catch (err) {
       this.problems.badCall(`metric ${describeValue(name)}: ${(err as Error).message}`);
       return undefined;
@@ -532,6 +535,16 @@ export class Zibrato {
     return idx >= 0 && (this.buffer.mask & (1 << idx)) !== 0;
   }
 
+  /**
+   * Among how many shards the client splits `level`'s series now, as it learned
+   * from the backends' `--shard K/N` subscriptions (docs/delivery.md, "Sharded
+   * backends"); 1 when the level is not sharded or the name is not a level.
+   */
+  shardCount(level: Level): number {
+    const idx = typeof level === 'string' ? levelIndex(level) : -1;
+    return idx >= 0 ? this.buffer.shardCounts[idx]! : 1;
+  }
+
   /** Counts since start: sent, dropped, invalid, buffered (and unsubscribed: discarded because nobody listened). */
   stats(): ClientStats {
     return this.buffer.stats();
@@ -539,7 +552,8 @@ export class Zibrato {
 
   /**
    * Resolves true once the client is connected to the broker and every level
-   * in `levels` has a subscriber; false after `timeoutMs` (default 5 s). Never
+   * in `levels` has a subscriber (for a sharded level: every shard of the count
+   * it uses, see {@link shardCount}); false after `timeoutMs` (default 5 s). Never
    * rejects; bad options are counted as invalid and the defaults used.
    */
   ready(options: { levels?: Level[]; timeoutMs?: number } = {}): Promise<boolean> {

@@ -7,6 +7,7 @@ import { InvalidOptionError } from '../errors.js';
 import { FILE_SINK_DEFAULTS } from '../sinks/file-sink.js';
 import { describeValue, plainText } from '../describe-value.js';
 import { parseLevels, type Level } from '../levels.js';
+import { parseShard } from '../wire/shard.js';
 import { parseCount, parseDurationMs, sinkNumberLimits } from '../cli/duration.js';
 import { resolveSinkOptions, sinkSpec } from '../sinks/registry.js';
 
@@ -16,6 +17,8 @@ export interface BackendConfig {
   sink: string;
   levels: Level[];
   flushIntervalMs: number;
+  /** `K/N`: the backend receives only that shard of its levels (`--shard`). */
+  shard?: string;
   options: Record<string, string | number | boolean | undefined>;
 }
 
@@ -151,7 +154,7 @@ export function validateConfig(raw: unknown): ZibratoConfig {
   const backends = backendsRaw.map((b: unknown, i: number): BackendConfig => {
     const key = `backends[${i}]`;
     if (!isObj(b)) bad(key, 'must be a mapping with name, sink, levels, flush, options');
-    onlyKeys(b, key, ['name', 'sink', 'levels', 'flush', 'options']);
+    onlyKeys(b, key, ['name', 'sink', 'levels', 'flush', 'shard', 'options']);
     if (typeof b.sink !== 'string') bad(`${key}.sink`, 'is required (console, file, …)');
     const spec = wrap(`${key}.sink`, () => sinkSpec(b.sink as string));
     const name = b.name === undefined ? spec.name : b.name;
@@ -160,6 +163,7 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     names.add(name);
     const levels = wrap(`${key}.levels`, () => parseLevels((b.levels as string | string[] | undefined) ?? 'info+'));
     const flushIntervalMs = wrap(`${key}.flush`, () => parseDurationMs((b.flush as string | number | undefined) ?? `${DEFAULT_FLUSH_INTERVAL_MS}ms`, 'flush', { min: MIN_FLUSH_INTERVAL_MS }));
+    const shard = b.shard === undefined ? undefined : wrap(`${key}.shard`, () => parseShard(b.shard, 'shard'));
     const optsRaw = b.options ?? {};
     if (!isObj(optsRaw)) bad(`${key}.options`, 'must be a mapping');
     const options = wrap(`${key}.options`, () => resolveSinkOptions(spec, optsRaw, `${key}.options`));
@@ -167,7 +171,7 @@ export function validateConfig(raw: unknown): ZibratoConfig {
       const v = options[o.key];
       if (o.type === 'number' && v !== undefined) wrap(`${key}.options.${o.key}`, () => parseCount(plainText(v), o.key, sinkNumberLimits(o.key)));
     }
-    return { name, sink: spec.name, levels, flushIntervalMs, options };
+    return { name, sink: spec.name, levels, flushIntervalMs, ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}), options };
   });
   // Two backends appending to one file would interleave their flushes and double-count.
   const writers = new Map<string, string>();

@@ -1,4 +1,4 @@
-import type { OtlpExportRequest, OtlpKeyValue, OtlpNumberDataPoint, OtlpSummaryDataPoint } from './otlp-model.js';
+import type { OtlpBuckets, OtlpExponentialHistogramDataPoint, OtlpExportRequest, OtlpKeyValue, OtlpNumberDataPoint, OtlpSummaryDataPoint } from './otlp-model.js';
 import { ProtoWriter } from './protobuf-writer.js';
 
 /*
@@ -31,6 +31,30 @@ function summaryPoint(w: ProtoWriter, p: OtlpSummaryDataPoint): void {
   for (const a of p.attributes ?? []) keyValue(w, 7, a);
 }
 
+function buckets(w: ProtoWriter, field: number, b: OtlpBuckets): void {
+  // Buckets { sint32 offset = 1; repeated uint64 bucket_counts = 2 [packed]; }
+  w.message(field, (bw) => bw.sint(1, b.offset).packedUint(2, (b.bucketCounts ?? []).map(Number)));
+}
+
+function exponentialPoint(w: ProtoWriter, p: OtlpExponentialHistogramDataPoint): void {
+  // ExponentialHistogramDataPoint { repeated KeyValue attributes = 1; fixed64 start_time_unix_nano = 2;
+  //   fixed64 time_unix_nano = 3; fixed64 count = 4; optional double sum = 5; sint32 scale = 6;
+  //   fixed64 zero_count = 7; Buckets positive = 8; Buckets negative = 9; optional double min = 12;
+  //   optional double max = 13; double zero_threshold = 14; }
+  for (const a of p.attributes ?? []) keyValue(w, 1, a);
+  w.fixed64(2, BigInt(p.startTimeUnixNano));
+  w.fixed64(3, BigInt(p.timeUnixNano));
+  w.fixed64(4, BigInt(p.count));
+  w.double(5, p.sum);
+  w.sint(6, p.scale);
+  w.fixed64(7, BigInt(p.zeroCount));
+  buckets(w, 8, p.positive);
+  buckets(w, 9, p.negative);
+  if (p.min !== undefined) w.double(12, p.min);
+  if (p.max !== undefined) w.double(13, p.max);
+  w.double(14, p.zeroThreshold);
+}
+
 /** Encodes an ExportMetricsServiceRequest in the protobuf binary format. */
 export function encodeOtlpProtobuf(req: OtlpExportRequest): Buffer {
   const w = new ProtoWriter();
@@ -61,6 +85,13 @@ export function encodeOtlpProtobuf(req: OtlpExportRequest): Buffer {
                 });
               }
               if (m.summary) mw.message(11, (sw) => m.summary!.dataPoints.forEach((p) => sw.message(1, (pw) => summaryPoint(pw, p))));
+              if (m.exponentialHistogram) {
+                // ExponentialHistogram { repeated ExponentialHistogramDataPoint data_points = 1; AggregationTemporality aggregation_temporality = 2; }
+                mw.message(10, (hw) => {
+                  m.exponentialHistogram!.dataPoints.forEach((p) => hw.message(1, (pw) => exponentialPoint(pw, p)));
+                  hw.uint(2, m.exponentialHistogram!.aggregationTemporality);
+                });
+              }
             });
           }
         });

@@ -6,7 +6,7 @@ import { DELIVERY_OPTION_SPECS, deliveryOptionsFrom } from './delivery/delivery-
 import { httpPost } from './delivery/http-post.js';
 import { Redactor } from './delivery/redact.js';
 import type { DeliveryPayload, EncodedBatch, Transport } from './delivery/transport.js';
-import { buildOtlpRequest } from './otlp-model.js';
+import { buildOtlpRequest, type OtlpTimerExport } from './otlp-model.js';
 import { encodeOtlpProtobuf } from './otlp-protobuf.js';
 
 export interface OtlpOptions {
@@ -19,6 +19,8 @@ export interface OtlpOptions {
   headers: Record<string, string>;
   maxPointsPerRequest: number;
   timeoutMs: number;
+  /** Timers as Summaries (default) or exponential histograms, delta or cumulative. */
+  timers?: OtlpTimerExport;
 }
 
 /** Parses `k1=v1,k2=v2` (values URL-decoded), the OTEL_EXPORTER_OTLP_HEADERS syntax. */
@@ -39,8 +41,11 @@ export class OtlpTransport implements Transport {
   private readonly headers: Record<string, string>;
   /** Summary count and sum are cumulative in OTLP: the backend keeps them (src/backend/temporality.ts). */
   readonly temporality = 'cumulative';
+  /** Cumulative exponential histograms are the backend's merged sketches. */
+  readonly cumulativeHistograms: boolean;
 
   constructor(private readonly o: OtlpOptions) {
+    this.cumulativeHistograms = o.timers?.exponentialHistograms === true && o.timers.histogramTemporality === 'cumulative';
     this.headers = { ...o.headers, 'Content-Type': o.encoding === 'json' ? 'application/json' : 'application/x-protobuf', 'User-Agent': 'zibrato' };
   }
 
@@ -48,7 +53,7 @@ export class OtlpTransport implements Transport {
     const payloads: DeliveryPayload[] = [];
     const rejected: EncodedBatch['rejected'] = [];
     for (let i = 0; i < batch.points.length; i += this.o.maxPointsPerRequest) {
-      const { request, rejected: bad } = buildOtlpRequest(batch, this.o.serviceName, batch.points.slice(i, i + this.o.maxPointsPerRequest), (p) => p.cumulative);
+      const { request, rejected: bad } = buildOtlpRequest(batch, this.o.serviceName, batch.points.slice(i, i + this.o.maxPointsPerRequest), (p) => p.cumulative, this.o.timers);
       rejected.push(...bad);
       const points = Math.min(this.o.maxPointsPerRequest, batch.points.length - i) - bad.length;
       if (points === 0) continue;
@@ -76,6 +81,8 @@ export const otlpSinkSpec: SinkSpec = {
     { key: 'serviceName', type: 'string', default: '', description: 'service.name for every resource (default: the point source)' },
     { key: 'headers', type: 'string', env: 'OTEL_EXPORTER_OTLP_HEADERS', secret: true, description: 'extra headers as k=v,k2=v2 (e.g. authorization)' },
     { key: 'maxPointsPerRequest', type: 'number', default: 5000, description: 'points per request; larger flushes are split' },
+    { key: 'exponentialHistograms', type: 'boolean', default: false, description: 'timers as exponential histograms (mergeable, unit s) instead of summaries' },
+    { key: 'histogramTemporality', type: 'string', default: 'cumulative', choices: ['cumulative', 'delta'], description: 'temporality of exponential histograms' },
     ...DELIVERY_OPTION_SPECS,
   ],
   create(o, context) {
@@ -89,6 +96,7 @@ export const otlpSinkSpec: SinkSpec = {
       headers,
       maxPointsPerRequest: Math.max(1, Math.floor(Number(o.maxPointsPerRequest))),
       timeoutMs: delivery.requestTimeoutMs,
+      timers: { exponentialHistograms: o.exponentialHistograms === true, histogramTemporality: String(o.histogramTemporality) === 'delta' ? 'delta' : 'cumulative' },
     });
     // Also the bare credential after an auth scheme ("Bearer <token>"), in case a server echoes only that.
     const secrets = Object.values(headers).flatMap((v) => [v, v.split(' ').pop()]);

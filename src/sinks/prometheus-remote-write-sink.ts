@@ -1,3 +1,4 @@
+import type { ExpBuckets, ExpHistogram } from '../backend/aggregators/exp-histogram.js';
 import type { SinkSpec } from './registry.js';
 import type { FlushBatch } from './sink.js';
 import { DeliveringSink } from './delivery/delivering-sink.js';
@@ -21,12 +22,92 @@ export interface RemoteWriteOptions {
   username?: string;
   password?: string;
   timeoutMs: number;
+  /** Timers as native histograms (Prometheus ≥ 2.40 with `--enable-feature=native-histograms`) instead of summaries. */
+  nativeHistograms?: boolean;
 }
 
-/** One remote-write time series: labels (sorted, `__name__` included) and one sample. */
+/**
+ * A native histogram sample (prompb `Histogram`, integer counts): bucket
+ * counts as spans + deltas, as remote write 1.0 carries them.
+ */
+export interface NativeHistogram {
+  count: number;
+  /** In the metric's unit (seconds for timers). */
+  sum: number;
+  /** Prometheus' schema is the exponential scale: base 2^(2^-schema). */
+  schema: number;
+  zeroThreshold: number;
+  zeroCount: number;
+  positiveSpans: [offset: number, length: number][];
+  positiveDeltas: number[];
+  negativeSpans: [offset: number, length: number][];
+  negativeDeltas: number[];
+}
+
+/** One remote-write time series: labels (sorted, `__name__` included) and one sample or one native histogram. */
 interface WireSeries {
   labels: [string, string][];
   value: number;
+  histogram?: NativeHistogram;
+}
+
+/**
+ * A gap of at most this many empty buckets is sent as zeros inside one span
+ * rather than as a new span: a span costs two varints, a zero delta one byte
+ * (Prometheus' own encoder does the same).
+ */
+const MAX_GAP_IN_SPAN = 2;
+
+/**
+ * Buckets as Prometheus spans and deltas. Prometheus numbers the bucket
+ * `(base^(i-1), base^i]` as `i`, our histogram (OTLP's convention) as `i-1`:
+ * hence the `+ 1`. Counts are rounded to integers (a sampled timer weighs
+ * 1/rate); cumulative counts rounded stay monotonic.
+ */
+function spansAndDeltas(buckets: ExpBuckets): { spans: [number, number][]; deltas: number[]; total: number } {
+  const spans: [number, number][] = [];
+  const deltas: number[] = [];
+  let previousIndex: number | undefined;
+  let previousCount = 0;
+  let total = 0;
+  for (const [index, raw] of buckets.entries()) {
+    const count = Math.round(raw);
+    const promIndex = index + 1;
+    const gap = previousIndex === undefined ? Infinity : promIndex - previousIndex - 1;
+    if (gap > MAX_GAP_IN_SPAN) {
+      spans.push([previousIndex === undefined ? promIndex : gap, 1]);
+    } else {
+      for (let g = 0; g < gap; g++) {
+        deltas.push(-previousCount);
+        previousCount = 0;
+      }
+      spans[spans.length - 1]![1] += gap + 1;
+    }
+    deltas.push(count - previousCount);
+    previousCount = count;
+    previousIndex = promIndex;
+    total += count;
+  }
+  return { spans, deltas, total };
+}
+
+/** A histogram (values in seconds) as a Prometheus native histogram sample with integer counts. */
+export function nativeHistogram(h: ExpHistogram, sumSeconds: number): NativeHistogram {
+  const pos = spansAndDeltas(h.positive);
+  const neg = spansAndDeltas(h.negative);
+  const zeroCount = Math.round(h.zeroCount);
+  return {
+    // The sum of the rounded buckets, so count and buckets always agree.
+    count: zeroCount + pos.total + neg.total,
+    sum: sumSeconds,
+    schema: h.scale,
+    zeroThreshold: h.zeroThreshold,
+    zeroCount,
+    positiveSpans: pos.spans,
+    positiveDeltas: pos.deltas,
+    negativeSpans: neg.spans,
+    negativeDeltas: neg.deltas,
+  };
 }
 
 function byName(a: [string, string], b: [string, string]): number {
@@ -36,6 +117,7 @@ function byName(a: [string, string], b: [string, string]): number {
 /** The remote-write series of one Prometheus series at a flush: summaries expand to quantiles, _sum and _count. */
 function wireSeries(s: PromSeries): WireSeries[] {
   const withName = (name: string, extra: [string, string][] = []): [string, string][] => [['__name__', name] as [string, string], ...s.labels, ...extra].sort(byName);
+  if (s.type === 'histogram') return s.histogram ? [{ labels: withName(s.family), value: 0, histogram: nativeHistogram(s.histogram, s.sum) }] : [];
   if (s.type !== 'summary') return [{ labels: withName(s.family), value: s.value }];
   return [
     ...SUMMARY_QUANTILES.map(([q, field]) => ({ labels: withName(s.family, [['quantile', q]]), value: s.quantiles[field] })),
@@ -49,14 +131,33 @@ function wireSeries(s: PromSeries): WireSeries[] {
  * `WriteRequest { repeated TimeSeries timeseries = 1; }`,
  * `TimeSeries { repeated Label labels = 1; repeated Sample samples = 2; }`,
  * `Label { string name = 1; string value = 2; }`,
- * `Sample { double value = 1; int64 timestamp = 2; }` (ms).
+ * `Sample { double value = 1; int64 timestamp = 2; }` (ms),
+ * and for native histograms `TimeSeries.histograms = 4`:
+ * `Histogram { uint64 count_int = 1; double sum = 3; sint32 schema = 4;
+ * double zero_threshold = 5; uint64 zero_count_int = 6;
+ * repeated BucketSpan negative_spans = 8; repeated sint64 negative_deltas = 9;
+ * repeated BucketSpan positive_spans = 11; repeated sint64 positive_deltas = 12;
+ * ResetHint reset_hint = 14; int64 timestamp = 15; }`,
+ * `BucketSpan { sint32 offset = 1; uint32 length = 2; }`. The reset hint is
+ * left UNKNOWN: Prometheus detects a reset (a restarted backend) from the counts.
  */
 export function encodeWriteRequest(series: readonly WireSeries[], timestampMs: number): Buffer {
   const w = new ProtoWriter();
   for (const s of series) {
     w.message(1, (ts) => {
       for (const [name, value] of s.labels) ts.message(1, (l) => l.string(1, name).string(2, value));
-      ts.message(2, (sample) => sample.double(1, s.value).uint(2, timestampMs));
+      const h = s.histogram;
+      if (h === undefined) ts.message(2, (sample) => sample.double(1, s.value).uint(2, timestampMs));
+      else {
+        ts.message(4, (m) => {
+          m.uint(1, h.count).double(3, h.sum).sint(4, h.schema).double(5, h.zeroThreshold).uint(6, h.zeroCount);
+          for (const [offset, length] of h.negativeSpans) m.message(8, (sp) => sp.sint(1, offset).uint(2, length));
+          m.packedSint(9, h.negativeDeltas);
+          for (const [offset, length] of h.positiveSpans) m.message(11, (sp) => sp.sint(1, offset).uint(2, length));
+          m.packedSint(12, h.positiveDeltas);
+          m.uint(15, timestampMs);
+        });
+      }
     });
   }
   return w.finish();
@@ -66,11 +167,14 @@ export function encodeWriteRequest(series: readonly WireSeries[], timestampMs: n
 export class RemoteWriteTransport implements Transport {
   readonly name = 'prometheus-remote-write';
   readonly temporality = 'cumulative';
+  /** Native histograms are cumulative per bucket: the backend keeps each timer's merged sketch. */
+  readonly cumulativeHistograms: boolean;
   private readonly state: PromState;
   private readonly headers: Record<string, string>;
 
   constructor(private readonly o: RemoteWriteOptions) {
-    this.state = new PromState(o.namespace);
+    this.state = new PromState(o.namespace, o.nativeHistograms === true);
+    this.cumulativeHistograms = o.nativeHistograms === true;
     this.headers = {
       'Content-Encoding': 'snappy',
       'Content-Type': 'application/x-protobuf',
@@ -116,6 +220,7 @@ export const prometheusRemoteWriteSinkSpec: SinkSpec = {
     { key: 'url', type: 'string', default: 'http://127.0.0.1:9090/api/v1/write', description: 'remote-write endpoint' },
     { key: 'namespace', type: 'string', default: '', description: 'prefix for every metric name, e.g. zibrato_' },
     { key: 'maxSeriesPerRequest', type: 'number', default: 2000, description: 'series per request; larger flushes are split' },
+    { key: 'nativeHistograms', type: 'boolean', default: false, description: 'timers as native histograms (mergeable; Prometheus needs --enable-feature=native-histograms) instead of summaries' },
     { key: 'bearerToken', type: 'string', env: 'PROMETHEUS_REMOTE_WRITE_TOKEN', secret: true, description: 'bearer token (env PROMETHEUS_REMOTE_WRITE_TOKEN)' },
     { key: 'username', type: 'string', env: 'PROMETHEUS_REMOTE_WRITE_USERNAME', description: 'basic auth user (env PROMETHEUS_REMOTE_WRITE_USERNAME)' },
     { key: 'password', type: 'string', env: 'PROMETHEUS_REMOTE_WRITE_PASSWORD', secret: true, description: 'basic auth password (env PROMETHEUS_REMOTE_WRITE_PASSWORD)' },
@@ -132,6 +237,7 @@ export const prometheusRemoteWriteSinkSpec: SinkSpec = {
       username: str(o.username),
       password: str(o.password),
       timeoutMs: delivery.requestTimeoutMs,
+      nativeHistograms: o.nativeHistograms === true,
     };
     const redactor = new Redactor([opts.bearerToken, opts.password, ...Redactor.urlSecrets(opts.url)], opts.username !== undefined || opts.password !== undefined ? [[opts.username ?? '', opts.password ?? '']] : []);
     return new DeliveringSink(new RemoteWriteTransport(opts), delivery, context.log, redactor);

@@ -1,8 +1,9 @@
 import type { ExpiredSeries, FlushBatch, MetricPoint } from './sink.js';
 import { familyName, pointLabels, MS_PER_SECOND } from './prometheus-naming.js';
+import { TimerSketch } from '../backend/aggregators/timer-aggregator.js';
 
-/** Prometheus metric types we produce. */
-export type PromType = 'counter' | 'gauge' | 'summary';
+/** Prometheus metric types we produce; `histogram` is a native histogram (remote write with `nativeHistograms`). */
+export type PromType = 'counter' | 'gauge' | 'summary' | 'histogram';
 
 /** One labelled series with its cumulative state. */
 export interface PromSeries {
@@ -17,6 +18,12 @@ export interface PromSeries {
   /** summary only: the cumulative sum in milliseconds, as received; `sum` is it in seconds (one division, no drift from adding rounded seconds). */
   sumMs: number;
   quantiles: Record<'p50' | 'p90' | 'p95' | 'p99', number>;
+  /**
+   * histogram only: the timer's merged sketch since its start (buckets of
+   * seconds), the backend's cumulative one when there is a backend; read it
+   * when encoding, at the flush that set it.
+   */
+  histogram?: TimerSketch;
   /** Epoch ms of the flush that last updated it. */
   updatedMs: number;
 }
@@ -36,8 +43,8 @@ interface FamilyInfo {
   size: number;
 }
 
-function promType(p: Pick<MetricPoint, 'type'>): PromType {
-  return p.type === 'counter' ? 'counter' : p.type === 'timer' ? 'summary' : 'gauge';
+function promType(p: Pick<MetricPoint, 'type'>, nativeHistograms: boolean): PromType {
+  return p.type === 'counter' ? 'counter' : p.type === 'timer' ? (nativeHistograms ? 'histogram' : 'summary') : 'gauge';
 }
 
 /** The sample names a family writes: a summary also owns `_sum` and `_count`. */
@@ -69,7 +76,8 @@ export class PromState {
   private readonly familyInfo = new Map<string, FamilyInfo>();
   private readonly sampleOwner = new Map<string, string>();
 
-  constructor(private readonly namespace: string) {}
+  /** `nativeHistograms`: timers become native histograms instead of summaries (only remote write can carry them). */
+  constructor(private readonly namespace: string, private readonly nativeHistograms = false) {}
 
   private key(family: string, labels: [string, string][]): string {
     return family + '\u0000' + labels.map(([k, v]) => `${k}\u0001${v}`).join('\u0000');
@@ -100,7 +108,11 @@ export class PromState {
         continue;
       }
       const family = familyName(p, this.namespace);
-      const type = promType(p);
+      const type = promType(p, this.nativeHistograms);
+      if (type === 'histogram' && p.type === 'timer' && p.sketch === undefined && p.cumulative?.histogram === undefined) {
+        rejected.push({ name: p.name, reason: 'a timer without its sketch cannot be a native histogram' });
+        continue;
+      }
       const why = this.conflict(family, type);
       if (why !== undefined) {
         rejected.push({ name: p.name, reason: why });
@@ -131,6 +143,10 @@ export class PromState {
         s.sumMs = p.cumulative?.sum ?? s.sumMs + p.sum;
         s.sum = s.sumMs / k;
         s.quantiles = { p50: p.p50 / k, p90: p.p90 / k, p95: p.p95 / k, p99: p.p99 / k };
+        if (type === 'histogram') {
+          if (p.cumulative?.histogram) s.histogram = p.cumulative.histogram;
+          else if (p.sketch) (s.histogram ??= new TimerSketch()).merge(p.sketch);
+        }
       } else s.value = p.value;
       touched.push(s);
     }
@@ -159,7 +175,7 @@ export class PromState {
       const family = familyName(x, this.namespace);
       const key = this.key(family, pointLabels(x));
       const s = this.series.get(key);
-      if (s && s.type === promType(x)) this.remove(key, s);
+      if (s && s.type === promType(x, this.nativeHistograms)) this.remove(key, s);
     }
   }
 

@@ -4,6 +4,11 @@
  * Hand-written so the runtime needs no protobuf library; the tests decode the
  * output with protobufjs and the official schemas.
  */
+function zigzag(v: number): bigint {
+  const x = BigInt(Math.trunc(v));
+  return x >= 0n ? x << 1n : ((-x) << 1n) - 1n;
+}
+
 export class ProtoWriter {
   private chunks: Buffer[] = [];
   private length = 0;
@@ -33,6 +38,29 @@ export class ProtoWriter {
     this.tag(field, 0);
     this.varint(typeof v === 'bigint' ? v : BigInt(Math.trunc(v)));
     return this;
+  }
+
+  /** sint32/sint64 field (zigzag varint, so small negatives stay short). */
+  sint(field: number, v: number): this {
+    this.tag(field, 0);
+    this.varint(zigzag(v));
+    return this;
+  }
+
+  /** A packed repeated sint64 field (proto3's default encoding for repeated scalars); nothing when empty. */
+  packedSint(field: number, values: readonly number[]): this {
+    if (values.length === 0) return this;
+    const inner = new ProtoWriter();
+    for (const v of values) inner.varint(zigzag(v));
+    return this.bytes(field, inner.finish());
+  }
+
+  /** A packed repeated uint64 field; nothing when empty. */
+  packedUint(field: number, values: readonly number[]): this {
+    if (values.length === 0) return this;
+    const inner = new ProtoWriter();
+    for (const v of values) inner.varint(BigInt(Math.trunc(v)));
+    return this.bytes(field, inner.finish());
   }
 
   bool(field: number, v: boolean): this {

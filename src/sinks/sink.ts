@@ -1,4 +1,4 @@
-import type { DDSketch } from '@datadog/sketches-js';
+import type { TimerSketch } from '../backend/aggregators/timer-aggregator.js';
 import type { Tags } from '../wire/series-encoding.js';
 import type { Level } from '../levels.js';
 
@@ -39,6 +39,12 @@ export interface TimerTotals {
   startMs: number;
   count: number;
   sum: number;
+  /**
+   * The merged sketch of every interval since `startMs`, for a sink that also
+   * set {@link Sink.cumulativeHistograms} (native histograms). The backend's
+   * own object, updated at each flush: encode it during `export`, keep no reference.
+   */
+  histogram?: TimerSketch;
 }
 
 /** A counter rolled up over one flush interval. */
@@ -81,7 +87,7 @@ export interface TimerPoint extends PointBase {
    * one on reset) so a sink that merges percentiles (the store) can serialize
    * it; other sinks ignore it and pay nothing.
    */
-  sketch?: DDSketch;
+  sketch?: TimerSketch;
   /** Set by the backend for a sink whose temporality is `cumulative`. */
   cumulative?: TimerTotals;
 }
@@ -151,6 +157,12 @@ export interface Sink {
   readonly name: string;
   /** `cumulative` to get running totals on counter and timer points; default `delta`. */
   readonly temporality?: Temporality;
+  /**
+   * With `cumulative`: true to also get each timer's merged sketch since its
+   * start (`cumulative.histogram`). Off by default: it costs one histogram per
+   * timer series, kept as long as the series.
+   */
+  readonly cumulativeHistograms?: boolean;
   /** Opens connections or servers; called once before the first export. */
   start?(): Promise<void>;
   export(batch: FlushBatch): Promise<void>;

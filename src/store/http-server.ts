@@ -6,6 +6,7 @@ import { dirname, extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ZibratoError } from '../errors.js';
 import { BadQueryError, parseQueryParams, parseSeriesParams } from './query-params.js';
+import type { SeriesSource } from './prometheus-source.js';
 import type { MetricStore, SeriesInfo } from './store.js';
 
 /** The repository's (or package's) `web/` folder: two levels up from src/store or dist/store. */
@@ -54,6 +55,11 @@ export interface StoreHttpOptions {
   store: () => MetricStore | undefined;
   status: StatusSource;
   log: (line: string) => void;
+  /**
+   * Where /api/series and /api/query read from instead of the store (a
+   * Prometheus-compatible API); dashboards and /api/status stay the store's.
+   */
+  source?: SeriesSource;
 }
 
 /**
@@ -144,6 +150,9 @@ export class StoreHttpServer {
     }
     if (path === '/api/events' && req.method === 'GET') return this.openEvents(req, res);
     if (path === '/api/status' && req.method === 'GET') return this.json(res, 200, await this.status());
+    const source = this.options.source;
+    if (source !== undefined && path === '/api/series' && req.method === 'GET') return this.json(res, 200, await source.listSeries(parseSeriesParams(url.searchParams)));
+    if (source !== undefined && path === '/api/query' && req.method === 'GET') return this.json(res, 200, await source.query(parseQueryParams(url.searchParams, Date.now())));
     const store = this.options.store();
     if (!store) {
       return this.json(res, 503, { error: { code: 'ZIB_ERR_STORE_FAILED', message: this.options.status.storeError() ?? 'the store is not open' } });

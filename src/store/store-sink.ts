@@ -5,10 +5,16 @@ import { parseDurationMs } from '../cli/duration.js';
 import type { FlushBatch, Sink, SinkStatus } from '../sinks/sink.js';
 import type { SinkSpec } from '../sinks/registry.js';
 import { isLoopback, StoreHttpServer } from './http-server.js';
+import type { SeriesSource } from './prometheus-source.js';
+import { PrometheusSource } from './prometheus-source.js';
 import { DEFAULT_RETENTION, MetricStore, type MetricStoreOptions } from './store.js';
 
 /** How often rollups and retention run. One minute: a 1-minute bucket is rolled soon after it ends. */
 const DEFAULT_MAINTENANCE_INTERVAL_MS = 60_000;
+/** A query to a Prometheus source that takes longer fails (the page shows the error) rather than hanging the chart. */
+const PROMETHEUS_SOURCE_TIMEOUT_MS = 10_000;
+/** How far back a Prometheus source lists series: a day, the span the UI's search usually means. */
+const PROMETHEUS_SOURCE_LOOKBACK_MS = 86_400_000;
 /** A database that failed to open is tried again at most this often (each attempt logs). */
 const REOPEN_INTERVAL_MS = 60_000;
 
@@ -24,6 +30,8 @@ export interface StoreSinkOptions {
   now?: () => number;
   rollupGraceMs?: number;
   log: (line: string) => void;
+  /** Where the UI's series and charts come from instead of the database (docs/http-api.md, "Reading from Prometheus"). */
+  source?: SeriesSource;
 }
 
 /**
@@ -65,6 +73,7 @@ export class StoreSink implements Sink {
             store: () => this.store,
             status: { storeError: () => this.lastError, retention: () => ({ raw: r.raw, '1m': r.m1, '1h': r.h1 }) },
             log: options.log,
+            source: options.source,
           });
   }
 
@@ -152,6 +161,9 @@ export const storeSinkSpec: SinkSpec = {
     { key: 'retentionRaw', type: 'string', default: DEFAULT_RETENTION.raw, description: 'how long raw flush-resolution rows are kept' },
     { key: 'retention1m', type: 'string', default: DEFAULT_RETENTION.m1, description: 'how long 1-minute rollups are kept' },
     { key: 'retention1h', type: 'string', default: DEFAULT_RETENTION.h1, description: 'how long 1-hour rollups are kept' },
+    { key: 'source', type: 'string', default: 'store', choices: ['store', 'prometheus'], description: 'where the UI reads series and charts: this store, or a Prometheus-compatible query API (sourceUrl)' },
+    { key: 'sourceUrl', type: 'string', default: 'http://127.0.0.1:9090', description: 'Prometheus or VictoriaMetrics query API base URL, with source prometheus' },
+    { key: 'sourceNamespace', type: 'string', default: '', description: 'the namespace the remote-write sink used (e.g. zibrato_), with source prometheus' },
   ],
   validate(o, where) {
     for (const key of ['retentionRaw', 'retention1m', 'retention1h']) parseDurationMs(String(o[key]), `${where}.${key}`);
@@ -167,5 +179,9 @@ export const storeSinkSpec: SinkSpec = {
       token: o.token === undefined || o.token === '' ? undefined : String(o.token),
       retention: { raw: String(o.retentionRaw), m1: String(o.retention1m), h1: String(o.retention1h) },
       log: context.log,
+      source:
+        o.source === 'prometheus'
+          ? new PrometheusSource({ url: String(o.sourceUrl), namespace: String(o.sourceNamespace ?? ''), timeoutMs: PROMETHEUS_SOURCE_TIMEOUT_MS, lookbackMs: PROMETHEUS_SOURCE_LOOKBACK_MS })
+          : undefined,
     }),
 };

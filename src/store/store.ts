@@ -1,10 +1,9 @@
 import { lstat, stat } from 'node:fs/promises';
 import { makePrivateDir } from '../security/files.js';
 import { join, resolve } from 'node:path';
-import { DDSketch } from '@datadog/sketches-js';
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { ZibratoError } from '../errors.js';
-import { TIMER_RELATIVE_ACCURACY } from '../backend/aggregators/timer-aggregator.js';
+import { TimerSketch } from '../backend/aggregators/timer-aggregator.js';
 import type { FlushBatch, MetricPoint } from '../sinks/sink.js';
 import type { Tags } from '../wire/series-encoding.js';
 import { loadDuckDb } from './duckdb.js';
@@ -115,7 +114,7 @@ interface Partial {
   min: number;
   max: number;
   last: number | null;
-  sketch?: DDSketch;
+  sketch?: TimerSketch;
   /** Union of a set's members over the step. */
   set?: SetUnion;
 }
@@ -658,7 +657,7 @@ export class MetricStore {
     if (sid.length === 0) return;
     await c.run(`CREATE OR REPLACE TEMP TABLE merged_summary (series_id INTEGER, t BIGINT, summary BLOB)`);
     const app = await c.createAppender('merged_summary', 'main', 'temp');
-    let sketch: DDSketch | undefined;
+    let sketch: TimerSketch | undefined;
     let set: SetUnion | undefined;
     for (let i = 0; i < sid.length; i++) {
       if (summary === 'members') (set ??= new SetUnion()).addEncoded(blobs[i]!);
@@ -894,7 +893,7 @@ function groupedValue(members: (Partial | undefined)[][], i: number, stat: strin
     if (p.min < merged.min) merged.min = p.min;
     if (p.max > merged.max) merged.max = p.max;
     if (p.sketch) {
-      merged.sketch ??= new DDSketch({ relativeAccuracy: TIMER_RELATIVE_ACCURACY });
+      merged.sketch ??= new TimerSketch();
       merged.sketch.merge(p.sketch);
     }
     if (p.set) {

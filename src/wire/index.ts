@@ -6,3 +6,4 @@ export * from './batch-decoder.js';
 export * from './legacy-text.js';
 export * from './set-member.js';
 export * from './socket-options.js';
+export * from './shard.js';

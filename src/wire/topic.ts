@@ -16,13 +16,81 @@ export function topicFor(level: Level): Buffer {
   return LEVEL_TOPICS[LEVELS.indexOf(level)]!;
 }
 
-/** The level number a topic frame names, or -1 when it is not exactly a level topic. */
+/** The level number a topic frame names (a level topic or one of its shard topics), or -1 when it is neither. */
 export function levelOfTopic(frame: Uint8Array): number {
-  for (let i = 0; i < LEVEL_TOPICS.length; i++) {
-    if (LEVEL_TOPICS[i]!.equals(frame)) return i;
-  }
-  return -1;
+  return parseTopic(frame)?.level ?? -1;
 }
+
+/**
+ * Sharded backends (docs/wire-format.md, "Shard topics"). A backend started
+ * with `--shard K/N` subscribes to `level|K/N|`; a publisher that sees such
+ * subscriptions sends each series' records on the topic of its shard. The
+ * topic still begins with `level|`, so an unsharded backend (subscribed to
+ * `level|`) receives every shard, and ZeroMQ's prefix match does all routing.
+ *
+ * The largest shard count: keeps topics short and the per-level writer arrays small.
+ */
+export const MAX_SHARD_COUNT = 256;
+
+/** The topic of shard `index`/`count` of a level: `info|1/2|`. With `count` 1 it is the plain level topic `info|`. */
+export function shardTopic(level: number, index: number, count: number): Buffer {
+  if (count === 1) return LEVEL_TOPICS[level]!;
+  return Buffer.from(`${LEVELS[level]}${TOPIC_SEPARATOR}${index}/${count}${TOPIC_SEPARATOR}`, 'latin1');
+}
+
+/** A topic frame or subscription prefix taken apart; `count` 1 (and `index` 1) for a plain level topic. */
+export interface ParsedTopic {
+  level: number;
+  index: number;
+  count: number;
+}
+
+const ZERO = 0x30;
+const NINE = 0x39;
+const SLASH = 0x2f;
+const BAR = 0x7c;
+
+/** A decimal of 1–3 digits without a leading zero at `bytes[from]`, ending before `end`; -1 when it is not one. */
+function smallDecimal(bytes: Uint8Array, from: number, end: number): number {
+  if (end <= from || end - from > 3 || bytes[from] === ZERO) return -1;
+  let n = 0;
+  for (let i = from; i < end; i++) {
+    const c = bytes[i]!;
+    if (c < ZERO || c > NINE) return -1;
+    n = n * 10 + (c - ZERO);
+  }
+  return n;
+}
+
+/**
+ * Parses a native message's topic frame: exactly `level|` or `level|K/N|`
+ * with 1 ≤ K ≤ N, 2 ≤ N ≤ {@link MAX_SHARD_COUNT}, decimals without leading
+ * zeros. Returns undefined for anything else (the message is malformed).
+ */
+export function parseTopic(frame: Uint8Array): ParsedTopic | undefined {
+  for (let level = 0; level < LEVEL_TOPICS.length; level++) {
+    const t = LEVEL_TOPICS[level]!;
+    if (frame.length < t.length) continue;
+    let prefix = true;
+    for (let i = 0; i < t.length; i++) {
+      if (frame[i] !== t[i]) {
+        prefix = false;
+        break;
+      }
+    }
+    if (!prefix) continue;
+    if (frame.length === t.length) return { level, index: 1, count: 1 };
+    if (frame[frame.length - 1] !== BAR) return undefined;
+    const slash = frame.indexOf(SLASH, t.length);
+    if (slash < 0) return undefined;
+    const index = smallDecimal(frame, t.length, slash);
+    const count = smallDecimal(frame, slash + 1, frame.length - 1);
+    if (index < 1 || count < 2 || count > MAX_SHARD_COUNT || index > count) return undefined;
+    return { level, index, count };
+  }
+  return undefined;
+}
+
 
 /**
  * The level number of a subscription prefix as seen by an XPUB socket

@@ -5,7 +5,8 @@ import { CumulativeState } from '../../src/backend/temporality.ts';
 import { Broker } from '../../src/broker/broker.ts';
 import { Zibrato } from '../../src/index.ts';
 import { MemorySink } from '../../src/sinks/memory-sink.ts';
-import type { CounterPoint, FlushBatch } from '../../src/sinks/sink.ts';
+import type { CounterPoint, FlushBatch, TimerPoint } from '../../src/sinks/sink.ts';
+import { TimerSketch } from '../../src/backend/aggregators/timer-aggregator.ts';
 import { tcpBrokerEndpoints } from '../helpers/ports.ts';
 import { eventually } from '../helpers/processes.ts';
 import { batchAt, counter, timer } from '../sinks/fixtures.ts';
@@ -24,6 +25,31 @@ describe('cumulative state', () => {
         { startMs: T - 10_000, count: 3, sum: 10 },
       ],
     );
+  });
+
+  test('with histograms, a timer also gets its merged sketch since its start; a series that comes back starts a new one', () => {
+    const state = new CumulativeState(true);
+    const sketchOf = (values: number[]): TimerSketch => {
+      const s = new TimerSketch();
+      for (const v of values) s.accept(v);
+      return s;
+    };
+    state.apply(batchAt([timer('t', { count: 2, sum: 3, sketch: sketchOf([1, 2]) })], T));
+    const second = state.apply(batchAt([timer('t', { count: 1, sum: 500, sketch: sketchOf([500]) })], T + 10_000)).points[0] as TimerPoint;
+    const h = second.cumulative!.histogram!;
+    assert.equal(h.count, 3);
+    assert.deepEqual([...h.positive.entries()], [...sketchOf([1, 2, 500]).positive.entries()]);
+    state.apply({ ...batchAt([], T + 20_000), expired: [{ type: 'timer', name: 't', source: '', tags: {} }] });
+    const back = state.apply(batchAt([timer('t', { count: 1, sum: 7, sketch: sketchOf([7]) })], T + 30_000)).points[0] as TimerPoint;
+    assert.equal(back.cumulative!.histogram!.count, 1);
+  });
+
+  test('without histograms a timer gets no merged sketch (nothing kept per series beyond count and sum)', () => {
+    const state = new CumulativeState();
+    const s = new TimerSketch();
+    s.accept(1);
+    const p = state.apply(batchAt([timer('t', { count: 1, sum: 1, sketch: s })], T)).points[0] as TimerPoint;
+    assert.equal(p.cumulative!.histogram, undefined);
   });
 
   test('a series the backend forgot starts again from zero with a new start, and its state is freed', () => {
@@ -70,6 +96,37 @@ test('a backend gives a sink that wants cumulative values running totals, and a 
   } finally {
     await z.close({ timeoutMs: 1000 });
     for (const b of backends) await b.stop();
+    await broker.stop();
+  }
+});
+
+test('a backend keeps the merged histogram of each timer for a sink that asks for cumulative histograms', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0 });
+  const sink = Object.assign(new MemorySink(), { temporality: 'cumulative' as const, cumulativeHistograms: true });
+  const backend = new Backend({ name: 'hist', broker: ep.subscribe, levels: ['info'], flushIntervalMs: 60_000, sink, selfMetrics: false, log: () => undefined });
+  const z = new Zibrato({ broker: ep.publish, source: 'temporality', log: () => undefined });
+  try {
+    await broker.start();
+    await backend.start();
+    assert.ok(await z.ready({ levels: ['info'], timeoutMs: 15_000 }));
+    const lat = (): TimerPoint => sink.batches.at(-1)!.points.find((p): p is TimerPoint => p.type === 'timer' && p.name === 'lat')!;
+    // The histogram is the backend's own, updated at each flush: read it at the flush that handed it over.
+    const counts: number[] = [];
+    for (const [values, received] of [[[1, 2], 2], [[500], 3]] as const) {
+      for (const ms of values) z.timing({ name: 'lat', ms });
+      z.flush();
+      await eventually(() => backend.status().received === received, 'records at the backend');
+      await backend.flush();
+      counts.push(lat().cumulative!.histogram!.count);
+    }
+    assert.deepEqual(counts, [2, 3]);
+    const all = new TimerSketch();
+    for (const v of [1, 2, 500]) all.accept(v);
+    assert.deepEqual([...lat().cumulative!.histogram!.positive.entries()], [...all.positive.entries()]);
+  } finally {
+    await z.close({ timeoutMs: 1000 });
+    await backend.stop();
     await broker.stop();
   }
 });

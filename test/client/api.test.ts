@@ -29,7 +29,7 @@ describe('the in-app API against a real broker and backend', () => {
     z.timing({ level: 'debug', name: 'db.query', ms: 12.5 });
     z.count({ name: 'jobs.done', source: 'other', tags: { region: 'us', shard: '1' } });
     z.flush();
-    const points = await pipe.points();
+    const points = await pipe.points(z);
     const jobs = find<CounterPoint>(points, 'jobs.done', 'counter');
     assert.deepEqual(jobs.find((p) => p.source === 'checkout-svc')?.value, 6);
     assert.deepEqual(jobs.find((p) => p.source === 'checkout-svc')?.tags, { region: 'eu' });
@@ -58,7 +58,7 @@ describe('the in-app API against a real broker and backend', () => {
     assert.equal(repo.save(false), 42);
     assert.throws(() => repo.save(true), /nope/);
     z.flush();
-    const points = await pipe.points();
+    const points = await pipe.points(z);
     const load = find<TimerPoint>(points, 'repo.load', 'timer').at(-1)!;
     assert.equal(load.count, 2);
     assert.ok(load.min >= 15, `timed until the promise settled (min ${load.min} ms)`);
@@ -77,7 +77,7 @@ describe('the in-app API against a real broker and backend', () => {
     assert.equal(await z.time({ name: 'job' }, async () => 'done'), 'done');
     assert.equal(z.time({ name: 'job.sync' }, () => 7), 7);
     z.flush();
-    const points = await pipe.points();
+    const points = await pipe.points(z);
     assert.equal(find<TimerPoint>(points, 'block', 'timer').at(-1)?.count, 3);
     assert.equal(find<CounterPoint>(points, 'block.runs', 'counter').at(-1)?.value, 3);
     for (const name of ['fetch', 'fetch.async', 'job', 'job.sync']) assert.equal(find<TimerPoint>(points, name, 'timer').at(-1)?.count, 1, name);

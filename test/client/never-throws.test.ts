@@ -197,7 +197,7 @@ describe('series the client sends', () => {
     z.emit('info', 'gaugeDelta', 'sampled.collide', 1);
     z.emit('info', 'counter', 'sampled.collide', 1, { sampleRate: 0.25 });
     z.flush();
-    const c = counters(await pipe.points(), 'sampled.collide');
+    const c = counters(await pipe.points(z), 'sampled.collide');
     assert.equal(c.at(-1)?.value, 4, 'one event at rate 0.25 counts 4');
   });
 
@@ -212,7 +212,7 @@ describe('series the client sends', () => {
     z.count({ name: 'flipping.tags', tags: { user: 'a' } });
     z.count({ name: 'flipping.tags', tags: { user: 'b' } });
     z.flush();
-    const c = counters(await pipe.points(), 'flipping.tags');
+    const c = counters(await pipe.points(z), 'flipping.tags');
     const total = (user: string) => c.filter((p) => p.tags.user === user).reduce((n, p) => n + p.value, 0);
     // The getter call is recorded under whichever value was encoded; the two literal calls each under their own.
     assert.equal(total('a') + total('b'), 3);
@@ -223,7 +223,7 @@ describe('series the client sends', () => {
     z.count({ name: 'typed.tags', tags: { status: 200, ok: true } as never });
     z.count({ name: 'typed.tags', tags: { status: '200', ok: 'true' } });
     z.flush();
-    const c = counters(await pipe.points(), 'typed.tags');
+    const c = counters(await pipe.points(z), 'typed.tags');
     assert.deepEqual(c.at(-1)?.tags, { status: '200', ok: 'true' });
     assert.equal(c.at(-1)?.value, 2);
   });

@@ -18,7 +18,7 @@ describe('config', () => {
       ['store', 'store', 'debug,info,warn,error,crit', 10_000],
     ]);
     assert.equal(c.backends[1]!.options.path, './zibrato-data/metrics.jsonl');
-    assert.deepEqual(c.backends[2]!.options, { path: './zibrato-data', host: '127.0.0.1', port: 5580, retentionRaw: '2d', retention1m: '30d', retention1h: '1y' });
+    assert.deepEqual(c.backends[2]!.options, { path: './zibrato-data', host: '127.0.0.1', port: 5580, retentionRaw: '2d', retention1m: '30d', retention1h: '1y', source: 'store', sourceUrl: 'http://127.0.0.1:9090', sourceNamespace: '' });
   });
   test('a store backend on a non-loopback address without a token is refused when the config is read', () => {
     rejects('backends:\n  - sink: store\n    options: { host: 0.0.0.0 }', /backends\[0\]\.options.*ZIB_ERR_TOKEN_REQUIRED|token/);
@@ -65,6 +65,16 @@ describe('config', () => {
     assert.deepEqual(specs.map((s) => s.name), ['broker', 'backend:file', 'ingest:statsd']);
     assert.deepEqual(specs[1]!.args, ['backend', 'file', '--name', 'file', '--levels', 'warn,error,crit', '--flush', '2000ms', '--broker', 'tcp://127.0.0.1:5551', '--path', '/tmp/x.jsonl', '--max-bytes', '104857600', '--max-age-ms', '86400000', '--keep', '7']);
   });
+});
+
+test('a backend\'s shard key becomes its --shard, and a bad one is a config error naming the key', () => {
+  const c = parseConfig('backends:\n  - sink: console\n    name: s1\n    shard: 1/2\n  - sink: console\n    name: s2\n    shard: 2/2\n  - sink: console\n    name: all\n');
+  assert.deepEqual(c.backends.map((b) => b.shard), ['1/2', '2/2', undefined]);
+  const args = childSpecs(c).map((s) => s.args);
+  assert.deepEqual(args[1]!.slice(args[1]!.indexOf('--shard'), args[1]!.indexOf('--shard') + 2), ['--shard', '1/2']);
+  assert.ok(!args[3]!.includes('--shard'));
+  rejects('backends:\n  - sink: console\n    shard: 3/2', /backends\[0\]\.shard: .*K must be 1…2/);
+  rejects('backends:\n  - sink: console\n    shard: 2', /backends\[0\]\.shard: .*expected K\/N/);
 });
 
 describe('levels and durations', () => {

@@ -6,6 +6,7 @@ import { MemorySink } from '../../src/sinks/memory-sink.ts';
 import type { Level } from '../../src/levels.ts';
 import type { MetricPoint, Sink } from '../../src/sinks/sink.ts';
 import { tcpBrokerEndpoints } from './ports.ts';
+import { eventually } from './processes.ts';
 
 /** A real broker and a backend with a MemorySink (and, if given, `extraSink` beside it), in this process, on fresh tcp ports. */
 export async function inProcessPipeline(levels: Level[] = ['debug', 'info', 'warn', 'error', 'crit'], options: { selfMetrics?: boolean; log?: (line: string) => void; extraSink?: Sink } = {}) {
@@ -20,9 +21,25 @@ export async function inProcessPipeline(levels: Level[] = ['debug', 'info', 'war
     broker,
     backend,
     sink,
-    /** Flushes the backend after records in flight arrived, and returns every point so far. */
-    async points(): Promise<MetricPoint[]> {
-      await new Promise((r) => setTimeout(r, 150));
+    /**
+     * Flushes the backend once the records in flight arrived, and returns every point so far.
+     * Given the publishing client, "arrived" is exact: nothing left in its buffer and the backend
+     * received all it sent. Without one (a child process published), it waits until the backend
+     * has received something and the count holds still across a few polls.
+     */
+    async points(sentBy?: { stats(): { sent: number; buffered: number } }): Promise<MetricPoint[]> {
+      if (sentBy) {
+        await eventually(() => sentBy.stats().buffered === 0 && backend.status().received >= sentBy.stats().sent, 'the backend to receive what the client sent', 20_000, 10);
+      } else {
+        let last = -1;
+        let still = 0;
+        await eventually(() => {
+          const now = backend.status().received;
+          still = now > 0 && now === last ? still + 1 : 0;
+          last = now;
+          return still >= 3;
+        }, 'the backend to receive records and then nothing more', 20_000, 100);
+      }
       await backend.flush();
       return sink.batches.flatMap((b) => b.points);
     },

@@ -9,8 +9,8 @@ import { counterTotal, readRows } from '../helpers/jsonl.ts';
 
 after(stopAll);
 
-async function run(args: string[]): Promise<{ code: number | null; out: string }> {
-  const p = zibrato(args);
+async function run(args: string[], env?: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  const p = zibrato(args, { env });
   const { code } = await p.exited;
   return { code, out: p.lines.join('\n') };
 }
@@ -62,12 +62,19 @@ test('numeric and duration options are validated, every subcommand exiting 2 wit
     [['broker', '--stats-interval', '5'], /--stats-interval: "5" is not a duration/],
     [['backend', 'graphite', '--port', '-5'], /--port: "-5" is not a whole number from 1 to 65535/],
     [['backend', 'file', '--no-such-option'], /unknown option '--no-such-option'/],
+    [['backend', 'console', '--shard', '3/2'], /ZIB_ERR_INVALID_SHARD: --shard: the shard K must be 1…2, got 3/],
   ];
   for (const [args, re] of cases) {
     const r = await run(args);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.out}`);
     assert.match(r.out, re);
   }
+});
+
+test('a bad ZIBRATO_BACKEND_SHARD is refused like a bad --shard, naming the variable', async () => {
+  const r = await run(['backend', 'console'], { ZIBRATO_BACKEND_SHARD: '1/1' });
+  assert.equal(r.code, 2, r.out);
+  assert.match(r.out, /ZIB_ERR_INVALID_SHARD: ZIBRATO_BACKEND_SHARD: the shard count N must be 2…256/);
 });
 
 test('a bind error names the endpoint and the option, and exits 3', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { StoreSink } from '../../src/store/store-sink.ts';
 import { ROOT } from '../helpers/processes.ts';
 import { batch, startStoreSink } from '../helpers/store.ts';
+import { parseConfig } from '../../src/config/config.ts';
 
 const doc = readFileSync(join(ROOT, 'docs/http-api.md'), 'utf8');
 /** Every GET of the API shown with curl in docs/http-api.md (not the SSE stream, which never ends). */
@@ -36,4 +37,11 @@ test('every curl example in docs/http-api.md is answered as the doc says (200, o
     const expected = path.includes('step=often') ? 400 : 200;
     assert.equal(res.status, expected, `${path}: ${await res.text()}`);
   }
+});
+
+test('the config example of a Prometheus source in docs/http-api.md parses and validates', () => {
+  const block = [...doc.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).find((b) => b.includes('source: prometheus'));
+  assert.ok(block, 'docs/http-api.md shows a store with source: prometheus');
+  const config = parseConfig(block, 'docs/http-api.md');
+  assert.deepEqual(config.backends.map((b) => b.sink), ['prometheus-remote-write', 'store']);
 });

@@ -21,7 +21,7 @@ describe('store behind a real broker and backend: the API returns exactly what t
     for (let i = 1; i <= 100; i++) z.timing({ name: 'db.query', ms: i });
     for (const u of ['ann', 'bob', 'ann', 'cid']) z.emit('info', 'set', 'visitors', u);
     await z.close();
-    const points = await pipe.points();
+    const points = await pipe.points(z);
     assert.equal(points.length, 4, JSON.stringify(points.map((p) => p.name)));
   });
   after(async () => {

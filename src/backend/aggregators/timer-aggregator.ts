@@ -1,24 +1,44 @@
-import { DDSketch } from '@datadog/sketches-js';
 import type { TimerPoint } from '../../sinks/sink.js';
 import type { Aggregator, SeriesIdentity } from './aggregator.js';
+import { EXP_HISTOGRAM_MAX_BUCKETS, EXP_HISTOGRAM_MAX_SCALE, ExpHistogram } from './exp-histogram.js';
 
 /**
- * Relative accuracy of the quantile sketch. 0.5 % leaves headroom under the
- * 1 % promise for the difference between rank conventions. DDSketch memory
- * depends on the range of values (log buckets), never on the sample count.
- */
-export const TIMER_RELATIVE_ACCURACY = 0.005;
-
-/**
- * Magnitudes below this (ms) go to the sketch's zero bucket. DDSketch keeps one
- * bucket per log step between the smallest and largest value it has seen, and
- * sketches-js overflows the call stack on a span like 1e-300…1e308 (found by
- * fuzzing); a picosecond is far below any clock a timer reads. min, max, sum
- * and count stay exact.
+ * Magnitudes at or below this (ms) go to the sketch's zero bucket: a
+ * picosecond is far below any clock a timer reads, and a value like 1e-300
+ * next to 1e3 would otherwise force the histogram down to a coarse scale.
+ * min, max, sum and count stay exact.
  */
 export const TIMER_SKETCH_MIN_MS = 1e-9;
 
-/** Timer statistics: exact count/sum/min/max/stddev, percentiles from a mergeable DDSketch. Merge rule: sketch merge, sums add. */
+/** Timers travel in milliseconds; their sketch buckets seconds (see {@link TimerSketch}). */
+const MS_PER_SECOND = 1000;
+
+/**
+ * A timer's quantile sketch: a base-2 exponential histogram of the values **in
+ * seconds**, so its buckets are the ones Prometheus native histograms and
+ * OTLP exponential histograms of a `_seconds` / `s` metric use, exported
+ * without re-bucketing (1000 is not a power of 2: bucketing milliseconds
+ * would put every boundary off the seconds grid). Its API speaks
+ * milliseconds, like the rest of the timer: {@link accept} and
+ * {@link getValueAtQuantile} (the names the store used with DDSketch).
+ */
+export class TimerSketch extends ExpHistogram {
+  constructor(maxScale = EXP_HISTOGRAM_MAX_SCALE) {
+    super(TIMER_SKETCH_MIN_MS / MS_PER_SECOND, EXP_HISTOGRAM_MAX_BUCKETS, maxScale);
+  }
+
+  /** Adds `weight` samples of `ms` milliseconds. */
+  accept(ms: number, weight = 1): void {
+    this.record(ms / MS_PER_SECOND, weight);
+  }
+
+  /** The value at quantile `q`, in milliseconds (≤ 0.27 % relative error at scale 7). */
+  getValueAtQuantile(q: number): number {
+    return this.quantile(q) * MS_PER_SECOND;
+  }
+}
+
+/** Timer statistics: exact count/sum/min/max/stddev, percentiles from a mergeable exponential histogram. Merge rule: histogram merge, sums add. */
 export class TimerAggregator implements Aggregator<TimerAggregator> {
   count = 0;
   sum = 0;
@@ -26,7 +46,7 @@ export class TimerAggregator implements Aggregator<TimerAggregator> {
   min = Infinity;
   max = -Infinity;
   touched = false;
-  sketch = new DDSketch({ relativeAccuracy: TIMER_RELATIVE_ACCURACY });
+  sketch = new TimerSketch();
 
   add(value: number, weight: number): void {
     this.count += weight;
@@ -34,7 +54,7 @@ export class TimerAggregator implements Aggregator<TimerAggregator> {
     this.sumSquares += value * value * weight;
     if (value < this.min) this.min = value;
     if (value > this.max) this.max = value;
-    this.sketch.accept(value > -TIMER_SKETCH_MIN_MS && value < TIMER_SKETCH_MIN_MS ? 0 : value, weight);
+    this.sketch.accept(value, weight);
     this.touched = true;
   }
 
@@ -83,6 +103,6 @@ export class TimerAggregator implements Aggregator<TimerAggregator> {
     this.min = Infinity;
     this.max = -Infinity;
     this.touched = false;
-    this.sketch = new DDSketch({ relativeAccuracy: TIMER_RELATIVE_ACCURACY });
+    this.sketch = new TimerSketch();
   }
 }

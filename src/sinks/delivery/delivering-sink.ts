@@ -21,6 +21,7 @@ import type { DeliveryPayload, Transport } from './transport.js';
 export class DeliveringSink implements Sink {
   readonly name: string;
   readonly temporality: Temporality | undefined;
+  readonly cumulativeHistograms: boolean | undefined;
   private readonly spool: DiskSpool;
   private sent = 0;
   private failed = 0;
@@ -52,6 +53,7 @@ export class DeliveringSink implements Sink {
     this.now = now;
     this.name = transport.name;
     this.temporality = transport.temporality;
+    this.cumulativeHistograms = transport.cumulativeHistograms;
     this.spool = new DiskSpool(options.spoolDir, options.spoolMaxBytes);
   }
 

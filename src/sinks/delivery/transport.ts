@@ -25,6 +25,8 @@ export interface Transport {
   readonly name: string;
   /** What its encoder wants (see `Sink.temporality`); default `delta`. */
   readonly temporality?: Temporality;
+  /** See `Sink.cumulativeHistograms`. */
+  readonly cumulativeHistograms?: boolean;
   /**
    * Encodes a flush. Must not throw for a bad point: fix it by the sink's
    * documented rule or list it in `rejected`.

@@ -12,22 +12,13 @@ export interface PromResult {
 }
 
 /**
- * A real Prometheus on a free port with its own temporary TSDB, optionally
- * scraping one target every second, with the remote-write receiver enabled.
+ * A local peer serving the Prometheus HTTP API (`/api/v1/query`) and taking
+ * remote write on `/api/v1/write`: Prometheus and VictoriaMetrics both do.
+ * Holds the process, its port and what tests ask it.
  */
-export class PrometheusPeer {
-  private proc: PeerProcess | undefined;
-  private constructor(readonly dir: string, readonly port: number, private readonly scrapeTarget: string | undefined) {}
-
-  static async create(dir: string, scrapeTarget?: string): Promise<PrometheusPeer> {
-    mkdirSync(join(dir, 'data'), { recursive: true });
-    const peer = new PrometheusPeer(dir, await freeTcpPort(), scrapeTarget);
-    const scrape = scrapeTarget
-      ? `scrape_configs:\n  - job_name: zibrato\n    scrape_interval: 1s\n    scrape_timeout: 900ms\n    static_configs:\n      - targets: ['${scrapeTarget}']\n`
-      : 'scrape_configs: []\n';
-    writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n${scrape}`);
-    return peer;
-  }
+export abstract class PromApiPeer {
+  protected proc: PeerProcess | undefined;
+  protected constructor(readonly dir: string, readonly port: number) {}
 
   get baseUrl(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -37,18 +28,12 @@ export class PrometheusPeer {
     return `${this.baseUrl}/api/v1/write`;
   }
 
-  async start(): Promise<void> {
-    this.proc = new PeerProcess(PROMETHEUS_BIN, [
-      `--config.file=${join(this.dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(this.dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${this.port}`,
-      '--web.enable-remote-write-receiver',
-      '--log.level=warn',
-    ]);
-    const proc = this.proc;
-    await waitFor(`prometheus to be ready (output: ${proc.log.slice(-1500)})`, async () => {
-      if (!proc.running) throw new Error(`prometheus exited: ${proc.log.slice(-2000)}`);
-      const res = await fetch(`${this.baseUrl}/-/ready`).catch(() => undefined);
+  /** Spawns `bin` and waits until `readyPath` answers 200 (failing at once if it exits). */
+  protected async launch(what: string, bin: string, args: string[], readyPath: string): Promise<void> {
+    const proc = (this.proc = new PeerProcess(bin, args));
+    await waitFor(`${what} to be ready (output: ${proc.log.slice(-1500)})`, async () => {
+      if (!proc.running) throw new Error(`${what} exited: ${proc.log.slice(-2000)}`);
+      const res = await fetch(`${this.baseUrl}${readyPath}`).catch(() => undefined);
       return res?.status === 200;
     }, 30_000, 200);
   }
@@ -81,5 +66,37 @@ export class PrometheusPeer {
     }, timeoutMs, 250).catch((err) => {
       throw new Error(`${(err as Error).message}; last result: ${last}`);
     });
+  }
+}
+
+/**
+ * A real Prometheus on a free port with its own temporary TSDB, optionally
+ * scraping one target every second, with the remote-write receiver enabled.
+ */
+export class PrometheusPeer extends PromApiPeer {
+  private constructor(dir: string, port: number, private readonly scrapeTarget: string | undefined, private readonly features: readonly string[]) {
+    super(dir, port);
+  }
+
+  /** `features`: values for `--enable-feature` (e.g. `native-histograms`). */
+  static async create(dir: string, scrapeTarget?: string, features: readonly string[] = []): Promise<PrometheusPeer> {
+    mkdirSync(join(dir, 'data'), { recursive: true });
+    const peer = new PrometheusPeer(dir, await freeTcpPort(), scrapeTarget, features);
+    const scrape = scrapeTarget
+      ? `scrape_configs:\n  - job_name: zibrato\n    scrape_interval: 1s\n    scrape_timeout: 900ms\n    static_configs:\n      - targets: ['${scrapeTarget}']\n`
+      : 'scrape_configs: []\n';
+    writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n${scrape}`);
+    return peer;
+  }
+
+  async start(): Promise<void> {
+    await this.launch('prometheus', PROMETHEUS_BIN, [
+      `--config.file=${join(this.dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(this.dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${this.port}`,
+      '--web.enable-remote-write-receiver',
+      '--log.level=warn',
+      ...(this.features.length > 0 ? [`--enable-feature=${this.features.join(',')}`] : []),
+    ], '/-/ready');
   }
 }

@@ -1,0 +1,77 @@
+/**
+ * The client side of sharded backends without a broker: a handle finds its
+ * shard's open batch once, and again only when the shard count changes.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ALL_LEVELS_MASK } from '../../src/levels.ts';
+import { InputProblems } from '../../src/client/input-problems.ts';
+import { RecordBuffer } from '../../src/client/record-buffer.ts';
+import { SeriesHandle } from '../../src/client/series-handle.ts';
+import { decodeBatch, encodeSeries, MetricKind, seriesShardHash, shardOf } from '../../src/wire/index.ts';
+
+const INFO = 1;
+
+function setup(names: string[]) {
+  const buffer = new RecordBuffer(1_000_000, 64 * 1024, ALL_LEVELS_MASK, () => undefined);
+  const problems = new InputProblems(buffer, () => undefined);
+  const handles = names.map((name) => ({ name, hash: seriesShardHash(name, '', undefined), handle: new SeriesHandle(buffer, problems, INFO, name, encodeSeries(MetricKind.counter, name, '', undefined), seriesShardHash(name, '', undefined)) }));
+  return { buffer, handles };
+}
+
+/** Per topic, the series names in the queued batches. */
+function namesByTopic(buffer: RecordBuffer): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const b of buffer.queue) out.set(b.stream, [...(out.get(b.stream) ?? []), ...decodeBatch(b.frame).series.map((s) => s.name)]);
+  return out;
+}
+
+const NAMES = Array.from({ length: 32 }, (_, i) => `series.${i}`);
+
+test('records made before a shard count change leave on the level topic, records after it on their shard’s topic', () => {
+  const { buffer, handles } = setup(NAMES);
+  for (const h of handles) h.handle.inc();
+  assert.equal(buffer.setShardCount(INFO, 2), true);
+  for (const h of handles) h.handle.inc();
+  buffer.sealAll();
+  const topics = namesByTopic(buffer);
+  assert.deepEqual(topics.get('info|')?.sort(), [...NAMES].sort());
+  for (const h of handles) {
+    const mine = `info|${shardOf(h.hash, 2) + 1}/2|`;
+    assert.ok(topics.get(mine)?.includes(h.name), `${h.name} not on ${mine}`);
+    const other = `info|${2 - shardOf(h.hash, 2)}/2|`;
+    assert.ok(!topics.get(other)?.includes(h.name), `${h.name} also on ${other}`);
+  }
+  assert.equal(buffer.queuedRecords, 2 * NAMES.length);
+  assert.equal(buffer.dropped, 0);
+});
+
+test('a shard count change seals the open batches of the old count and nothing is lost across several changes', () => {
+  const { buffer, handles } = setup(NAMES);
+  let made = 0;
+  for (const count of [2, 3, 1, 4, 2]) {
+    for (const h of handles) {
+      h.handle.inc(2);
+      made += 2;
+    }
+    buffer.setShardCount(INFO, count);
+  }
+  buffer.sealAll();
+  let queued = 0;
+  for (const b of buffer.queue) {
+    const batch = decodeBatch(b.frame);
+    for (let i = 0; i < batch.recordCount; i++) queued += 2;
+  }
+  assert.equal(queued, made);
+  assert.equal(buffer.queuedRecords, made / 2);
+  for (const b of buffer.queue) assert.match(b.stream, /^info\|([1-4]\/[2-4]\|)?$/);
+});
+
+test('setting the shard count a level already has changes nothing', () => {
+  const { buffer, handles } = setup(NAMES);
+  for (const h of handles) h.handle.inc();
+  const generation = buffer.generation;
+  assert.equal(buffer.setShardCount(INFO, 1), false);
+  assert.equal(buffer.generation, generation);
+  assert.equal(buffer.queue.length, 0);
+});
