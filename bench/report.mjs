@@ -172,7 +172,7 @@ export function renderPerformanceDoc(out) {
   }
   if (su) push(`- **Sustained load**: Zibrato never drops silently: a full client buffer counts \`dropped\` (and reports it as \`zibrato.client.dropped\`), the client's XPUB uses ZMQ_XPUB_NODROP so a slow broker pushes back into that counted buffer, a backend too slow for the broker's per-subscriber queue loses only its own batches and counts them as \`lost\` (sequence gaps, docs/delivery.md), and the backend counts what it refuses. statsd's losses appear only in the kernel's \`RcvbufErrors\`.`);
   if (me) push(`- **Memory**: a Zibrato timer is a base-2 exponential histogram (scale 7, 0.27 % relative error, buckets grow with the log of the value range, not the sample count) plus count/sum/min/max, so RSS does not follow the number of samples; what moves is V8's heap from decoding batches, collected as it goes. statsd stores every timer sample of the interval in an array until the flush sorts it: memory grows with the samples held.`);
-  if (la) push(`- **Latency**: the client holds records for at most \`flushIntervalMs\` (default 10 ms) so they leave in batches; that wait is most of the p50. With 1 ms the floor is a timer tick plus two ZeroMQ hops on loopback.`);
+  if (la) push(`- **Latency**: the client holds records for at most \`flushIntervalMs\` (default 250 ms, 10 ms before issue 10: each flush wakes the I/O thread, the broker and the backends) so they leave in batches; that wait is most of the p50, and a full batch leaves at once. With 1 ms the floor is a timer tick plus two ZeroMQ hops on loopback.`);
   push('');
 
   push(

@@ -10,7 +10,7 @@
 // background load on the shared machine hits them alike; two identical
 // uninstrumented variants (none, none2) show how far the noise alone moves the
 // figures. Every peer is started here on free 127.0.0.1 ports and stopped by PID.
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, Child, emitResult, freeTcpPort, isQuick, median, pollUntil, ROOT, runBench, sleep } from '../lib/common.mjs';
@@ -66,6 +66,8 @@ interface RoundResult {
   round: number;
   /** Service CPU (user + system, every thread) per request at the fixed rate, µs. */
   cpuUsPerRequest: number;
+  /** The same by thread group ({@link threadTicks}; 10 ms tick resolution). */
+  threadCpuUsPerRequest: { main: number; zmq: number; other: number };
   fixedRps: number;
   latencyMs: LoadResult['latencyMs'];
   saturationRps: number;
@@ -99,6 +101,37 @@ async function serviceClock(base: string): Promise<{ cpuUs: number; monotonicUs:
   const res = await fetch(`${base}/__cpu`);
   const u = (await res.json()) as { user: number; system: number; monotonicUs: number };
   return { cpuUs: u.user + u.system, monotonicUs: u.monotonicUs };
+}
+
+/**
+ * CPU ticks (user + system, 1/100 s) of each thread of a process, grouped as
+ * the main (JavaScript) thread, libzmq's I/O threads (`ZMQbg/…`) and the rest
+ * (libuv pool, V8 GC and compiler threads), from /proc/<pid>/task/<tid>/stat.
+ * `process.cpuUsage()` sums them all; the split says who pays.
+ */
+type ThreadTicks = { main: number; zmq: number; other: number };
+function threadTicks(pid: number): ThreadTicks {
+  const t: ThreadTicks = { main: 0, zmq: 0, other: 0 };
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      } catch {
+        continue; // the thread ended
+      }
+      // "tid (comm) state …": comm may hold spaces, so split after the last ')'.
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
+      if (Number(tid) === pid) t.main += ticks;
+      else if (comm.startsWith('ZMQbg')) t.zmq += ticks;
+      else t.other += ticks;
+    }
+  } catch {
+    // not Linux, or the process is gone: zeros
+  }
+  return t;
 }
 
 /** The peers every instrumented variant sends to, started once for the whole run. */
@@ -219,8 +252,12 @@ async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs:
     const warm = await load(base, { rate: 0, amount: CONFIG.warmupRequests, connections: CONFIG.connections, userOffset });
     userOffset = warm.nextUser;
     const c0 = await serviceClock(base);
+    const t0 = threadTicks(svc.pid as number);
     const fixed = await load(base, { rate: CONFIG.fixedRate, amount: CONFIG.fixedRequests, connections: CONFIG.connections, userOffset });
     const c1 = await serviceClock(base);
+    const t1 = threadTicks(svc.pid as number);
+    // Ticks are 10 ms: µs per request = ticks × 10,000 / requests.
+    const perRequest = (k: keyof ThreadTicks) => ((t1[k] - t0[k]) * 10_000) / fixed.completed;
     userOffset = fixed.nextUser;
     const sat = saturationRequests ? await load(base, { rate: 0, amount: saturationRequests, connections: CONFIG.saturationConnections, userOffset }) : undefined;
     if (sat) userOffset = sat.nextUser;
@@ -246,6 +283,7 @@ async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs:
       clientStats: statsLine ? (JSON.parse(statsLine.slice(16)) as Record<string, number>) : undefined,
       round,
       cpuUsPerRequest: (c1.cpuUs - c0.cpuUs) / fixed.completed,
+      threadCpuUsPerRequest: { main: perRequest('main'), zmq: perRequest('zmq'), other: perRequest('other') },
       fixedWindowUs: { fromUs: c0.monotonicUs, toUs: c1.monotonicUs },
       fixedRps: fixed.rps,
       latencyMs: fixed.latencyMs,
@@ -273,7 +311,8 @@ async function main(): Promise<void> {
         const satRequests = before ? Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, before * CONFIG.saturationSeconds))) : CONFIG.saturationRequests;
         const r = await runRound(peers, v, round, [], { saturationRequests: satRequests });
         rounds[v]!.push(r);
-        process.stdout.write(`round ${round} ${v}: ${r.cpuUsPerRequest.toFixed(1)} µs CPU/request, p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, saturation ${Math.round(r.saturationRps)}/s, completed ${r.completed}, reported ${r.reported ?? '—'}\n`);
+        const th = r.threadCpuUsPerRequest;
+        process.stdout.write(`round ${round} ${v}: ${r.cpuUsPerRequest.toFixed(1)} µs CPU/request (main ${th.main.toFixed(1)}, zmq I/O ${th.zmq.toFixed(1)}, other threads ${th.other.toFixed(1)}), p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, saturation ${Math.round(r.saturationRps)}/s, completed ${r.completed}, reported ${r.reported ?? '—'}\n`);
       }
     }
 
@@ -298,6 +337,11 @@ async function main(): Promise<void> {
           p999Ms: medianOf(rs, (r) => r.latencyMs.p999),
           saturationRps: medianOf(rs, (r) => r.saturationRps),
           fixedRps: medianOf(rs, (r) => r.fixedRps),
+          threadCpuUsPerRequest: {
+            main: medianOf(rs, (r) => r.threadCpuUsPerRequest.main),
+            zmq: medianOf(rs, (r) => r.threadCpuUsPerRequest.zmq),
+            other: medianOf(rs, (r) => r.threadCpuUsPerRequest.other),
+          },
         };
         const b = {
           cpuUsPerRequest: medianOf(base, (r) => r.cpuUsPerRequest),

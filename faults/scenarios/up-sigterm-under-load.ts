@@ -2,10 +2,12 @@
  * SIGTERM to `zibrato up` while an app publishes continuously. The app stops
  * producing when the signal is sent (as when a host is shut down), but what it
  * made up to then is still in its buffer, on the wire, in the broker and in
- * the backend's queue. up stops the backend first (it drains until 200 ms of
- * quiet, then makes a final flush), then the broker: every record made must
- * be in the file or counted (client dropped/unsubscribed/invalid, backend
- * dropped/invalid).
+ * the backend's queue. up stops the broker first (it has every publisher
+ * confirm its last send, forwards it, then closes), then the backend (it
+ * drains until 200 ms of quiet, then makes a final flush): every record made
+ * must be in the file or counted (client dropped/unsubscribed/invalid, backend
+ * dropped/invalid). `ZIBRATO_FAULT_FLUSH_MS` sets the app's flush interval
+ * (default: the client's); the race this catches grew with it.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -50,7 +52,7 @@ const scenario: Scenario = {
     const config = join(dir, 'zibrato.config.yaml');
     writeFileSync(config, `broker:\n  publish: [${ep.publish}]\n  subscribe: [${ep.subscribe}]\nbackends:\n  - name: file\n    sink: file\n    levels: info+\n    flush: 1s\n    options:\n      path: ${file}\n`);
     const up = zibrato(['up', '--config', config], { cwd: dir, label: 'up' });
-    const pub = new Proc(spawn(process.execPath, [PUBLISHER, ep.publish], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] }), 'publisher');
+    const pub = new Proc(spawn(process.execPath, [PUBLISHER, ep.publish, ...(process.env.ZIBRATO_FAULT_FLUSH_MS ? [process.env.ZIBRATO_FAULT_FLUSH_MS] : [])], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] }), 'publisher');
     let peak = 0;
     const pids: (number | undefined)[] = [up.pid, pub.pid];
     const sampler = setInterval(() => {

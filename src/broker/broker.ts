@@ -2,7 +2,7 @@ import * as zmq from 'zeromq';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { DEFAULT_PUBLISH_ENDPOINT, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
 import { HEADER_BYTES, HEADER_BYTES_V1, RECORD_BYTES, WIRE_VERSION, WIRE_VERSION_1 } from '../wire/constants.js';
-import { levelOfTopic, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
+import { BROKER_STOPPING, levelOfTopic, PUBLISHER_DONE, SUBSCRIBE_PUBLISHER_DONE, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import { RateLimitedLog } from '../diagnostics.js';
 import { SelfMetrics } from '../self-metrics.js';
 import { InvalidOptionError } from '../errors.js';
@@ -33,6 +33,22 @@ const MARKER_REPEAT_MS = 500;
  * default close timeout).
  */
 const UPSTREAM_CLOSE_MS = 2000;
+/**
+ * How long a stopping broker waits for every connected publisher to answer
+ * {@link BROKER_STOPPING} with {@link PUBLISHER_DONE} (docs/delivery.md). A
+ * Zibrato client answers within a few milliseconds of its event loop; only a
+ * publisher that does not speak the protocol (a raw ZeroMQ PUB) makes the
+ * broker wait this long, and what it sends after the broker closes is its own.
+ */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 2000;
+/** A stopping broker repeats {@link BROKER_STOPPING} this often, for publishers that connect while it drains. */
+const STOPPING_REPEAT_MS = 100;
+/**
+ * libzmq LINGER of the subscriber side once the broker has forwarded its last
+ * batch (the socket runs with 0 otherwise): the queued batches still reach
+ * the subscribers, which stop after the broker (`zibrato up`'s stop order).
+ */
+const FINAL_LINGER_MS = 2000;
 
 /** Options of {@link Broker}. */
 export interface BrokerOptions {
@@ -44,6 +60,8 @@ export interface BrokerOptions {
   selfMetricsIntervalMs?: number;
   /** See {@link DEFAULT_SUBSCRIPTION_SETTLE_MS}. */
   subscriptionSettleMs?: number;
+  /** See {@link DEFAULT_DRAIN_TIMEOUT_MS}. */
+  drainTimeoutMs?: number;
   log?: (line: string) => void;
   /**
    * The broker's CURVE key pair. With it, both sides accept only CURVE peers
@@ -149,6 +167,13 @@ export class Broker {
   private selfTimer: NodeJS.Timeout | undefined;
   private loops: Promise<void>[] = [];
   private closed = false;
+  private readonly drainTimeoutMs: number;
+  /** Set by {@link stop}: the broker asks its publishers to stop, forwards what they sent, then closes. */
+  private stopped: Promise<void> | undefined;
+  /** Publisher connections now: handshakes minus disconnects. */
+  private connectedPublishers = 0;
+  /** Connected publishers that answered {@link BROKER_STOPPING}: they send nothing more. */
+  private donePublishers = 0;
 
   constructor(options: BrokerOptions = {}) {
     this.publishEndpoints = options.publishEndpoints?.length ? options.publishEndpoints : [DEFAULT_PUBLISH_ENDPOINT];
@@ -161,6 +186,7 @@ export class Broker {
     this.upstreamCurve = options.upstreamCurve;
     this.upstreamBufferRecords = options.upstreamBufferRecords ?? DEFAULT_UPSTREAM_BUFFER_RECORDS;
     if (!Number.isInteger(this.upstreamBufferRecords) || this.upstreamBufferRecords < 1) throw new InvalidOptionError(`broker upstreamBufferRecords must be a positive integer, got ${this.upstreamBufferRecords}`);
+    this.drainTimeoutMs = options.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
     if (options.curve) {
       const { publicKey, secretKey } = options.curve;
       if (!isCurveKey(publicKey) || !isCurveKey(secretKey)) throw new InvalidOptionError('broker curve keys must be 40-character Z85 CURVE keys (zibrato keygen makes them)');
@@ -257,6 +283,11 @@ export class Broker {
   private async forwardRecords(): Promise<void> {
     try {
       for await (const frames of this.frontend) {
+        // One comparison, and only for one-frame messages (batches have two).
+        if (frames.length === 1 && frames[0]!.equals(PUBLISHER_DONE)) {
+          this.donePublishers++;
+          continue;
+        }
         // The link never waits: it queues (bounded) and sends at the central broker's pace.
         this.upstream?.push(frames, recordsIn(frames));
         await this.sendDownstream(frames);
@@ -311,7 +342,13 @@ export class Broker {
       for await (const event of this.frontend.events) {
         if (event.type === 'handshake') {
           this.stats.publisherConnections++;
+          this.connectedPublishers++;
           if (this.settled) void this.sendToPublishers(SUBSCRIPTIONS_COMPLETE);
+        } else if (event.type === 'disconnect') {
+          this.connectedPublishers = Math.max(0, this.connectedPublishers - 1);
+          // Events do not say which publisher left. Taking it for one that already answered keeps
+          // "publishers still to answer" from shrinking too early; at worst the drain waits longer.
+          if (this.donePublishers > 0) this.donePublishers--;
         }
         // Auth failures are the ZAP handler's refusals, already counted and logged with the peer's address.
         else if (event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
@@ -392,14 +429,27 @@ export class Broker {
     void this.sendDownstream(frames);
   }
 
-  /** Stops forwarding and releases both sockets. */
-  async stop(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+  /**
+   * Stops without losing what is in flight (docs/delivery.md): asks every
+   * publisher to stop sending ({@link BROKER_STOPPING}), forwards what they sent
+   * until each has answered {@link PUBLISHER_DONE} or left (at most
+   * `drainTimeoutMs`), hands the last batches to the subscribers, then releases
+   * both sockets. Subscribers should stop after the broker.
+   */
+  stop(): Promise<void> {
+    this.stopped ??= this.drainAndClose();
+    return this.stopped;
+  }
+
+  private async drainAndClose(): Promise<void> {
     if (this.selfTimer) clearInterval(this.selfTimer);
     clearTimeout(this.settleTimer);
     clearInterval(this.markerTimer);
+    if (this.loops.length > 0) await this.drainPublishers();
+    this.closed = true;
+    await this.sendChain;
     this.log(`broker stopping: forwarded ${this.stats.forwardedRecords} records, dropped ${this.stats.droppedRecords}`);
+    this.backend.linger = FINAL_LINGER_MS;
     this.frontend.close();
     if (this.upstream) {
       await this.upstream.close(UPSTREAM_CLOSE_MS);
@@ -410,5 +460,31 @@ export class Broker {
     this.backend.close();
     await Promise.allSettled(this.loops);
     await this.zap?.stop();
+  }
+
+  /** Publishers that may still send: connected and not yet answered. */
+  private get publishersToHear(): number {
+    return this.connectedPublishers - this.donePublishers;
+  }
+
+  private async drainPublishers(): Promise<void> {
+    // Subscribed first: the publishers' XPUB sockets send only what someone subscribes to.
+    void this.sendToPublishers(SUBSCRIBE_PUBLISHER_DONE);
+    const deadline = Date.now() + this.drainTimeoutMs;
+    let nextMarkerAt = 0;
+    // Done when every connected publisher answered (or left) and ZeroMQ holds nothing unread:
+    // a publisher that left had its last messages read before its disconnect was reported.
+    while (this.publishersToHear > 0 || this.frontend.readable) {
+      const now = Date.now();
+      if (now >= deadline) {
+        this.log(`stopped waiting after ${this.drainTimeoutMs} ms for ${this.publishersToHear} publisher(s) to confirm their last send (not Zibrato clients?); what they send from now on is not forwarded`);
+        return;
+      }
+      if (now >= nextMarkerAt) {
+        void this.sendToPublishers(BROKER_STOPPING);
+        nextMarkerAt = now + STOPPING_REPEAT_MS;
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 }

@@ -14,9 +14,10 @@ export interface ShutdownOptions {
  * process stops when `up` says so over its IPC channel, or when that channel
  * closes (`up` went away). A terminal's Ctrl-C reaches the whole process
  * group and systemd's SIGTERM every process of the service: if the children
- * acted on those, the broker could close while backends still drain, and
+ * acted on those, backends could stop while the broker still forwards, and
  * `up`'s own stop would arrive as a "second signal" that skips the final
- * flush. `up` stops them in order instead: gateways, backends, then the broker.
+ * flush. `up` stops them in order instead: gateways, the broker (which drains
+ * its publishers), then backends.
  */
 export function onShutdown(stop: (reason: string) => Promise<void>, log: (line: string) => void, options: ShutdownOptions = {}): void {
   let stopping = false;

@@ -35,7 +35,8 @@ export function childSpecs(config: ZibratoConfig): ChildSpec[] {
       ...(config.broker.upstream === undefined ? [] : ['--upstream', config.broker.upstream]),
       ...keys.broker,
     ],
-    stopOrder: 2,
+    // Before the backends: the broker drains its publishers and hands the last batches on (docs/delivery.md).
+    stopOrder: 1,
   });
   for (const b of config.backends) {
     const spec = sinkSpec(b.sink);
@@ -55,7 +56,7 @@ export function childSpecs(config: ZibratoConfig): ChildSpec[] {
         if (v) args.push(flagOf(o.key));
       } else args.push(flagOf(o.key), String(v));
     }
-    specs.push({ name: `backend:${b.name}`, args, env, stopOrder: 1 });
+    specs.push({ name: `backend:${b.name}`, args, env, stopOrder: 2 });
   }
   for (const [i, g] of config.ingest.entries()) {
     specs.push({
@@ -121,8 +122,8 @@ Children are restarted with exponential backoff when they die; their output is
 prefixed with their name. A child that exits with code 2 (usage or config
 error) or 3 (endpoint or port unusable) is not restarted: up stops everything
 and exits with that code, quoting the child's last lines. SIGINT (Ctrl-C) and
-SIGTERM stop gateways, then backends (each makes a final flush), then the
-broker. Children ignore signals and stop when up tells them (or when up goes
+SIGTERM stop gateways, then the broker (it has its publishers confirm their
+last send and forwards it), then backends (each makes a final flush). Children ignore signals and stop when up tells them (or when up goes
 away), so a signal to the whole group (a terminal's Ctrl-C, systemd's SIGTERM)
 still ends in that order with every final flush. A second Ctrl-C kills the
 children at once.

@@ -1,6 +1,6 @@
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_LEVEL, isLevel, type Level } from '../levels.js';
-import { DEFAULT_PUBLISH_ENDPOINT } from '../defaults.js';
+import { DEFAULT_CLIENT_FLUSH_INTERVAL_MS, DEFAULT_PUBLISH_ENDPOINT } from '../defaults.js';
 import type { Tags } from '../wire/series-encoding.js';
 import { checkTags, describeValue } from './call-checks.js';
 import { checkClientKeys, resolveClientKeys, type CurveClientKeys } from '../security/keys.js';
@@ -27,7 +27,11 @@ export interface ZibratoOptions {
    * booleans are sent as their string form).
    */
   tags?: Tags;
-  /** How long records may wait before their batch is sent. Default 10 ms. */
+  /**
+   * How long records may wait before their batch is sent. Default 250 ms
+   * ({@link DEFAULT_CLIENT_FLUSH_INTERVAL_MS}); a batch that fills up (`batchBytes`)
+   * is sent at once. `flush()` sends now.
+   */
   flushIntervalMs?: number;
   /** Most records held in memory while the broker is slow or away; past it records are dropped and counted. Default 1,000,000. */
   maxBufferedRecords?: number;
@@ -87,7 +91,7 @@ export function resolveOptions(o: ZibratoOptions = {}): ResolvedOptions {
     source: o.source ?? '',
     level: o.level ?? DEFAULT_LEVEL,
     tags: tags.tags ?? {},
-    flushIntervalMs: boundedInt('flushIntervalMs', o.flushIntervalMs, 10, 0, MAX_FLUSH_INTERVAL_MS),
+    flushIntervalMs: boundedInt('flushIntervalMs', o.flushIntervalMs, DEFAULT_CLIENT_FLUSH_INTERVAL_MS, 0, MAX_FLUSH_INTERVAL_MS),
     maxBufferedRecords: boundedInt('maxBufferedRecords', o.maxBufferedRecords, 1_000_000, 1, Number.MAX_SAFE_INTEGER),
     batchBytes: boundedInt('batchBytes', o.batchBytes, 64 * 1024, 256, MAX_BATCH_BYTES),
     log: o.log ?? ((line: string) => process.stderr.write(`[zibrato] ${line}\n`)),

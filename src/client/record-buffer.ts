@@ -83,6 +83,8 @@ export class RecordBuffer {
   unsubscribed = 0;
   /** True while a flush is scheduled; the hot path checks it to schedule one at most once. */
   flushPending = false;
+  /** Called when the hot path has sealed a full batch, so the transport sends it before the flush timer. */
+  batchSealed: () => void = () => undefined;
   constructor(
     readonly maxBufferedRecords: number,
     batchBytes: number,

@@ -90,10 +90,13 @@ export class SeriesHandle {
       return;
     }
     let w = this.writer;
-    if (w.isFull && !buffer.seal(w)) {
-      buffer.dropped++;
-      this.problems.overflow();
-      return;
+    if (w.isFull) {
+      if (!buffer.seal(w)) {
+        buffer.dropped++;
+        this.problems.overflow();
+        return;
+      }
+      buffer.batchSealed();
     }
     if (this.epoch !== w.epoch) {
       // Once per series per batch, never per record: a shard count change retired
@@ -110,6 +113,7 @@ export class SeriesHandle {
           this.problems.overflow();
           return;
         }
+        buffer.batchSealed();
         slot = w.addSeries(this.encoded);
       }
       this.slot = slot;

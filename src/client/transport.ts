@@ -3,7 +3,7 @@ import { ALL_LEVELS_MASK, LEVELS } from '../levels.js';
 import { stampSequence } from '../wire/batch-writer.js';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
-import { parseTopic, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
+import { BROKER_STOPPING, parseTopic, PUBLISHER_DONE, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import type { RecordBuffer, SealedBatch } from './record-buffer.js';
 import type { InputProblems } from './input-problems.js';
 import { LEARN_TIMEOUT_MS, UNSUBSCRIBE_DELAY_MS } from '../wire/subscriptions.js';
@@ -33,7 +33,10 @@ export class Transport {
   /** An unsubscription is waiting out {@link UNSUBSCRIBE_DELAY_MS}: a stream that just lost its subscriber is held, not discarded, meanwhile. */
   private removalPending = false;
   private subscribedMask = 0;
-  private draining = false;
+  /** The drain in progress: one at a time, and the {@link PUBLISHER_DONE} answer waits for it. */
+  private drainRun: Promise<void> | undefined;
+  /** This connection's broker said it is stopping and was answered; reset by the next handshake. */
+  private answeredStopping = false;
   private flushTimer: NodeJS.Timeout | undefined;
   private learnTimer: NodeJS.Timeout | undefined;
   private unsubscribeTimer: NodeJS.Timeout | undefined;
@@ -79,14 +82,49 @@ export class Transport {
   scheduleFlush = (): void => {
     if (this.buffer.flushPending || this.state === 'closed') return;
     this.buffer.flushPending = true;
-    this.flushTimer = setTimeout(this.flushNow, this.flushIntervalMs);
+    // One Timeout for the client's life, re-armed once it has fired: no allocation per flush.
+    if (this.flushTimer === undefined) this.flushTimer = setTimeout(this.onFlushTimer, this.flushIntervalMs);
+    else this.flushTimer.refresh();
   };
 
-  /** Seals open batches and sends what may be sent now. */
-  flushNow = (): void => {
+  private readonly onFlushTimer = (): void => {
     this.buffer.flushPending = false;
-    this.flushTimer = undefined;
+    this.sealAndSend();
+  };
+
+  /** Seals open batches and sends what may be sent now (an explicit `flush()`). */
+  flushNow = (): void => {
+    if (this.buffer.flushPending) {
+      // Before the timer fired: cleared, or it would keep the process alive until it does
+      // (a cleared Timeout cannot be re-armed, so the next flush makes a new one).
+      clearTimeout(this.flushTimer);
+      this.flushTimer = undefined;
+      this.buffer.flushPending = false;
+    }
+    this.sealAndSend();
+  };
+
+  private sealAndSend(): void {
     this.buffer.sealAll();
+    void this.drain();
+  }
+
+  /**
+   * Called by the hot path when it sealed a full batch (a burst): the queue is
+   * sent on the next turn of the event loop instead of at the flush timer, so
+   * a long flush interval bounds neither memory nor latency under load. Never
+   * sends from inside the app's call.
+   */
+  sendSoon = (): void => {
+    if (this.sendSoonPending || this.state === 'closed') return;
+    this.sendSoonPending = true;
+    setImmediate(this.sendQueued);
+  };
+
+  private sendSoonPending = false;
+
+  private readonly sendQueued = (): void => {
+    this.sendSoonPending = false;
     void this.drain();
   };
 
@@ -110,6 +148,7 @@ export class Transport {
   private onConnect(): void {
     if (this.state === 'closed') return;
     this.state = 'learning';
+    this.answeredStopping = false;
     clearTimeout(this.learnTimer);
     this.learnTimer = setTimeout(() => {
       if (this.state !== 'learning') return;
@@ -140,12 +179,41 @@ export class Transport {
     this.problems.warn('ZIB_BROKER_AWAY', `lost the broker at ${this.endpoint}; buffering up to ${this.buffer.maxBufferedRecords} records until it returns`);
   }
 
+  /**
+   * The broker is stopping (docs/delivery.md): from now on records are held as
+   * if it were away (bounded, counted if they overflow or outlive close()),
+   * and once the send in flight is out the broker is told nothing more comes,
+   * so it can forward the last batches and close without losing any.
+   */
+  private onBrokerStopping(): void {
+    if (this.state === 'closed' || this.answeredStopping) return;
+    this.answeredStopping = true;
+    clearTimeout(this.learnTimer);
+    this.state = 'connecting';
+    void this.answerStopping();
+  }
+
+  private async answerStopping(): Promise<void> {
+    // After the send in flight (zeromq.js allows one at a time): the answer must follow the last batch.
+    await this.drainRun;
+    try {
+      await this.socket.send(PUBLISHER_DONE);
+    } catch (err) {
+      // The broker gives up waiting after its drain timeout; nothing is lost here, the records are held.
+      if (!this.closing) this.problems.warn('ZIB_TRANSPORT', `could not answer the stopping broker at ${this.endpoint}: ${(err as Error).message}`);
+    }
+  }
+
   private async watchSubscriptions(): Promise<void> {
     try {
       for await (const [msg] of this.socket) {
         if (!msg || msg.length === 0) continue;
         if (msg.equals(SUBSCRIPTIONS_COMPLETE)) {
           this.goLive();
+          continue;
+        }
+        if (msg.equals(BROKER_STOPPING)) {
+          this.onBrokerStopping();
           continue;
         }
         const on = msg[0] === 1;
@@ -261,37 +329,38 @@ export class Transport {
    * discarded as unsubscribed; anything else (no broker, or subscriptions not
    * learned yet) stops the drain and is held.
    */
-  private async drain(): Promise<void> {
-    if (this.draining) return;
-    this.draining = true;
-    try {
-      const queue = this.buffer.queue;
-      while (queue.length > 0 && (this.state === 'live' || this.state === 'learning')) {
-        const batch = queue[0]!;
-        if (!this.hasSubscriber(batch)) {
-          // The broker would drop it without a trace; so it is held while the subscriptions may still change, else counted.
-          if (this.state === 'live' && ((this.buffer.mask & (1 << batch.level)) === 0 || !this.removalPending)) {
-            this.buffer.shift('unsubscribed');
-            continue;
-          }
-          break;
-        }
-        const sequence = this.sequences.get(batch.stream) ?? 0;
-        try {
-          stampSequence(batch.frame, sequence);
-          await this.socket.send([batch.topic, batch.frame]);
-        } catch (err) {
-          if ((this.state as State) === 'closed') break;
-          // With noDrop a full pipe fails the send; keep the batch and retry shortly.
-          this.problems.warn('ZIB_SEND_RETRY', `send to the broker failed (${(err as Error).message}); retrying`);
-          await new Promise((r) => setTimeout(r, 5));
+  private drain(): Promise<void> {
+    this.drainRun ??= this.drainQueue().finally(() => {
+      this.drainRun = undefined;
+    });
+    return this.drainRun;
+  }
+
+  private async drainQueue(): Promise<void> {
+    const queue = this.buffer.queue;
+    while (queue.length > 0 && (this.state === 'live' || this.state === 'learning')) {
+      const batch = queue[0]!;
+      if (!this.hasSubscriber(batch)) {
+        // The broker would drop it without a trace; so it is held while the subscriptions may still change, else counted.
+        if (this.state === 'live' && ((this.buffer.mask & (1 << batch.level)) === 0 || !this.removalPending)) {
+          this.buffer.shift('unsubscribed');
           continue;
         }
-        this.sequences.set(batch.stream, sequence + batch.records);
-        this.buffer.shift('sent');
+        break;
       }
-    } finally {
-      this.draining = false;
+      const sequence = this.sequences.get(batch.stream) ?? 0;
+      try {
+        stampSequence(batch.frame, sequence);
+        await this.socket.send([batch.topic, batch.frame]);
+      } catch (err) {
+        if ((this.state as State) === 'closed') break;
+        // With noDrop a full pipe fails the send; keep the batch and retry shortly.
+        this.problems.warn('ZIB_SEND_RETRY', `send to the broker failed (${(err as Error).message}); retrying`);
+        await new Promise((r) => setTimeout(r, 5));
+        continue;
+      }
+      this.sequences.set(batch.stream, sequence + batch.records);
+      this.buffer.shift('sent');
     }
   }
 

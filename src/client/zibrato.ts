@@ -161,6 +161,7 @@ export class Zibrato {
     this.rejected = new RejectedHandle(this.buffer, this.problems);
     try {
       this.transport = transport = new Transport(this.buffer, this.problems, this.options.broker, this.options.flushIntervalMs, this.options.curve);
+      this.buffer.batchSealed = transport.sendSoon;
     } catch (err) {
       // libzmq's context holds 1,023 sockets and a client uses 3: the 341st client in a process fails here.
       throw new ZibratoError('ZIB_ERR_CLIENT_SOCKET', `could not open the client's ZeroMQ socket (${(err as Error).message}); a process should share one client (~340 at most)`, { cause: err });

@@ -112,3 +112,24 @@ export function levelOfSubscription(prefix: Uint8Array): number {
  * clients ignore it as a topic that is not theirs.
  */
 export const SUBSCRIPTIONS_COMPLETE: Buffer = Buffer.from('\x02zibrato:subscriptions-complete', 'latin1');
+
+/**
+ * Sent upstream by a broker that is stopping (docs/delivery.md, "Stopping
+ * without losing what is in flight"): a publisher stops sending, holds what
+ * it has as if the broker were away, and answers {@link PUBLISHER_DONE} once
+ * its last send is out. Like {@link SUBSCRIPTIONS_COMPLETE}, the first byte (2)
+ * makes it a plain upstream message that older clients ignore.
+ */
+export const BROKER_STOPPING: Buffer = Buffer.from('\x02zibrato:broker-stopping', 'latin1');
+
+/**
+ * A publisher's answer to {@link BROKER_STOPPING}, one frame downstream: "I
+ * send nothing more to you". ZeroMQ keeps a connection's messages in order,
+ * so when the broker reads it, it holds everything this publisher sent. The
+ * broker subscribes to it only while it stops (an XPUB sends only what is
+ * subscribed) and never forwards it.
+ */
+export const PUBLISHER_DONE: Buffer = Buffer.from('zibrato:publisher-done', 'latin1');
+
+/** The subscription (first byte 1) a stopping broker sends upstream so publishers' XPUB sockets pass {@link PUBLISHER_DONE}. */
+export const SUBSCRIBE_PUBLISHER_DONE: Buffer = Buffer.concat([Buffer.from([1]), PUBLISHER_DONE]);

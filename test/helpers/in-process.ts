@@ -1,5 +1,7 @@
 import { Backend } from '../../src/backend/backend.ts';
 import { Broker } from '../../src/broker/broker.ts';
+import { Zibrato } from '../../src/client/zibrato.ts';
+import type { ZibratoOptions } from '../../src/client/options.ts';
 import { MemorySink } from '../../src/sinks/memory-sink.ts';
 import type { Level } from '../../src/levels.ts';
 import type { MetricPoint, Sink } from '../../src/sinks/sink.ts';
@@ -46,6 +48,24 @@ export async function inProcessPipeline(levels: Level[] = ['debug', 'info', 'war
       await broker.stop();
     },
   };
+}
+
+type Pipeline = Awaited<ReturnType<typeof inProcessPipeline>>;
+
+/**
+ * An in-process pipeline at `levels` and a client connected to it (diagnostics
+ * silenced), ready for those levels before `fn` runs; both are stopped after.
+ */
+export async function withReadyClient(levels: Level[], options: ZibratoOptions, fn: (pipe: Pipeline, z: Zibrato) => Promise<void>): Promise<void> {
+  const pipe = await inProcessPipeline(levels);
+  const z = new Zibrato({ log: () => undefined, ...options, broker: pipe.publish });
+  try {
+    if (!(await z.ready({ levels }))) throw new Error(`the client was not ready for ${levels.join(', ')}`);
+    await fn(pipe, z);
+  } finally {
+    await z.close({ timeoutMs: 0 });
+    await pipe.stop();
+  }
 }
 
 /** One sink that hands every flush to two. */
