@@ -1,7 +1,7 @@
 import * as zmq from 'zeromq';
 import { SOCKET_OPTIONS } from '../wire/socket-options.js';
 import { clientSocketOptions, type CurveClientKeys } from '../security/keys.js';
-import { LEVEL_TOPICS, parseTopic, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
+import { BROKER_STOPPING, LEVEL_TOPICS, parseTopic, PUBLISHER_DONE, SUBSCRIPTIONS_COMPLETE } from '../wire/topic.js';
 import { RateLimitedLog } from '../diagnostics.js';
 import { LEARN_TIMEOUT_MS, UNSUBSCRIBE_DELAY_MS } from '../wire/subscriptions.js';
 
@@ -76,6 +76,10 @@ export class UpstreamLink {
   private queue: Held[] = [];
   private head = 0;
   private draining = false;
+  /** The drain in progress; the {@link PUBLISHER_DONE} answer waits for it. */
+  private drainRun: Promise<void> = Promise.resolve();
+  /** This connection's central broker said it is stopping and was answered; reset by the next handshake. */
+  private answeredStopping = false;
   private learnTimer: NodeJS.Timeout | undefined;
   private unsubscribeTimer: NodeJS.Timeout | undefined;
   private readonly loops: Promise<void>[];
@@ -144,6 +148,7 @@ export class UpstreamLink {
   private onConnect(): void {
     if (this.state === 'closed') return;
     this.state = 'learning';
+    this.answeredStopping = false;
     this.host.log(`connected to the central broker at ${this.endpoint}; learning its subscriptions`);
     clearTimeout(this.learnTimer);
     this.learnTimer = setTimeout(() => {
@@ -180,6 +185,34 @@ export class UpstreamLink {
     void this.drain();
   }
 
+  /**
+   * The central broker is stopping (docs/delivery.md, "Stopping without losing
+   * what is in flight"): like an app's client, the link holds from now on as if
+   * the central broker were away, and once its send in flight is out it
+   * answers {@link PUBLISHER_DONE}, so the central broker forwards the last
+   * batches before it closes.
+   */
+  private onCentralStopping(): void {
+    if (this.state === 'closed' || this.answeredStopping) return;
+    this.answeredStopping = true;
+    clearTimeout(this.learnTimer);
+    clearTimeout(this.unsubscribeTimer);
+    this.removalPending = false;
+    this.state = 'connecting';
+    void this.answerStopping();
+  }
+
+  private async answerStopping(): Promise<void> {
+    // After the send in flight (zeromq.js allows one at a time): the answer must follow the last batch.
+    await this.drainRun;
+    try {
+      await this.socket.send(PUBLISHER_DONE);
+    } catch (err) {
+      // The central broker gives up waiting after its drain timeout; nothing is lost here, the records are held.
+      if ((this.state as State) !== 'closed') this.problems.report('ZIB_BROKER_UPSTREAM_RETRY', `could not answer the stopping central broker at ${this.endpoint}: ${(err as Error).message}`);
+    }
+  }
+
   /** Passes on, as unsubscribed, every topic passed before that the central connection no longer holds. */
   private reconcile(): void {
     for (const hex of this.passed) {
@@ -197,7 +230,14 @@ export class UpstreamLink {
           this.goLive();
           continue;
         }
+        if (msg.equals(BROKER_STOPPING)) {
+          this.onCentralStopping();
+          continue;
+        }
         if (msg[0] !== 0 && msg[0] !== 1) continue;
+        // Only level and shard topics (or everything) concern the apps; a stopping central broker's
+        // subscription to PUBLISHER_DONE is for this link's own socket, which ZeroMQ filters itself.
+        if (msg.length > 1 && parseTopic(msg.subarray(1)) === undefined) continue;
         const hex = msg.subarray(1).toString('hex');
         if (msg[0] === 1) {
           this.heard.add(hex);
@@ -248,9 +288,14 @@ export class UpstreamLink {
    * else (away, still learning, or an unsubscription not yet settled) stops
    * the drain and stays held.
    */
-  private async drain(): Promise<void> {
-    if (this.draining) return;
+  private drain(): Promise<void> {
+    if (this.draining) return this.drainRun;
     this.draining = true;
+    this.drainRun = this.drainLoop();
+    return this.drainRun;
+  }
+
+  private async drainLoop(): Promise<void> {
     try {
       while (this.head < this.queue.length && (this.state === 'live' || this.state === 'learning')) {
         const m = this.queue[this.head]!;
