@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { tcpBrokerEndpoints } from '../helpers/ports.ts';
 import { eventually, node, Proc, ROOT, stopAll, zibrato } from '../helpers/processes.ts';
 import { counterTotal, readRows } from '../helpers/jsonl.ts';
-import { startBackend, startBroker } from '../../faults/lib/delivery.ts';
+import { backendCounts, publisherResult, settled, startBackend, startBroker, startPublisher } from '../../faults/lib/delivery.ts';
 
 const apps: Proc[] = [];
 after(async () => {
@@ -131,6 +131,25 @@ test('a host broker holds what its apps send while the central broker is killed,
   const closed = await app.close();
   assert.equal(closed.dropped, 0);
   assert.equal(counterTotal(readRows(file), 'zibrato.backend.lost'), 0);
+});
+
+test('a central broker stopped cleanly (SIGTERM) under load behind a host broker loses nothing, not even what was in flight', async () => {
+  const central = await tcpBrokerEndpoints();
+  const host = await tcpBrokerEndpoints();
+  let centralBroker = await startBroker(central, 'central');
+  await startBroker(host, 'host', ['--upstream', central.publish]);
+  const file = join(scratch('sigterm'), 'b.jsonl');
+  await startBackend(central, file, 'sigterm-backend');
+  const pub = startPublisher(host, 20_000, 5000);
+  await pub.waitFor(/^made /, 15_000);
+  await centralBroker.stop('SIGTERM');
+  // The host broker answered the central broker's BROKER_STOPPING, so the central broker waited for its last batch.
+  assert.ok(!centralBroker.lines.some((l) => l.includes('stopped waiting')), centralBroker.lines.join('\n'));
+  centralBroker = await startBroker(central, 'central-2');
+  const result = await publisherResult(pub, 60_000);
+  await settled(() => backendCounts(file).received);
+  const got = backendCounts(file);
+  assert.deepEqual({ received: got.received, lost: got.lost }, { received: result.made, lost: 0 });
 });
 
 test('past its bound a host broker drops what it cannot hold for the central broker, and counts every record it dropped', async () => {
