@@ -23,10 +23,10 @@ class HalfPeaks {
 
 const scenario: Scenario = {
   name: 'series-churn',
-  description: 'Series appear and go idle without end: every record is a new series (5,000 a second), each idle after its first flush; the backend forgets them after 2 idle flushes. Full run 10 min (the issue asks for 1 h), quick 10 s.',
+  description: 'Series appear and go idle without end: every record is a new series (5,000 a second), each idle after its first flush; the backend forgets them after 2 idle flushes. Full run 1 h (as the issue asks), quick 10 s.',
   async run({ quick }) {
     const rate = 5000;
-    const durationMs = quick ? 10_000 : 600_000;
+    const durationMs = quick ? 10_000 : 3_600_000;
     const values = (rate * durationMs) / 1000;
     const ep = await setup('series-churn');
     const path = join(ep.dir, 'metrics.jsonl');
