@@ -179,14 +179,20 @@ test('the broker counts forwarded records only when the header’s count fits in
   assert.equal(recordsIn([Buffer.from('info|Counter|x|1')]), 1);
 });
 
-test('a backend restarted under the same name with a stateDir counts what it missed while it was down', async () => {
+/** A broker and a backend with a state directory; `options` start another one under the same name: its restart. */
+async function brokerAndStatefulBackend(name: string) {
   const ep = await tcpBrokerEndpoints();
   const stateDir = mkdtempSync(join(tmpdir(), 'zibrato-state-'));
   const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0 });
   await broker.start();
-  const options = { name: 'same', broker: ep.subscribe, levels: ['info' as const], flushIntervalMs: 60_000, selfMetrics: false, stateDir, log: () => undefined };
+  const options = { name, broker: ep.subscribe, levels: ['info' as const], flushIntervalMs: 60_000, selfMetrics: false, stateDir, log: () => undefined };
   const first = new Backend({ ...options, sink: new MemorySink() });
   await first.start();
+  return { ep, broker, options, first };
+}
+
+test('a backend restarted under the same name with a stateDir counts what it missed while it was down', async () => {
+  const { ep, broker, options, first } = await brokerAndStatefulBackend('same');
   const pub = new RawPublisher('web-1');
   let second: Backend | undefined;
   try {
@@ -212,13 +218,7 @@ test('a backend restarted under the same name with a stateDir counts what it mis
 });
 
 test('records an app makes while its only backend restarts are delivered to the restarted backend or counted, never unmade', async () => {
-  const ep = await tcpBrokerEndpoints();
-  const stateDir = mkdtempSync(join(tmpdir(), 'zibrato-state-'));
-  const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0 });
-  await broker.start();
-  const options = { name: 'restarting', broker: ep.subscribe, levels: ['info' as const], flushIntervalMs: 60_000, selfMetrics: false, stateDir, log: () => undefined };
-  const first = new Backend({ ...options, sink: new MemorySink() });
-  await first.start();
+  const { ep, broker, options, first } = await brokerAndStatefulBackend('restarting');
   const z = new Zibrato({ broker: ep.publish, source: 'steady-app', log: () => undefined });
   const h = z.counterHandle({ name: 'made.across.restart' });
   // Live: the client knows its subscriptions, so a level that loses its last subscriber may be turned off.
