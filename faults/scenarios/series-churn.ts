@@ -32,8 +32,9 @@ const scenario: Scenario = {
     const path = join(ep.dir, 'metrics.jsonl');
     try {
       const broker = await startBroker(ep);
-      // Caps far above what churn holds at once, so only expiry keeps memory flat.
-      const backend = await startBackend(ep, path, 'churn', ['--series-idle-flushes', '2', '--max-series-per-metric', '1000000', '--max-series', '1000000']);
+      // Caps far above what churn holds at once, so only expiry keeps memory flat. The file never rotates: the totals
+      // are read back from it, and at its default 100 MiB × 7 kept a full run's first rows (2.4 GB an hour) were deleted.
+      const backend = await startBackend(ep, path, 'churn', ['--series-idle-flushes', '2', '--max-series-per-metric', '1000000', '--max-series', '1000000', '--max-bytes', '0', '--max-age-ms', '0']);
       const rss = new RssSampler(() => [backend.pid]);
       const rssHalves = new HalfPeaks();
       const sampler = setInterval(() => {
