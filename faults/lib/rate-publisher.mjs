@@ -1,6 +1,8 @@
 // A publisher process for the delivery fault scenarios: makes `rate` counter increments per second
 // at level info for `durationMs`, then closes (waiting up to 30 s to send what it holds) and prints
-// one line: `done {"made":…,"stats":{…client stats…}}`. Progress lines `made N` every second.
+// one line: `done {"made":…,"madeWhileOff":…,"stats":{…client stats…}}`. Progress lines `made N` every second.
+// `madeWhileOff` is the calls made while the client had the level off (no subscriber): the client makes
+// and counts nothing for them, by design, so a scenario that sees them can tell why they show up nowhere.
 // usage: node rate-publisher.mjs <endpoint> <name> <rate> <durationMs> [flushIntervalMs] [source]
 import { Zibrato } from '../../dist/index.js';
 
@@ -12,11 +14,15 @@ const h = z.counterHandle({ name });
 const TICK_MS = 5;
 const start = Date.now();
 let made = 0;
+let madeWhileOff = 0;
 let lastReport = start;
 while (Date.now() - start < durationMs) {
   // Catch up to the rate at each tick (bounded: never more than one second of records at once).
   const due = Math.min(Math.floor(((Date.now() - start) / 1000) * rate) - made, rate);
-  for (let i = 0; i < due; i++) h.inc();
+  for (let i = 0; i < due; i++) {
+    if (!h.enabled) madeWhileOff++;
+    h.inc();
+  }
   made += Math.max(0, due);
   if (Date.now() - lastReport >= 1000) {
     lastReport = Date.now();
@@ -25,5 +31,5 @@ while (Date.now() - start < durationMs) {
   await new Promise((r) => setTimeout(r, TICK_MS));
 }
 await z.close({ timeoutMs: 30_000 });
-console.log(`done ${JSON.stringify({ made, stats: z.stats() })}`);
+console.log(`done ${JSON.stringify({ made, madeWhileOff, stats: z.stats() })}`);
 process.exit(0);
