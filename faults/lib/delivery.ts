@@ -49,6 +49,8 @@ export function startPublisher(ep: { publish: string }, rate: number, durationMs
 
 export interface PublisherResult {
   made: number;
+  /** Calls made while the client had the level off (nobody subscribed): not records, counted nowhere by the product. */
+  madeWhileOff: number;
   stats: { sent: number; dropped: number; unsubscribed: number; buffered: number; invalid: number };
 }
 

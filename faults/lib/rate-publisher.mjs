@@ -1,6 +1,8 @@
 // A publisher process for the delivery fault scenarios: makes `rate` counter increments per second
 // at level info for `durationMs`, then closes (waiting up to 30 s to send what it holds) and prints
-// one line: `done {"made":…,"stats":{…client stats…}}`. Progress lines `made N` every second.
+// one line: `done {"made":…,"madeWhileOff":…,"stats":{…client stats…}}`. Progress lines `made N` every second.
+// `madeWhileOff` is the calls made while the client had the level off (no subscriber): the client makes
+// and counts nothing for them, by design, so a scenario that sees them can tell why they show up nowhere.
 // For the multi-host test (test/multihost/netns.test.ts), optionally: `series` > 1 spreads the
 // increments over that many series (tag i), so every shard gets some; a timer file adds one timer
 // (level warn, `<name>.latency`) per 10 increments, with values from a seeded generator of shape
@@ -37,12 +39,15 @@ if (series > 1 && !(await z.ready({ levels: timer ? ['info', 'warn'] : ['info'],
 const TICK_MS = 5;
 const start = Date.now();
 let made = 0;
+let madeWhileOff = 0;
 let lastReport = start;
 while (Date.now() - start < durationMs) {
   // Catch up to the rate at each tick (bounded: never more than one second of records at once).
   const due = Math.min(Math.floor(((Date.now() - start) / 1000) * rate) - made, rate);
   for (let n = 0; n < due; n++) {
-    handles[(made + n) % handles.length].inc();
+    const h = handles[(made + n) % handles.length];
+    if (!h.enabled) madeWhileOff++;
+    h.inc();
     if (timer && (made + n) % 10 === 0) {
       const v = shape();
       timer.record(v);
@@ -58,5 +63,5 @@ while (Date.now() - start < durationMs) {
 }
 await z.close({ timeoutMs: 30_000 });
 if (timerFile) writeFileSync(timerFile, JSON.stringify(timerValues));
-console.log(`done ${JSON.stringify({ made, ...(timerFile ? { timers: timerValues.length } : {}), stats: z.stats() })}`);
+console.log(`done ${JSON.stringify({ made, madeWhileOff, ...(timerFile ? { timers: timerValues.length } : {}), stats: z.stats() })}`);
 process.exit(0);

@@ -23,17 +23,18 @@ class HalfPeaks {
 
 const scenario: Scenario = {
   name: 'series-churn',
-  description: 'Series appear and go idle without end: every record is a new series (5,000 a second), each idle after its first flush; the backend forgets them after 2 idle flushes. Full run 10 min (the issue asks for 1 h), quick 10 s.',
+  description: 'Series appear and go idle without end: every record is a new series (5,000 a second), each idle after its first flush; the backend forgets them after 2 idle flushes. Full run 1 h (as the issue asks), quick 10 s.',
   async run({ quick }) {
     const rate = 5000;
-    const durationMs = quick ? 10_000 : 600_000;
+    const durationMs = quick ? 10_000 : 3_600_000;
     const values = (rate * durationMs) / 1000;
     const ep = await setup('series-churn');
     const path = join(ep.dir, 'metrics.jsonl');
     try {
       const broker = await startBroker(ep);
-      // Caps far above what churn holds at once, so only expiry keeps memory flat.
-      const backend = await startBackend(ep, path, 'churn', ['--series-idle-flushes', '2', '--max-series-per-metric', '1000000', '--max-series', '1000000']);
+      // Caps far above what churn holds at once, so only expiry keeps memory flat. The file never rotates: the totals
+      // are read back from it, and at its default 100 MiB × 7 kept a full run's first rows (2.4 GB an hour) were deleted.
+      const backend = await startBackend(ep, path, 'churn', ['--series-idle-flushes', '2', '--max-series-per-metric', '1000000', '--max-series', '1000000', '--max-bytes', '0', '--max-age-ms', '0']);
       const rss = new RssSampler(() => [backend.pid]);
       const rssHalves = new HalfPeaks();
       const sampler = setInterval(() => {

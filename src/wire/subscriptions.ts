@@ -14,9 +14,21 @@
  */
 export const LEARN_TIMEOUT_MS = 10_000;
 /**
- * How long an unsubscription waits before it turns a level off. When the
- * broker goes away ZeroMQ reports its subscriptions as unsubscribed before the
- * disconnect event arrives; the delay lets the disconnect come first, so the
- * client keeps holding the levels that were wanted instead of discarding them.
+ * How long a level whose last subscriber left stays on, its records held
+ * (bounded by `maxBufferedRecords`), before the client turns it off and lets
+ * what it holds go as `unsubscribed`. Two reasons to wait:
+ * - A backend that restarts (killed and restarted by its supervisor, a deploy)
+ *   subscribes again within it, and then gets what was made meanwhile. Once a
+ *   level is off the hot path makes and counts nothing (a level nobody wants
+ *   costs nothing), so a call made while it is off shows up nowhere, not even
+ *   as a gap at the restarted backend. The former 300 ms was shorter than a
+ *   backend's restart on a loaded machine: the `backend-kill-loop` fault
+ *   scenario lost records silently whenever a restart took longer (issue 13).
+ * - When the broker goes away ZeroMQ reports its subscriptions as unsubscribed
+ *   before the disconnect event arrives; the wait lets the disconnect come
+ *   first, so the client keeps holding the levels that were wanted.
+ * The cost: a level stays on this long after its last subscriber (say a
+ * `zibrato tail`) leaves, and batches of other levels queued behind its held
+ * ones wait as long.
  */
-export const UNSUBSCRIBE_DELAY_MS = 300;
+export const UNSUBSCRIBE_DELAY_MS = 2000;

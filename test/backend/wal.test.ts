@@ -101,6 +101,19 @@ describe('write-ahead log', () => {
     assert.deepEqual(replay(dir).messages, ['pending']);
   });
 
+  test('the checkpoint that starts a segment is fsynced as it is written, before the segments it supersedes can be released', () => {
+    const dir = scratch();
+    // A sync interval far past the test: only the rotation itself may fsync.
+    const wal = new WriteAheadLog({ dir, syncIntervalMs: 3_600_000 });
+    wal.open(() => undefined);
+    wal.appendMessage([Buffer.from('flushed')]);
+    const before = wal.stats.fsyncs;
+    wal.rotate(Buffer.from('[]'));
+    // One for the closed segment, one for the new segment's checkpoint (not left to the next tick).
+    assert.equal(wal.stats.fsyncs, before + 2);
+    wal.close();
+  });
+
   test('whatever bytes are damaged, every record they do not touch is recovered (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.string({ minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 20 }), fc.nat(), fc.nat({ max: 30 }), (texts, rawAt, span) => {

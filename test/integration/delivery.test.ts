@@ -179,14 +179,20 @@ test('the broker counts forwarded records only when the header’s count fits in
   assert.equal(recordsIn([Buffer.from('info|Counter|x|1')]), 1);
 });
 
-test('a backend restarted under the same name with a stateDir counts what it missed while it was down', async () => {
+/** A broker and a backend with a state directory; `options` start another one under the same name: its restart. */
+async function brokerAndStatefulBackend(name: string) {
   const ep = await tcpBrokerEndpoints();
   const stateDir = mkdtempSync(join(tmpdir(), 'zibrato-state-'));
   const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0 });
   await broker.start();
-  const options = { name: 'same', broker: ep.subscribe, levels: ['info' as const], flushIntervalMs: 60_000, selfMetrics: false, stateDir, log: () => undefined };
+  const options = { name, broker: ep.subscribe, levels: ['info' as const], flushIntervalMs: 60_000, selfMetrics: false, stateDir, log: () => undefined };
   const first = new Backend({ ...options, sink: new MemorySink() });
   await first.start();
+  return { ep, broker, options, first };
+}
+
+test('a backend restarted under the same name with a stateDir counts what it missed while it was down', async () => {
+  const { ep, broker, options, first } = await brokerAndStatefulBackend('same');
   const pub = new RawPublisher('web-1');
   let second: Backend | undefined;
   try {
@@ -206,6 +212,42 @@ test('a backend restarted under the same name with a stateDir counts what it mis
     assert.ok(second.status().lost > 0, 'the batches sent before the new backend subscribed are counted');
   } finally {
     pub.socket.close();
+    await second?.stop();
+    await broker.stop();
+  }
+});
+
+test('records an app makes while its only backend restarts are delivered to the restarted backend or counted, never unmade', async () => {
+  const { ep, broker, options, first } = await brokerAndStatefulBackend('restarting');
+  const z = new Zibrato({ broker: ep.publish, source: 'steady-app', log: () => undefined });
+  const h = z.counterHandle({ name: 'made.across.restart' });
+  // Live: the client knows its subscriptions, so a level that loses its last subscriber may be turned off.
+  assert.ok(await z.ready({ timeoutMs: 10_000 }), 'the client to learn its subscriptions');
+  // The app makes 10 records every 5 ms whatever happens to the backend, as a real one would.
+  let made = 0;
+  const app = setInterval(() => {
+    for (let i = 0; i < 10; i++) h.inc();
+    made += 10;
+  }, 5);
+  let second: Backend | undefined;
+  try {
+    await eventually(() => first.status().received > 0, 'the first backend to receive');
+    await first.stop();
+    // The fault: no backend while the app makes 100 more ticks (at least 500 ms, longer than the 300 ms after
+    // which the client used to turn the level off, from when on its calls made nothing and were counted nowhere).
+    const madeAtStop = made;
+    await eventually(() => made - madeAtStop >= 1000, 'the app to go on making records with no backend', 30_000, 5);
+    second = new Backend({ ...options, sink: new MemorySink() });
+    await second.start();
+    await eventually(() => second!.status().received > 0, 'the restarted backend to receive');
+    clearInterval(app);
+    await z.close({ timeoutMs: 5000 });
+    // Every record made is received by one of the two backends, or counted: as a gap by the restarted one, or by the client.
+    const accounted = () => first.status().received + second!.status().received + second!.status().lost + z.stats().unsubscribed + z.stats().dropped;
+    await eventually(() => accounted() === made, `received + counted to reach the ${made} records made`, 10_000);
+  } finally {
+    clearInterval(app);
+    await z.close({ timeoutMs: 100 });
     await second?.stop();
     await broker.stop();
   }

@@ -284,10 +284,19 @@ export class WriteAheadLog {
     return ok;
   }
 
-  /** Logs sequence state (see `Receiver.snapshotStreams`); kept and retried before the next message when it cannot be written now. */
+  /**
+   * Logs sequence state (see `Receiver.snapshotStreams`); kept and retried
+   * before the next message when it cannot be written now. Fsynced as it is
+   * written, not at the next sync tick: once the sink has taken a flush the
+   * segments before the rotation's checkpoint are deleted, and the checkpoint
+   * is then the only record of where each publisher was. A machine crash that
+   * lost or tore it would make the restarted backend take the next batch for a
+   * new publisher's first, and the records in flight at the crash would be
+   * lost without a count. The cost: one fdatasync per flush and per new publisher.
+   */
   appendCheckpoint(state: Buffer): void {
     this.pendingCheckpoints.push(state);
-    this.writePending();
+    if (this.writePending()) this.sync();
   }
 
   /**
