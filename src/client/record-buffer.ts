@@ -1,6 +1,8 @@
 import { LEVELS } from '../levels.js';
 import { BatchWriter, newPublisherId } from '../wire/batch-writer.js';
-import { shardOf } from '../wire/shard.js';
+import { decodeBatch, recordSeries, recordValue } from '../wire/batch-decoder.js';
+import { encodeSeries } from '../wire/series-encoding.js';
+import { seriesShardHash, shardOf } from '../wire/shard.js';
 import { shardTopic } from '../wire/topic.js';
 
 /**
@@ -81,6 +83,8 @@ export class RecordBuffer {
   dropped = 0;
   invalid = 0;
   unsubscribed = 0;
+  /** The batch the transport is handing to the socket now (the head of the queue): never re-split under it. */
+  sending: SealedBatch | undefined;
   /** True while a flush is scheduled; the hot path checks it to schedule one at most once. */
   flushPending = false;
   constructor(
@@ -110,9 +114,12 @@ export class RecordBuffer {
 
   /**
    * Assigns `level`'s series among `count` shards from now on: seals the open
-   * batches of the old count (they leave on their old topics), retires them and
-   * bumps {@link generation}, so every handle of the level finds its new writer
-   * at its next record. Returns false when the count is already `count`.
+   * batches of the old count, retires them and bumps {@link generation}, so
+   * every handle of the level finds its new writer at its next record. Batches
+   * of the level still queued under another count (held while the client
+   * learned who subscribes, e.g. records made before the shard backends were
+   * heard of) are split again among the new shards, so they reach the shard
+   * that owns each series. Returns false when the count is already `count`.
    */
   setShardCount(level: number, count: number): boolean {
     if (this.shardCounts[level] === count) return false;
@@ -128,7 +135,48 @@ export class RecordBuffer {
     this.writers[level] = fresh;
     this.shardCounts[level] = count;
     this.generation++;
+    this.resplit(level, count);
     return true;
+  }
+
+  /** Moves the level's queued batches of another shard count into the new open batches (order kept per series). */
+  private resplit(level: number, count: number): void {
+    const stale = this.queue.filter((b) => b.level === level && b.shardCount !== count && b !== this.sending);
+    if (stale.length === 0) return;
+    const keep = this.queue.filter((b) => !stale.includes(b));
+    this.queue.length = 0;
+    this.queue.push(...keep);
+    for (const b of stale) {
+      this.queuedRecords -= b.records;
+      const batch = decodeBatch(b.frame);
+      const slots = batch.series.map(() => ({ writer: undefined as StreamWriter | undefined, epoch: -1, slot: 0 }));
+      const encoded = batch.series.map((ws) => encodeSeries(ws.kind, ws.name, ws.source, ws.tags, ws.sampleRate, ws));
+      const writers = batch.series.map((ws) => this.writerFor(level, seriesShardHash(ws.name, ws.source, ws.tags)));
+      for (let i = 0; i < batch.recordCount; i++) {
+        const s = recordSeries(batch, i);
+        const w = writers[s]!;
+        const at = slots[s]!;
+        if (w.isFull && !this.seal(w)) {
+          this.dropped++;
+          continue;
+        }
+        if (at.writer !== w || at.epoch !== w.epoch) {
+          let slot = w.addSeries(encoded[s]!);
+          if (slot < 0) {
+            if (!this.seal(w)) {
+              this.dropped++;
+              continue;
+            }
+            slot = w.addSeries(encoded[s]!);
+          }
+          at.writer = w;
+          at.epoch = w.epoch;
+          at.slot = slot;
+        }
+        w.append(at.slot, recordValue(batch, i));
+      }
+    }
+    if (!this.flushPending) this.scheduleFlush();
   }
 
   /** Records in open batches and in the queue. */

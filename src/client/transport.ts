@@ -291,6 +291,7 @@ export class Transport {
           break;
         }
         const sequence = this.sequences.get(batch.stream) ?? 0;
+        this.buffer.sending = batch;
         try {
           stampSequence(batch.frame, sequence);
           await this.socket.send([batch.topic, batch.frame]);
@@ -305,6 +306,7 @@ export class Transport {
         this.buffer.shift('sent');
       }
     } finally {
+      this.buffer.sending = undefined;
       this.draining = false;
     }
   }

@@ -142,3 +142,51 @@ describe('sharded backends: real broker and backend processes', () => {
     assert.equal(z.stats().unsubscribed, 0);
   });
 });
+
+describe('sharded backends without an unsharded one: records held across a broker outage, and a missing shard', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-shards-only-'));
+  const file = (name: string) => join(dir, `${name}.jsonl`);
+  let z: Zibrato | undefined;
+
+  after(async () => {
+    await z?.close({ timeoutMs: 2000 });
+    await stopAll();
+  });
+
+  test('records made before the client heard of the shards reach the shard that owns each series, and a missing shard’s are counted as unsubscribed', async () => {
+    const { publish, subscribe } = await tcpBrokerEndpoints();
+    // The client starts while there is no broker: what it makes is held on the unsharded topic.
+    z = new Zibrato({ broker: publish, source: 'early-app', log: () => undefined });
+    let made = 0;
+    for (let i = 0; i < SERIES; i++) {
+      z.count({ name: METRIC, value: 2, tags: { i: String(i) } });
+      made += 2;
+    }
+    z.flush();
+    const shards = [1, 2].map((k) => zibrato(['backend', 'file', '--name', `o${k}`, '--levels', 'info', '--flush', '300ms', '--broker', subscribe, '--path', file(`o${k}`), '--shard', `${k}/2`], { label: `o${k}` }));
+    await Promise.all(shards.map((p) => p.waitFor(/subscribed to info shard/)));
+    const broker = zibrato(['broker', '--publish', publish, '--subscribe', subscribe], { label: 'broker-shards-only' });
+    await broker.waitFor(/broker up/);
+    assert.equal(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), true);
+    const both = () => counterTotal(readRows(file('o1')), METRIC) + counterTotal(readRows(file('o2')), METRIC);
+    await eventually(() => both() === made, `the two shards to count the ${made} records made during the outage`);
+    const a = perSeries(readRows(file('o1')));
+    const b = perSeries(readRows(file('o2')));
+    assert.equal(a.size + b.size, SERIES);
+    for (const i of a.keys()) assert.ok(!b.has(i), `series i=${i} is in both shards`);
+
+    // Shard 2 goes away for good: its series' records have no subscriber and are counted by the client, never sent into the void.
+    await shards[1]!.stop('SIGTERM');
+    await eventually(() => z!.ready({ levels: ['info'], timeoutMs: 0 }).then((r) => !r), 'the client to see shard 2 gone');
+    const received2 = counterTotal(readRows(file('o2')), METRIC);
+    let later = 0;
+    for (let i = 0; i < SERIES; i++) {
+      z.count({ name: METRIC, value: 1, tags: { i: String(i) } });
+      later += 1;
+    }
+    z.flush();
+    await eventually(() => counterTotal(readRows(file('o1')), METRIC) + received2 + z!.stats().unsubscribed === made + later, 'shard 1 + shard 2 (before it left) + unsubscribed to be everything made');
+    assert.equal(z.stats().unsubscribed, b.size, 'exactly shard 2’s series were let go, one record each');
+    assert.equal(z.shardCount('info'), 2, 'a missing shard does not change the count the others rely on');
+  });
+});
