@@ -31,6 +31,7 @@ const BENCHES = [
   { name: 'store', args: ['bench/store.mjs'], timeoutMs: quick ? 90_000 : 900_000 },
   { name: 'curve', args: ['bench/curve.mjs'], timeoutMs: quick ? 120_000 : 600_000 },
   { name: 'wal', args: ['bench/wal.mjs'], timeoutMs: quick ? 120_000 : 600_000 },
+  { name: 'shards', args: ['bench/shards.mjs'], timeoutMs: quick ? 240_000 : 900_000 },
 ];
 
 function runBench(b) {
