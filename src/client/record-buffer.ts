@@ -67,8 +67,12 @@ export interface ClientStats {
 export class RecordBuffer {
   /** Bit per level: records of a level are written only when its bit is set. */
   mask: number;
-  /** Per level, one open batch per shard (one when the level is not sharded), indexed by shard − 1. */
-  readonly writers: StreamWriter[][];
+  /**
+   * Per level, one open batch per shard (one when the level is not sharded),
+   * indexed by shard − 1. A shard's batch is made when the first series is
+   * assigned to it, so N shards cost memory only for the shards in use.
+   */
+  readonly writers: (StreamWriter | undefined)[][];
   /** Per level, the shard count records are assigned under (1: unsharded), as the transport chose it from the subscriptions. */
   readonly shardCounts: number[];
   /**
@@ -109,7 +113,9 @@ export class RecordBuffer {
   /** The open batch a series with this shard hash writes to at `level` now. */
   writerFor(level: number, shardHash: number): StreamWriter {
     const ws = this.writers[level]!;
-    return ws.length === 1 ? ws[0]! : ws[shardOf(shardHash, ws.length)]!;
+    const count = ws.length;
+    const index = count === 1 ? 0 : shardOf(shardHash, count);
+    return ws[index] ?? (ws[index] = new StreamWriter(level, index + 1, count, this.batchBytes, this.publisherId));
   }
 
   /**
@@ -124,15 +130,14 @@ export class RecordBuffer {
   setShardCount(level: number, count: number): boolean {
     if (this.shardCounts[level] === count) return false;
     for (const w of this.writers[level]!) {
+      if (w === undefined) continue;
       if (!this.seal(w)) {
         this.dropped += w.recordCount;
       }
       // A retired writer's epoch moves on even when it was empty, so no handle still matches it.
       w.reset();
     }
-    const fresh: StreamWriter[] = [];
-    for (let k = 1; k <= count; k++) fresh.push(new StreamWriter(level, k, count, this.batchBytes, this.publisherId));
-    this.writers[level] = fresh;
+    this.writers[level] = new Array<StreamWriter | undefined>(count).fill(undefined);
     this.shardCounts[level] = count;
     this.generation++;
     this.resplit(level, count);
@@ -182,7 +187,7 @@ export class RecordBuffer {
   /** Records in open batches and in the queue. */
   get bufferedRecords(): number {
     let n = this.queuedRecords;
-    for (const ws of this.writers) for (const w of ws) n += w.recordCount;
+    for (const ws of this.writers) for (const w of ws) n += w?.recordCount ?? 0;
     return n;
   }
 
@@ -203,7 +208,7 @@ export class RecordBuffer {
   sealAll(): void {
     for (const ws of this.writers) {
       for (const w of ws) {
-        if (!this.seal(w)) {
+        if (w !== undefined && !this.seal(w)) {
           this.dropped += w.recordCount;
           w.reset();
         }

@@ -105,3 +105,12 @@ test('setting the shard count a level already has changes nothing', () => {
   assert.equal(buffer.generation, generation);
   assert.equal(buffer.queue.length, 0);
 });
+
+test('a level split 256 ways opens a batch only for the shards its series use', () => {
+  const { buffer, handles } = setup(NAMES.slice(0, 3));
+  buffer.setShardCount(INFO, 256);
+  for (const h of handles) h.handle.inc();
+  const open = buffer.writers[INFO]!.filter((w) => w !== undefined);
+  assert.ok(open.length >= 1 && open.length <= 3, `${open.length} open batches`);
+  assert.equal(buffer.bufferedRecords, 3);
+});
