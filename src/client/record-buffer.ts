@@ -121,11 +121,11 @@ export class RecordBuffer {
   /**
    * Assigns `level`'s series among `count` shards from now on: seals the open
    * batches of the old count, retires them and bumps {@link generation}, so
-   * every handle of the level finds its new writer at its next record. Batches
-   * of the level still queued under another count (held while the client
-   * learned who subscribes, e.g. records made before the shard backends were
-   * heard of) are split again among the new shards, so they reach the shard
-   * that owns each series. Returns false when the count is already `count`.
+   * every handle of the level finds its new writer at its next record. Every
+   * batch of the level queued under another count and not being sent (records
+   * made before the shard backends were heard of, or not yet sent to the old
+   * set of shards) is split again among the new shards, so it reaches the
+   * shard that owns each series now. Returns false when the count is already `count`.
    */
   setShardCount(level: number, count: number): boolean {
     if (this.shardCounts[level] === count) return false;
