@@ -11,8 +11,12 @@ import { shardTopic } from '../wire/topic.js';
  * goes out on it and takes its sequence from it.
  */
 export class StreamWriter extends BatchWriter {
+  /** The topic frame: `info|`, or a shard's `info|1/2|`. */
+  readonly topic: Buffer;
   /** The topic as a string: the key of this stream's sequence in the transport. */
   readonly stream: string;
+  /** `K/N` of a shard topic, empty for a level topic: what the transport looks up among the shard subscriptions. */
+  readonly shardKey: string;
   constructor(
     readonly level: number,
     /** 1…`shardCount`; 1 when the level is not sharded. */
@@ -26,8 +30,6 @@ export class StreamWriter extends BatchWriter {
     this.stream = this.topic.toString('latin1');
     this.shardKey = shardCount === 1 ? '' : `${shard}/${shardCount}`;
   }
-  readonly shardKey: string;
-  readonly topic: Buffer;
 }
 
 /** A sealed batch waiting to be sent. */
