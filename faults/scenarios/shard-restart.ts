@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { silentlyLost, type Scenario } from '../scenario.ts';
 import { stopAll } from '../../test/helpers/processes.ts';
-import { backendCounts, finish, recovery, RssSampler, setup, startBackend, startBroker, startPublisher } from '../lib/delivery.ts';
+import { backendCounts, finish, recovery, RssSampler, setup, startBackend, startBroker, startPublisher, toResult } from '../lib/delivery.ts';
 
 /**
  * Sharded backends (docs/delivery.md, "Sharded backends"): two `--shard K/N`
@@ -48,15 +48,11 @@ const scenario: Scenario = {
         'client.unsubscribed': 2 * a.result.stats.unsubscribed,
         'backend.lost': c1.lost + c2.lost + cAll.lost,
       };
-      return {
-        made,
-        received,
-        counted,
-        silentlyLost: silentlyLost(made, received, counted),
+      return toResult(
+        { ...a, made, received, counted, silentlyLost: silentlyLost(made, received, counted) },
         recoverMs,
-        peakRssMiB: a.peakRssMiB,
-        notes: `${rate.toLocaleString('en-US')} records/s over ${series} series for ${durationMs / 1000} s, shard 1 down ${downMs / 1000} s; made = 2 × ${a.result.made} (the shards together, and the unsharded backend); shard 1 received ${c1.received} and counted ${c1.lost} lost (sent on its shard while it was down: the unsharded backend kept the client sending), shard 2 received ${c2.received}, unsharded received ${cAll.received} (lost ${cAll.lost}); RSS of broker and backends`,
-      };
+        `${rate.toLocaleString('en-US')} records/s over ${series} series for ${durationMs / 1000} s, shard 1 down ${downMs / 1000} s; made = 2 × ${a.result.made} (the shards together, and the unsharded backend); shard 1 received ${c1.received} and counted ${c1.lost} lost (sent on its shard while it was down: the unsharded backend kept the client sending), shard 2 received ${c2.received}, unsharded received ${cAll.received} (lost ${cAll.lost}); RSS of broker and backends`,
+      );
     } finally {
       await stopAll();
     }
