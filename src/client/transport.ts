@@ -46,6 +46,12 @@ export class Transport {
   private readonly shardSubscriptions: Set<string>[] = LEVELS.map(() => new Set<string>());
   /** An unsubscription is waiting out {@link UNSUBSCRIBE_DELAY_MS}: a stream that just lost its subscriber is held, not discarded, meanwhile. */
   private removalPending = false;
+  /**
+   * False until the client has first gone live. Until then it cannot know
+   * whether the level is sharded, so records held on a level topic wait for
+   * the broker's word instead of leaving to the unsharded backends alone.
+   */
+  private everLive = false;
   private subscribedMask = 0;
   private draining = false;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -138,6 +144,7 @@ export class Transport {
     if (this.state !== 'learning') return;
     clearTimeout(this.learnTimer);
     this.state = 'live';
+    this.everLive = true;
     this.applySubscriptions();
     void this.drain();
   }
@@ -282,7 +289,8 @@ export class Transport {
       const queue = this.buffer.queue;
       while (queue.length > 0 && (this.state === 'live' || this.state === 'learning')) {
         const batch = queue[0]!;
-        if (!this.hasSubscriber(batch)) {
+        // Before the first time live, a level-topic batch may belong to shards not heard of yet: it is held (and split among them at goLive).
+        if (!this.hasSubscriber(batch) || (!this.everLive && batch.shardCount === 1)) {
           // The broker would drop it without a trace; so it is held while the subscriptions may still change, else counted.
           if (this.state === 'live' && ((this.buffer.mask & (1 << batch.level)) === 0 || !this.removalPending)) {
             this.buffer.shift('unsubscribed');

@@ -190,3 +190,36 @@ describe('sharded backends without an unsharded one: records held across a broke
     assert.equal(z.shardCount('info'), 2, 'a missing shard does not change the count the others rely on');
   });
 });
+
+describe('sharded and unsharded backends, the client started during a broker outage', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-shards-outage-'));
+  const file = (name: string) => join(dir, `${name}.jsonl`);
+  let z: Zibrato | undefined;
+
+  after(async () => {
+    await z?.close({ timeoutMs: 2000 });
+    await stopAll();
+  });
+
+  test('records held while the broker was away reach the shards and the unsharded backend alike', async () => {
+    const { publish, subscribe } = await tcpBrokerEndpoints();
+    z = new Zibrato({ broker: publish, source: 'outage-app', log: () => undefined });
+    let made = 0;
+    for (let i = 0; i < SERIES; i++) {
+      z.count({ name: METRIC, value: 3, tags: { i: String(i) } });
+      made += 3;
+    }
+    z.flush();
+    const backends = [
+      zibrato(['backend', 'file', '--name', 'u1', '--levels', 'info', '--flush', '300ms', '--broker', subscribe, '--path', file('u1'), '--shard', '1/2'], { label: 'u1' }),
+      zibrato(['backend', 'file', '--name', 'u2', '--levels', 'info', '--flush', '300ms', '--broker', subscribe, '--path', file('u2'), '--shard', '2/2'], { label: 'u2' }),
+      zibrato(['backend', 'file', '--name', 'uall', '--levels', 'info', '--flush', '300ms', '--broker', subscribe, '--path', file('uall')], { label: 'uall' }),
+    ];
+    await Promise.all(backends.map((p) => p.waitFor(/subscribed to info/)));
+    const broker = zibrato(['broker', '--publish', publish, '--subscribe', subscribe], { label: 'broker-outage' });
+    await broker.waitFor(/broker up/);
+    assert.equal(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), true);
+    await eventually(() => counterTotal(readRows(file('uall')), METRIC) === made, `the unsharded backend to count ${made}`);
+    await eventually(() => counterTotal(readRows(file('u1')), METRIC) + counterTotal(readRows(file('u2')), METRIC) === made, `the two shards to count ${made} between them`);
+  });
+});
