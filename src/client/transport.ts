@@ -25,7 +25,8 @@ const UNSUBSCRIBE_DELAY_MS = 300;
 
 /**
  * - `connecting`: no broker. Records of the wanted levels are held.
- * - `learning`: connected; subscriptions are arriving. Levels someone subscribes to are sent;
+ * - `learning`: connected; subscriptions are arriving. Levels someone subscribes to are sent
+ *   (by a client that has been live before; a new one holds everything, see `mayLeave`);
  *   the others are held until the broker says it has replayed every subscription.
  * - `live`: the subscriptions are known; a level nobody wants is off.
  */
@@ -46,11 +47,7 @@ export class Transport {
   private readonly shardSubscriptions: Set<string>[] = LEVELS.map(() => new Set<string>());
   /** An unsubscription is waiting out {@link UNSUBSCRIBE_DELAY_MS}: a stream that just lost its subscriber is held, not discarded, meanwhile. */
   private removalPending = false;
-  /**
-   * False until the client has first gone live. Until then it cannot know
-   * whether the level is sharded, so records held on a level topic wait for
-   * the broker's word instead of leaving to the unsharded backends alone.
-   */
+  /** False until the client has first gone live: until then it holds every batch ({@link mayLeave}). */
   private everLive = false;
   private subscribedMask = 0;
   private draining = false;
@@ -241,6 +238,20 @@ export class Transport {
     return this.subscribed[batch.level]! || (batch.shardCount > 1 && this.shardSubscriptions[batch.level]!.has(batch.shardKey));
   }
 
+  /**
+   * True when a batch may be sent now. Before the client has first gone live
+   * nothing leaves: it cannot know yet whether a level is sharded (a batch on
+   * `info|` would reach the unsharded backends only, and one on `info|1/2|`
+   * sent because an unsharded backend subscribes would miss a shard backend
+   * still reconnecting, which could not count it as a gap), nor who else is
+   * still reconnecting to a broker that has just started. At the marker the
+   * held batches are split among the shards, if any, and sent. Once live, any
+   * subscriber of the topic will do.
+   */
+  private mayLeave(batch: SealedBatch): boolean {
+    return this.everLive && this.hasSubscriber(batch);
+  }
+
   private recomputeSubscribedMask(added: boolean): void {
     let m = 0;
     for (let l = 0; l < LEVELS.length; l++) if (this.subscribed[l] || this.shardSubscriptions[l]!.size > 0) m |= 1 << l;
@@ -289,8 +300,7 @@ export class Transport {
       const queue = this.buffer.queue;
       while (queue.length > 0 && (this.state === 'live' || this.state === 'learning')) {
         const batch = queue[0]!;
-        // Before the first time live, a level-topic batch may belong to shards not heard of yet: it is held (and split among them at goLive).
-        if (!this.hasSubscriber(batch) || (!this.everLive && batch.shardCount === 1)) {
+        if (!this.mayLeave(batch)) {
           // The broker would drop it without a trace; so it is held while the subscriptions may still change, else counted.
           if (this.state === 'live' && ((this.buffer.mask & (1 << batch.level)) === 0 || !this.removalPending)) {
             this.buffer.shift('unsubscribed');
