@@ -22,6 +22,16 @@ const LEARN_TIMEOUT_MS = 10_000;
  * client keeps holding the levels that were wanted instead of discarding them.
  */
 const UNSUBSCRIBE_DELAY_MS = 300;
+/**
+ * How long after its first connect a client that has never been live holds
+ * every batch while it waits for the broker's {@link SUBSCRIPTIONS_COMPLETE}
+ * (see `mayLeave`). A Zibrato broker sends it at once, or, when it has just
+ * started, after its 3 s settle time (`DEFAULT_SUBSCRIPTION_SETTLE_MS`); the
+ * extra half second covers the hop. Past it, a broker that sends no marker
+ * (a plain `zmq_proxy`) gets the records of the levels it reports subscribed,
+ * as before, instead of waiting for {@link LEARN_TIMEOUT_MS}.
+ */
+const FIRST_HOLD_MS = 3_500;
 
 /**
  * - `connecting`: no broker. Records of the wanted levels are held.
@@ -49,6 +59,9 @@ export class Transport {
   private removalPending = false;
   /** False until the client has first gone live: until then it holds every batch ({@link mayLeave}). */
   private everLive = false;
+  /** Runs {@link FIRST_HOLD_MS} after the first connect; `firstHoldOver` is set when it has run. */
+  private firstHoldTimer: NodeJS.Timeout | undefined;
+  private firstHoldOver = false;
   private subscribedMask = 0;
   private draining = false;
   private flushTimer: NodeJS.Timeout | undefined;
@@ -133,6 +146,13 @@ export class Transport {
       this.problems.warn('ZIB_SUBSCRIPTIONS_ASSUMED', `the broker at ${this.endpoint} did not say it had replayed its subscriptions within ${LEARN_TIMEOUT_MS} ms (not a Zibrato broker?); trusting the ones heard so far`);
       this.goLive();
     }, LEARN_TIMEOUT_MS);
+    if (!this.everLive && this.firstHoldTimer === undefined) {
+      this.firstHoldTimer = setTimeout(() => {
+        this.firstHoldOver = true;
+        void this.drain();
+      }, FIRST_HOLD_MS);
+      this.firstHoldTimer.unref();
+    }
     void this.drain();
   }
 
@@ -142,6 +162,7 @@ export class Transport {
     clearTimeout(this.learnTimer);
     this.state = 'live';
     this.everLive = true;
+    clearTimeout(this.firstHoldTimer);
     this.applySubscriptions();
     void this.drain();
   }
@@ -245,11 +266,12 @@ export class Transport {
    * sent because an unsharded backend subscribes would miss a shard backend
    * still reconnecting, which could not count it as a gap), nor who else is
    * still reconnecting to a broker that has just started. At the marker the
-   * held batches are split among the shards, if any, and sent. Once live, any
-   * subscriber of the topic will do.
+   * held batches are split among the shards, if any, and sent. Once live (or
+   * {@link FIRST_HOLD_MS} after the first connect, for a broker that sends no
+   * marker), any subscriber of the topic will do.
    */
   private mayLeave(batch: SealedBatch): boolean {
-    return this.everLive && this.hasSubscriber(batch);
+    return (this.everLive || this.firstHoldOver) && this.hasSubscriber(batch);
   }
 
   private recomputeSubscribedMask(added: boolean): void {
@@ -381,6 +403,7 @@ export class Transport {
     this.state = 'closed';
     clearTimeout(this.learnTimer);
     clearTimeout(this.unsubscribeTimer);
+    clearTimeout(this.firstHoldTimer);
     for (const w of this.readyWaiters) w();
     // LINGER bounds how long libzmq keeps trying to deliver what was already handed to it.
     this.socket.linger = Math.max(0, deadline - Date.now()) + 100;
