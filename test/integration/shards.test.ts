@@ -23,6 +23,22 @@ function perSeries(rows: Row[], metric = METRIC): Map<string, number> {
   return out;
 }
 
+/** Starts `zibrato backend file` (shard `shard`, or unsharded) and waits until it has subscribed. */
+async function fileBackend(subscribe: string, path: string, name: string, shard?: string, env?: Record<string, string>): Promise<Proc> {
+  const args = ['backend', 'file', '--name', name, '--levels', 'info', '--flush', '300ms', '--broker', subscribe, '--path', path];
+  if (shard) args.push('--shard', shard);
+  const p = zibrato(args, { label: name, env });
+  await p.waitFor(shard ? new RegExp(`subscribed to info shard ${shard}`) : /subscribed to info at/);
+  return p;
+}
+
+/** `z.count` of `value` on each of the SERIES series of `METRIC` (tag i), then a flush; returns what was made. */
+function countEach(z: Zibrato, value: number): number {
+  for (let i = 0; i < SERIES; i++) z.count({ name: METRIC, value, tags: { i: String(i) } });
+  z.flush();
+  return SERIES * value;
+}
+
 describe('sharded backends: real broker and backend processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-shards-'));
   const stateDir = join(dir, 'state');
@@ -34,10 +50,7 @@ describe('sharded backends: real broker and backend processes', () => {
 
   /** Starts `zibrato backend file` named `name` (shard `shard`, or unsharded) and waits for its subscription. */
   async function backend(name: string, shard?: string): Promise<Proc> {
-    const args = ['backend', 'file', '--name', name, '--levels', 'info', '--flush', '300ms', '--broker', sub, '--path', file(name)];
-    if (shard) args.push('--shard', shard);
-    const p = zibrato(args, { label: name, env: { ZIBRATO_BACKEND_STATE_DIR: stateDir } });
-    await p.waitFor(shard ? new RegExp(`subscribed to info shard ${shard}`) : /subscribed to info at/);
+    const p = await fileBackend(sub, file(name), name, shard, { ZIBRATO_BACKEND_STATE_DIR: stateDir });
     procs.set(name, p);
     return p;
   }
@@ -143,28 +156,23 @@ describe('sharded backends: real broker and backend processes', () => {
   });
 });
 
-describe('sharded backends without an unsharded one: records held across a broker outage, and a missing shard', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'zibrato-shards-only-'));
+describe('sharded backends and a client started during a broker outage', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-shards-outage-'));
   const file = (name: string) => join(dir, `${name}.jsonl`);
-  let z: Zibrato | undefined;
+  const clients: Zibrato[] = [];
 
   after(async () => {
-    await z?.close({ timeoutMs: 2000 });
+    await Promise.all(clients.map((c) => c.close({ timeoutMs: 2000 })));
     await stopAll();
   });
 
   test('records made before the client heard of the shards reach the shard that owns each series, and a missing shard’s are counted as unsubscribed', async () => {
     const { publish, subscribe } = await tcpBrokerEndpoints();
     // The client starts while there is no broker: what it makes is held on the unsharded topic.
-    z = new Zibrato({ broker: publish, source: 'early-app', log: () => undefined });
-    let made = 0;
-    for (let i = 0; i < SERIES; i++) {
-      z.count({ name: METRIC, value: 2, tags: { i: String(i) } });
-      made += 2;
-    }
-    z.flush();
-    const shards = [1, 2].map((k) => zibrato(['backend', 'file', '--name', `o${k}`, '--levels', 'info', '--flush', '300ms', '--broker', subscribe, '--path', file(`o${k}`), '--shard', `${k}/2`], { label: `o${k}` }));
-    await Promise.all(shards.map((p) => p.waitFor(/subscribed to info shard/)));
+    const z = new Zibrato({ broker: publish, source: 'early-app', log: () => undefined });
+    clients.push(z);
+    const made = countEach(z, 2);
+    const shards = await Promise.all([1, 2].map((k) => fileBackend(subscribe, file(`o${k}`), `o${k}`, `${k}/2`)));
     const broker = zibrato(['broker', '--publish', publish, '--subscribe', subscribe], { label: 'broker-shards-only' });
     await broker.waitFor(/broker up/);
     assert.equal(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), true);
@@ -177,45 +185,20 @@ describe('sharded backends without an unsharded one: records held across a broke
 
     // Shard 2 goes away for good: its series' records have no subscriber and are counted by the client, never sent into the void.
     await shards[1]!.stop('SIGTERM');
-    await eventually(() => z!.ready({ levels: ['info'], timeoutMs: 0 }).then((r) => !r), 'the client to see shard 2 gone');
+    await eventually(() => z.ready({ levels: ['info'], timeoutMs: 0 }).then((r) => !r), 'the client to see shard 2 gone');
     const received2 = counterTotal(readRows(file('o2')), METRIC);
-    let later = 0;
-    for (let i = 0; i < SERIES; i++) {
-      z.count({ name: METRIC, value: 1, tags: { i: String(i) } });
-      later += 1;
-    }
-    z.flush();
-    await eventually(() => counterTotal(readRows(file('o1')), METRIC) + received2 + z!.stats().unsubscribed === made + later, 'shard 1 + shard 2 (before it left) + unsubscribed to be everything made');
+    const later = countEach(z, 1);
+    await eventually(() => counterTotal(readRows(file('o1')), METRIC) + received2 + z.stats().unsubscribed === made + later, 'shard 1 + shard 2 (before it left) + unsubscribed to be everything made');
     assert.equal(z.stats().unsubscribed, b.size, 'exactly shard 2’s series were let go, one record each');
     assert.equal(z.shardCount('info'), 2, 'a missing shard does not change the count the others rely on');
-  });
-});
-
-describe('sharded and unsharded backends, the client started during a broker outage', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'zibrato-shards-outage-'));
-  const file = (name: string) => join(dir, `${name}.jsonl`);
-  let z: Zibrato | undefined;
-
-  after(async () => {
-    await z?.close({ timeoutMs: 2000 });
-    await stopAll();
   });
 
   test('records held while the broker was away reach the shards and the unsharded backend alike', async () => {
     const { publish, subscribe } = await tcpBrokerEndpoints();
-    z = new Zibrato({ broker: publish, source: 'outage-app', log: () => undefined });
-    let made = 0;
-    for (let i = 0; i < SERIES; i++) {
-      z.count({ name: METRIC, value: 3, tags: { i: String(i) } });
-      made += 3;
-    }
-    z.flush();
-    const backends = [
-      zibrato(['backend', 'file', '--name', 'u1', '--levels', 'info', '--flush', '300ms', '--broker', subscribe, '--path', file('u1'), '--shard', '1/2'], { label: 'u1' }),
-      zibrato(['backend', 'file', '--name', 'u2', '--levels', 'info', '--flush', '300ms', '--broker', subscribe, '--path', file('u2'), '--shard', '2/2'], { label: 'u2' }),
-      zibrato(['backend', 'file', '--name', 'uall', '--levels', 'info', '--flush', '300ms', '--broker', subscribe, '--path', file('uall')], { label: 'uall' }),
-    ];
-    await Promise.all(backends.map((p) => p.waitFor(/subscribed to info/)));
+    const z = new Zibrato({ broker: publish, source: 'outage-app', log: () => undefined });
+    clients.push(z);
+    const made = countEach(z, 3);
+    await Promise.all([fileBackend(subscribe, file('u1'), 'u1', '1/2'), fileBackend(subscribe, file('u2'), 'u2', '2/2'), fileBackend(subscribe, file('uall'), 'uall')]);
     const broker = zibrato(['broker', '--publish', publish, '--subscribe', subscribe], { label: 'broker-outage' });
     await broker.waitFor(/broker up/);
     assert.equal(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), true);
