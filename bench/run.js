@@ -32,6 +32,7 @@ const BENCHES = [
   { name: 'curve', args: ['bench/curve.mjs'], timeoutMs: quick ? 120_000 : 600_000 },
   { name: 'wal', args: ['bench/wal.mjs'], timeoutMs: quick ? 120_000 : 600_000 },
   { name: 'chain', args: ['bench/chain.mjs'], timeoutMs: quick ? 120_000 : 600_000 },
+  { name: 'shards', args: ['bench/shards.mjs'], timeoutMs: quick ? 240_000 : 900_000 },
 ];
 
 function runBench(b) {

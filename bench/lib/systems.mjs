@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Child, freeTcpPort, freeUdpPort, nodeScript, pollUntil, ROOT, sleep, startPipeline } from './common.mjs';
 
-const ZIB_PUBLISHER = join(ROOT, 'bench/procs/zibrato-publisher.mjs');
+export const ZIB_PUBLISHER = join(ROOT, 'bench/procs/zibrato-publisher.mjs');
 const STATSD_PUBLISHER = join(ROOT, 'bench/procs/statsd-publisher.mjs');
 const STATSD_BACKEND = join(ROOT, 'bench/procs/statsd-count-backend.cjs');
 export const STATSD_BIN = join(dirname(createRequire(import.meta.url).resolve('statsd/package.json')), 'stats.js');
@@ -29,7 +29,7 @@ function jsonLines(file) {
 }
 
 /** Runs `count` publisher processes that start together and returns their JSON reports. */
-async function runPublishers(script, count, options, label) {
+export async function runPublishers(script, count, options, label) {
   const startAt = Date.now() + 1500;
   const procs = [];
   for (let i = 0; i < count; i++) procs.push(nodeScript(script, [JSON.stringify({ ...options, startAt, seed: (options.seed ?? 1) + i, rate: options.rate / count })], `${label} ${i}`));

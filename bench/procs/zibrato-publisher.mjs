@@ -1,6 +1,7 @@
 // A paced Zibrato publisher for the end-to-end benchmarks.
 // usage: node zibrato-publisher.mjs <json options>
-//   { endpoint, name, rate (records/s), durationMs, startAt (epoch ms), kind: 'counter'|'timer'|'latency', seed, flushIntervalMs }
+//   { endpoint, name, rate (records/s), durationMs, startAt (epoch ms), kind: 'counter'|'timer'|'latency', seed, flushIntervalMs,
+//     series (counters only: spread over this many series, tag s=0…series−1; default 1) }
 // Prints one JSON line: what it made, what the client says it sent and dropped.
 import { Zibrato } from '../../dist/index.js';
 import { lognormalValues } from '../lib/values.mjs';
@@ -13,6 +14,8 @@ if (!(await z.ready({ levels: ['info'], timeoutMs: 10_000 }))) {
 }
 process.stderr.write('publisher ready\n');
 const counter = z.counterHandle({ name: o.name });
+/** Sharded benchmarks need many series: one per shard would measure one backend. */
+const counters = Array.from({ length: o.series ?? 1 }, (_, i) => (o.series > 1 ? z.counterHandle({ name: o.name, tags: { s: String(i) } }) : counter));
 const timer = z.timerHandle({ name: o.name });
 const gauge = z.gaugeHandle({ name: o.name });
 const total = Math.round((o.rate * o.durationMs) / 1000);
@@ -30,6 +33,7 @@ while (made < total) {
   const due = Math.min(total, byTime, made + slice);
   if (o.kind === 'timer') for (; made < due; made++) timer.record(values[made]);
   else if (o.kind === 'latency') for (; made < due; made++) gauge.set(Number(process.hrtime.bigint()) / 1e6);
+  else if (counters.length > 1) for (; made < due; made++) counters[made % counters.length].inc();
   else for (; made < due; made++) counter.inc();
   // Ahead of schedule: sleep a millisecond; behind: just let I/O run.
   await new Promise((r) => (made >= byTime ? setTimeout(r, 1) : setImmediate(r)));

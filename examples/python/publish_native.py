@@ -79,8 +79,12 @@ def encode_batch(records, sent_at_ms, publisher_id=bytes(8), sequence=0, version
     return header + table + body
 
 
-def topic(level):
-    return level.encode("ascii") + b"|"
+def topic(level, shard=None):
+    """The level topic (info|), or with shard=(K, N) that shard's topic (info|K/N|), which
+    only a backend started with --shard K/N and the unsharded backends receive."""
+    if shard is None:
+        return level.encode("ascii") + b"|"
+    return ("%s|%d/%d|" % (level, shard[0], shard[1])).encode("ascii")
 
 
 def hash_set_member(member):
@@ -112,7 +116,8 @@ def check_vectors(directory):
             batch = encode_batch(v["records"], v["sentAtMs"], bytes.fromhex(v["publisherId"]), v["sequence"], v["version"])
         else:
             batch = encode_batch(v["records"], v["sentAtMs"], version=1)
-        got = [topic(v["level"]).hex(), batch.hex()]
+        shard = (v["shard"]["index"], v["shard"]["count"]) if "shard" in v else None
+        got = [topic(v["level"], shard).hex(), batch.hex()]
         for i in (0, 1):
             if got[i] != v["frames"][i]:
                 problems.append("frame %d differs:\n  expected %s\n  got      %s" % (i, v["frames"][i], got[i]))

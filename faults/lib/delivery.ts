@@ -43,8 +43,9 @@ export async function startBackend(ep: { subscribe: string }, path: string, name
   return p;
 }
 
-export function startPublisher(ep: { publish: string }, rate: number, durationMs: number, flushMs?: number): Proc {
-  return node(join(ROOT, 'faults/lib/rate-publisher.mjs'), [ep.publish, METRIC, String(rate), String(durationMs), flushMs === undefined ? '' : String(flushMs)], 'publisher');
+/** `series` > 1 spreads the increments over that many series of the metric (for sharded backends). */
+export function startPublisher(ep: { publish: string }, rate: number, durationMs: number, flushMs?: number, series = 1): Proc {
+  return node(join(ROOT, 'faults/lib/rate-publisher.mjs'), [ep.publish, METRIC, String(rate), String(durationMs), flushMs === undefined ? '' : String(flushMs), '', String(series)], 'publisher');
 }
 
 export interface PublisherResult {

@@ -1,6 +1,8 @@
 import { LEVELS } from '../levels.js';
 import { BatchWriter, newPublisherId } from '../wire/batch-writer.js';
-import { shardOf } from '../wire/shard.js';
+import { decodeBatch, recordSeries, recordValue } from '../wire/batch-decoder.js';
+import { encodeSeries } from '../wire/series-encoding.js';
+import { seriesShardHash, shardOf } from '../wire/shard.js';
 import { shardTopic } from '../wire/topic.js';
 
 /**
@@ -9,8 +11,12 @@ import { shardTopic } from '../wire/topic.js';
  * goes out on it and takes its sequence from it.
  */
 export class StreamWriter extends BatchWriter {
+  /** The topic frame: `info|`, or a shard's `info|1/2|`. */
+  readonly topic: Buffer;
   /** The topic as a string: the key of this stream's sequence in the transport. */
   readonly stream: string;
+  /** `K/N` of a shard topic, empty for a level topic: what the transport looks up among the shard subscriptions. */
+  readonly shardKey: string;
   constructor(
     readonly level: number,
     /** 1…`shardCount`; 1 when the level is not sharded. */
@@ -24,8 +30,6 @@ export class StreamWriter extends BatchWriter {
     this.stream = this.topic.toString('latin1');
     this.shardKey = shardCount === 1 ? '' : `${shard}/${shardCount}`;
   }
-  readonly shardKey: string;
-  readonly topic: Buffer;
 }
 
 /** A sealed batch waiting to be sent. */
@@ -65,8 +69,12 @@ export interface ClientStats {
 export class RecordBuffer {
   /** Bit per level: records of a level are written only when its bit is set. */
   mask: number;
-  /** Per level, one open batch per shard (one when the level is not sharded), indexed by shard − 1. */
-  readonly writers: StreamWriter[][];
+  /**
+   * Per level, one open batch per shard (one when the level is not sharded),
+   * indexed by shard − 1. A shard's batch is made when the first series is
+   * assigned to it, so N shards cost memory only for the shards in use.
+   */
+  readonly writers: (StreamWriter | undefined)[][];
   /** Per level, the shard count records are assigned under (1: unsharded), as the transport chose it from the subscriptions. */
   readonly shardCounts: number[];
   /**
@@ -81,6 +89,8 @@ export class RecordBuffer {
   dropped = 0;
   invalid = 0;
   unsubscribed = 0;
+  /** The batch the transport is handing to the socket now (the head of the queue): never re-split under it. */
+  sending: SealedBatch | undefined;
   /** True while a flush is scheduled; the hot path checks it to schedule one at most once. */
   flushPending = false;
   /** Called when the hot path has sealed a full batch, so the transport sends it before the flush timer. */
@@ -107,36 +117,81 @@ export class RecordBuffer {
   /** The open batch a series with this shard hash writes to at `level` now. */
   writerFor(level: number, shardHash: number): StreamWriter {
     const ws = this.writers[level]!;
-    return ws.length === 1 ? ws[0]! : ws[shardOf(shardHash, ws.length)]!;
+    const count = ws.length;
+    const index = count === 1 ? 0 : shardOf(shardHash, count);
+    return ws[index] ?? (ws[index] = new StreamWriter(level, index + 1, count, this.batchBytes, this.publisherId));
   }
 
   /**
    * Assigns `level`'s series among `count` shards from now on: seals the open
-   * batches of the old count (they leave on their old topics), retires them and
-   * bumps {@link generation}, so every handle of the level finds its new writer
-   * at its next record. Returns false when the count is already `count`.
+   * batches of the old count, retires them and bumps {@link generation}, so
+   * every handle of the level finds its new writer at its next record. Every
+   * batch of the level queued under another count and not being sent (records
+   * made before the shard backends were heard of, or not yet sent to the old
+   * set of shards) is split again among the new shards, so it reaches the
+   * shard that owns each series now. Returns false when the count is already `count`.
    */
   setShardCount(level: number, count: number): boolean {
     if (this.shardCounts[level] === count) return false;
     for (const w of this.writers[level]!) {
+      if (w === undefined) continue;
       if (!this.seal(w)) {
         this.dropped += w.recordCount;
       }
       // A retired writer's epoch moves on even when it was empty, so no handle still matches it.
       w.reset();
     }
-    const fresh: StreamWriter[] = [];
-    for (let k = 1; k <= count; k++) fresh.push(new StreamWriter(level, k, count, this.batchBytes, this.publisherId));
-    this.writers[level] = fresh;
+    this.writers[level] = new Array<StreamWriter | undefined>(count).fill(undefined);
     this.shardCounts[level] = count;
     this.generation++;
+    this.resplit(level, count);
     return true;
+  }
+
+  /** Moves the level's queued batches of another shard count into the new open batches (order kept per series). */
+  private resplit(level: number, count: number): void {
+    const stale = this.queue.filter((b) => b.level === level && b.shardCount !== count && b !== this.sending);
+    if (stale.length === 0) return;
+    const keep = this.queue.filter((b) => !stale.includes(b));
+    this.queue.length = 0;
+    this.queue.push(...keep);
+    for (const b of stale) {
+      this.queuedRecords -= b.records;
+      const batch = decodeBatch(b.frame);
+      const slots = batch.series.map(() => ({ writer: undefined as StreamWriter | undefined, epoch: -1, slot: 0 }));
+      const encoded = batch.series.map((ws) => encodeSeries(ws.kind, ws.name, ws.source, ws.tags, ws.sampleRate, ws));
+      const writers = batch.series.map((ws) => this.writerFor(level, seriesShardHash(ws.name, ws.source, ws.tags)));
+      for (let i = 0; i < batch.recordCount; i++) {
+        const s = recordSeries(batch, i);
+        const w = writers[s]!;
+        const at = slots[s]!;
+        if (w.isFull && !this.seal(w)) {
+          this.dropped++;
+          continue;
+        }
+        if (at.writer !== w || at.epoch !== w.epoch) {
+          let slot = w.addSeries(encoded[s]!);
+          if (slot < 0) {
+            if (!this.seal(w)) {
+              this.dropped++;
+              continue;
+            }
+            slot = w.addSeries(encoded[s]!);
+          }
+          at.writer = w;
+          at.epoch = w.epoch;
+          at.slot = slot;
+        }
+        w.append(at.slot, recordValue(batch, i));
+      }
+    }
+    if (!this.flushPending) this.scheduleFlush();
   }
 
   /** Records in open batches and in the queue. */
   get bufferedRecords(): number {
     let n = this.queuedRecords;
-    for (const ws of this.writers) for (const w of ws) n += w.recordCount;
+    for (const ws of this.writers) for (const w of ws) n += w?.recordCount ?? 0;
     return n;
   }
 
@@ -157,7 +212,7 @@ export class RecordBuffer {
   sealAll(): void {
     for (const ws of this.writers) {
       for (const w of ws) {
-        if (!this.seal(w)) {
+        if (w !== undefined && !this.seal(w)) {
           this.dropped += w.recordCount;
           w.reset();
         }

@@ -8,10 +8,21 @@ import type { RecordBuffer, SealedBatch } from './record-buffer.js';
 import type { InputProblems } from './input-problems.js';
 import { LEARN_TIMEOUT_MS, UNSUBSCRIBE_DELAY_MS } from '../wire/subscriptions.js';
 
+/**
+ * How long after its first connect a client that has never been live holds
+ * every batch while it waits for the broker's {@link SUBSCRIPTIONS_COMPLETE}
+ * (see `mayLeave`). A Zibrato broker sends it at once, or, when it has just
+ * started, after its 3 s settle time (`DEFAULT_SUBSCRIPTION_SETTLE_MS`); the
+ * extra half second covers the hop. Past it, a broker that sends no marker
+ * (a plain `zmq_proxy`) gets the records of the levels it reports subscribed,
+ * as before, instead of waiting for {@link LEARN_TIMEOUT_MS}.
+ */
+const FIRST_HOLD_MS = 3_500;
 
 /**
  * - `connecting`: no broker. Records of the wanted levels are held.
- * - `learning`: connected; subscriptions are arriving. Levels someone subscribes to are sent;
+ * - `learning`: connected; subscriptions are arriving. Levels someone subscribes to are sent
+ *   (by a client that has been live before; a new one holds everything, see `mayLeave`);
  *   the others are held until the broker says it has replayed every subscription.
  * - `live`: the subscriptions are known; a level nobody wants is off.
  */
@@ -32,6 +43,11 @@ export class Transport {
   private readonly shardSubscriptions: Set<string>[] = LEVELS.map(() => new Set<string>());
   /** An unsubscription is waiting out {@link UNSUBSCRIBE_DELAY_MS}: a stream that just lost its subscriber is held, not discarded, meanwhile. */
   private removalPending = false;
+  /** False until the client has first gone live: until then it holds every batch ({@link mayLeave}). */
+  private everLive = false;
+  /** Runs {@link FIRST_HOLD_MS} after the first connect; `firstHoldOver` is set when it has run. */
+  private firstHoldTimer: NodeJS.Timeout | undefined;
+  private firstHoldOver = false;
   private subscribedMask = 0;
   /** The drain in progress: one at a time, and the {@link PUBLISHER_DONE} answer waits for it. */
   private drainRun: Promise<void> | undefined;
@@ -155,6 +171,13 @@ export class Transport {
       this.problems.warn('ZIB_SUBSCRIPTIONS_ASSUMED', `the broker at ${this.endpoint} did not say it had replayed its subscriptions within ${LEARN_TIMEOUT_MS} ms (not a Zibrato broker?); trusting the ones heard so far`);
       this.goLive();
     }, LEARN_TIMEOUT_MS);
+    if (!this.everLive && this.firstHoldTimer === undefined) {
+      this.firstHoldTimer = setTimeout(() => {
+        this.firstHoldOver = true;
+        void this.drain();
+      }, FIRST_HOLD_MS);
+      this.firstHoldTimer.unref();
+    }
     void this.drain();
   }
 
@@ -163,6 +186,8 @@ export class Transport {
     if (this.state !== 'learning') return;
     clearTimeout(this.learnTimer);
     this.state = 'live';
+    this.everLive = true;
+    clearTimeout(this.firstHoldTimer);
     this.applySubscriptions();
     void this.drain();
   }
@@ -288,6 +313,21 @@ export class Transport {
     return this.subscribed[batch.level]! || (batch.shardCount > 1 && this.shardSubscriptions[batch.level]!.has(batch.shardKey));
   }
 
+  /**
+   * True when a batch may be sent now. Before the client has first gone live
+   * nothing leaves: it cannot know yet whether a level is sharded (a batch on
+   * `info|` would reach the unsharded backends only, and one on `info|1/2|`
+   * sent because an unsharded backend subscribes would miss a shard backend
+   * still reconnecting, which could not count it as a gap), nor who else is
+   * still reconnecting to a broker that has just started. At the marker the
+   * held batches are split among the shards, if any, and sent. Once live (or
+   * {@link FIRST_HOLD_MS} after the first connect, for a broker that sends no
+   * marker), any subscriber of the topic will do.
+   */
+  private mayLeave(batch: SealedBatch): boolean {
+    return (this.everLive || this.firstHoldOver) && this.hasSubscriber(batch);
+  }
+
   private recomputeSubscribedMask(added: boolean): void {
     let m = 0;
     for (let l = 0; l < LEVELS.length; l++) if (this.subscribed[l] || this.shardSubscriptions[l]!.size > 0) m |= 1 << l;
@@ -338,29 +378,34 @@ export class Transport {
 
   private async drainQueue(): Promise<void> {
     const queue = this.buffer.queue;
-    while (queue.length > 0 && (this.state === 'live' || this.state === 'learning')) {
-      const batch = queue[0]!;
-      if (!this.hasSubscriber(batch)) {
-        // The broker would drop it without a trace; so it is held while the subscriptions may still change, else counted.
-        if (this.state === 'live' && ((this.buffer.mask & (1 << batch.level)) === 0 || !this.removalPending)) {
-          this.buffer.shift('unsubscribed');
+    try {
+      while (queue.length > 0 && (this.state === 'live' || this.state === 'learning')) {
+        const batch = queue[0]!;
+        if (!this.mayLeave(batch)) {
+          // The broker would drop it without a trace; so it is held while the subscriptions may still change, else counted.
+          if (this.state === 'live' && ((this.buffer.mask & (1 << batch.level)) === 0 || !this.removalPending)) {
+            this.buffer.shift('unsubscribed');
+            continue;
+          }
+          break;
+        }
+        const sequence = this.sequences.get(batch.stream) ?? 0;
+        this.buffer.sending = batch;
+        try {
+          stampSequence(batch.frame, sequence);
+          await this.socket.send([batch.topic, batch.frame]);
+        } catch (err) {
+          if ((this.state as State) === 'closed') break;
+          // With noDrop a full pipe fails the send; keep the batch and retry shortly.
+          this.problems.warn('ZIB_SEND_RETRY', `send to the broker failed (${(err as Error).message}); retrying`);
+          await new Promise((r) => setTimeout(r, 5));
           continue;
         }
-        break;
+        this.sequences.set(batch.stream, sequence + batch.records);
+        this.buffer.shift('sent');
       }
-      const sequence = this.sequences.get(batch.stream) ?? 0;
-      try {
-        stampSequence(batch.frame, sequence);
-        await this.socket.send([batch.topic, batch.frame]);
-      } catch (err) {
-        if ((this.state as State) === 'closed') break;
-        // With noDrop a full pipe fails the send; keep the batch and retry shortly.
-        this.problems.warn('ZIB_SEND_RETRY', `send to the broker failed (${(err as Error).message}); retrying`);
-        await new Promise((r) => setTimeout(r, 5));
-        continue;
-      }
-      this.sequences.set(batch.stream, sequence + batch.records);
-      this.buffer.shift('sent');
+    } finally {
+      this.buffer.sending = undefined;
     }
   }
 
@@ -416,6 +461,7 @@ export class Transport {
     this.state = 'closed';
     clearTimeout(this.learnTimer);
     clearTimeout(this.unsubscribeTimer);
+    clearTimeout(this.firstHoldTimer);
     for (const w of this.readyWaiters) w();
     // LINGER bounds how long libzmq keeps trying to deliver what was already handed to it.
     this.socket.linger = Math.max(0, deadline - Date.now()) + 100;

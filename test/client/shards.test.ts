@@ -8,7 +8,7 @@ import { ALL_LEVELS_MASK } from '../../src/levels.ts';
 import { InputProblems } from '../../src/client/input-problems.ts';
 import { RecordBuffer } from '../../src/client/record-buffer.ts';
 import { SeriesHandle } from '../../src/client/series-handle.ts';
-import { decodeBatch, encodeSeries, MetricKind, seriesShardHash, shardOf } from '../../src/wire/index.ts';
+import { decodeBatch, encodeSeries, MetricKind, recordSeries, recordValue, seriesShardHash, shardOf } from '../../src/wire/index.ts';
 
 const INFO = 1;
 
@@ -28,22 +28,52 @@ function namesByTopic(buffer: RecordBuffer): Map<string, string[]> {
 
 const NAMES = Array.from({ length: 32 }, (_, i) => `series.${i}`);
 
-test('records made before a shard count change leave on the level topic, records after it on their shard’s topic', () => {
+test('after a shard count change each series writes to its own shard’s topic, and only there', () => {
   const { buffer, handles } = setup(NAMES);
-  for (const h of handles) h.handle.inc();
-  assert.equal(buffer.setShardCount(INFO, 2), true);
+  buffer.setShardCount(INFO, 2);
   for (const h of handles) h.handle.inc();
   buffer.sealAll();
   const topics = namesByTopic(buffer);
-  assert.deepEqual(topics.get('info|')?.sort(), [...NAMES].sort());
+  assert.deepEqual([...topics.keys()].sort(), ['info|1/2|', 'info|2/2|']);
   for (const h of handles) {
     const mine = `info|${shardOf(h.hash, 2) + 1}/2|`;
-    assert.ok(topics.get(mine)?.includes(h.name), `${h.name} not on ${mine}`);
+    assert.deepEqual(topics.get(mine)?.filter((n) => n === h.name), [h.name], `${h.name} on ${mine}`);
     const other = `info|${2 - shardOf(h.hash, 2)}/2|`;
     assert.ok(!topics.get(other)?.includes(h.name), `${h.name} also on ${other}`);
   }
+});
+
+test('records held from before a shard count change are split again among the new shards', () => {
+  const { buffer, handles } = setup(NAMES);
+  for (const h of handles) h.handle.inc(3);
+  buffer.sealAll(); // held in the queue on info|, as while the client learns who subscribes
+  buffer.setShardCount(INFO, 2);
+  for (const h of handles) h.handle.inc(4);
+  buffer.sealAll();
+  assert.ok(buffer.queue.every((b) => b.stream !== 'info|'), 'nothing left on the unsharded topic');
+  const sums = new Map<string, number>();
+  for (const b of buffer.queue) {
+    const batch = decodeBatch(b.frame);
+    for (let i = 0; i < batch.recordCount; i++) {
+      const s = batch.series[recordSeries(batch, i)]!;
+      assert.equal(b.stream, `info|${shardOf(seriesShardHash(s.name, s.source, s.tags), 2) + 1}/2|`, `${s.name} on its shard`);
+      sums.set(s.name, (sums.get(s.name) ?? 0) + recordValue(batch, i));
+    }
+  }
+  for (const n of NAMES) assert.equal(sums.get(n), 7, n);
   assert.equal(buffer.queuedRecords, 2 * NAMES.length);
   assert.equal(buffer.dropped, 0);
+});
+
+test('the batch being sent is not split again under the transport', () => {
+  const { buffer, handles } = setup(NAMES);
+  for (const h of handles) h.handle.inc();
+  buffer.sealAll();
+  const inFlight = buffer.queue[0]!;
+  buffer.sending = inFlight;
+  buffer.setShardCount(INFO, 2);
+  assert.equal(buffer.queue[0], inFlight);
+  assert.equal(buffer.queuedRecords, NAMES.length);
 });
 
 test('a shard count change seals the open batches of the old count and nothing is lost across several changes', () => {
@@ -74,4 +104,13 @@ test('setting the shard count a level already has changes nothing', () => {
   assert.equal(buffer.setShardCount(INFO, 1), false);
   assert.equal(buffer.generation, generation);
   assert.equal(buffer.queue.length, 0);
+});
+
+test('a level split 256 ways opens a batch only for the shards its series use', () => {
+  const { buffer, handles } = setup(NAMES.slice(0, 3));
+  buffer.setShardCount(INFO, 256);
+  for (const h of handles) h.handle.inc();
+  const open = buffer.writers[INFO]!.filter((w) => w !== undefined);
+  assert.ok(open.length >= 1 && open.length <= 3, `${open.length} open batches`);
+  assert.equal(buffer.bufferedRecords, 3);
 });

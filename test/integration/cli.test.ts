@@ -71,6 +71,15 @@ test('numeric and duration options are validated, every subcommand exiting 2 wit
   }
 });
 
+test('ZIBRATO_BACKEND_SHARD gives a backend its shard when --shard is not given, and --shard wins over it', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const fromEnv = zibrato(['backend', 'console', '--levels', 'info,warn', '--broker', ep.subscribe], { env: { ZIBRATO_BACKEND_SHARD: '2/3' }, label: 'shard-from-env' });
+  await fromEnv.waitFor(/subscribed to info,warn shard 2\/3 at/);
+  const fromFlag = zibrato(['backend', 'console', '--levels', 'info', '--shard', '1/2', '--broker', ep.subscribe], { env: { ZIBRATO_BACKEND_SHARD: '2/3' }, label: 'shard-from-flag' });
+  await fromFlag.waitFor(/subscribed to info shard 1\/2 at/);
+  await Promise.all([fromEnv.stop(), fromFlag.stop()]);
+});
+
 test('a bad ZIBRATO_BACKEND_SHARD is refused like a bad --shard, naming the variable', async () => {
   const r = await run(['backend', 'console'], { ZIBRATO_BACKEND_SHARD: '1/1' });
   assert.equal(r.code, 2, r.out);

@@ -23,6 +23,22 @@ function perSeries(rows: Row[], metric = METRIC): Map<string, number> {
   return out;
 }
 
+/** Starts `zibrato backend file` (shard `shard`, or unsharded) and waits until it has subscribed. */
+async function fileBackend(subscribe: string, path: string, name: string, shard?: string, env?: Record<string, string>): Promise<Proc> {
+  const args = ['backend', 'file', '--name', name, '--levels', 'info', '--flush', '300ms', '--broker', subscribe, '--path', path];
+  if (shard) args.push('--shard', shard);
+  const p = zibrato(args, { label: name, env });
+  await p.waitFor(shard ? new RegExp(`subscribed to info shard ${shard}`) : /subscribed to info at/);
+  return p;
+}
+
+/** `z.count` of `value` on each of the SERIES series of `METRIC` (tag i), then a flush; returns what was made. */
+function countEach(z: Zibrato, value: number): number {
+  for (let i = 0; i < SERIES; i++) z.count({ name: METRIC, value, tags: { i: String(i) } });
+  z.flush();
+  return SERIES * value;
+}
+
 describe('sharded backends: real broker and backend processes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-shards-'));
   const stateDir = join(dir, 'state');
@@ -34,10 +50,7 @@ describe('sharded backends: real broker and backend processes', () => {
 
   /** Starts `zibrato backend file` named `name` (shard `shard`, or unsharded) and waits for its subscription. */
   async function backend(name: string, shard?: string): Promise<Proc> {
-    const args = ['backend', 'file', '--name', name, '--levels', 'info', '--flush', '300ms', '--broker', sub, '--path', file(name)];
-    if (shard) args.push('--shard', shard);
-    const p = zibrato(args, { label: name, env: { ZIBRATO_BACKEND_STATE_DIR: stateDir } });
-    await p.waitFor(shard ? new RegExp(`subscribed to info shard ${shard}`) : /subscribed to info at/);
+    const p = await fileBackend(sub, file(name), name, shard, { ZIBRATO_BACKEND_STATE_DIR: stateDir });
     procs.set(name, p);
     return p;
   }
@@ -140,5 +153,56 @@ describe('sharded backends: real broker and backend processes', () => {
     assert.equal(z.shardCount('info'), 3, 'stopping the old set does not move the client off the complete new one');
     for (const n of [...threes, 'all']) assert.equal(counterTotal(readRows(file(n)), 'zibrato.backend.lost'), 0, `${n} lost nothing`);
     assert.equal(z.stats().unsubscribed, 0);
+  });
+});
+
+describe('sharded backends and a client started during a broker outage', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-shards-outage-'));
+  const file = (name: string) => join(dir, `${name}.jsonl`);
+  const clients: Zibrato[] = [];
+
+  after(async () => {
+    await Promise.all(clients.map((c) => c.close({ timeoutMs: 2000 })));
+    await stopAll();
+  });
+
+  test('records made before the client heard of the shards reach the shard that owns each series, and a missing shard’s are counted as unsubscribed', async () => {
+    const { publish, subscribe } = await tcpBrokerEndpoints();
+    // The client starts while there is no broker: what it makes is held on the unsharded topic.
+    const z = new Zibrato({ broker: publish, source: 'early-app', log: () => undefined });
+    clients.push(z);
+    const made = countEach(z, 2);
+    const shards = await Promise.all([1, 2].map((k) => fileBackend(subscribe, file(`o${k}`), `o${k}`, `${k}/2`)));
+    const broker = zibrato(['broker', '--publish', publish, '--subscribe', subscribe], { label: 'broker-shards-only' });
+    await broker.waitFor(/broker up/);
+    assert.equal(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), true);
+    const both = () => counterTotal(readRows(file('o1')), METRIC) + counterTotal(readRows(file('o2')), METRIC);
+    await eventually(() => both() === made, `the two shards to count the ${made} records made during the outage`);
+    const a = perSeries(readRows(file('o1')));
+    const b = perSeries(readRows(file('o2')));
+    assert.equal(a.size + b.size, SERIES);
+    for (const i of a.keys()) assert.ok(!b.has(i), `series i=${i} is in both shards`);
+
+    // Shard 2 goes away for good: its series' records have no subscriber and are counted by the client, never sent into the void.
+    await shards[1]!.stop('SIGTERM');
+    await eventually(() => z.ready({ levels: ['info'], timeoutMs: 0 }).then((r) => !r), 'the client to see shard 2 gone');
+    const received2 = counterTotal(readRows(file('o2')), METRIC);
+    const later = countEach(z, 1);
+    await eventually(() => counterTotal(readRows(file('o1')), METRIC) + received2 + z.stats().unsubscribed === made + later, 'shard 1 + shard 2 (before it left) + unsubscribed to be everything made');
+    assert.equal(z.stats().unsubscribed, b.size, 'exactly shard 2’s series were let go, one record each');
+    assert.equal(z.shardCount('info'), 2, 'a missing shard does not change the count the others rely on');
+  });
+
+  test('records held while the broker was away reach the shards and the unsharded backend alike', async () => {
+    const { publish, subscribe } = await tcpBrokerEndpoints();
+    const z = new Zibrato({ broker: publish, source: 'outage-app', log: () => undefined });
+    clients.push(z);
+    const made = countEach(z, 3);
+    await Promise.all([fileBackend(subscribe, file('u1'), 'u1', '1/2'), fileBackend(subscribe, file('u2'), 'u2', '2/2'), fileBackend(subscribe, file('uall'), 'uall')]);
+    const broker = zibrato(['broker', '--publish', publish, '--subscribe', subscribe], { label: 'broker-outage' });
+    await broker.waitFor(/broker up/);
+    assert.equal(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), true);
+    await eventually(() => counterTotal(readRows(file('uall')), METRIC) === made, `the unsharded backend to count ${made}`);
+    await eventually(() => counterTotal(readRows(file('u1')), METRIC) + counterTotal(readRows(file('u2')), METRIC) === made, `the two shards to count ${made} between them`);
   });
 });

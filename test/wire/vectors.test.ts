@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MalformedFrameError } from '../../src/errors.js';
 import { LEVELS } from '../../src/levels.js';
-import { decodeBatch, hashSetMember, KIND_NAMES, levelOfTopic, parseLegacyText, recordSeries, recordValue } from '../../src/wire/index.js';
+import { decodeBatch, hashSetMember, KIND_NAMES, levelOfTopic, parseLegacyText, parseTopic, recordSeries, recordValue } from '../../src/wire/index.js';
 import {
   buildVectorFiles,
   encodeVectorFrames,
@@ -31,13 +31,14 @@ describe('native vectors', () => {
   for (const file of nativeFiles) {
     const v = load<NativeVector>(file);
     test(`${file}: the encoder produces the vector's frames byte for byte`, () => {
-      const [topic, frame] = encodeVectorFrames(v.level, v.records, v.sentAtMs, v2Of(v));
+      const [topic, frame] = encodeVectorFrames(v.level, v.records, v.sentAtMs, v2Of(v), v.shard);
       assert.equal(topic.toString('hex'), v.frames[0]);
       assert.equal(frame.toString('hex'), v.frames[1]);
     });
 
     test(`${file}: decoding the frames gives back the level and every record`, () => {
       assert.equal(levelOfTopic(Buffer.from(v.frames[0], 'hex')), LEVELS.indexOf(v.level));
+      assert.deepEqual(parseTopic(Buffer.from(v.frames[0], 'hex')), { level: LEVELS.indexOf(v.level), ...(v.shard ?? { index: 1, count: 1 }) });
       const batch = decodeBatch(Buffer.from(v.frames[1], 'hex'));
       assert.equal(batch.sentAtMs, v.sentAtMs);
       assert.equal(batch.version, v.version ?? 1);
