@@ -40,6 +40,8 @@ export interface MetricStoreOptions {
    * tests set 0 to compare both ways.
    */
   jsAggregateMaxRows?: number;
+  /** At most this many points_1m rows kept in memory for small queries (see cacheRows). Default {@link ROW_CACHE_MAX_ROWS}; 0: none. */
+  rowCacheMaxRows?: number;
 }
 
 /** One stored series, as /api/series returns it. */
@@ -97,6 +99,40 @@ const COMPACT_SERIES_BLOCK = 64;
  * every row into JavaScript would cost more than aggregating in DuckDB.
  */
 export const JS_AGGREGATE_MAX_ROWS = 20_000;
+
+/**
+ * Default budget of the row cache: 500,000 rows (~25 MB as doubles), a
+ * week of one-minute rows for ~50 series, or a day for ~350.
+ */
+export const ROW_CACHE_MAX_ROWS = 500_000;
+
+/** Cached points_1m rows of one series in [from, upto), sorted by time; NaN stands for NULL. */
+interface CachedRows {
+  from: number;
+  upto: number;
+  t: number[];
+  sum: number[];
+  count: number[];
+  min: number[];
+  max: number[];
+  last: number[];
+}
+
+/** The first index whose time is at least `t` (times sorted). */
+function lowerBound(times: number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function orNull(v: number): number | null {
+  return Number.isNaN(v) ? null : v;
+}
 
 /** The column of a mergeable summary: a timer's sketch or a set's members. */
 type Summary = 'sketch' | 'members';
@@ -195,6 +231,11 @@ export class MetricStore {
   /** The end of the newest flush written since the store opened (0: none yet, so nothing is sealed). */
   private newestFlushMs = 0;
   readonly path: string;
+  /** Per series, its points_1m rows below the rollup watermark (see cacheRows), least recently used first. */
+  private readonly rowCache = new Map<number, CachedRows>();
+  private rowCacheRows = 0;
+  /** Bumped by every change to cached rows' range of points_1m: a read that started before it is not kept. */
+  private rowCacheGeneration = 0;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -322,6 +363,8 @@ export class MetricStore {
       }
       appender.closeSync();
       appender = undefined;
+      // A one-minute flush for a time already rolled up lands below the watermark, where cached rows are taken as complete.
+      if (direct && t < this.watermark.m1 && this.rowCache.size > 0) this.forgetCachedRows();
     } catch (err) {
       try {
         appender?.clear();
@@ -526,8 +569,8 @@ export class MetricStore {
    * resolution that fits the step, and from finer ones past its rollup
    * watermark (recent data not rolled up yet).
    */
-  private source(ids: number[], from: number, to: number, step: number, summary: Summary | undefined): string {
-    return this.segments(from, to, step)
+  private source(ids: number[], from: number, to: number, step: number, summary: Summary | undefined, segments = this.segments(from, to, step)): string {
+    return segments
       .map((s) => `SELECT series_id, t, sum, count, min, max, last${summary ? `, ${summary}` : ''} FROM ${s.table} WHERE series_id IN (${ids.join(',')}) AND t >= ${s.from} AND t < ${s.to}${s.where ? ` AND ${s.where}` : ''}`)
       .join(' UNION ALL ');
   }
@@ -558,9 +601,9 @@ export class MetricStore {
   private async partials(ids: number[], from: number, to: number, step: number, summary: Summary | undefined, needed?: readonly PartialColumn[]): Promise<Map<number, (Partial | undefined)[]>> {
     const out = new Map<number, (Partial | undefined)[]>();
     if (ids.length === 0) return out;
-    const src = this.source(ids, from, to, step, undefined);
-    if (this.estimatedRows(ids.length, from, to, step) <= (this.options.jsAggregateMaxRows ?? JS_AGGREGATE_MAX_ROWS)) await this.partialsInJs(out, src, from, step, needed ?? (Object.keys(PARTIAL_AGG) as PartialColumn[]));
+    if (this.estimatedRows(ids.length, from, to, step) <= (this.options.jsAggregateMaxRows ?? JS_AGGREGATE_MAX_ROWS)) await this.partialsInJs(out, ids, from, to, step, needed ?? (Object.keys(PARTIAL_AGG) as PartialColumn[]));
     else {
+      const src = this.source(ids, from, to, step, undefined);
       const cols = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${needed ? partialAggs(needed) : PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
       const [sid, b, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
       for (let i = 0; i < sid.length; i++) {
@@ -602,51 +645,158 @@ export class MetricStore {
    * {@link partials} for a small query: the rows themselves, aggregated here
    * by the rules of {@link PARTIAL_AGG} (each column falls back to `last`;
    * `last` is the value of the latest row that has one, as `arg_max` skips
-   * NULLs). Fills `out` exactly as the SQL aggregate would.
+   * NULLs). Fills `out` exactly as the SQL aggregate would. The part of
+   * points_1m below the rollup watermark comes from {@link cacheRows}; only
+   * the rest (recent rows, raw rows, hours) is read from DuckDB.
    */
-  private async partialsInJs(out: Map<number, (Partial | undefined)[]>, src: string, from: number, step: number, needed: readonly PartialColumn[]): Promise<void> {
+  private async partialsInJs(out: Map<number, (Partial | undefined)[]>, ids: number[], from: number, to: number, step: number, needed: readonly PartialColumn[]): Promise<void> {
     const [needS, needC, needMn, needMx, needL] = (['s', 'c', 'mn', 'mx', 'l'] as const).map((k) => needed.includes(k));
-    // Only the columns the statistic reads are decoded; `t` as DOUBLE (exact below 2^53) so no BigInt is made per row.
-    const cols = await columns(
-      this.reader,
-      `SELECT series_id, t::DOUBLE AS t, ${needS ? 'sum' : 'NULL'}, ${needC ? 'count' : 'NULL'}, ${needMn ? 'min' : 'NULL'}, ${needMx ? 'max' : 'NULL'}, last FROM (${src})`,
-      7,
-    );
-    const [sid, t, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
     /** Per series, the time of the row each bucket's `last` came from. */
     const lastT = new Map<number, number[]>();
-    for (let i = 0; i < sid.length; i++) {
-      const id = sid[i]!;
+    const fold = (id: number, t: number, s: number | null, c: number | null, mn: number | null, mx: number | null, last: number | null): void => {
       let m = out.get(id);
       let times = lastT.get(id);
       if (!m || !times) {
         out.set(id, (m = []));
         lastT.set(id, (times = []));
       }
-      const b = Math.floor((t[i]! - from) / step);
+      const b = Math.floor((t - from) / step);
       let p = m[b];
       if (!p) m[b] = p = { sum: 0, count: 0, min: NaN, max: NaN, last: null };
-      const last = l[i] ?? null;
       if (needS) {
-        const v = s[i] ?? last;
+        const v = s ?? last;
         if (v !== null) p.sum += v;
       }
       if (needC) {
-        const v = c[i] ?? (last !== null ? 1 : null);
+        const v = c ?? (last !== null ? 1 : null);
         if (v !== null) p.count += v;
       }
       if (needMn) {
-        const v = mn[i] ?? last;
+        const v = mn ?? last;
         if (v !== null && !(v >= p.min)) p.min = v;
       }
       if (needMx) {
-        const v = mx[i] ?? last;
+        const v = mx ?? last;
         if (v !== null && !(v <= p.max)) p.max = v;
       }
-      if (needL && last !== null && !(t[i]! <= times[b]!)) {
+      if (needL && last !== null && !(t <= times[b]!)) {
         p.last = last;
-        times[b] = t[i]!;
+        times[b] = t;
       }
+    };
+    let segments = this.segments(from, to, step);
+    const m1 = segments.findIndex((sg) => sg.table === 'points_1m' && sg.where === undefined);
+    const cachedUpto = Math.min(this.watermark.m1, to);
+    const seg = segments[m1];
+    if (seg && cachedUpto > seg.from && (this.options.rowCacheMaxRows ?? ROW_CACHE_MAX_ROWS) > 0) {
+      const cached = await this.cacheRows(ids, seg.from, cachedUpto);
+      if (cached) {
+        for (const [id, e] of cached) {
+          const end = Math.min(seg.to, e.upto);
+          for (let i = lowerBound(e.t, seg.from); i < e.t.length && e.t[i]! < end; i++) fold(id, e.t[i]!, orNull(e.sum[i]!), orNull(e.count[i]!), orNull(e.min[i]!), orNull(e.max[i]!), orNull(e.last[i]!));
+        }
+        segments = segments.map((sg, i) => (i === m1 ? { ...sg, from: Math.max(sg.from, cachedUpto) } : sg)).filter((sg) => sg.to > sg.from);
+        this.evictCachedRows();
+      }
+    }
+    if (segments.length === 0) return;
+    // Only the columns the statistic reads are decoded; `t` as DOUBLE (exact below 2^53) so no BigInt is made per row.
+    const cols = await columns(
+      this.reader,
+      `SELECT series_id, t::DOUBLE AS t, ${needS ? 'sum' : 'NULL'}, ${needC ? 'count' : 'NULL'}, ${needMn ? 'min' : 'NULL'}, ${needMx ? 'max' : 'NULL'}, last FROM (${this.source(ids, from, to, step, undefined, segments)})`,
+      7,
+    );
+    const [sid, t, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
+    for (let i = 0; i < sid.length; i++) fold(sid[i]!, t[i]!, s[i] ?? null, c[i] ?? null, mn[i] ?? null, mx[i] ?? null, l[i] ?? null);
+  }
+
+  /**
+   * The points_1m rows of each series in [from, upto) (`upto` at most the
+   * rollup watermark, below which points_1m changes only by late rows,
+   * retention and compaction), read from DuckDB once and kept in memory:
+   * a chart that redraws on every flush, or a query repeated, reads only
+   * the rows added since. Undefined when points_1m changed while reading.
+   */
+  private async cacheRows(ids: number[], from: number, upto: number): Promise<Map<number, CachedRows> | undefined> {
+    const generation = this.rowCacheGeneration;
+    const before = new Map(ids.map((id) => [id, this.rowCache.get(id)]));
+    const fill: number[] = [];
+    const extend = new Map<number, number[]>();
+    for (const id of ids) {
+      const e = this.rowCache.get(id);
+      if (!e || e.from > from) fill.push(id);
+      else if (e.upto < upto) {
+        let same = extend.get(e.upto);
+        if (!same) extend.set(e.upto, (same = []));
+        same.push(id);
+      }
+    }
+    const read = async (which: number[], lo: number): Promise<unknown[][]> =>
+      columns(
+        this.reader,
+        // NULL as NaN: stored values are finite, so NaN means "no value" and the arrays stay doubles.
+        `SELECT series_id, t::DOUBLE, coalesce(sum, 'NaN'::DOUBLE), coalesce(count, 'NaN'::DOUBLE), coalesce(min, 'NaN'::DOUBLE), coalesce(max, 'NaN'::DOUBLE), coalesce(last, 'NaN'::DOUBLE) FROM points_1m WHERE series_id IN (${which.join(',')}) AND t >= ${lo} AND t < ${upto} ORDER BY series_id, t`,
+        7,
+      );
+    const reads: { lo: number; fresh: boolean; cols: unknown[][] }[] = [];
+    if (fill.length > 0) reads.push({ lo: from, fresh: true, cols: await read(fill, from) });
+    for (const [lo, which] of extend) reads.push({ lo, fresh: false, cols: await read(which, lo) });
+    if (this.rowCacheGeneration !== generation) return undefined;
+    // Another query extended or replaced an entry meanwhile: appending this read would repeat rows.
+    for (const [lo, which] of extend) if (which.some((id) => this.rowCache.get(id) !== before.get(id) || before.get(id)!.upto !== lo)) return undefined;
+    for (const id of fill) {
+      const old = this.rowCache.get(id);
+      if (old) this.rowCacheRows -= old.t.length;
+      this.rowCache.set(id, { from, upto, t: [], sum: [], count: [], min: [], max: [], last: [] });
+    }
+    for (const which of extend.values()) for (const id of which) this.rowCache.get(id)!.upto = upto;
+    for (const { cols } of reads) {
+      const [sid, t, s, c, mn, mx, l] = cols as number[][];
+      for (let i = 0; i < sid!.length; i++) {
+        const e = this.rowCache.get(sid![i]!)!;
+        e.t.push(t![i]!);
+        e.sum.push(s![i]!);
+        e.count.push(c![i]!);
+        e.min.push(mn![i]!);
+        e.max.push(mx![i]!);
+        e.last.push(l![i]!);
+      }
+      this.rowCacheRows += sid!.length;
+    }
+    const out = new Map<number, CachedRows>();
+    for (const id of ids) {
+      const e = this.rowCache.get(id)!;
+      // Most recently used last: eviction takes the oldest first.
+      this.rowCache.delete(id);
+      this.rowCache.set(id, e);
+      out.set(id, e);
+    }
+    return out;
+  }
+
+  /** Drops the least recently used series from the row cache until it fits its budget. */
+  private evictCachedRows(): void {
+    const max = this.options.rowCacheMaxRows ?? ROW_CACHE_MAX_ROWS;
+    for (const [id, e] of this.rowCache) {
+      if (this.rowCacheRows <= max) break;
+      this.rowCache.delete(id);
+      this.rowCacheRows -= e.t.length;
+    }
+  }
+
+  /** Forgets cached rows (of the given series, or all) after points_1m changed below the watermark; a read in flight is not kept. */
+  private forgetCachedRows(ids?: Iterable<number>): void {
+    this.rowCacheGeneration++;
+    if (ids === undefined) {
+      this.rowCache.clear();
+      this.rowCacheRows = 0;
+      return;
+    }
+    for (const id of ids) {
+      const e = this.rowCache.get(id);
+      if (!e) continue;
+      this.rowCache.delete(id);
+      this.rowCacheRows -= e.t.length;
     }
   }
 
@@ -672,7 +822,9 @@ export class MetricStore {
     await this.rollUp('points_1m', 'points_1h', 3_600_000, 'h1', h1Upto);
     // Only rows already rolled into the next resolution are deleted, so nothing is lost if rollups lag.
     await this.maintainer.run(`DELETE FROM points_raw WHERE t < ${Math.min(now - r.raw, this.watermark.m1)}`);
-    await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${Math.min(now - r.m1, this.watermark.h1)}`);
+    const m1Cutoff = Math.min(now - r.m1, this.watermark.h1);
+    await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${m1Cutoff}`);
+    this.forgetCachedRows([...this.rowCache].filter(([, e]) => e.from < m1Cutoff).map(([id]) => id));
     await this.maintainer.run(`DELETE FROM points_1h WHERE t < ${now - r.h1}`);
     // Sealed by the clock and by the flushes: a backend replaying a spool (or a benchmark replaying history) writes days long past in order.
     await this.compactSealedDays(Math.min(this.watermark.m1, m1Upto, this.newestFlushMs - grace), now - r.m1);
@@ -794,6 +946,7 @@ export class MetricStore {
         await c.run(`DELETE FROM points_1m WHERE ${which} AND t = ${minute} AND direct IS NOT TRUE`);
         await this.rollRange('points_raw', 'points_1m', 60_000, `${which} AND t >= ${minute} AND t < ${minute + 60_000}`);
         await c.run('COMMIT');
+        this.forgetCachedRows(ids);
       } catch (err) {
         await c.run('ROLLBACK').catch(() => undefined);
         for (const id of ids) lateSeriesOf(this.lateMinutes, minute).add(id);
