@@ -106,16 +106,31 @@ export const JS_AGGREGATE_MAX_ROWS = 20_000;
  */
 export const ROW_CACHE_MAX_ROWS = 500_000;
 
-/** Cached points_1m rows of one series in [from, upto), sorted by time; NaN stands for NULL. */
-interface CachedRows {
-  from: number;
-  upto: number;
-  t: number[];
-  sum: number[];
-  count: number[];
-  min: number[];
-  max: number[];
-  last: number[];
+/** The value columns of a points table. */
+const VALUE_COLUMNS = ['sum', 'count', 'min', 'max', 'last'] as const;
+type ValueColumn = (typeof VALUE_COLUMNS)[number];
+
+/** The raw columns each partial column folds (every one falls back to `last`). */
+const VALUE_COLUMNS_OF_PARTIAL: Record<PartialColumn, ValueColumn> = { s: 'sum', c: 'count', mn: 'min', mx: 'max', l: 'last' };
+
+/** Cached points_1m rows of one series in [from, upto), sorted by time; NaN stands for NULL. Only the columns queries asked for are kept. */
+type CachedRows = { from: number; upto: number; t: number[] } & { [K in ValueColumn]?: number[] };
+
+/** Rows read for the cache, column by column. */
+type RowColumns = { id: number[]; t: number[] } & { [K in ValueColumn]?: number[] };
+
+/** Sorts an entry's rows by time when they are not already (an unordered read). */
+function sortByTime(e: CachedRows): void {
+  const t = e.t;
+  let sorted = true;
+  for (let i = 1; i < t.length && sorted; i++) if (t[i]! < t[i - 1]!) sorted = false;
+  if (sorted) return;
+  const order = t.map((_, i) => i).sort((a, b) => t[a]! - t[b]!);
+  e.t = order.map((i) => t[i]!);
+  for (const k of VALUE_COLUMNS) {
+    const col = e[k];
+    if (col) e[k] = order.map((i) => col[i]!);
+  }
 }
 
 /** The first index whose time is at least `t` (times sorted). */
@@ -689,11 +704,13 @@ export class MetricStore {
     const cachedUpto = Math.min(this.watermark.m1, to);
     const seg = segments[m1];
     if (seg && cachedUpto > seg.from && (this.options.rowCacheMaxRows ?? ROW_CACHE_MAX_ROWS) > 0) {
-      const cached = await this.cacheRows(ids, seg.from, cachedUpto);
+      const wanted = [...new Set<ValueColumn>(['last', ...needed.map((k) => VALUE_COLUMNS_OF_PARTIAL[k])])];
+      const cached = await this.cacheRows(ids, seg.from, cachedUpto, wanted);
       if (cached) {
+        const at = (col: number[] | undefined, i: number): number | null => (col ? orNull(col[i]!) : null);
         for (const [id, e] of cached) {
           const end = Math.min(seg.to, e.upto);
-          for (let i = lowerBound(e.t, seg.from); i < e.t.length && e.t[i]! < end; i++) fold(id, e.t[i]!, orNull(e.sum[i]!), orNull(e.count[i]!), orNull(e.min[i]!), orNull(e.max[i]!), orNull(e.last[i]!));
+          for (let i = lowerBound(e.t, seg.from); i < e.t.length && e.t[i]! < end; i++) fold(id, e.t[i]!, at(needS ? e.sum : undefined, i), at(needC ? e.count : undefined, i), at(needMn ? e.min : undefined, i), at(needMx ? e.max : undefined, i), at(e.last, i));
         }
         segments = segments.map((sg, i) => (i === m1 ? { ...sg, from: Math.max(sg.from, cachedUpto) } : sg)).filter((sg) => sg.to > sg.from);
         this.evictCachedRows();
@@ -717,52 +734,60 @@ export class MetricStore {
    * a chart that redraws on every flush, or a query repeated, reads only
    * the rows added since. Undefined when points_1m changed while reading.
    */
-  private async cacheRows(ids: number[], from: number, upto: number): Promise<Map<number, CachedRows> | undefined> {
+  private async cacheRows(ids: number[], from: number, upto: number, wanted: readonly ValueColumn[]): Promise<Map<number, CachedRows> | undefined> {
     const generation = this.rowCacheGeneration;
     const before = new Map(ids.map((id) => [id, this.rowCache.get(id)]));
     const fill: number[] = [];
+    const fillColumns = new Set<ValueColumn>(wanted);
     const extend = new Map<number, number[]>();
+    const extendColumns = new Set<ValueColumn>();
     for (const id of ids) {
       const e = this.rowCache.get(id);
-      if (!e || e.from > from) fill.push(id);
-      else if (e.upto < upto) {
+      if (!e || e.from > from || wanted.some((k) => !e[k])) {
+        fill.push(id);
+        if (e) for (const k of VALUE_COLUMNS) if (e[k]) fillColumns.add(k);
+      } else if (e.upto < upto) {
         let same = extend.get(e.upto);
         if (!same) extend.set(e.upto, (same = []));
         same.push(id);
+        for (const k of VALUE_COLUMNS) if (e[k]) extendColumns.add(k);
       }
     }
-    const read = async (which: number[], lo: number): Promise<unknown[][]> =>
-      columns(
-        this.reader,
-        // NULL as NaN: stored values are finite, so NaN means "no value" and the arrays stay doubles.
-        `SELECT series_id, t::DOUBLE, coalesce(sum, 'NaN'::DOUBLE), coalesce(count, 'NaN'::DOUBLE), coalesce(min, 'NaN'::DOUBLE), coalesce(max, 'NaN'::DOUBLE), coalesce(last, 'NaN'::DOUBLE) FROM points_1m WHERE series_id IN (${which.join(',')}) AND t >= ${lo} AND t < ${upto} ORDER BY series_id, t`,
-        7,
-      );
-    const reads: { lo: number; fresh: boolean; cols: unknown[][] }[] = [];
-    if (fill.length > 0) reads.push({ lo: from, fresh: true, cols: await read(fill, from) });
-    for (const [lo, which] of extend) reads.push({ lo, fresh: false, cols: await read(which, lo) });
+    // Only the columns asked for (a gauge's `last` query decodes t and last alone); NULL as NaN, as stored values are finite.
+    // No ORDER BY: rows mostly come in time order, and sorting the few that do not costs less here than a sort in DuckDB.
+    const read = async (which: number[], lo: number, cols: Set<ValueColumn>): Promise<RowColumns> => {
+      const names = VALUE_COLUMNS.filter((k) => cols.has(k));
+      const got = await columns(this.reader, `SELECT series_id, t::DOUBLE, ${names.map((k) => `coalesce(${k}, 'NaN'::DOUBLE)`).join(', ')} FROM points_1m WHERE series_id IN (${which.join(',')}) AND t >= ${lo} AND t < ${upto}`, 2 + names.length);
+      const out: RowColumns = { id: got[0] as number[], t: got[1] as number[] };
+      names.forEach((k, i) => (out[k] = got[2 + i] as number[]));
+      return out;
+    };
+    const reads: RowColumns[] = [];
+    if (fill.length > 0) reads.push(await read(fill, from, fillColumns));
+    for (const [lo, which] of extend) reads.push(await read(which, lo, extendColumns));
     if (this.rowCacheGeneration !== generation) return undefined;
     // Another query extended or replaced an entry meanwhile: appending this read would repeat rows.
     for (const [lo, which] of extend) if (which.some((id) => this.rowCache.get(id) !== before.get(id) || before.get(id)!.upto !== lo)) return undefined;
     for (const id of fill) {
       const old = this.rowCache.get(id);
       if (old) this.rowCacheRows -= old.t.length;
-      this.rowCache.set(id, { from, upto, t: [], sum: [], count: [], min: [], max: [], last: [] });
+      const e: CachedRows = { from, upto, t: [] };
+      for (const k of fillColumns) e[k] = [];
+      this.rowCache.set(id, e);
     }
     for (const which of extend.values()) for (const id of which) this.rowCache.get(id)!.upto = upto;
-    for (const { cols } of reads) {
-      const [sid, t, s, c, mn, mx, l] = cols as number[][];
-      for (let i = 0; i < sid!.length; i++) {
-        const e = this.rowCache.get(sid![i]!)!;
-        e.t.push(t![i]!);
-        e.sum.push(s![i]!);
-        e.count.push(c![i]!);
-        e.min.push(mn![i]!);
-        e.max.push(mx![i]!);
-        e.last.push(l![i]!);
+    const touched = new Set<CachedRows>();
+    for (const r of reads) {
+      const sid = r.id;
+      for (let i = 0; i < sid.length; i++) {
+        const e = this.rowCache.get(sid[i]!)!;
+        e.t.push(r.t[i]!);
+        for (const k of VALUE_COLUMNS) e[k]?.push(r[k]![i]!);
+        touched.add(e);
       }
-      this.rowCacheRows += sid!.length;
+      this.rowCacheRows += sid.length;
     }
+    for (const e of touched) sortByTime(e);
     const out = new Map<number, CachedRows>();
     for (const id of ids) {
       const e = this.rowCache.get(id)!;
