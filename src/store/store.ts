@@ -101,8 +101,9 @@ const COMPACT_SERIES_BLOCK = 64;
 export const JS_AGGREGATE_MAX_ROWS = 20_000;
 
 /**
- * Default budget of the row cache: 500,000 rows (~25 MB as doubles), a
- * week of one-minute rows for ~50 series, or a day for ~350.
+ * Default budget of the row cache: 500,000 rows, 8 bytes per cached column
+ * (time, `last`, and what else queries read: 8–25 MB), a week of one-minute
+ * rows for ~50 series, or a day for ~350.
  */
 export const ROW_CACHE_MAX_ROWS = 500_000;
 
@@ -699,22 +700,26 @@ export class MetricStore {
         times[b] = t;
       }
     };
-    let segments = this.segments(from, to, step);
-    const m1 = segments.findIndex((sg) => sg.table === 'points_1m' && sg.where === undefined);
+    const isM1 = (sg: { table: string; where?: string }): boolean => sg.table === 'points_1m' && sg.where === undefined;
+    const first = this.segments(from, to, step).find(isM1);
     const cachedUpto = Math.min(this.watermark.m1, to);
-    const seg = segments[m1];
-    if (seg && cachedUpto > seg.from && (this.options.rowCacheMaxRows ?? ROW_CACHE_MAX_ROWS) > 0) {
+    let cached: Map<number, CachedRows> | undefined;
+    if (first && cachedUpto > first.from && (this.options.rowCacheMaxRows ?? ROW_CACHE_MAX_ROWS) > 0) {
       const wanted = [...new Set<ValueColumn>(['last', ...needed.map((k) => VALUE_COLUMNS_OF_PARTIAL[k])])];
-      const cached = await this.cacheRows(ids, seg.from, cachedUpto, wanted);
-      if (cached) {
-        const at = (col: number[] | undefined, i: number): number | null => (col ? orNull(col[i]!) : null);
-        for (const [id, e] of cached) {
-          const end = Math.min(seg.to, e.upto);
-          for (let i = lowerBound(e.t, seg.from); i < e.t.length && e.t[i]! < end; i++) fold(id, e.t[i]!, at(needS ? e.sum : undefined, i), at(needC ? e.count : undefined, i), at(needMn ? e.min : undefined, i), at(needMx ? e.max : undefined, i), at(e.last, i));
-        }
-        segments = segments.map((sg, i) => (i === m1 ? { ...sg, from: Math.max(sg.from, cachedUpto) } : sg)).filter((sg) => sg.to > sg.from);
-        this.evictCachedRows();
+      cached = await this.cacheRows(ids, first.from, cachedUpto, wanted);
+    }
+    // Split again after the wait, with the watermarks as they are now, in the same tick as the read below: a rollup that
+    // committed meanwhile moved rows between tables, and the hour table may now start later (the cache covers from earlier).
+    let segments = this.segments(from, to, step);
+    const seg = segments.find(isM1);
+    if (cached && seg) {
+      const at = (col: number[] | undefined, i: number): number | null => (col ? orNull(col[i]!) : null);
+      const end = Math.min(seg.to, cachedUpto);
+      for (const [id, e] of cached) {
+        for (let i = lowerBound(e.t, seg.from); i < e.t.length && e.t[i]! < end; i++) fold(id, e.t[i]!, at(needS ? e.sum : undefined, i), at(needC ? e.count : undefined, i), at(needMn ? e.min : undefined, i), at(needMx ? e.max : undefined, i), at(e.last, i));
       }
+      segments = segments.map((sg) => (sg === seg ? { ...sg, from: Math.max(sg.from, cachedUpto) } : sg)).filter((sg) => sg.to > sg.from);
+      this.evictCachedRows();
     }
     if (segments.length === 0) return;
     // Only the columns the statistic reads are decoded; `t` as DOUBLE (exact below 2^53) so no BigInt is made per row.
