@@ -25,6 +25,12 @@ const BIG_FLUSH_SERIES = 100_000;
  */
 const FULL_PRECISION = process.argv.includes('--full-precision');
 const gaugeValue = FULL_PRECISION ? (v) => v : (v) => Math.round(v * 100) / 100;
+/**
+ * Disk for the worst case in the same run: this many series of unrounded
+ * doubles written beside the main data into a second store and a second
+ * Prometheus (skipped when the main data already is full precision).
+ */
+const FULL_PRECISION_SERIES = quick ? 50 : 200;
 /** The store's maintenance (rollups, retention, compaction of sealed days) runs once per simulated hour, as its timer would in real time. */
 const FLUSHES_PER_MAINTENANCE = 60;
 
@@ -75,14 +81,34 @@ async function getJson(url) {
   return res.json();
 }
 
-async function compare() {
-  const dir = mkdtempSync(join(tmpdir(), 'zibrato-bench-store-'));
+/** A store and a Prometheus fed through the remote-write sink, in their own directories under `dir`. */
+async function startPair(dir, { http }) {
+  mkdirSync(dir, { recursive: true });
   const prom = await startPrometheus(dir);
-  const store = new StoreSink({ dir: join(dir, 'store'), host: '127.0.0.1', port: 0, retention: { raw: '2d', m1: '30d', h1: '1y' }, log: () => undefined });
+  const store = new StoreSink({ dir: join(dir, 'store'), host: '127.0.0.1', port: 0, http, retention: { raw: '2d', m1: '30d', h1: '1y' }, log: () => undefined });
   await store.start();
   const logs = [];
   const remote = prometheusRemoteWriteSinkSpec.create(resolveSinkOptions(prometheusRemoteWriteSinkSpec, { url: `${prom.url}/api/v1/write`, spoolDir: join(dir, 'spool') }, 'bench'), { backendName: 'bench', log: (l) => logs.push(l) });
   await remote.start?.();
+  const stop = async () => {
+    await remote.stop().catch(() => undefined);
+    await store.stop().catch(() => undefined);
+    await prom.proc.stop('SIGTERM');
+  };
+  return { prom, store, remote, logs, stop };
+}
+
+function checkDelivered(remote, logs) {
+  const rs = remote.status();
+  if (rs.dropped > 0 || rs.spooled > 0) throw new Error(`remote write did not deliver everything: ${JSON.stringify(rs)} ${logs.slice(-3).join(' | ')}`);
+}
+
+async function compare() {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-bench-store-'));
+  const main = await startPair(dir, { http: true });
+  const { prom, store, remote, logs } = main;
+  const fp = FULL_PRECISION ? undefined : await startPair(join(dir, 'full-precision'), { http: false });
+  let fpPoints = 0;
   try {
     const end = Math.floor(Date.now() / INTERVAL_MS) * INTERVAL_MS;
     const start = end - DAYS * 86_400_000;
@@ -108,15 +134,26 @@ async function compare() {
       await remote.export(batch);
       promMs += performance.now() - t0;
       points += SERIES;
+      if (fp) {
+        // Untimed: only its disk is reported.
+        const fpBatch = { timeMs, intervalMs: INTERVAL_MS, points: batchPoints.slice(0, FULL_PRECISION_SERIES).map((p, i) => ({ ...p, value: values[i] * (1 + Math.sin(f / 60 + i)) })) };
+        await fp.store.export(fpBatch);
+        await fp.remote.export(fpBatch);
+        fpPoints += FULL_PRECISION_SERIES;
+      }
       if (f % FLUSHES_PER_MAINTENANCE === 0) {
         t0 = performance.now();
         await store.maintain();
         maintainMs += performance.now() - t0;
+        await fp?.store.maintain();
       }
     }
     const promCpu = cpuSecondsOf(prom.proc.pid) - promCpu0;
-    const rs = remote.status();
-    if (rs.dropped > 0 || rs.spooled > 0) throw new Error(`remote write did not deliver everything: ${JSON.stringify(rs)} ${logs.slice(-3).join(' | ')}`);
+    checkDelivered(remote, logs);
+    if (fp) {
+      checkDelivered(fp.remote, fp.logs);
+      await fp.store.maintain();
+    }
     const t0 = performance.now();
     await store.maintain();
     const rollupMs = performance.now() - t0;
@@ -138,6 +175,13 @@ async function compare() {
       () => store.store.query({ name: 'bench.g', tags: [['i', '7']], stat: 'last', fromMs: dayFrom, toMs: end, top: 20 }),
       async () => undefined,
     );
+    // The first query of a series since the store opened (its rows not cached yet): a different series each run, in both systems.
+    let coldSeries = 100;
+    let promColdSeries = 100;
+    const pairCold = await timedPair(
+      () => getJson(`${api}/api/query?name=bench.g&tag=i:${coldSeries++}&stat=last&from=${dayFrom}&to=${end}`),
+      () => getJson(`${prom.url}/api/v1/query_range?${new URLSearchParams({ query: `${promName}{i="${promColdSeries++}"}`, start: String(dayFrom / 1000), end: String(end / 1000), step: String(step / 1000) })}`),
+    );
     const promOnePoints = promOne.last.data.result[0]?.values.length ?? 0;
     if (promOnePoints === 0) throw new Error(`prometheus has no ${promName}{i="7"}: ${JSON.stringify(promOne.last).slice(0, 300)}`);
 
@@ -152,6 +196,12 @@ async function compare() {
 
     await store.stop();
     const storeBytes = duBytes(join(dir, 'store'));
+    let fullPrecision;
+    if (fp) {
+      await fp.store.stop();
+      const [sb, pb] = [duBytes(join(dir, 'full-precision', 'store')), duBytes(fp.prom.dataDir)];
+      fullPrecision = { series: FULL_PRECISION_SERIES, points: fpPoints, storeBytes: sb, promBytes: pb, storeBytesPerPoint: sb / fpPoints, promBytesPerPoint: pb / fpPoints };
+    }
     // Measured as it is, not forced to compact: its head is compacted into blocks as the run goes; the WAL and head chunks hold the last hours.
     const promBytes = duBytes(prom.dataDir);
     const promParts = {};
@@ -166,14 +216,14 @@ async function compare() {
       points,
       values: FULL_PRECISION ? 'full-precision' : 'two-decimals',
       write: { storeUsPerPoint: (storeMs * 1000) / points, promUsPerPoint: (promMs * 1000) / points, promCpuUsPerPoint: (promCpu * 1e6) / points, storeRollupMs: rollupMs, storeMaintainMs: maintainMs },
-      query24h: { stepMs: step, storeMs: one.ms, storeInProcessMs: oneInProcess.store.ms, promMs: promOne.ms, storePoints: one.last.series[0].points.length, promPoints: promOnePoints },
+      query24h: { stepMs: step, storeMs: one.ms, storeInProcessMs: oneInProcess.store.ms, promMs: promOne.ms, storeColdMs: pairCold.store.ms, promColdMs: pairCold.prom.ms, storePoints: one.last.series[0].points.length, promPoints: promOnePoints },
       queryTop20: { stepMs: topStep, storeMs: top.ms, promMs: promTop.ms, storeSeries: top.last.series.length, promSeries: promTop.last.data.result.length },
       disk: { storeBytes, promBytes, storeBytesPerPoint: storeBytes / points, promBytesPerPoint: promBytes / points, promParts },
+      diskFullPrecision: fullPrecision,
     };
   } finally {
-    await remote.stop().catch(() => undefined);
-    await store.stop().catch(() => undefined);
-    await prom.proc.stop('SIGTERM');
+    await main.stop();
+    await fp?.stop();
   }
 }
 
@@ -228,7 +278,7 @@ async function main() {
   process.stderr.write(`100,000 series per flush: first ${big.firstMs.toFixed(0)} ms (creates the series), then ${big.steadyMs.toFixed(0)} ms\n`);
   const cmp = await compare();
   process.stderr.write(
-    `write ${cmp.write.storeUsPerPoint.toFixed(2)} µs/point (Prometheus remote write ${cmp.write.promUsPerPoint.toFixed(2)} µs); 24 h query ${cmp.query24h.storeMs.toFixed(1)} ms (Prometheus ${cmp.query24h.promMs.toFixed(1)} ms); top-20 ${cmp.queryTop20.storeMs.toFixed(1)} ms (Prometheus ${cmp.queryTop20.promMs.toFixed(1)} ms); disk ${cmp.disk.storeBytesPerPoint.toFixed(2)} B/point (Prometheus ${cmp.disk.promBytesPerPoint.toFixed(2)})\n`,
+    `write ${cmp.write.storeUsPerPoint.toFixed(2)} µs/point (Prometheus remote write ${cmp.write.promUsPerPoint.toFixed(2)} µs); 24 h query ${cmp.query24h.storeMs.toFixed(1)} ms (Prometheus ${cmp.query24h.promMs.toFixed(1)} ms); first query of a series ${cmp.query24h.storeColdMs.toFixed(1)} ms (Prometheus ${cmp.query24h.promColdMs.toFixed(1)} ms); top-20 ${cmp.queryTop20.storeMs.toFixed(1)} ms (Prometheus ${cmp.queryTop20.promMs.toFixed(1)} ms); disk ${cmp.disk.storeBytesPerPoint.toFixed(2)} B/point (Prometheus ${cmp.disk.promBytesPerPoint.toFixed(2)})${cmp.diskFullPrecision ? `; full precision ${cmp.diskFullPrecision.storeBytesPerPoint.toFixed(2)} B/point (Prometheus ${cmp.diskFullPrecision.promBytesPerPoint.toFixed(2)})` : ''}\n`,
   );
   emitResult({ bench: 'store', quick, bigFlush: big, compare: cmp });
 }

@@ -34,6 +34,14 @@ export interface MetricStoreOptions {
    * its last intervals have arrived. Default 30 s (three 10 s flushes).
    */
   rollupGraceMs?: number;
+  /**
+   * Up to this many rows, a query folds the rows into steps in JavaScript
+   * instead of DuckDB's GROUP BY. Default {@link JS_AGGREGATE_MAX_ROWS};
+   * tests set 0 to compare both ways.
+   */
+  jsAggregateMaxRows?: number;
+  /** At most this many points_1m rows kept in memory for small queries (see cacheRows). Default {@link ROW_CACHE_MAX_ROWS}; 0: none. */
+  rowCacheMaxRows?: number;
 }
 
 /** One stored series, as /api/series returns it. */
@@ -82,6 +90,65 @@ const DAY_MS = 86_400_000;
 
 /** Series per cluster of a compacted day (see compactSealedDays): 16 and 256 measured worse or no better. */
 const COMPACT_SERIES_BLOCK = 64;
+
+/**
+ * Up to this many rows, a query's partials are aggregated in JavaScript from
+ * the rows rather than by DuckDB's GROUP BY, whose hash aggregate costs more
+ * to set up than a few thousand rows cost to fold (measured on the 24 h
+ * one-series query, 1,440 rows: ~0.5–1 ms of ~2 ms of SQL). Past it, moving
+ * every row into JavaScript would cost more than aggregating in DuckDB.
+ */
+export const JS_AGGREGATE_MAX_ROWS = 20_000;
+
+/**
+ * Default budget of the row cache: 500,000 rows, 8 bytes per cached column
+ * (time, `last`, and what else queries read: 8–25 MB), a week of one-minute
+ * rows for ~50 series, or a day for ~350.
+ */
+export const ROW_CACHE_MAX_ROWS = 500_000;
+
+/** The value columns of a points table. */
+const VALUE_COLUMNS = ['sum', 'count', 'min', 'max', 'last'] as const;
+type ValueColumn = (typeof VALUE_COLUMNS)[number];
+
+/** The raw columns each partial column folds (every one falls back to `last`). */
+const VALUE_COLUMNS_OF_PARTIAL: Record<PartialColumn, ValueColumn> = { s: 'sum', c: 'count', mn: 'min', mx: 'max', l: 'last' };
+
+/** Cached points_1m rows of one series in [from, upto), sorted by time; NaN stands for NULL. Only the columns queries asked for are kept. */
+type CachedRows = { from: number; upto: number; t: number[] } & { [K in ValueColumn]?: number[] };
+
+/** Rows read for the cache, column by column. */
+type RowColumns = { id: number[]; t: number[] } & { [K in ValueColumn]?: number[] };
+
+/** Sorts an entry's rows by time when they are not already (an unordered read). */
+function sortByTime(e: CachedRows): void {
+  const t = e.t;
+  let sorted = true;
+  for (let i = 1; i < t.length && sorted; i++) if (t[i]! < t[i - 1]!) sorted = false;
+  if (sorted) return;
+  const order = t.map((_, i) => i).sort((a, b) => t[a]! - t[b]!);
+  e.t = order.map((i) => t[i]!);
+  for (const k of VALUE_COLUMNS) {
+    const col = e[k];
+    if (col) e[k] = order.map((i) => col[i]!);
+  }
+}
+
+/** The first index whose time is at least `t` (times sorted). */
+function lowerBound(times: number[], t: number): number {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (times[mid]! < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function orNull(v: number): number | null {
+  return Number.isNaN(v) ? null : v;
+}
 
 /** The column of a mergeable summary: a timer's sketch or a set's members. */
 type Summary = 'sketch' | 'members';
@@ -180,6 +247,11 @@ export class MetricStore {
   /** The end of the newest flush written since the store opened (0: none yet, so nothing is sealed). */
   private newestFlushMs = 0;
   readonly path: string;
+  /** Per series, its points_1m rows below the rollup watermark (see cacheRows), least recently used first. */
+  private readonly rowCache = new Map<number, CachedRows>();
+  private rowCacheRows = 0;
+  /** Bumped by every change to cached rows' range of points_1m: a read that started before it is not kept. */
+  private rowCacheGeneration = 0;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -307,6 +379,8 @@ export class MetricStore {
       }
       appender.closeSync();
       appender = undefined;
+      // A one-minute flush for a time already rolled up lands below the watermark, where cached rows are taken as complete.
+      if (direct && t < this.watermark.m1 && this.rowCache.size > 0) this.forgetCachedRows();
     } catch (err) {
       try {
         appender?.clear();
@@ -366,11 +440,11 @@ export class MetricStore {
 
   /** /api/query: a statistic per step for every matching series (or group), top-N by mean. */
   async query(q: QuerySpec): Promise<QueryResult> {
-    let matched = this.match(q, q.name);
-    const stat = q.stat ?? (matched[0] ? STATS_BY_TYPE[matched[0].type][0]! : 'p99');
-    matched = matched.filter((s) => STATS_BY_TYPE[s.type].includes(stat));
-    if (q.stat !== undefined && matched.length === 0 && this.match(q, q.name).length > 0) {
-      throw new BadQueryError('stat', `${stat} does not apply to the matching series (types: ${[...new Set(this.match(q, q.name).map((s) => s.type))].join(', ')})`);
+    const all = this.match(q, q.name);
+    const stat = q.stat ?? (all[0] ? STATS_BY_TYPE[all[0].type][0]! : 'p99');
+    const matched = all.filter((s) => STATS_BY_TYPE[s.type].includes(stat));
+    if (q.stat !== undefined && matched.length === 0 && all.length > 0) {
+      throw new BadQueryError('stat', `${stat} does not apply to the matching series (types: ${[...new Set(all.map((s) => s.type))].join(', ')})`);
     }
     const type: SeriesType = matched[0]?.type ?? (Object.keys(STATS_BY_TYPE) as SeriesType[]).find((t) => STATS_BY_TYPE[t].includes(stat))!;
     const now = this.now();
@@ -511,8 +585,8 @@ export class MetricStore {
    * resolution that fits the step, and from finer ones past its rollup
    * watermark (recent data not rolled up yet).
    */
-  private source(ids: number[], from: number, to: number, step: number, summary: Summary | undefined): string {
-    return this.segments(from, to, step)
+  private source(ids: number[], from: number, to: number, step: number, summary: Summary | undefined, segments = this.segments(from, to, step)): string {
+    return segments
       .map((s) => `SELECT series_id, t, sum, count, min, max, last${summary ? `, ${summary}` : ''} FROM ${s.table} WHERE series_id IN (${ids.join(',')}) AND t >= ${s.from} AND t < ${s.to}${s.where ? ` AND ${s.where}` : ''}`)
       .join(' UNION ALL ');
   }
@@ -543,13 +617,16 @@ export class MetricStore {
   private async partials(ids: number[], from: number, to: number, step: number, summary: Summary | undefined, needed?: readonly PartialColumn[]): Promise<Map<number, (Partial | undefined)[]>> {
     const out = new Map<number, (Partial | undefined)[]>();
     if (ids.length === 0) return out;
-    const src = this.source(ids, from, to, step, undefined);
-    const cols = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${needed ? partialAggs(needed) : PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
-    const [sid, b, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
-    for (let i = 0; i < sid.length; i++) {
-      let m = out.get(sid[i]!);
-      if (!m) out.set(sid[i]!, (m = []));
-      m[b[i]!] = { sum: s[i] ?? 0, count: c[i] ?? 0, min: mn[i] ?? NaN, max: mx[i] ?? NaN, last: l[i] ?? null };
+    if (this.estimatedRows(ids.length, from, to, step) <= (this.options.jsAggregateMaxRows ?? JS_AGGREGATE_MAX_ROWS)) await this.partialsInJs(out, ids, from, to, step, needed ?? (Object.keys(PARTIAL_AGG) as PartialColumn[]));
+    else {
+      const src = this.source(ids, from, to, step, undefined);
+      const cols = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${needed ? partialAggs(needed) : PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
+      const [sid, b, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
+      for (let i = 0; i < sid.length; i++) {
+        let m = out.get(sid[i]!);
+        if (!m) out.set(sid[i]!, (m = []));
+        m[b[i]!] = { sum: s[i] ?? 0, count: c[i] ?? 0, min: mn[i] ?? NaN, max: mx[i] ?? NaN, last: l[i] ?? null };
+      }
     }
     if (summary) {
       const sk = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${summary} FROM (${this.source(ids, from, to, step, summary)}) WHERE ${summary} IS NOT NULL`, 3);
@@ -568,6 +645,189 @@ export class MetricStore {
       }
     }
     return out;
+  }
+
+  /** At most how many rows the segments of a query hold: one per stored interval of each table, per series. */
+  private estimatedRows(series: number, from: number, to: number, step: number): number {
+    let rows = 0;
+    for (const s of this.segments(from, to, step)) {
+      const sizeMs = s.table === 'points_1h' ? 3_600_000 : s.table === 'points_1m' ? 60_000 : Math.min(this.rawIntervalMs, 60_000);
+      rows += Math.ceil((s.to - s.from) / sizeMs);
+    }
+    return rows * series;
+  }
+
+  /**
+   * {@link partials} for a small query: the rows themselves, aggregated here
+   * by the rules of {@link PARTIAL_AGG} (each column falls back to `last`;
+   * `last` is the value of the latest row that has one, as `arg_max` skips
+   * NULLs). Fills `out` exactly as the SQL aggregate would. The part of
+   * points_1m below the rollup watermark comes from {@link cacheRows}; only
+   * the rest (recent rows, raw rows, hours) is read from DuckDB.
+   */
+  private async partialsInJs(out: Map<number, (Partial | undefined)[]>, ids: number[], from: number, to: number, step: number, needed: readonly PartialColumn[]): Promise<void> {
+    const [needS, needC, needMn, needMx, needL] = (['s', 'c', 'mn', 'mx', 'l'] as const).map((k) => needed.includes(k));
+    /** Per series, the time of the row each bucket's `last` came from. */
+    const lastT = new Map<number, number[]>();
+    const fold = (id: number, t: number, s: number | null, c: number | null, mn: number | null, mx: number | null, last: number | null): void => {
+      let m = out.get(id);
+      let times = lastT.get(id);
+      if (!m || !times) {
+        out.set(id, (m = []));
+        lastT.set(id, (times = []));
+      }
+      const b = Math.floor((t - from) / step);
+      let p = m[b];
+      if (!p) m[b] = p = { sum: 0, count: 0, min: NaN, max: NaN, last: null };
+      if (needS) {
+        const v = s ?? last;
+        if (v !== null) p.sum += v;
+      }
+      if (needC) {
+        const v = c ?? (last !== null ? 1 : null);
+        if (v !== null) p.count += v;
+      }
+      if (needMn) {
+        const v = mn ?? last;
+        if (v !== null && !(v >= p.min)) p.min = v;
+      }
+      if (needMx) {
+        const v = mx ?? last;
+        if (v !== null && !(v <= p.max)) p.max = v;
+      }
+      if (needL && last !== null && !(t <= times[b]!)) {
+        p.last = last;
+        times[b] = t;
+      }
+    };
+    const isM1 = (sg: { table: string; where?: string }): boolean => sg.table === 'points_1m' && sg.where === undefined;
+    const first = this.segments(from, to, step).find(isM1);
+    const cachedUpto = Math.min(this.watermark.m1, to);
+    let cached: Map<number, CachedRows> | undefined;
+    if (first && cachedUpto > first.from && (this.options.rowCacheMaxRows ?? ROW_CACHE_MAX_ROWS) > 0) {
+      const wanted = [...new Set<ValueColumn>(['last', ...needed.map((k) => VALUE_COLUMNS_OF_PARTIAL[k])])];
+      cached = await this.cacheRows(ids, first.from, cachedUpto, wanted);
+    }
+    // Split again after the wait, with the watermarks as they are now, in the same tick as the read below: a rollup that
+    // committed meanwhile moved rows between tables, and the hour table may now start later (the cache covers from earlier).
+    let segments = this.segments(from, to, step);
+    const seg = segments.find(isM1);
+    if (cached && seg) {
+      const at = (col: number[] | undefined, i: number): number | null => (col ? orNull(col[i]!) : null);
+      const end = Math.min(seg.to, cachedUpto);
+      for (const [id, e] of cached) {
+        for (let i = lowerBound(e.t, seg.from); i < e.t.length && e.t[i]! < end; i++) fold(id, e.t[i]!, at(needS ? e.sum : undefined, i), at(needC ? e.count : undefined, i), at(needMn ? e.min : undefined, i), at(needMx ? e.max : undefined, i), at(e.last, i));
+      }
+      segments = segments.map((sg) => (sg === seg ? { ...sg, from: Math.max(sg.from, cachedUpto) } : sg)).filter((sg) => sg.to > sg.from);
+      this.evictCachedRows();
+    }
+    if (segments.length === 0) return;
+    // Only the columns the statistic reads are decoded; `t` as DOUBLE (exact below 2^53) so no BigInt is made per row.
+    const cols = await columns(
+      this.reader,
+      `SELECT series_id, t::DOUBLE AS t, ${needS ? 'sum' : 'NULL'}, ${needC ? 'count' : 'NULL'}, ${needMn ? 'min' : 'NULL'}, ${needMx ? 'max' : 'NULL'}, last FROM (${this.source(ids, from, to, step, undefined, segments)})`,
+      7,
+    );
+    const [sid, t, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
+    for (let i = 0; i < sid.length; i++) fold(sid[i]!, t[i]!, s[i] ?? null, c[i] ?? null, mn[i] ?? null, mx[i] ?? null, l[i] ?? null);
+  }
+
+  /**
+   * The points_1m rows of each series in [from, upto) (`upto` at most the
+   * rollup watermark, below which points_1m changes only by late rows,
+   * retention and compaction), read from DuckDB once and kept in memory:
+   * a chart that redraws on every flush, or a query repeated, reads only
+   * the rows added since. Undefined when points_1m changed while reading.
+   */
+  private async cacheRows(ids: number[], from: number, upto: number, wanted: readonly ValueColumn[]): Promise<Map<number, CachedRows> | undefined> {
+    const generation = this.rowCacheGeneration;
+    const before = new Map(ids.map((id) => [id, this.rowCache.get(id)]));
+    const fill: number[] = [];
+    const fillColumns = new Set<ValueColumn>(wanted);
+    const extend = new Map<number, number[]>();
+    const extendColumns = new Set<ValueColumn>();
+    for (const id of ids) {
+      const e = this.rowCache.get(id);
+      if (!e || e.from > from || wanted.some((k) => !e[k])) {
+        fill.push(id);
+        if (e) for (const k of VALUE_COLUMNS) if (e[k]) fillColumns.add(k);
+      } else if (e.upto < upto) {
+        let same = extend.get(e.upto);
+        if (!same) extend.set(e.upto, (same = []));
+        same.push(id);
+        for (const k of VALUE_COLUMNS) if (e[k]) extendColumns.add(k);
+      }
+    }
+    // Only the columns asked for (a gauge's `last` query decodes t and last alone); NULL as NaN, as stored values are finite.
+    // No ORDER BY: rows mostly come in time order, and sorting the few that do not costs less here than a sort in DuckDB.
+    const read = async (which: number[], lo: number, cols: Set<ValueColumn>): Promise<RowColumns> => {
+      const names = VALUE_COLUMNS.filter((k) => cols.has(k));
+      const got = await columns(this.reader, `SELECT series_id, t::DOUBLE, ${names.map((k) => `coalesce(${k}, 'NaN'::DOUBLE)`).join(', ')} FROM points_1m WHERE series_id IN (${which.join(',')}) AND t >= ${lo} AND t < ${upto}`, 2 + names.length);
+      const out: RowColumns = { id: got[0] as number[], t: got[1] as number[] };
+      names.forEach((k, i) => (out[k] = got[2 + i] as number[]));
+      return out;
+    };
+    const reads: RowColumns[] = [];
+    if (fill.length > 0) reads.push(await read(fill, from, fillColumns));
+    for (const [lo, which] of extend) reads.push(await read(which, lo, extendColumns));
+    if (this.rowCacheGeneration !== generation) return undefined;
+    // Another query extended or replaced an entry meanwhile: appending this read would repeat rows.
+    for (const [lo, which] of extend) if (which.some((id) => this.rowCache.get(id) !== before.get(id) || before.get(id)!.upto !== lo)) return undefined;
+    for (const id of fill) {
+      const old = this.rowCache.get(id);
+      if (old) this.rowCacheRows -= old.t.length;
+      const e: CachedRows = { from, upto, t: [] };
+      for (const k of fillColumns) e[k] = [];
+      this.rowCache.set(id, e);
+    }
+    for (const which of extend.values()) for (const id of which) this.rowCache.get(id)!.upto = upto;
+    const touched = new Set<CachedRows>();
+    for (const r of reads) {
+      const sid = r.id;
+      for (let i = 0; i < sid.length; i++) {
+        const e = this.rowCache.get(sid[i]!)!;
+        e.t.push(r.t[i]!);
+        for (const k of VALUE_COLUMNS) e[k]?.push(r[k]![i]!);
+        touched.add(e);
+      }
+      this.rowCacheRows += sid.length;
+    }
+    for (const e of touched) sortByTime(e);
+    const out = new Map<number, CachedRows>();
+    for (const id of ids) {
+      const e = this.rowCache.get(id)!;
+      // Most recently used last: eviction takes the oldest first.
+      this.rowCache.delete(id);
+      this.rowCache.set(id, e);
+      out.set(id, e);
+    }
+    return out;
+  }
+
+  /** Drops the least recently used series from the row cache until it fits its budget. */
+  private evictCachedRows(): void {
+    const max = this.options.rowCacheMaxRows ?? ROW_CACHE_MAX_ROWS;
+    for (const [id, e] of this.rowCache) {
+      if (this.rowCacheRows <= max) break;
+      this.rowCache.delete(id);
+      this.rowCacheRows -= e.t.length;
+    }
+  }
+
+  /** Forgets cached rows (of the given series, or all) after points_1m changed below the watermark; a read in flight is not kept. */
+  private forgetCachedRows(ids?: Iterable<number>): void {
+    this.rowCacheGeneration++;
+    if (ids === undefined) {
+      this.rowCache.clear();
+      this.rowCacheRows = 0;
+      return;
+    }
+    for (const id of ids) {
+      const e = this.rowCache.get(id);
+      if (!e) continue;
+      this.rowCache.delete(id);
+      this.rowCacheRows -= e.t.length;
+    }
   }
 
   /**
@@ -592,7 +852,9 @@ export class MetricStore {
     await this.rollUp('points_1m', 'points_1h', 3_600_000, 'h1', h1Upto);
     // Only rows already rolled into the next resolution are deleted, so nothing is lost if rollups lag.
     await this.maintainer.run(`DELETE FROM points_raw WHERE t < ${Math.min(now - r.raw, this.watermark.m1)}`);
-    await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${Math.min(now - r.m1, this.watermark.h1)}`);
+    const m1Cutoff = Math.min(now - r.m1, this.watermark.h1);
+    await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${m1Cutoff}`);
+    this.forgetCachedRows([...this.rowCache].filter(([, e]) => e.from < m1Cutoff).map(([id]) => id));
     await this.maintainer.run(`DELETE FROM points_1h WHERE t < ${now - r.h1}`);
     // Sealed by the clock and by the flushes: a backend replaying a spool (or a benchmark replaying history) writes days long past in order.
     await this.compactSealedDays(Math.min(this.watermark.m1, m1Upto, this.newestFlushMs - grace), now - r.m1);
@@ -714,6 +976,7 @@ export class MetricStore {
         await c.run(`DELETE FROM points_1m WHERE ${which} AND t = ${minute} AND direct IS NOT TRUE`);
         await this.rollRange('points_raw', 'points_1m', 60_000, `${which} AND t >= ${minute} AND t < ${minute + 60_000}`);
         await c.run('COMMIT');
+        this.forgetCachedRows(ids);
       } catch (err) {
         await c.run('ROLLBACK').catch(() => undefined);
         for (const id of ids) lateSeriesOf(this.lateMinutes, minute).add(id);
