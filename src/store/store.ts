@@ -91,6 +91,11 @@ const DAY_MS = 86_400_000;
 /** Series per cluster of a compacted day (see compactSealedDays): 16 and 256 measured worse or no better. */
 const COMPACT_SERIES_BLOCK = 64;
 
+const HOUR_MS = 3_600_000;
+
+/** The day being written is clustered again when its sealed hours reach this many times those clustered last (see clusterSealedHours). */
+const RECLUSTER_GROWTH = 2;
+
 /**
  * Up to this many rows, a query's partials are aggregated in JavaScript from
  * the rows rather than by DuckDB's GROUP BY, whose hash aggregate costs more
@@ -244,6 +249,8 @@ export class MetricStore {
   private maintaining: Promise<void> | undefined;
   /** points_1m rows with `t` below are sorted by series then time, a day at a time (see compactSealedDays). */
   private compactedUpto = 0;
+  /** points_1m rows of the day being written with `t` below are clustered too (see clusterSealedHours); kept in memory only. */
+  private clusteredUpto = 0;
   /** The end of the newest flush written since the store opened (0: none yet, so nothing is sealed). */
   private newestFlushMs = 0;
   readonly path: string;
@@ -332,6 +339,11 @@ export class MetricStore {
   /** points_1m rows before this time (a UTC midnight; 0: none yet) are compacted, clustered by series. */
   get compactedUptoMs(): number {
     return this.compactedUpto;
+  }
+
+  /** Today's points_1m rows before this time (an hour; 0: none) are clustered by series, before the day is sealed. */
+  get clusteredUptoMs(): number {
+    return this.clusteredUpto;
   }
 
   /** Number of series known. */
@@ -883,28 +895,57 @@ export class MetricStore {
     if (this.compactedUpto === 0) {
       // Only rows of sealed days: the zone maps skip today's, so this costs nothing while the first day fills.
       const first = (await columns(c, `SELECT min(t)::DOUBLE FROM points_1m WHERE t < ${upto}`, 1))[0]![0];
-      if (first === null || first === undefined) return;
-      day = Math.max(day, Math.floor(Number(first) / DAY_MS) * DAY_MS);
+      day = first === null || first === undefined ? upto : Math.max(day, Math.floor(Number(first) / DAY_MS) * DAY_MS);
     }
     for (; day < upto; day += DAY_MS) {
-      const range = `t >= ${day} AND t < ${day + DAY_MS}`;
-      await c.run('BEGIN TRANSACTION');
-      try {
-        await c.run(`CREATE OR REPLACE TEMP TABLE compacting AS SELECT * FROM points_1m WHERE ${range}`);
-        await c.run(`DELETE FROM points_1m WHERE ${range}`);
-        await c.run(`INSERT INTO points_1m SELECT * FROM compacting ORDER BY series_id // ${COMPACT_SERIES_BLOCK}, t, series_id`);
-        await c.run(`DROP TABLE compacting`);
-        await c.run(`INSERT OR REPLACE INTO meta VALUES ('compacted_1m', ${day + DAY_MS})`);
-        await c.run('COMMIT');
-      } catch (err) {
-        await c.run('ROLLBACK').catch(() => undefined);
-        throw fail(this.path, `compacting the day of ${new Date(day).toISOString().slice(0, 10)} in points_1m failed`, err);
-      }
+      await this.cluster(day, day + DAY_MS, `compacting the day of ${new Date(day).toISOString().slice(0, 10)} in points_1m failed`);
       this.compactedUpto = day + DAY_MS;
-      // Each day's old blocks are freed at a checkpoint, so the next day's copy reuses them instead of growing the file.
-      // Only sooner than DuckDB's own checkpoint would: when it cannot run now (a write in flight), that one comes later.
-      await c.run('CHECKPOINT').catch(() => undefined);
     }
+    await this.clusterSealedHours(sealedUpto);
+  }
+
+  /**
+   * Clusters the sealed hours of the day still being written, as
+   * {@link compactSealedDays} does whole days: appended flush by flush, a
+   * day's rows interleave every series, so by evening a one-series query
+   * of the last 24 h scanned ~1.4 M rows of today to find its ~1,400
+   * (measured on 1,000 series at 23:18 UTC: 5.4 ms for today's part vs 1.5
+   * ms for yesterday's clustered part). The day so far is rewritten when
+   * its sealed hours reach {@link RECLUSTER_GROWTH} times those clustered
+   * last (at 1, 2, 4, 8, 16 h): about 1.3 days of rows rewritten per day,
+   * and at most half of today left unclustered. The day's own compaction,
+   * once sealed, rewrites it all again.
+   */
+  private async clusterSealedHours(sealedUpto: number): Promise<void> {
+    const day = Math.floor(sealedUpto / DAY_MS) * DAY_MS;
+    const upto = Math.floor(sealedUpto / HOUR_MS) * HOUR_MS;
+    if (day < this.compactedUpto || upto <= day) return;
+    const clustered = this.clusteredUpto > day ? this.clusteredUpto - day : 0;
+    if (upto - day < Math.max(HOUR_MS, RECLUSTER_GROWTH * clustered)) return;
+    await this.cluster(day, upto, `clustering the hours of ${new Date(day).toISOString().slice(0, 13)}h to ${new Date(upto).toISOString().slice(11, 13)}h in points_1m failed`);
+    this.clusteredUpto = upto;
+  }
+
+  /** Rewrites the points_1m rows of [from, to) in one transaction, ordered by blocks of series, then time (see compactSealedDays). */
+  private async cluster(from: number, to: number, failure: string): Promise<void> {
+    const c = this.maintainer;
+    const range = `t >= ${from} AND t < ${to}`;
+    const wholeDays = from % DAY_MS === 0 && to % DAY_MS === 0;
+    await c.run('BEGIN TRANSACTION');
+    try {
+      await c.run(`CREATE OR REPLACE TEMP TABLE compacting AS SELECT * FROM points_1m WHERE ${range}`);
+      await c.run(`DELETE FROM points_1m WHERE ${range}`);
+      await c.run(`INSERT INTO points_1m SELECT * FROM compacting ORDER BY series_id // ${COMPACT_SERIES_BLOCK}, t, series_id`);
+      await c.run(`DROP TABLE compacting`);
+      if (wholeDays) await c.run(`INSERT OR REPLACE INTO meta VALUES ('compacted_1m', ${to})`);
+      await c.run('COMMIT');
+    } catch (err) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw fail(this.path, failure, err);
+    }
+    // The old blocks are freed at a checkpoint, so the next copy reuses them instead of growing the file.
+    // Only sooner than DuckDB's own checkpoint would: when it cannot run now (a write in flight), that one comes later.
+    await c.run('CHECKPOINT').catch(() => undefined);
   }
 
   private async rollUp(src: string, dst: string, sizeMs: number, name: 'm1' | 'h1', upto: number): Promise<void> {

@@ -65,6 +65,28 @@ describe('store: compaction of sealed days', () => {
     assert.deepEqual(await answers(second.sink.store!, day, day + DAY), before);
   });
 
+  test('the sealed hours of the day being written are clustered as the day grows, and no answer changes', async () => {
+    const day = Date.UTC(2026, 0, 1);
+    let nowMs = day;
+    const { sink } = await startStoreSink({ now: () => nowMs, http: false });
+    stops.push(() => sink.stop());
+    const store = sink.store!;
+    const clusteredAt: number[] = [];
+    let before: unknown[] = [];
+    for (let f = 1; f <= 1440; f++) {
+      await sink.export(batch(day + f * MINUTE, MINUTE, gauges(f)));
+      if (f % 60 !== 0) continue;
+      nowMs = day + f * MINUTE + MINUTE;
+      if (f === 17 * 60) before = await answers(store, day, day + 17 * HOUR);
+      await store.maintain();
+      if (store.clusteredUptoMs !== 0 && store.clusteredUptoMs !== day + (clusteredAt.at(-1) ?? 0) * HOUR) clusteredAt.push((store.clusteredUptoMs - day) / HOUR);
+    }
+    // Rewritten each time the sealed hours double; the day itself is not sealed (no flush past it), so not compacted.
+    assert.deepEqual(clusteredAt, [1, 2, 4, 8, 16]);
+    assert.equal(store.compactedUptoMs, 0);
+    assert.deepEqual(await answers(store, day, day + 17 * HOUR), before);
+  });
+
   test('flushes written while a day is compacted are all stored, late ones for that day included', async () => {
     const day = Date.UTC(2026, 0, 1);
     let nowMs = day;
