@@ -268,6 +268,8 @@ export class MetricStore {
     private readonly maintainer: DuckDBConnection,
     /** API reads. */
     private readonly reader: DuckDBConnection,
+    /** A small query's recent rows, read while `reader` fills the row cache (see partialsInJs). */
+    private readonly recentReader: DuckDBConnection,
     readonly options: MetricStoreOptions,
     path: string,
   ) {
@@ -289,8 +291,8 @@ export class MetricStore {
       throw fail(path, 'cannot open the database (corrupt, unwritable or used by another process?)', err);
     }
     try {
-      const [writer, maintainer, reader] = [await instance.connect(), await instance.connect(), await instance.connect()];
-      const store = new MetricStore(instance, writer, maintainer, reader, options, path);
+      const [writer, maintainer, reader, recentReader] = [await instance.connect(), await instance.connect(), await instance.connect(), await instance.connect()];
+      const store = new MetricStore(instance, writer, maintainer, reader, recentReader, options, path);
       await store.init();
       return store;
     } catch (err) {
@@ -713,33 +715,43 @@ export class MetricStore {
       }
     };
     const isM1 = (sg: { table: string; where?: string }): boolean => sg.table === 'points_1m' && sg.where === undefined;
-    const first = this.segments(from, to, step).find(isM1);
+    // Only the columns the statistic reads are decoded; `t` as DOUBLE (exact below 2^53) so no BigInt is made per row.
+    const readRows = (c: DuckDBConnection, segments: { table: string; from: number; to: number; where?: string }[]): Promise<unknown[][]> =>
+      columns(c, `SELECT series_id, t::DOUBLE AS t, ${needS ? 'sum' : 'NULL'}, ${needC ? 'count' : 'NULL'}, ${needMn ? 'min' : 'NULL'}, ${needMx ? 'max' : 'NULL'}, last FROM (${this.source(ids, from, to, step, undefined, segments)})`, 7);
+    let segments = this.segments(from, to, step);
+    const first = segments.find(isM1);
     const cachedUpto = Math.min(this.watermark.m1, to);
-    let cached: Map<number, CachedRows> | undefined;
+    let cols: unknown[][] | undefined;
     if (first && cachedUpto > first.from && (this.options.rowCacheMaxRows ?? ROW_CACHE_MAX_ROWS) > 0) {
       const wanted = [...new Set<ValueColumn>(['last', ...needed.map((k) => VALUE_COLUMNS_OF_PARTIAL[k])])];
-      cached = await this.cacheRows(ids, first.from, cachedUpto, wanted);
-    }
-    // Split again after the wait, with the watermarks as they are now, in the same tick as the read below: a rollup that
-    // committed meanwhile moved rows between tables, and the hour table may now start later (the cache covers from earlier).
-    let segments = this.segments(from, to, step);
-    const seg = segments.find(isM1);
-    if (cached && seg) {
-      const at = (col: number[] | undefined, i: number): number | null => (col ? orNull(col[i]!) : null);
-      const end = Math.min(seg.to, cachedUpto);
-      for (const [id, e] of cached) {
-        for (let i = lowerBound(e.t, seg.from); i < e.t.length && e.t[i]! < end; i++) fold(id, e.t[i]!, at(needS ? e.sum : undefined, i), at(needC ? e.count : undefined, i), at(needMn ? e.min : undefined, i), at(needMx ? e.max : undefined, i), at(e.last, i));
+      // The rows past the cache are read on a second connection at the same time as the cache fills: on the first query
+      // of a series that halves the round trips to DuckDB. Both reads start in this tick, with the watermarks as they are
+      // now, so the split between them is consistent (a rollup that commits meanwhile moves rows neither read sees twice).
+      const rest = segments.map((sg) => (sg === first ? { ...sg, from: Math.max(sg.from, cachedUpto) } : sg)).filter((sg) => sg.to > sg.from);
+      const recent = rest.length > 0 ? readRows(this.recentReader, rest) : Promise.resolve(undefined);
+      let cached: Map<number, CachedRows> | undefined;
+      try {
+        cached = await this.cacheRows(ids, first.from, cachedUpto, wanted);
+      } finally {
+        // Never left unobserved: a failed read is reported by the await below, or dropped with the cache read's own error.
+        cols = await recent.catch((err: unknown) => (cached === undefined ? undefined : Promise.reject(err)));
       }
-      segments = segments.map((sg) => (sg === seg ? { ...sg, from: Math.max(sg.from, cachedUpto) } : sg)).filter((sg) => sg.to > sg.from);
-      this.evictCachedRows();
+      if (cached) {
+        const at = (col: number[] | undefined, i: number): number | null => (col ? orNull(col[i]!) : null);
+        const end = Math.min(first.to, cachedUpto);
+        for (const [id, e] of cached) {
+          for (let i = lowerBound(e.t, first.from); i < e.t.length && e.t[i]! < end; i++) fold(id, e.t[i]!, at(needS ? e.sum : undefined, i), at(needC ? e.count : undefined, i), at(needMn ? e.min : undefined, i), at(needMx ? e.max : undefined, i), at(e.last, i));
+        }
+        segments = rest;
+        this.evictCachedRows();
+      } else {
+        // points_1m changed below the watermark while reading: everything again from DuckDB, split as it is now.
+        segments = this.segments(from, to, step);
+        cols = undefined;
+      }
     }
     if (segments.length === 0) return;
-    // Only the columns the statistic reads are decoded; `t` as DOUBLE (exact below 2^53) so no BigInt is made per row.
-    const cols = await columns(
-      this.reader,
-      `SELECT series_id, t::DOUBLE AS t, ${needS ? 'sum' : 'NULL'}, ${needC ? 'count' : 'NULL'}, ${needMn ? 'min' : 'NULL'}, ${needMx ? 'max' : 'NULL'}, last FROM (${this.source(ids, from, to, step, undefined, segments)})`,
-      7,
-    );
+    cols ??= await readRows(this.reader, segments);
     const [sid, t, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
     for (let i = 0; i < sid.length; i++) fold(sid[i]!, t[i]!, s[i] ?? null, c[i] ?? null, mn[i] ?? null, mx[i] ?? null, l[i] ?? null);
   }
@@ -1150,7 +1162,7 @@ export class MetricStore {
     await this.maintaining?.catch(() => undefined);
     await this.persistLastSeen().catch(() => undefined);
     await this.writer.run('CHECKPOINT').catch(() => undefined);
-    for (const c of [this.writer, this.maintainer, this.reader]) c.closeSync();
+    for (const c of [this.writer, this.maintainer, this.reader, this.recentReader]) c.closeSync();
     this.instance.closeSync();
   }
 }
