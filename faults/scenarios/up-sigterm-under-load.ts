@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentlyLost, type Scenario, type ScenarioResult } from '../scenario.ts';
 import { tcpBrokerEndpoints } from '../../test/helpers/ports.ts';
-import { Proc, ROOT, zibrato } from '../../test/helpers/processes.ts';
+import { eventually, Proc, ROOT, zibrato } from '../../test/helpers/processes.ts';
 import { counterTotal, readRows } from '../../test/helpers/jsonl.ts';
 
 const PUBLISHER = join(ROOT, 'test/fixtures/interactive-publisher.mjs');
@@ -62,10 +62,16 @@ const scenario: Scenario = {
       for (const name of ['broker', 'backend:file']) pids.push(Number(/pid (\d+)/.exec(await up.waitFor(new RegExp(`started ${name} \\(pid (\\d+)\\)`)))![1]));
       await up.waitFor(/\[backend:file\].*subscribed/);
       await pub.waitFor(/^ready$/);
-      // The client learns the subscription from the broker; wait until one record goes out.
+      // The client learns the subscriptions from the broker (a just-started broker settles 3 s first);
+      // wait until one record has gone out, so the load meets a live client and the stop meets the load.
       pub.child.stdin!.write('send load 1\n');
       let made = 1;
-      await pub.waitFor(/^sent load/);
+      await eventually(async () => {
+        const since = pub.lines.length;
+        pub.child.stdin!.write('stats\n');
+        const line = await pub.waitFor(/^stats /, 5_000, since);
+        return (JSON.parse(line.slice('stats '.length)) as Stats).sent >= 1;
+      }, 'the publisher to send its first record', 30_000);
 
       const until = Date.now() + loadMs;
       while (Date.now() < until) {
@@ -92,7 +98,7 @@ const scenario: Scenario = {
         silentlyLost: silentlyLost(made, received, counted),
         recoverMs: null,
         peakRssMiB: peak,
-        notes: `${Math.round(loadMs / 1000)} s of load before the signal; RSS of up, broker, backend and the publisher`,
+        notes: `${Math.round(loadMs / 1000)} s of load before the signal; the client handed ${stats.sent.toLocaleString('en-US')} records to ZeroMQ; RSS of up, broker, backend and the publisher`,
       };
     } finally {
       clearInterval(sampler);
