@@ -228,11 +228,11 @@ describe('three hosts, each with a host broker, send to a central broker and its
     const results = await phase('mh.link-cut', 14_000, async () => {
       const app1 = () => counterTotal(readRows(backendFiles.get('all')!), 'mh.link-cut', sourceOf('mh.link-cut', 'app1'));
       net!.cut('app1');
-      // The fault itself is a fixed 10 s outage. Within it, once what was in flight has been
-      // flushed (1 s flushes), nothing more of app1 arrives: the cut is real.
-      await new Promise((r) => setTimeout(r, 3000));
-      const early = app1();
-      await new Promise((r) => setTimeout(r, 7000));
+      const cutAt = Date.now();
+      // The fault itself is a fixed 10 s outage. Within it, once what was in flight has landed
+      // (app1's total holds still), nothing more of app1 arrives: the cut is real.
+      const early = await settled(app1, 1500, 8000);
+      await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - cutAt))));
       const late = app1();
       net!.restore('app1');
       assert.equal(late, early, 'nothing of app1 arrives while its link is cut');
