@@ -267,6 +267,11 @@ function storeSection(st) {
     }
     const fp = c.diskFullPrecision;
     if (fp) L.push(`Worst case for disk, in the same run: ${int(fp.series)} more gauge series of unrounded doubles (53 random bits of mantissa; ${int(fp.points)} points) written into a second store and a second Prometheus the same way: store ${(fp.storeBytes / 1048576).toFixed(1)} MiB, Prometheus ${(fp.promBytes / 1048576).toFixed(1)} MiB. Fewer series than the main data, so fixed costs (file headers, the WAL's first segment) weigh a little more per point on both sides.`, '');
+    if (c.disk.storeRunningBytes !== undefined) {
+      const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
+      const running = (d, points) => `${mib(d.storeRunningBytes)} (${(d.storeRunningBytes / points).toFixed(2)} B/point) of which ${mib(d.storeRunningFreeBytes)} free blocks`;
+      L.push(`The store's file while it ran, before stopping: ${running(c.disk, c.points)}${fp?.storeRunningBytes !== undefined ? `; the unrounded doubles' store ${running(fp, fp.points)}` : ''}. DuckDB reuses free blocks (left by each day's compaction, which rewrites up to a day of rows) but never shrinks a file; a stopped store of up to 64 MiB with at least 5 % free is rewritten into a fresh file, which also drops partly filled blocks. The figures in the table are after stopping.`, '');
+    }
     const parts = c.disk.promParts;
     if (parts) L.push(`Prometheus' directory: ${Object.entries(parts).filter(([, b]) => b >= 65536).map(([k, b]) => `${k} ${(b / 1048576).toFixed(1)} MiB`).join(', ')}.`, '');
   }
