@@ -3,11 +3,14 @@
  * producing when the signal is sent (as when a host is shut down), but what it
  * made up to then is still in its buffer, on the wire, in the broker and in
  * the backend's queue. up stops the broker first (it has every publisher
- * confirm its last send, forwards it, then closes), then the backend (it
- * drains until 200 ms of quiet, then makes a final flush): every record made
- * must be in the file or counted (client dropped/unsubscribed/invalid, backend
- * dropped/invalid). `ZIBRATO_FAULT_FLUSH_MS` sets the app's flush interval
- * (default: the client's); the race this catches grew with it.
+ * confirm its last send, forwards it, closes, and exits once ZeroMQ has
+ * written the last batches out), then the backend (it drains until 200 ms of
+ * quiet, then makes a final flush): every record made must be in the file or
+ * counted (client dropped/unsubscribed/invalid, backend dropped/lost).
+ * `ZIBRATO_FAULT_FLUSH_MS` sets the app's flush interval (default: the
+ * client's); the race this catches grew with it. The notes give each hop's
+ * count (client sent, broker forwarded, backend received), so a loss shows
+ * where it happened.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -39,6 +42,25 @@ function rssMiB(pid: number | undefined): number {
   } catch {
     return 0;
   }
+}
+
+const fmt = (n: number) => n.toLocaleString('en-US');
+
+/**
+ * What each hop says it passed on, read from up's log: the broker's last
+ * line ("broker stopping: forwarded N records"), whether its drain ended on
+ * its timeout instead of on every publisher's answer, and the backend's
+ * final line. So a loss shows the hop it happened after.
+ */
+function perHop(lines: readonly string[], backendStopped: string): { brokerForwarded: number; drainNote: string; backendReceived: number; backendLost: number } {
+  const broker = lines.find((l) => /\[broker\].*broker stopping: forwarded \d+/.test(l));
+  const timedOut = lines.find((l) => /\[broker\].*stopped waiting after/.test(l));
+  return {
+    brokerForwarded: Number(/forwarded (\d+)/.exec(broker ?? '')?.[1] ?? NaN),
+    drainNote: timedOut ? ` after its drain timed out (${timedOut.replace(/^.*stopped waiting/, 'stopped waiting')})` : '',
+    backendReceived: Number(/received (\d+)/.exec(backendStopped)?.[1] ?? NaN),
+    backendLost: Number(/lost (\d+)/.exec(backendStopped)?.[1] ?? 0),
+  };
 }
 
 const scenario: Scenario = {
@@ -90,7 +112,8 @@ const scenario: Scenario = {
       if (!stopped) throw new Error(`the backend made no final flush:\n${up.lines.slice(-20).join('\n')}`);
       const backendDropped = Number(/dropped (\d+)/.exec(stopped)?.[1] ?? 0);
       const received = counterTotal(readRows(file), 'load');
-      const counted = { 'client.dropped': stats.dropped, 'client.unsubscribed': stats.unsubscribed, 'client.invalid': stats.invalid, 'backend.dropped': backendDropped };
+      const hops = perHop(up.lines, stopped);
+      const counted = { 'client.dropped': stats.dropped, 'client.unsubscribed': stats.unsubscribed, 'client.invalid': stats.invalid, 'backend.dropped': backendDropped, 'backend.lost': hops.backendLost };
       return {
         made,
         received,
@@ -98,7 +121,7 @@ const scenario: Scenario = {
         silentlyLost: silentlyLost(made, received, counted),
         recoverMs: null,
         peakRssMiB: peak,
-        notes: `${Math.round(loadMs / 1000)} s of load before the signal; the client handed ${stats.sent.toLocaleString('en-US')} records to ZeroMQ; RSS of up, broker, backend and the publisher`,
+        notes: `${Math.round(loadMs / 1000)} s of load before the signal; per hop: the client handed ${fmt(stats.sent)} records to ZeroMQ, the broker forwarded ${fmt(hops.brokerForwarded)} (its own self-metrics included)${hops.drainNote}, the backend received ${fmt(hops.backendReceived)} (lost ${fmt(hops.backendLost)}); RSS of up, broker, backend and the publisher`,
       };
     } finally {
       clearInterval(sampler);

@@ -47,8 +47,12 @@ const STOPPING_REPEAT_MS = 100;
  * libzmq LINGER of the subscriber side once the broker has forwarded its last
  * batch (the socket runs with 0 otherwise): the queued batches still reach
  * the subscribers, which stop after the broker (`zibrato up`'s stop order).
+ * {@link Broker.stop} waits until they are out (or this has run out), so a
+ * process may exit as soon as it resolves.
  */
 const FINAL_LINGER_MS = 2000;
+/** How much longer than {@link FINAL_LINGER_MS} {@link Broker.stop} waits for libzmq to report the subscriber side gone. */
+const LINGER_REPORT_MARGIN_MS = 500;
 
 /** Options of {@link Broker}. */
 export interface BrokerOptions {
@@ -174,6 +178,13 @@ export class Broker {
   private connectedPublishers = 0;
   /** Connected publishers that answered {@link BROKER_STOPPING}: they send nothing more. */
   private donePublishers = 0;
+  /**
+   * Resolves when libzmq has destroyed the subscriber side after its close: its
+   * queues were written to the network, or its LINGER ran out. Until then the
+   * last batches may still be in ZeroMQ's memory, and a process that exits
+   * (`process.exit()` stops libzmq's I/O thread mid-queue) loses them uncounted.
+   */
+  private subscriberSideGone: Promise<void> = Promise.resolve();
 
   constructor(options: BrokerOptions = {}) {
     this.publishEndpoints = options.publishEndpoints?.length ? options.publishEndpoints : [DEFAULT_PUBLISH_ENDPOINT];
@@ -224,7 +235,8 @@ export class Broker {
     for (const ep of this.publishEndpoints) await this.frontend.bind(ep);
     for (const ep of this.subscribeEndpoints) await this.backend.bind(ep);
     this.loops = [this.forwardRecords(), this.forwardSubscriptions(), this.watchPublishers()];
-    if (this.zap) this.loops.push(this.watchSubscribers());
+    this.subscriberSideGone = this.watchSubscribers();
+    this.loops.push(this.subscriberSideGone);
     if (this.upstreamEndpoint !== undefined) {
       this.upstream = new UpstreamLink(
         this.upstreamEndpoint,
@@ -363,13 +375,16 @@ export class Broker {
   }
 
   /**
-   * With CURVE, a subscriber that fails the handshake before ZAP (no CURVE key, a wrong
-   * server key) got nothing either; it is counted and logged like a refusal.
+   * Ends when libzmq reports the subscriber side destroyed (`end`, after its
+   * close: see {@link subscriberSideGone}). With CURVE, a subscriber that fails
+   * the handshake before ZAP (no CURVE key, a wrong server key) got nothing
+   * either; it is counted and logged like a refusal.
    */
   private async watchSubscribers(): Promise<void> {
     try {
       for await (const event of this.backend.events) {
-        if (event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
+        if (event.type === 'end') return;
+        if (this.zap && event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
           const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
           this.refusedHandshake('subscriber', `${event.type}${detail}`);
         }
@@ -458,6 +473,15 @@ export class Broker {
       this.log(`upstream stopped: forwarded ${this.stats.upstreamForwardedRecords} records, dropped ${this.stats.upstreamDroppedRecords}`);
     }
     this.backend.close();
+    // libzmq hands the closed socket to its reaper, which destroys it once every queued batch is
+    // written out (or the linger ran out): only then may the process exit without losing them.
+    let waited: NodeJS.Timeout | undefined;
+    const gone = await Promise.race([
+      this.subscriberSideGone.then(() => true),
+      new Promise<false>((r) => (waited = setTimeout(() => r(false), FINAL_LINGER_MS + LINGER_REPORT_MARGIN_MS))),
+    ]);
+    clearTimeout(waited);
+    if (!gone) this.log(`libzmq did not report the subscriber side closed within ${FINAL_LINGER_MS + LINGER_REPORT_MARGIN_MS} ms; batches still queued for a subscriber may be lost`);
     await Promise.allSettled(this.loops);
     await this.zap?.stop();
   }
