@@ -51,8 +51,6 @@ const STOPPING_REPEAT_MS = 100;
  * process may exit as soon as it resolves.
  */
 const FINAL_LINGER_MS = 2000;
-/** How much longer than {@link FINAL_LINGER_MS} {@link Broker.stop} waits for libzmq to report the subscriber side gone. */
-const LINGER_REPORT_MARGIN_MS = 500;
 
 /** Options of {@link Broker}. */
 export interface BrokerOptions {
@@ -178,13 +176,6 @@ export class Broker {
   private connectedPublishers = 0;
   /** Connected publishers that answered {@link BROKER_STOPPING}: they send nothing more. */
   private donePublishers = 0;
-  /**
-   * Resolves when libzmq has destroyed the subscriber side after its close: its
-   * queues were written to the network, or its LINGER ran out. Until then the
-   * last batches may still be in ZeroMQ's memory, and a process that exits
-   * (`process.exit()` stops libzmq's I/O thread mid-queue) loses them uncounted.
-   */
-  private subscriberSideGone: Promise<void> = Promise.resolve();
 
   constructor(options: BrokerOptions = {}) {
     this.publishEndpoints = options.publishEndpoints?.length ? options.publishEndpoints : [DEFAULT_PUBLISH_ENDPOINT];
@@ -235,8 +226,8 @@ export class Broker {
     for (const ep of this.publishEndpoints) await this.frontend.bind(ep);
     for (const ep of this.subscribeEndpoints) await this.backend.bind(ep);
     this.loops = [this.forwardRecords(), this.forwardSubscriptions(), this.watchPublishers()];
-    this.subscriberSideGone = this.watchSubscribers();
-    this.loops.push(this.subscriberSideGone);
+    // Run with or without CURVE: stop() waits for its end (see drainAndClose).
+    this.loops.push(this.watchSubscribers());
     if (this.upstreamEndpoint !== undefined) {
       this.upstream = new UpstreamLink(
         this.upstreamEndpoint,
@@ -375,15 +366,15 @@ export class Broker {
   }
 
   /**
-   * Ends when libzmq reports the subscriber side destroyed (`end`, after its
-   * close: see {@link subscriberSideGone}). With CURVE, a subscriber that fails
-   * the handshake before ZAP (no CURVE key, a wrong server key) got nothing
-   * either; it is counted and logged like a refusal.
+   * Ends only when libzmq has destroyed the subscriber side after its close
+   * (the monitor's `end`): its queues were written to the network, or its
+   * LINGER ran out. With CURVE, a subscriber that fails the handshake before
+   * ZAP (no CURVE key, a wrong server key) got nothing either; it is counted
+   * and logged like a refusal.
    */
   private async watchSubscribers(): Promise<void> {
     try {
       for await (const event of this.backend.events) {
-        if (event.type === 'end') return;
         if (this.zap && event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
           const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
           this.refusedHandshake('subscriber', `${event.type}${detail}`);
@@ -449,7 +440,9 @@ export class Broker {
    * publisher to stop sending ({@link BROKER_STOPPING}), forwards what they sent
    * until each has answered {@link PUBLISHER_DONE} or left (at most
    * `drainTimeoutMs`), hands the last batches to the subscribers, then releases
-   * both sockets. Subscribers should stop after the broker.
+   * both sockets. Resolves once libzmq has written those batches out (or its
+   * 2 s linger ran out), so the process may exit then. Subscribers should stop
+   * after the broker.
    */
   stop(): Promise<void> {
     this.stopped ??= this.drainAndClose();
@@ -474,14 +467,9 @@ export class Broker {
     }
     this.backend.close();
     // libzmq hands the closed socket to its reaper, which destroys it once every queued batch is
-    // written out (or the linger ran out): only then may the process exit without losing them.
-    let waited: NodeJS.Timeout | undefined;
-    const gone = await Promise.race([
-      this.subscriberSideGone.then(() => true),
-      new Promise<false>((r) => (waited = setTimeout(() => r(false), FINAL_LINGER_MS + LINGER_REPORT_MARGIN_MS))),
-    ]);
-    clearTimeout(waited);
-    if (!gone) this.log(`libzmq did not report the subscriber side closed within ${FINAL_LINGER_MS + LINGER_REPORT_MARGIN_MS} ms; batches still queued for a subscriber may be lost`);
+    // written out (or the linger ran out), and only then ends watchSubscribers(). Until then the
+    // last batches may still be in ZeroMQ's memory: process.exit() stops its I/O thread mid-queue
+    // and loses them uncounted (a backend behind under load had a backlog there).
     await Promise.allSettled(this.loops);
     await this.zap?.stop();
   }
