@@ -11,6 +11,12 @@
  * client's); the race this catches grew with it. The notes give each hop's
  * count (client sent, broker forwarded, backend received), so a loss shows
  * where it happened.
+ *
+ * The backend is paused (SIGSTOP) for the last {@link PAUSE_MS} of the load
+ * and resumed once the broker has exited, so it meets up's stop with a
+ * backlog, as a backend behind under load does: the stop must not discard
+ * what is still on its way to it. `ZIBRATO_FAULT_PAUSE_BACKEND_MS=0` turns
+ * the pause off.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -25,6 +31,8 @@ const PUBLISHER = join(ROOT, 'test/fixtures/interactive-publisher.mjs');
 /** Records per `send` command and commands per second: about 50,000 records/s. */
 const CHUNK = 1000;
 const EVERY_MS = 20;
+/** How long before the signal the backend is paused: a backlog of about 25,000 records. */
+const PAUSE_MS = Number(process.env.ZIBRATO_FAULT_PAUSE_BACKEND_MS ?? 500);
 
 interface Stats {
   sent: number;
@@ -32,6 +40,15 @@ interface Stats {
   invalid: number;
   buffered: number;
   unsubscribed: number;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function rssMiB(pid: number | undefined): number {
@@ -96,7 +113,13 @@ const scenario: Scenario = {
       }, 'the publisher to send its first record', 30_000);
 
       const until = Date.now() + loadMs;
+      const backendPid = pids[3]!;
+      let paused = false;
       while (Date.now() < until) {
+        if (!paused && PAUSE_MS > 0 && Date.now() >= until - PAUSE_MS) {
+          process.kill(backendPid, 'SIGSTOP');
+          paused = true;
+        }
         pub.child.stdin!.write(`send load ${CHUNK}\n`);
         made += CHUNK;
         await new Promise((r) => setTimeout(r, EVERY_MS));
@@ -104,6 +127,12 @@ const scenario: Scenario = {
       // The fault: SIGTERM to up, under load. The app stops producing at the same moment.
       up.child.kill('SIGTERM');
       pub.child.stdin!.write('close\n');
+      if (paused) {
+        // up stops the backend once the broker has gone; it finds the stop and its backlog together.
+        await eventually(() => !alive(pids[2]!), 'the broker to exit', 30_000);
+        process.kill(backendPid, 'SIGCONT');
+        paused = false;
+      }
       const closed = await pub.waitFor(/^closed /, 30_000);
       const stats = JSON.parse(closed.slice('closed '.length)) as Stats;
       const { code } = await up.exited;
@@ -121,10 +150,11 @@ const scenario: Scenario = {
         silentlyLost: silentlyLost(made, received, counted),
         recoverMs: null,
         peakRssMiB: peak,
-        notes: `${Math.round(loadMs / 1000)} s of load before the signal; per hop: the client handed ${fmt(stats.sent)} records to ZeroMQ, the broker forwarded ${fmt(hops.brokerForwarded)} (its own self-metrics included)${hops.drainNote}, the backend received ${fmt(hops.backendReceived)} (lost ${fmt(hops.backendLost)}); RSS of up, broker, backend and the publisher`,
+        notes: `${Math.round(loadMs / 1000)} s of load before the signal${PAUSE_MS > 0 ? `, the backend paused for the last ${PAUSE_MS} ms of it until the broker had exited` : ''}; per hop: the client handed ${fmt(stats.sent)} records to ZeroMQ, the broker forwarded ${fmt(hops.brokerForwarded)} (its own self-metrics included)${hops.drainNote}, the backend received ${fmt(hops.backendReceived)} (lost ${fmt(hops.backendLost)}); RSS of up, broker, backend and the publisher`,
       };
     } finally {
       clearInterval(sampler);
+      if (pids[3] !== undefined && alive(pids[3])) process.kill(pids[3], 'SIGCONT');
       pub.child.kill('SIGKILL');
       await up.stop('SIGKILL', 5_000);
     }
