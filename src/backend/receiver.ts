@@ -114,7 +114,7 @@ export class Receiver {
   /**
    * Subscribes (1) or unsubscribes (0) every topic. An XSUB takes them as
    * messages, keeps them and sends them again on every reconnect, as a SUB
-   * does; its sends never wait (it has no send queue limit for them).
+   * does; its sends never wait (libzmq's XSUB is always writable).
    */
   private sendSubscriptions(on: 0 | 1): Promise<void> {
     this.subscriptionsSent = this.subscriptionsSent.then(async () => {
