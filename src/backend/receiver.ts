@@ -69,7 +69,13 @@ export class Receiver {
    * first when trimming.
    */
   private readonly streams = new Map<string, PublisherState>();
-  private readonly socket: zmq.Subscriber;
+  /**
+   * XSUB, not SUB: a SUB filters what it receives by its own subscriptions, so
+   * the unsubscription that starts a clean stop ({@link drainAndClose}) would
+   * discard, uncounted, every batch already on its way. The broker filters
+   * for us (its XPUB sends only subscribed topics), so XSUB needs none.
+   */
+  private readonly socket: zmq.XSubscriber;
   private readonly log: RateLimitedLog;
   private loop: Promise<void> | undefined;
   private lastMessageAt = 0;
@@ -88,7 +94,7 @@ export class Receiver {
     /** Receive only this shard of each level (`--shard K/N`); every shard when absent. */
     readonly shard?: ShardSpec,
   ) {
-    this.socket = new zmq.Subscriber(curve ? clientSocketOptions(curve) : {});
+    this.socket = new zmq.XSubscriber(curve ? clientSocketOptions(curve) : {});
     this.log = new RateLimitedLog(write);
     Object.assign(this.socket, SOCKET_OPTIONS.subscriber);
     this.levelAllowed = LEVELS.map((l) => levels.includes(l));
@@ -98,8 +104,27 @@ export class Receiver {
   /** Connects and subscribes; records start flowing once the broker has the subscription. */
   start(): void {
     this.socket.connect(this.endpoint);
-    for (const t of this.topics) this.socket.subscribe(t);
+    void this.sendSubscriptions(1);
     this.loop = this.run();
+  }
+
+  /** Sends chained, one at a time (a zeromq.js rule). */
+  private subscriptionsSent: Promise<void> = Promise.resolve();
+
+  /**
+   * Subscribes (1) or unsubscribes (0) every topic. An XSUB takes them as
+   * messages, keeps them and sends them again on every reconnect, as a SUB
+   * does; its sends never wait (libzmq's XSUB is always writable).
+   */
+  private sendSubscriptions(on: 0 | 1): Promise<void> {
+    this.subscriptionsSent = this.subscriptionsSent.then(async () => {
+      try {
+        for (const t of this.topics) await this.socket.send(Buffer.concat([Buffer.of(on), t]));
+      } catch (err) {
+        if (!this.closed) this.log.report('ZIB_RECEIVER', `could not ${on ? 'subscribe' : 'unsubscribe'} at ${this.endpoint}: ${(err as Error).message}`);
+      }
+    });
+    return this.subscriptionsSent;
   }
 
   private async run(): Promise<void> {
@@ -286,7 +311,7 @@ export class Receiver {
   async drainAndClose(quietMs = 200, maxWaitMs = 10_000): Promise<void> {
     const start = Date.now();
     const until = start + maxWaitMs;
-    for (const t of this.topics) this.socket.unsubscribe(t);
+    await this.sendSubscriptions(0);
     while (Date.now() < until && Date.now() - Math.max(this.lastMessageAt, start) < quietMs) await new Promise((r) => setTimeout(r, 20));
     if (Date.now() >= until) this.log.report('ZIB_STOP_UNDRAINED', `records were still arriving ${maxWaitMs} ms after unsubscribing; what is left in flight is not counted here`);
     this.closed = true;

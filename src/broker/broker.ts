@@ -47,6 +47,8 @@ const STOPPING_REPEAT_MS = 100;
  * libzmq LINGER of the subscriber side once the broker has forwarded its last
  * batch (the socket runs with 0 otherwise): the queued batches still reach
  * the subscribers, which stop after the broker (`zibrato up`'s stop order).
+ * {@link Broker.stop} waits until they are out (or this has run out), so a
+ * process may exit as soon as it resolves.
  */
 const FINAL_LINGER_MS = 2000;
 
@@ -224,7 +226,8 @@ export class Broker {
     for (const ep of this.publishEndpoints) await this.frontend.bind(ep);
     for (const ep of this.subscribeEndpoints) await this.backend.bind(ep);
     this.loops = [this.forwardRecords(), this.forwardSubscriptions(), this.watchPublishers()];
-    if (this.zap) this.loops.push(this.watchSubscribers());
+    // Run with or without CURVE: stop() waits for its end (see drainAndClose).
+    this.loops.push(this.watchSubscribers());
     if (this.upstreamEndpoint !== undefined) {
       this.upstream = new UpstreamLink(
         this.upstreamEndpoint,
@@ -363,13 +366,16 @@ export class Broker {
   }
 
   /**
-   * With CURVE, a subscriber that fails the handshake before ZAP (no CURVE key, a wrong
-   * server key) got nothing either; it is counted and logged like a refusal.
+   * Ends only when libzmq has destroyed the subscriber side after its close
+   * (the monitor's `end`): its queues were written to the network, or its
+   * LINGER ran out. With CURVE, a subscriber that fails the handshake before
+   * ZAP (no CURVE key, a wrong server key) got nothing either; it is counted
+   * and logged like a refusal.
    */
   private async watchSubscribers(): Promise<void> {
     try {
       for await (const event of this.backend.events) {
-        if (event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
+        if (this.zap && event.type.startsWith('handshake:error') && event.type !== 'handshake:error:auth') {
           const detail = 'error' in event && event.error ? `: ${event.error.message}` : '';
           this.refusedHandshake('subscriber', `${event.type}${detail}`);
         }
@@ -434,7 +440,9 @@ export class Broker {
    * publisher to stop sending ({@link BROKER_STOPPING}), forwards what they sent
    * until each has answered {@link PUBLISHER_DONE} or left (at most
    * `drainTimeoutMs`), hands the last batches to the subscribers, then releases
-   * both sockets. Subscribers should stop after the broker.
+   * both sockets. Resolves once libzmq has written those batches out (or its
+   * 2 s linger ran out), so the process may exit then. Subscribers should stop
+   * after the broker.
    */
   stop(): Promise<void> {
     this.stopped ??= this.drainAndClose();
@@ -458,6 +466,10 @@ export class Broker {
       this.log(`upstream stopped: forwarded ${this.stats.upstreamForwardedRecords} records, dropped ${this.stats.upstreamDroppedRecords}`);
     }
     this.backend.close();
+    // libzmq hands the closed socket to its reaper, which destroys it once every queued batch is
+    // written out (or the linger ran out), and only then ends watchSubscribers(). Until then the
+    // last batches may still be in ZeroMQ's memory: process.exit() stops its I/O thread mid-queue
+    // and loses them uncounted (a backend behind under load had a backlog there).
     await Promise.allSettled(this.loops);
     await this.zap?.stop();
   }

@@ -64,7 +64,7 @@ export const SOCKET_OPTIONS = {
     noDrop: false,
     linger: 0,
   },
-  /** A backend's or tail's SUB side. */
+  /** A backend's XSUB side (src/backend/receiver.ts says why not SUB), or tail's SUB. */
   subscriber: {
     /** libzmq default 1000. */
     receiveHighWaterMark: 10_000,

@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as zmq from 'zeromq';
-import { Broker } from '../../src/broker/broker.ts';
+import { Broker, recordsIn } from '../../src/broker/broker.ts';
+import { Zibrato } from '../../src/client/zibrato.ts';
+import { topicFor } from '../../src/wire/topic.ts';
 import { withReadyClient } from '../helpers/in-process.ts';
 import { tcpBrokerEndpoints } from '../helpers/ports.ts';
-import { eventually } from '../helpers/processes.ts';
+import { eventually, zibrato } from '../helpers/processes.ts';
 
 test('a batch a client flushes while its broker stops reaches the backend', async () => {
   // A flush interval far past the test: only the explicit flush sends.
@@ -46,5 +48,45 @@ test('a stopping broker stops waiting for a publisher that never confirms its la
   } finally {
     raw.close();
     await broker.stop();
+  }
+});
+
+test('a zibrato broker stopped by SIGTERM delivers what it queued for a slow subscriber before its process exits', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const broker = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe, '--stats-interval', '0'], { label: 'broker' });
+  // A subscriber that reads nothing until the broker stops: past the kernel's socket buffers the
+  // batches wait in the broker's ZeroMQ queue, as they do for a backend that lags under load.
+  const sub = new zmq.Subscriber({ receiveHighWaterMark: 1, receiveBufferSize: 4096, linger: 0 });
+  const z = new Zibrato({ broker: ep.publish, log: () => undefined, flushIntervalMs: 3_600_000 });
+  try {
+    await broker.waitFor(/broker up/);
+    sub.connect(ep.subscribe);
+    sub.subscribe(topicFor('info'));
+    assert.ok(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), 'the client learns the subscriber');
+    const h = z.counterHandle({ name: 'stop.queued' });
+    // 2.4 million records, about 24 MB: several times what the kernel buffers of one connection hold.
+    for (let chunk = 0; chunk < 6; chunk++) {
+      for (let i = 0; i < 400_000; i++) h.inc();
+      z.flush();
+      await eventually(() => z.stats().buffered === 0, 'the client hands its records to ZeroMQ', 20_000, 20);
+    }
+    const { sent } = z.stats();
+    assert.equal(sent, 2_400_000);
+    broker.child.kill('SIGTERM');
+    // The broker has the client confirm its last send, forwards it, then closes: read from then on.
+    await broker.waitFor(/broker stopping: forwarded/);
+    sub.receiveTimeout = 3000;
+    let received = 0;
+    try {
+      while (received < sent) received += recordsIn(await sub.receive());
+    } catch {
+      // receiveTimeout: nothing more arrives.
+    }
+    assert.equal(received, sent, `the subscriber received ${received} of the ${sent} records the broker forwarded`);
+    assert.equal((await broker.exited).code, 0);
+  } finally {
+    sub.close();
+    await z.close({ timeoutMs: 0 });
+    await broker.stop('SIGKILL', 5_000);
   }
 });

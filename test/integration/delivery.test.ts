@@ -37,6 +37,16 @@ class RawPublisher {
   /** Connects and waits until the broker passes a subscription for info. */
   async connect(endpoint: string): Promise<void> {
     this.socket.connect(endpoint);
+    await this.subscribed();
+  }
+
+  /** Binds in a broker's place (subscribers connect straight to it) and waits for a subscription for info. */
+  async bind(endpoint: string): Promise<void> {
+    await this.socket.bind(endpoint);
+    await this.subscribed();
+  }
+
+  private async subscribed(): Promise<void> {
     for (;;) {
       const [msg] = await this.socket.receive();
       if (msg && msg[0] === 1 && LEVEL_TOPICS[INFO]!.equals(msg.subarray(1))) return;
@@ -46,11 +56,17 @@ class RawPublisher {
   /** Records sent so far (the next sequence when batches are sent in order). */
   sent = 0;
 
-  async send(sequence: number, records: number): Promise<void> {
+  /** A sealed batch of `records` increments, stamped with `sequence`. */
+  batch(sequence: number, records: number): Buffer {
     const slot = this.writer.addSeries(this.series);
     for (let i = 0; i < records; i++) this.writer.append(slot, 1);
     const frame = this.writer.seal(Date.now());
     stampSequence(frame, sequence);
+    return frame;
+  }
+
+  async send(sequence: number, records: number): Promise<void> {
+    const frame = this.batch(sequence, records);
     // noDrop: a full pipe fails the send (push-back from the broker); wait for room, as the client does.
     for (;;) {
       try {
@@ -266,5 +282,31 @@ test('a broker connection that fails its handshake is logged by the client, rate
   } finally {
     await z.close({ timeoutMs: 100 });
     server.close();
+  }
+});
+
+test('a stopping backend keeps the batches already on their way to it: its unsubscription does not discard them', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const sink = new MemorySink();
+  const backend = new Backend({ name: 'in-flight', broker: ep.subscribe, levels: ['info'], flushIntervalMs: 60_000, sink, selfMetrics: false, log: () => undefined });
+  // In the broker's place: what it sent before it saw the unsubscription is what a broker has in flight.
+  const pub = new RawPublisher('web-1');
+  try {
+    await backend.start();
+    await pub.bind(ep.subscribe);
+    await pub.send(0, 10);
+    await eventually(() => backend.status().received === 10, 'the first batch');
+    const perBatch = 1000;
+    const frames = Array.from({ length: 50 }, (_, i) => pub.batch(10 + i * perBatch, perBatch));
+    // Handed to ZeroMQ before the backend unsubscribes, so they pass the publisher's filter.
+    const sends = frames.map((f) => pub.socket.send([LEVEL_TOPICS[INFO]!, f]));
+    // `zibrato up` stops a backend after the broker; a backend behind under load still has a backlog then.
+    const stopped = backend.stop();
+    await Promise.all(sends);
+    await stopped;
+    assert.deepEqual({ received: backend.status().received, lost: backend.status().lost }, { received: 10 + frames.length * perBatch, lost: 0 });
+  } finally {
+    pub.socket.close();
+    await backend.stop();
   }
 });
