@@ -27,7 +27,7 @@ const BENCHES = [
   { name: 'sustained', args: ['bench/sustained.mjs'], timeoutMs: quick ? 90_000 : 300_000 },
   { name: 'memory', args: ['bench/memory.mjs'], timeoutMs: quick ? 90_000 : 400_000 },
   { name: 'latency', args: ['bench/latency.mjs'], timeoutMs: quick ? 60_000 : 120_000 },
-  { name: 'app', args: ['--import', 'tsx', 'bench/app/main.ts'], timeoutMs: quick ? 240_000 : 720_000 },
+  { name: 'app', args: ['--import', 'tsx', 'bench/app/main.ts'], timeoutMs: quick ? 240_000 : 900_000 },
   { name: 'store', args: ['bench/store.mjs'], timeoutMs: quick ? 90_000 : 900_000 },
   { name: 'curve', args: ['bench/curve.mjs'], timeoutMs: quick ? 120_000 : 600_000 },
   { name: 'wal', args: ['bench/wal.mjs'], timeoutMs: quick ? 120_000 : 600_000 },
