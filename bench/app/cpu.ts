@@ -68,6 +68,12 @@ export function processesCpuNs(pids: readonly number[]): number {
 export interface Pinning {
   /** `taskset -c <serviceCpus>` prefix for the service (empty: unpinned). */
   servicePrefix: string[];
+  /**
+   * The prefix that lets a process use every allowed CPU again (empty: unpinned). The
+   * profiled round uses it: V8's sampling thread needs a CPU beside the busy main thread,
+   * or its samples land mostly while the main thread idles.
+   */
+  anyCpuPrefix: string[];
   serviceCpus: string;
   othersCpus: string;
   /** Why the run is unpinned (undefined when pinned). */
@@ -96,17 +102,17 @@ function allowedCpus(pid: number): number[] {
  * machine with one CPU (or without taskset) nothing is pinned and the reason is returned.
  */
 export function pinService(enabled: boolean): Pinning {
-  if (!enabled) return { servicePrefix: [], serviceCpus: 'any', othersCpus: 'any', unpinned: 'pinning turned off (ZIBRATO_BENCH_APP_PIN=0)' };
+  if (!enabled) return { servicePrefix: [], anyCpuPrefix: [], serviceCpus: 'any', othersCpus: 'any', unpinned: 'pinning turned off (ZIBRATO_BENCH_APP_PIN=0)' };
   let cpus: number[];
   try {
     cpus = allowedCpus(process.pid);
   } catch (err) {
-    return { servicePrefix: [], serviceCpus: 'any', othersCpus: 'any', unpinned: `taskset failed (${(err as Error).message.split('\n')[0]})` };
+    return { servicePrefix: [], anyCpuPrefix: [], serviceCpus: 'any', othersCpus: 'any', unpinned: `taskset failed (${(err as Error).message.split('\n')[0]})` };
   }
-  if (cpus.length < 2) return { servicePrefix: [], serviceCpus: 'any', othersCpus: 'any', unpinned: `only ${cpus.length} CPU available: the service shares it with the load generator and the peers` };
+  if (cpus.length < 2) return { servicePrefix: [], anyCpuPrefix: [], serviceCpus: 'any', othersCpus: 'any', unpinned: `only ${cpus.length} CPU available: the service shares it with the load generator and the peers` };
   const service = cpus.at(-1)!;
   const others = cpus.slice(0, -1).join(',');
   // -a: every thread of this process (tsx's loader thread, libuv's pool) too.
   execFileSync('taskset', ['-a', '-p', '-c', others, String(process.pid)], { stdio: 'ignore' });
-  return { servicePrefix: ['taskset', '-c', String(service)], serviceCpus: String(service), othersCpus: others };
+  return { servicePrefix: ['taskset', '-c', String(service)], anyCpuPrefix: ['taskset', '-c', cpus.join(',')], serviceCpus: String(service), othersCpus: others };
 }

@@ -36,7 +36,7 @@ const CONFIG = {
   // More, longer fixed-rate rounds than before (5 × 8,000): the paired median settles with the rounds.
   rounds: quick ? 3 : 6,
   fixedRate: 2000,
-  fixedRequests: quick ? 4000 : 16_000,
+  fixedRequests: quick ? 3000 : 16_000,
   // Saturation is sized in time: the first round sends this many requests, later rounds
   // about saturationSeconds' worth at the rate the variant reached before (within these bounds).
   saturationRequests: quick ? 8000 : 20_000,
@@ -272,7 +272,7 @@ async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round:
 
     // Correctness: the request counter each system reports must reach what autocannon completed.
     let reported: number | null = null;
-    if (variant !== 'none' && variant !== 'none2') {
+    if (variant !== 'none' && variant !== 'none2' && variant !== 'hooks') {
       // Done when every request is reported, or when the count has not moved for two flush
       // intervals (UDP loses silently: the rest is not coming), bounded by reportWithinMs.
       let movedAt = Date.now();
@@ -384,7 +384,8 @@ async function main(): Promise<void> {
     let profile: ProfileSummary | undefined;
     if (CONFIG.profile) {
       const profDir = join(peers.dir, 'cpuprofile');
-      const r = await runRound(peers, pinning, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+      // Not pinned: the profiler's sampling thread needs a CPU of its own (see Pinning.anyCpuPrefix).
+      const r = await runRound(peers, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       // Only the fixed-rate phase: start-up, module loading and warm-up are not what a request pays.
       if (file) profile = summariseProfile(join(profDir, file), 15, r.fixedWindowUs);
@@ -419,7 +420,7 @@ async function main(): Promise<void> {
           for (const [k, n] of Object.entries(r.clientStats!)) acc[k] = (acc[k] ?? 0) + n;
           return acc;
         }, {}) : undefined;
-        const reported = v === 'none' || v === 'none2' ? null : rs.reduce((a, r) => a + (r.reported ?? 0), 0);
+        const reported = v === 'none' || v === 'none2' || v === 'hooks' ? null : rs.reduce((a, r) => a + (r.reported ?? 0), 0);
         return [
           v,
           {
@@ -439,6 +440,8 @@ async function main(): Promise<void> {
               p99AddedUs: (m.p99Ms - b.p99Ms) * 1000,
             },
             paired: p,
+            // The same against (a″), the hooks alone: what the library itself adds.
+            pairedVsHooks: v === 'hooks' || !rounds.hooks?.length ? undefined : pairedWithBase(v, rs, rounds.hooks, rounds),
             clientStats,
             counts: { completed, reported, lost: reported === null ? null : completed - reported, errors: rs.reduce((a, r) => a + r.errors, 0) },
           },

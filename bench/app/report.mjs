@@ -5,6 +5,7 @@
 const LABELS = {
   none: '(a) uninstrumented',
   none2: "(a′) uninstrumented, identical to (a)",
+  hooks: '(a″) the fastify hooks every variant uses, computing the same arguments, recording nothing',
   zibrato: '(b) **Zibrato** → `zibrato up` (file backend)',
   prom: '(c) prom-client, `/metrics` scraped every 1 s by Prometheus',
   otel: '(d) OpenTelemetry SDK, OTLP/HTTP protobuf export every 1 s',
@@ -82,6 +83,12 @@ export function renderAppHeadline(app, out) {
     `| ≤ 5 µs added to p99 at the fixed rate | ${signedUs(p99Added)} | ${verdict(p99Added <= 5)}${noiseP99 > 5 ? ` (the noise floor here is ${signedUs(noiseP99).replace('+', '')}: 5 µs cannot be resolved on this machine)` : ''} |`,
     `| ahead of every peer on throughput lost | Zibrato ${signedPct(tpLost)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.vsNone.throughputLost)}`).join('; ')} | ${verdict(aheadTp)} |`,
     `| ahead of every peer on p99 added | Zibrato ${signedUs(p99Added)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedUs(v[p]?.vsNone.p99AddedUs)}`).join('; ')} | ${verdict(aheadP99)} |`,
+    ...(z.pairedVsHooks
+      ? [
+          `| the library alone, over (a″) the same hooks recording nothing: throughput lost | Zibrato ${signedPct(z.pairedVsHooks.throughputLost.median)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.pairedVsHooks?.throughputLost.median)}`).join('; ')} | ${verdict(z.pairedVsHooks.throughputLost.median <= 0.01)} (≤ 1 %) |`,
+          `| the library alone, over (a″): CPU per request added | Zibrato ${signedUs1(z.pairedVsHooks.cpuAddedUs.median)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedUs1(v[p]?.pairedVsHooks?.cpuAddedUs.median)}`).join('; ')} | ${PEERS.every((p) => v[p]?.pairedVsHooks && z.pairedVsHooks.cpuAddedUs.median <= v[p].pairedVsHooks.cpuAddedUs.median) ? 'lowest' : 'not the lowest'} |`,
+        ]
+      : []),
     `| CPU per request added (reported, no target) | Zibrato ${signedPct(z.vsNone.cpuAdded)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.vsNone.cpuAdded)}`).join('; ')} | ${aheadCpu ? 'lowest' : 'not the lowest'} |`,
     '',
   );
@@ -100,7 +107,7 @@ export function renderAppHeadline(app, out) {
     const busy = p.busyMs || 1;
     const layer = (k) => `${pct((p.layers[k] ?? 0) / busy)}`;
     L.push(
-      `**What limits Zibrato here: a CPU profile of the service under the fixed-rate load** (\`node --cpu-prof\`, a separate round of the Zibrato variant; ${p.windowed ? 'samples of the fixed-rate phase only, without start-up and warm-up' : 'the whole process, start-up included'}; self time, shares of the busy time):`,
+      `**What limits Zibrato here: a CPU profile of the service under the fixed-rate load** (\`node --cpu-prof\`, a separate round of the Zibrato variant${app.pinning && !app.pinning.unpinned ? ', not pinned: the profiler\'s sampling thread needs a CPU beside the busy main thread' : ''}; ${p.windowed ? 'samples of the fixed-rate phase only, without start-up and warm-up' : 'the whole process, start-up included'}; self time, shares of the busy time):`,
       '',
       `Layers: Zibrato client (\`dist/\`) ${layer('zibrato')}, zeromq ${layer('zeromq')}, fastify ${layer('fastify')}, Node internals ${layer('node')}, GC ${layer('gc')}, V8/native (program) ${layer('program')}, other packages ${layer('other')}, the app itself ${layer('app')}. ${int(p.busyMs)} ms busy of ${int(p.sampledMs)} ms sampled.`,
       '',
@@ -131,7 +138,7 @@ export function renderAppHeadline(app, out) {
   return L;
 }
 
-const NAMES = { zibrato: 'Zibrato', prom: 'prom-client', otel: 'OTel', hotshots: 'hot-shots', none2: '(a′)' };
+const NAMES = { zibrato: 'Zibrato', prom: 'prom-client', otel: 'OTel', hotshots: 'hot-shots', none2: '(a′)', hooks: '(a″) hooks only' };
 /** Where each system's work runs outside the service, and so whose CPU "moved out" counts. */
 const MOVED_TO = {
   zibrato: '`zibrato up` + its broker and file backend',
@@ -178,7 +185,7 @@ function renderResolvable(v, rounds) {
     '| variant | CPU / request added | throughput lost | p99 added |',
     '|---|---|---|---|',
   ];
-  for (const k of ['zibrato', 'prom', 'otel', 'hotshots']) {
+  for (const k of ['hooks', 'zibrato', 'prom', 'otel', 'hotshots']) {
     const x = v[k];
     if (!x?.paired) continue;
     L.push(`| ${NAMES[k]} | ${cell(x, 'cpuAdded', signedPct)} | ${cell(x, 'throughputLost', signedPct)} | ${cell(x, 'p99AddedUs', signedUs)} |`);
@@ -198,16 +205,17 @@ function renderWhatARequestPays(app) {
     '',
     `CPU per request at the fixed rate, paired with the same round's (a) and taken as the median over rounds. In the service: by thread, from the scheduler's nanosecond counters (\`/proc/<pid>/task/*/schedstat\`). Moved out: the CPU of the processes that take the system's work off the service over the same fixed-rate window, less what they burn idle (the median, over the same round's windows of the other variants, of the same processes' CPU per second, times this window's length). (a) itself uses ${us(a.median.cpuUsPerRequest)} per request (main thread ${us(a.median.threadCpuUsPerRequest.main)}, other threads ${us(a.median.threadCpuUsPerRequest.other)}).`,
     '',
-    '| variant | added in the service | main thread | ZeroMQ I/O threads | other threads (GC, libuv) | moved out to | CPU moved out | total added |',
-    '|---|---|---|---|---|---|---|---|',
+    '| variant | added in the service | main thread | ZeroMQ I/O threads | other threads (GC, libuv) | the library alone (over a″, main thread) | moved out to | CPU moved out | total added |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
-  for (const k of ['none2', 'zibrato', 'prom', 'otel', 'hotshots']) {
+  for (const k of ['none2', 'hooks', 'zibrato', 'prom', 'otel', 'hotshots']) {
     const x = v[k];
     if (!x?.paired) continue;
     const p = x.paired;
     const moved = p.movedOutUs?.median;
     const total = p.cpuAddedUs.median + (moved ?? 0);
-    L.push(`| ${NAMES[k]} | ${signedUs1(p.cpuAddedUs.median)} | ${signedUs1(p.mainAddedUs.median)} | ${signedUs1(p.zmqAddedUs.median)} | ${signedUs1(p.otherAddedUs.median)} | ${MOVED_TO[k] ?? '—'} | ${moved === undefined ? '—' : signedUs1(moved)} | ${signedUs1(total)} |`);
+    const alone = x.pairedVsHooks ? `${signedUs1(x.pairedVsHooks.cpuAddedUs.median)} (${signedUs1(x.pairedVsHooks.mainAddedUs.median)})` : '—';
+    L.push(`| ${NAMES[k]} | ${signedUs1(p.cpuAddedUs.median)} | ${signedUs1(p.mainAddedUs.median)} | ${signedUs1(p.zmqAddedUs.median)} | ${signedUs1(p.otherAddedUs.median)} | ${k === 'none2' ? '—' : alone} | ${MOVED_TO[k] ?? '—'} | ${moved === undefined ? '—' : signedUs1(moved)} | ${signedUs1(total)} |`);
   }
   L.push('');
 

@@ -127,6 +127,6 @@ test('what a request pays adds the CPU a system moves out of the service to what
     (x.median as Record<string, unknown>).threadCpuUsPerRequest = threads;
   }
   const text = renderAppHeadline(r, out).join('\n') as string;
-  assert.match(text, /\| Zibrato \| \+1\.5 µs \| \+1\.5 µs \| \+0\.0 µs \| \+0\.0 µs \| `zibrato up` \+ its broker and file backend \| \+4\.0 µs \| \+5\.5 µs \|/);
+  assert.match(text, /\| Zibrato \| \+1\.5 µs \| \+1\.5 µs \| \+0\.0 µs \| \+0\.0 µs \| — \| `zibrato up` \+ its broker and file backend \| \+4\.0 µs \| \+5\.5 µs \|/);
   assert.match(text, /1 % of throughput is \*\*0\.40 µs of main-thread CPU per request\*\*/);
 });
