@@ -7,8 +7,10 @@
 // nothing else runs, so the client's whole cost (calls, batch sealing, the
 // ZeroMQ send, timers, GC) shows.
 //
-//   npm run build && node --import tsx bench/app/client-cost.ts [--quick]
+//   npm run build && node --import tsx bench/app/client-cost.ts [--quick] [broker endpoint]
 //
+// With a broker endpoint (bench/app/main.ts passes its `zibrato up`), it uses that
+// broker and its backend; without, it starts a broker and a file backend of its own.
 // Prints one `@@result` line (bench/run.js style) and a line per round.
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,10 +21,10 @@ import { createInstrumentation, type Instrumentation } from './instrumentations.
 
 const quick = isQuick();
 const CONFIG = {
-  rounds: quick ? 3 : 7,
+  rounds: quick ? 3 : 5,
   /** Requests per second, as the app benchmark's fixed rate. */
   rate: 2000,
-  requestsPerRound: quick ? 10_000 : 20_000,
+  requestsPerRound: quick ? 4000 : 8000,
   /** Requests per timer tick: 10 ms of the rate. */
   perTick: 20,
   users: 10_000,
@@ -55,10 +57,11 @@ function round(inst: Instrumentation | undefined, requests: number, userOffset: 
 }
 
 async function main(): Promise<void> {
+  const given = process.argv.slice(2).find((a) => a.startsWith('tcp://') || a.startsWith('ipc://'));
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-client-cost-'));
-  const pipe = await startPipeline({ sink: 'file', levels: 'info+', flush: '1s', path: join(dir, 'metrics.jsonl') });
+  const pipe = given ? undefined : await startPipeline({ sink: 'file', levels: 'info+', flush: '1s', path: join(dir, 'metrics.jsonl') });
   try {
-    const inst = await createInstrumentation('zibrato', { zibratoBroker: pipe.pub });
+    const inst = await createInstrumentation('zibrato', { zibratoBroker: given ?? pipe!.pub });
     // Warm-up: every user once, so series creation is not timed as steady state.
     await round(inst, CONFIG.users, 0);
     await round(undefined, CONFIG.users, 0);
@@ -80,8 +83,8 @@ async function main(): Promise<void> {
       rounds: rows,
     });
   } finally {
-    await pipe.backend.stop('SIGTERM');
-    await pipe.broker.stop('SIGTERM');
+    await pipe?.backend.stop('SIGTERM');
+    await pipe?.broker.stop('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
 }

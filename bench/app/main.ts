@@ -359,6 +359,21 @@ function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[], all:
   };
 }
 
+/** What the Zibrato instrumentation's calls cost a request with no HTTP server around them (bench/app/client-cost.ts); undefined if it failed. */
+async function measureClientCost(peers: Peers, pinning: Pinning): Promise<Record<string, unknown> | undefined> {
+  const [cmd, ...pre] = [...pinning.servicePrefix, process.execPath];
+  const c = new Child(cmd!, [...pre, '--import', 'tsx', join(ROOT, 'bench/app/client-cost.ts'), ...(quick ? ['--quick'] : []), peers.broker], { label: 'client cost' });
+  const r = await Promise.race([c.exited, sleep(180_000).then(() => null)]);
+  if (!r) await c.stop('SIGKILL');
+  const line = (c.lines as string[]).find((l) => l.startsWith('@@result '));
+  for (const l of c.lines as string[]) if (l.startsWith('round ')) process.stdout.write(`client cost ${l}\n`);
+  if (!line) {
+    process.stdout.write(`client cost: no result (${c.lines.slice(-5).join(' | ')})\n`);
+    return undefined;
+  }
+  return JSON.parse(line.slice(9)) as Record<string, unknown>;
+}
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
   // Before any peer starts: they inherit this process's CPUs, the service gets its own.
@@ -390,6 +405,9 @@ async function main(): Promise<void> {
       // Only the fixed-rate phase: start-up, module loading and warm-up are not what a request pays.
       if (file) profile = summariseProfile(join(profDir, file), 15, r.fixedWindowUs);
     }
+
+    // The Zibrato instrumentation alone, without HTTP (client-cost.ts), on the service's CPU, through the same `zibrato up`.
+    const clientCost = await measureClientCost(peers, pinning);
 
     const base = rounds.none!;
     const variants = Object.fromEntries(
@@ -448,7 +466,7 @@ async function main(): Promise<void> {
         ];
       }),
     );
-    emitResult({ config: CONFIG, pinning, variants, profile, seconds: (Date.now() - startedAt) / 1000 });
+    emitResult({ config: CONFIG, pinning, variants, profile, clientCost, seconds: (Date.now() - startedAt) / 1000 });
   } finally {
     await peers.stop();
   }

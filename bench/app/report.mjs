@@ -219,6 +219,14 @@ function renderWhatARequestPays(app) {
   }
   L.push('');
 
+  const cc = app.clientCost;
+  if (cc) {
+    L.push(
+      `**The Zibrato instrumentation without HTTP** (\`bench/app/client-cost.ts\`, on the service's CPU, through the same \`zibrato up\`): the service's per-request calls driven from a timer at ${int(cc.config.rate)} requests/s (${int(cc.config.requestsPerRound)} requests a round, ${cc.config.rounds} rounds, each against the same loop without them) cost **${signedUs1(cc.mainAddedUs)} of main-thread CPU per request**, ${signedUs1(cc.otherAddedUs)} on the other threads and ${us(cc.zmqUs)} on ZeroMQ's I/O thread: the calls, batch sealing, the send and the flush timer, with caches as cold as a service leaves them between requests. ${Number.isFinite(v.zibrato.paired.mainAddedUs.median) ? `In the service, Zibrato's main-thread cost over (a) is ${signedUs1(v.zibrato.paired.mainAddedUs.median)}${v.zibrato.pairedVsHooks ? `, over (a″) ${signedUs1(v.zibrato.pairedVsHooks.mainAddedUs.median)}` : ''}: the rest is the fastify hooks and noise.` : ''}`,
+      '',
+    );
+  }
+
   // The targets, in µs: what 1 % of throughput is per request, against what Zibrato adds and the noise.
   const z = v.zibrato.paired;
   const a2 = v.none2.paired;
