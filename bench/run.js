@@ -3,8 +3,8 @@
 // writes them to bench/results/latest.json (full run) or bench/results/quick.json
 // (--quick), then renders docs/performance.md from the full results.
 //
-//   npm run bench              full run (~20 min, of which bench/app ~8), regenerates docs/performance.md
-//   npm run bench -- --quick   short run for CI (< 5 min, of which bench/app ~1.5); reports, never asserts timings
+//   npm run bench              full run (~24 min, of which bench/app ~12), regenerates docs/performance.md
+//   npm run bench -- --quick   short run for CI (< 5 min, of which bench/app ~2.5); reports, never asserts timings
 //   node bench/run.js --only micro,latency   a subset (results are not written)
 //   node bench/run.js --only app --merge     a subset whose results replace those benchmarks'
 //                                            entries in the existing results file; the doc is regenerated

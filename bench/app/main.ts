@@ -400,7 +400,8 @@ async function main(): Promise<void> {
     if (CONFIG.profile) {
       const profDir = join(peers.dir, 'cpuprofile');
       // Not pinned: the profiler's sampling thread needs a CPU of its own (see Pinning.anyCpuPrefix).
-      const r = await runRound(peers, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+      // Sampled every 100 µs, not 1 ms: at ~1 µs per request a 1 ms sample lands on the client a handful of times in the window.
+      const r = await runRound(peers, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profDir}`]);
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       // Only the fixed-rate phase: start-up, module loading and warm-up are not what a request pays.
       if (file) profile = summariseProfile(join(profDir, file), 15, r.fixedWindowUs);

@@ -107,7 +107,7 @@ export function renderAppHeadline(app, out) {
     const busy = p.busyMs || 1;
     const layer = (k) => `${pct((p.layers[k] ?? 0) / busy)}`;
     L.push(
-      `**What limits Zibrato here: a CPU profile of the service under the fixed-rate load** (\`node --cpu-prof\`, a separate round of the Zibrato variant${app.pinning && !app.pinning.unpinned ? ', not pinned: the profiler\'s sampling thread needs a CPU beside the busy main thread' : ''}; ${p.windowed ? 'samples of the fixed-rate phase only, without start-up and warm-up' : 'the whole process, start-up included'}; self time, shares of the busy time):`,
+      `**What limits Zibrato here: a CPU profile of the service under the fixed-rate load** (\`node --cpu-prof --cpu-prof-interval=100\`, a separate round of the Zibrato variant${app.pinning && !app.pinning.unpinned ? ', not pinned: the profiler\'s sampling thread needs a CPU beside the busy main thread' : ''}; ${p.windowed ? 'samples of the fixed-rate phase only, without start-up and warm-up' : 'the whole process, start-up included'}; self time, shares of the busy time):`,
       '',
       `Layers: Zibrato client (\`dist/\`) ${layer('zibrato')}, zeromq ${layer('zeromq')}, fastify ${layer('fastify')}, Node internals ${layer('node')}, GC ${layer('gc')}, V8/native (program) ${layer('program')}, other packages ${layer('other')}, the app itself ${layer('app')}. ${int(p.busyMs)} ms busy of ${int(p.sampledMs)} ms sampled.`,
       '',

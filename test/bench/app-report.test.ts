@@ -128,5 +128,10 @@ test('what a request pays adds the CPU a system moves out of the service to what
   }
   const text = renderAppHeadline(r, out).join('\n') as string;
   assert.match(text, /\| Zibrato \| \+1\.5 µs \| \+1\.5 µs \| \+0\.0 µs \| \+0\.0 µs \| — \| `zibrato up` \+ its broker and file backend \| \+4\.0 µs \| \+5\.5 µs \|/);
+  // With the hooks-only variant (a″), the library's own cost over it gets a column.
+  variants.hooks = { ...variants.none2!, paired: paired(1, undefined) };
+  variants.zibrato!.pairedVsHooks = paired(0.5, undefined);
+  const withHooks = renderAppHeadline(r, out).join('\n') as string;
+  assert.match(withHooks, /\| Zibrato \| \+1\.5 µs \| \+1\.5 µs \| \+0\.0 µs \| \+0\.0 µs \| \+0\.5 µs \(\+0\.5 µs\) \|/);
   assert.match(text, /1 % of throughput is \*\*0\.40 µs of main-thread CPU per request\*\*/);
 });
