@@ -137,6 +137,30 @@ async function main(): Promise<void> {
       zibEnabled: true,
     };
   });
+  // What one request of bench/app's service pays in the client (the real-service headline):
+  // two in-flight gauge sets, a timing tagged route/method/status (two routes in turn), the
+  // request counter and a count tagged with one of 10,000 users, each in a fresh literal.
+  const appClient = new Zibrato({ broker: tagPipe.pub, source: 'bench', maxBufferedRecords: 8_000_000, log: (l) => process.stderr.write(`[client app] ${l}\n`) });
+  tagClients.push(appClient);
+  const appRequests = appClient.counterHandle({ name: 'bench.app.requests' });
+  const appInflight = appClient.gaugeHandle({ name: 'bench.app.inflight' });
+  const appUsers = Array.from({ length: 10_000 }, (_, i) => `u${i}`);
+  const appRoutes = ['/json', '/db'];
+  let appSeq = 0;
+  let appInFlight = 0;
+  const appRequestCase: Case = {
+    id: 'zib.request.app',
+    label: 'Zibrato: the five calls of one bench/app request (2 gauge sets, a timing with 3 tags, a handle `inc()`, a count over 10,000 users)',
+    fn: () => {
+      const i = appSeq++;
+      appInflight.set(++appInFlight);
+      appInflight.set(--appInFlight);
+      appClient.timing({ name: 'bench.app.request', tags: { route: appRoutes[i & 1]!, method: 'GET', status: '200' }, ms: 0.5 });
+      appRequests.inc();
+      appClient.count({ name: 'bench.app.user.requests', tags: { user: appUsers[(i * 7919) % 10_000]! } });
+    },
+    zibEnabled: true,
+  };
   for (const zc of tagClients) if (!(await zc.ready({ levels: ['info'], timeoutMs: 10_000 }))) throw new Error('tag-set client not connected to the broker');
 
   let k = 0;
@@ -147,6 +171,7 @@ async function main(): Promise<void> {
     { id: 'zib.count.consttags', label: 'Zibrato `z.count({ name, tags: TAGS })` (tags constant)', fn: () => z.count({ name: 'bench.requests', tags: TAGS }), zibEnabled: true },
     { id: 'zib.count.notags', label: 'Zibrato `z.count({ name })` (no tags)', fn: () => z.count({ name: 'bench.jobs' }), zibEnabled: true },
     ...tagSetCases,
+    appRequestCase,
     { id: 'prom.child', label: 'prom-client `counter.labels(...)` child `.inc()`', fn: () => promChild.inc() },
     { id: 'prom.labels', label: 'prom-client `counter.inc(labels)`', fn: () => promCounter.inc(ATTRS) },
     { id: 'otel.add', label: 'OpenTelemetry `counter.add(1, attrs)`', fn: () => otelCounter.add(1, ATTRS) },

@@ -10,7 +10,15 @@
 // background load on the shared machine hits them alike; two identical
 // uninstrumented variants (none, none2) show how far the noise alone moves the
 // figures. Every peer is started here on free 127.0.0.1 ports and stopped by PID.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//
+// Noise: the service runs alone on one CPU (taskset), the load generator and
+// every peer on the other(s) (bench/app/cpu.ts); each variant is compared with
+// the same round's (a), and the report takes the median of those paired
+// comparisons. What a system moves out of the service (Zibrato's broker and
+// backend, Prometheus, the statsd daemon, the OTLP receiver) is read from
+// those processes over the same fixed-rate window and reported beside the
+// service's own CPU, so the pinning hides nothing.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, Child, emitResult, freeTcpPort, isQuick, median, pollUntil, ROOT, runBench, sleep } from '../lib/common.mjs';
@@ -18,15 +26,17 @@ import { StatsdSystem } from '../lib/systems.mjs';
 import { counterTotal, readRows } from '../../test/helpers/jsonl.js';
 import { PrometheusPeer } from '../../test/helpers/peers/prometheus.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
+import { pinService, processesCpuNs, threadCpuNs, type Pinning, type ThreadCpuNs } from './cpu.js';
 import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrumentations.js';
 
 const quick = isQuick();
 
 /** Sizes of one run. The fixed rate is the issue's 2,000/s: well below saturation for every variant here (~4–20 k/s). */
 const CONFIG = {
-  rounds: quick ? 2 : 5,
+  // More, longer fixed-rate rounds than before (5 × 8,000): the paired median settles with the rounds.
+  rounds: quick ? 3 : 6,
   fixedRate: 2000,
-  fixedRequests: quick ? 3000 : 8000,
+  fixedRequests: quick ? 3000 : 16_000,
   // Saturation is sized in time: the first round sends this many requests, later rounds
   // about saturationSeconds' worth at the rate the variant reached before (within these bounds).
   saturationRequests: quick ? 8000 : 20_000,
@@ -45,6 +55,8 @@ const CONFIG = {
   reportWithinMs: 8000,
   // The quick run (CI) skips the profile round to stay short; ZIBRATO_BENCH_APP_PROFILE=1 forces it.
   profile: !quick || process.env.ZIBRATO_BENCH_APP_PROFILE === '1',
+  // The service on a CPU of its own, everything else on the other(s); ZIBRATO_BENCH_APP_PIN=0 turns it off.
+  pin: process.env.ZIBRATO_BENCH_APP_PIN !== '0',
 };
 
 const LOAD = join(ROOT, 'bench/app/load.mjs');
@@ -66,8 +78,16 @@ interface RoundResult {
   round: number;
   /** Service CPU (user + system, every thread) per request at the fixed rate, µs. */
   cpuUsPerRequest: number;
-  /** The same by thread group ({@link threadTicks}; 10 ms tick resolution). */
-  threadCpuUsPerRequest: { main: number; zmq: number; other: number };
+  /** The same by thread group ({@link threadCpuNs}, from the scheduler's ns counters). */
+  threadCpuUsPerRequest: ThreadCpuNs;
+  /**
+   * CPU per request (µs) of each variant's peer processes over this round's
+   * fixed-rate window, by the variant they serve (all of them are read in
+   * every round: the uninstrumented rounds give their idle cost).
+   */
+  peerCpuUsPerRequest: Record<PeerGroup, number>;
+  /** The fixed-rate window's length, s. */
+  fixedSeconds: number;
   fixedRps: number;
   latencyMs: LoadResult['latencyMs'];
   saturationRps: number;
@@ -103,36 +123,9 @@ async function serviceClock(base: string): Promise<{ cpuUs: number; monotonicUs:
   return { cpuUs: u.user + u.system, monotonicUs: u.monotonicUs };
 }
 
-/**
- * CPU ticks (user + system, 1/100 s) of each thread of a process, grouped as
- * the main (JavaScript) thread, libzmq's I/O threads (`ZMQbg/…`) and the rest
- * (libuv pool, V8 GC and compiler threads), from /proc/<pid>/task/<tid>/stat.
- * `process.cpuUsage()` sums them all; the split says who pays.
- */
-type ThreadTicks = { main: number; zmq: number; other: number };
-function threadTicks(pid: number): ThreadTicks {
-  const t: ThreadTicks = { main: 0, zmq: 0, other: 0 };
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      } catch {
-        continue; // the thread ended
-      }
-      // "tid (comm) state …": comm may hold spaces, so split after the last ')'.
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15)
-      if (Number(tid) === pid) t.main += ticks;
-      else if (comm.startsWith('ZMQbg')) t.zmq += ticks;
-      else t.other += ticks;
-    }
-  } catch {
-    // not Linux, or the process is gone: zeros
-  }
-  return t;
-}
+/** The instrumented variants whose work partly runs in processes of their own. */
+type PeerGroup = 'zibrato' | 'prom' | 'otel' | 'hotshots';
+const PEER_GROUPS: readonly PeerGroup[] = ['zibrato', 'prom', 'otel', 'hotshots'];
 
 /** The peers every instrumented variant sends to, started once for the whole run. */
 class Peers {
@@ -146,6 +139,8 @@ class Peers {
   otlp!: Child;
   otlpUrl = '';
   stopped = false;
+  /** PIDs of each variant's peer processes: `zibrato up` and its broker and backend; Prometheus; the statsd daemon; the OTLP receiver. */
+  pids: Record<PeerGroup, number[]> = { zibrato: [], prom: [], otel: [], hotshots: [] };
 
   async start(): Promise<void> {
     // (b) Zibrato: `zibrato up` with a config file on free ports; a file backend counts.
@@ -158,6 +153,7 @@ class Peers {
     // If this process is stopped early, common.mjs SIGKILLs `zibrato up`, which then cannot stop
     // its broker and backend: kill those by PID too.
     const upChildren = (this.up.lines as string[]).flatMap((l) => /started \S+ \(pid (\d+)\)/.exec(l)?.[1] ?? []).map(Number);
+    this.pids.zibrato = [this.up.pid as number, ...upChildren];
     process.on('exit', () => {
       if (this.stopped) return; // stopped in order: the PIDs may belong to someone else by now
       for (const pid of upChildren) {
@@ -170,6 +166,7 @@ class Peers {
     });
     // (e) the etsy statsd daemon with a backend that writes what each flush carried.
     await this.statsd.start();
+    this.pids.hotshots = [this.statsd.backendPid as number];
     // (c) a real Prometheus scraping the prom-client service every second. The service
     // keeps this port for the whole run, so one scrape target covers every round.
     this.promServicePort = await freeTcpPort();
@@ -178,6 +175,7 @@ class Peers {
     // The test helper's PeerProcess is not one of common.mjs's children (killed by PID when
     // bench/run.js stops this benchmark): kill Prometheus by PID on any exit as well.
     const promPid = (this.prometheus as unknown as { proc: { pid: number } }).proc.pid;
+    this.pids.prom = [promPid];
     process.on('exit', () => {
       if (this.stopped) return;
       try {
@@ -190,6 +188,12 @@ class Peers {
     this.otlp = new Child(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/app/otlp-receiver.ts'), METRIC.requests], { label: 'otlp receiver' });
     const port = (await this.otlp.waitFor(/@@listening/, 20_000)).split(' ')[1];
     this.otlpUrl = `http://127.0.0.1:${port}/v1/metrics`;
+    this.pids.otel = [this.otlp.pid as number];
+  }
+
+  /** Time on CPU (ns) so far of each variant's peer processes. */
+  cpuNs(): Record<PeerGroup, number> {
+    return Object.fromEntries(PEER_GROUPS.map((g) => [g, processesCpuNs(this.pids[g])])) as Record<PeerGroup, number>;
   }
 
   endpoints(variant: Variant, instanceId: string): PeerEndpoints {
@@ -239,11 +243,13 @@ class Peers {
 let userOffset = 0;
 
 /** One round of one variant: a fresh service process, warm-up, fixed rate, saturation, then the count check. */
-async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs: string[] = [], { saturationRequests = 0 } = {}): Promise<RoundResult> {
+async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round: number, nodeArgs: string[] = [], { saturationRequests = 0 } = {}): Promise<RoundResult> {
   const instanceId = `${variant}-${round}`;
   const port = variant === 'prom' ? peers.promServicePort : 0;
   const cfg = { variant, port, peers: peers.endpoints(variant, instanceId), dbWaitMs: CONFIG.dbWaitMs };
-  const svc = new Child(process.execPath, [...nodeArgs, '--import', 'tsx', SERVICE, JSON.stringify(cfg)], { label: `service ${variant}` });
+  // taskset execs node in place, so the child's PID is the service's.
+  const [cmd, ...pre] = [...pinning.servicePrefix, process.execPath];
+  const svc = new Child(cmd!, [...pre, ...nodeArgs, '--import', 'tsx', SERVICE, JSON.stringify(cfg)], { label: `service ${variant}` });
   try {
     const listening = await svc.waitFor(/@@listening/, 30_000);
     const base = `http://127.0.0.1:${listening.split(' ')[1]}`;
@@ -252,12 +258,13 @@ async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs:
     const warm = await load(base, { rate: 0, amount: CONFIG.warmupRequests, connections: CONFIG.connections, userOffset });
     userOffset = warm.nextUser;
     const c0 = await serviceClock(base);
-    const t0 = threadTicks(svc.pid as number);
+    const t0 = threadCpuNs(svc.pid as number);
+    const p0 = peers.cpuNs();
     const fixed = await load(base, { rate: CONFIG.fixedRate, amount: CONFIG.fixedRequests, connections: CONFIG.connections, userOffset });
     const c1 = await serviceClock(base);
-    const t1 = threadTicks(svc.pid as number);
-    // Ticks are 10 ms: µs per request = ticks × 10,000 / requests.
-    const perRequest = (k: keyof ThreadTicks) => ((t1[k] - t0[k]) * 10_000) / fixed.completed;
+    const t1 = threadCpuNs(svc.pid as number);
+    const p1 = peers.cpuNs();
+    const perRequest = (k: keyof ThreadCpuNs) => (t1[k] - t0[k]) / 1000 / fixed.completed;
     userOffset = fixed.nextUser;
     const sat = saturationRequests ? await load(base, { rate: 0, amount: saturationRequests, connections: CONFIG.saturationConnections, userOffset }) : undefined;
     if (sat) userOffset = sat.nextUser;
@@ -265,7 +272,7 @@ async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs:
 
     // Correctness: the request counter each system reports must reach what autocannon completed.
     let reported: number | null = null;
-    if (variant !== 'none' && variant !== 'none2') {
+    if (variant !== 'none' && variant !== 'none2' && variant !== 'hooks') {
       // Done when every request is reported, or when the count has not moved for two flush
       // intervals (UDP loses silently: the rest is not coming), bounded by reportWithinMs.
       let movedAt = Date.now();
@@ -284,6 +291,8 @@ async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs:
       round,
       cpuUsPerRequest: (c1.cpuUs - c0.cpuUs) / fixed.completed,
       threadCpuUsPerRequest: { main: perRequest('main'), zmq: perRequest('zmq'), other: perRequest('other') },
+      peerCpuUsPerRequest: Object.fromEntries(PEER_GROUPS.map((g) => [g, (p1[g] - p0[g]) / 1000 / fixed.completed])) as Record<PeerGroup, number>,
+      fixedSeconds: (c1.monotonicUs - c0.monotonicUs) / 1e6,
       fixedWindowUs: { fromUs: c0.monotonicUs, toUs: c1.monotonicUs },
       fixedRps: fixed.rps,
       latencyMs: fixed.latencyMs,
@@ -299,8 +308,77 @@ async function runRound(peers: Peers, variant: Variant, round: number, nodeArgs:
 
 const medianOf = (rs: RoundResult[], f: (r: RoundResult) => number): number => median(rs.map(f));
 
+/** One comparison with (a), round by round, and what it comes to. */
+interface Paired {
+  /** Median over rounds of the round's comparison with the same round's (a). */
+  median: number;
+  /** Each round's comparison, in round order. */
+  rounds: number[];
+  /** Rounds whose comparison has the sign of the median (a sign test: 6 of 6 is p ≈ 0.03). */
+  sameSign: number;
+}
+
+function paired(rs: RoundResult[], base: RoundResult[], f: (r: RoundResult, b: RoundResult) => number): Paired {
+  const rounds = rs.flatMap((r) => {
+    const b = base.find((x) => x.round === r.round);
+    return b ? [f(r, b)] : [];
+  });
+  const m = median(rounds);
+  return { median: m, rounds, sameSign: rounds.filter((x) => Math.sign(x) === Math.sign(m) && x !== 0).length };
+}
+
+/**
+ * What `group`'s peers burn per second while they serve nobody, in `round`: the
+ * median over the round's windows of the other variants (a peer's own
+ * housekeeping: Prometheus' TSDB, the backend's flush timer, a stray late export).
+ */
+function idlePeerUsPerSecond(all: Record<string, RoundResult[]>, group: PeerGroup, round: number): number {
+  const rates = VARIANTS.filter((v) => v !== group).flatMap((v) => {
+    const r = all[v]!.find((x) => x.round === round);
+    return r && r.fixedSeconds > 0 ? [(r.peerCpuUsPerRequest[group] * CONFIG.fixedRequests) / r.fixedSeconds] : [];
+  });
+  return rates.length ? median(rates) : 0;
+}
+
+/** The paired comparisons of a variant's rounds with (a)'s. */
+function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[], all: Record<string, RoundResult[]>) {
+  const group = (PEER_GROUPS as readonly string[]).includes(v) ? (v as PeerGroup) : undefined;
+  return {
+    cpuAdded: paired(rs, base, (r, b) => r.cpuUsPerRequest / b.cpuUsPerRequest - 1),
+    cpuAddedUs: paired(rs, base, (r, b) => r.cpuUsPerRequest - b.cpuUsPerRequest),
+    mainAddedUs: paired(rs, base, (r, b) => r.threadCpuUsPerRequest.main - b.threadCpuUsPerRequest.main),
+    zmqAddedUs: paired(rs, base, (r, b) => r.threadCpuUsPerRequest.zmq - b.threadCpuUsPerRequest.zmq),
+    otherAddedUs: paired(rs, base, (r, b) => r.threadCpuUsPerRequest.other - b.threadCpuUsPerRequest.other),
+    throughputLost: paired(rs, base, (r, b) => 1 - r.saturationRps / b.saturationRps),
+    p99AddedUs: paired(rs, base, (r, b) => (r.latencyMs.p99 - b.latencyMs.p99) * 1000),
+    p50AddedUs: paired(rs, base, (r, b) => (r.latencyMs.p50 - b.latencyMs.p50) * 1000),
+    // The variant's peers over its window, less what they burn idle over a window as long (idlePeerUsPerSecond).
+    movedOutUs: group
+      ? paired(rs, base, (r) => r.peerCpuUsPerRequest[group] - (idlePeerUsPerSecond(all, group, r.round) * r.fixedSeconds) / CONFIG.fixedRequests)
+      : undefined,
+  };
+}
+
+/** What the Zibrato instrumentation's calls cost a request with no HTTP server around them (bench/app/client-cost.ts); undefined if it failed. */
+async function measureClientCost(peers: Peers, pinning: Pinning): Promise<Record<string, unknown> | undefined> {
+  const [cmd, ...pre] = [...pinning.servicePrefix, process.execPath];
+  const c = new Child(cmd!, [...pre, '--import', 'tsx', join(ROOT, 'bench/app/client-cost.ts'), ...(quick ? ['--quick'] : []), peers.broker], { label: 'client cost' });
+  const r = await Promise.race([c.exited, sleep(180_000).then(() => null)]);
+  if (!r) await c.stop('SIGKILL');
+  const line = (c.lines as string[]).find((l) => l.startsWith('@@result '));
+  for (const l of c.lines as string[]) if (l.startsWith('round ')) process.stdout.write(`client cost ${l}\n`);
+  if (!line) {
+    process.stdout.write(`client cost: no result (${c.lines.slice(-5).join(' | ')})\n`);
+    return undefined;
+  }
+  return JSON.parse(line.slice(9)) as Record<string, unknown>;
+}
+
 async function main(): Promise<void> {
   const startedAt = Date.now();
+  // Before any peer starts: they inherit this process's CPUs, the service gets its own.
+  const pinning = pinService(CONFIG.pin);
+  process.stdout.write(pinning.unpinned ? `unpinned: ${pinning.unpinned}\n` : `service on CPU ${pinning.serviceCpus}, load generator and peers on CPU ${pinning.othersCpus}\n`);
   const peers = new Peers();
   try {
     await peers.start();
@@ -309,10 +387,11 @@ async function main(): Promise<void> {
       for (const v of VARIANTS) {
         const before = rounds[v]!.at(-1)?.saturationRps;
         const satRequests = before ? Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, before * CONFIG.saturationSeconds))) : CONFIG.saturationRequests;
-        const r = await runRound(peers, v, round, [], { saturationRequests: satRequests });
+        const r = await runRound(peers, pinning, v, round, [], { saturationRequests: satRequests });
         rounds[v]!.push(r);
         const th = r.threadCpuUsPerRequest;
-        process.stdout.write(`round ${round} ${v}: ${r.cpuUsPerRequest.toFixed(1)} µs CPU/request (main ${th.main.toFixed(1)}, zmq I/O ${th.zmq.toFixed(1)}, other threads ${th.other.toFixed(1)}), p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, saturation ${Math.round(r.saturationRps)}/s, completed ${r.completed}, reported ${r.reported ?? '—'}\n`);
+        const pc = r.peerCpuUsPerRequest;
+        process.stdout.write(`round ${round} ${v}: ${r.cpuUsPerRequest.toFixed(1)} µs CPU/request (main ${th.main.toFixed(1)}, zmq I/O ${th.zmq.toFixed(1)}, other threads ${th.other.toFixed(1)}; peers: zibrato ${pc.zibrato.toFixed(1)}, prometheus ${pc.prom.toFixed(1)}, otlp ${pc.otel.toFixed(1)}, statsd ${pc.hotshots.toFixed(1)}), p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, saturation ${Math.round(r.saturationRps)}/s, completed ${r.completed}, reported ${r.reported ?? '—'}\n`);
       }
     }
 
@@ -320,11 +399,16 @@ async function main(): Promise<void> {
     let profile: ProfileSummary | undefined;
     if (CONFIG.profile) {
       const profDir = join(peers.dir, 'cpuprofile');
-      const r = await runRound(peers, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', `--cpu-prof-dir=${profDir}`]);
+      // Not pinned: the profiler's sampling thread needs a CPU of its own (see Pinning.anyCpuPrefix).
+      // Sampled every 100 µs, not 1 ms: at ~1 µs per request a 1 ms sample lands on the client a handful of times in the window.
+      const r = await runRound(peers, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profDir}`]);
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       // Only the fixed-rate phase: start-up, module loading and warm-up are not what a request pays.
       if (file) profile = summariseProfile(join(profDir, file), 15, r.fixedWindowUs);
     }
+
+    // The Zibrato instrumentation alone, without HTTP (client-cost.ts), on the service's CPU, through the same `zibrato up`.
+    const clientCost = await measureClientCost(peers, pinning);
 
     const base = rounds.none!;
     const variants = Object.fromEntries(
@@ -348,30 +432,42 @@ async function main(): Promise<void> {
           p99Ms: medianOf(base, (r) => r.latencyMs.p99),
           saturationRps: medianOf(base, (r) => r.saturationRps),
         };
+        const p = pairedWithBase(v, rs, base, rounds);
         const completed = rs.reduce((a, r) => a + r.completed, 0);
         const withStats = rs.filter((r) => r.clientStats);
         const clientStats = withStats.length ? withStats.reduce<Record<string, number>>((acc, r) => {
           for (const [k, n] of Object.entries(r.clientStats!)) acc[k] = (acc[k] ?? 0) + n;
           return acc;
         }, {}) : undefined;
-        const reported = v === 'none' || v === 'none2' ? null : rs.reduce((a, r) => a + (r.reported ?? 0), 0);
+        const reported = v === 'none' || v === 'none2' || v === 'hooks' ? null : rs.reduce((a, r) => a + (r.reported ?? 0), 0);
         return [
           v,
           {
             rounds: rs,
             median: m,
+            // The headline comparison: medians of the per-round comparisons with the same round's (a),
+            // which cancel what a round shares (the machine's load at that moment).
             vsNone: {
+              cpuAdded: p.cpuAdded.median,
+              throughputLost: p.throughputLost.median,
+              p99AddedUs: p.p99AddedUs.median,
+            },
+            // The older comparison of the medians, kept to show what pairing changes.
+            vsNoneOfMedians: {
               cpuAdded: m.cpuUsPerRequest / b.cpuUsPerRequest - 1,
               throughputLost: 1 - m.saturationRps / b.saturationRps,
               p99AddedUs: (m.p99Ms - b.p99Ms) * 1000,
             },
+            paired: p,
+            // The same against (a″), the hooks alone: what the library itself adds.
+            pairedVsHooks: v === 'hooks' || !rounds.hooks?.length ? undefined : pairedWithBase(v, rs, rounds.hooks, rounds),
             clientStats,
             counts: { completed, reported, lost: reported === null ? null : completed - reported, errors: rs.reduce((a, r) => a + r.errors, 0) },
           },
         ];
       }),
     );
-    emitResult({ config: CONFIG, variants, profile, seconds: (Date.now() - startedAt) / 1000 });
+    emitResult({ config: CONFIG, pinning, variants, profile, clientCost, seconds: (Date.now() - startedAt) / 1000 });
   } finally {
     await peers.stop();
   }

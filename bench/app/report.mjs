@@ -5,6 +5,7 @@
 const LABELS = {
   none: '(a) uninstrumented',
   none2: "(a′) uninstrumented, identical to (a)",
+  hooks: '(a″) the fastify hooks every variant uses, computing the same arguments, recording nothing',
   zibrato: '(b) **Zibrato** → `zibrato up` (file backend)',
   prom: '(c) prom-client, `/metrics` scraped every 1 s by Prometheus',
   otel: '(d) OpenTelemetry SDK, OTLP/HTTP protobuf export every 1 s',
@@ -36,7 +37,7 @@ export function renderAppHeadline(app, out) {
   const z = v.zibrato;
   const a2 = v.none2;
   L.push(
-    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation** (${c.saturationConnections} connections; ${int(c.saturationRequests)} requests in round 1${c.saturationSeconds ? `, then about ${c.saturationSeconds} s worth at the rate the variant reached before, ${int(c.saturationRequestsMin)}–${int(c.saturationRequests)}` : ''}) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved; figures are **medians over rounds**, compared with (a). CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.`,
+    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation** (${c.saturationConnections} connections; ${int(c.saturationRequests)} requests in round 1${c.saturationSeconds ? `, then about ${c.saturationSeconds} s worth at the rate the variant reached before, ${int(c.saturationRequestsMin)}–${int(c.saturationRequests)}` : ''}) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved; figures are **medians over rounds**; each comparison with (a) is ${v.none?.paired ? "**the median of the per-round comparisons with the same round's (a)** (paired: what the machine's load did to a round cancels out), the table's absolute columns are medians over rounds" : 'the ratio of the medians'}. CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.${pinNote(app.pinning)}`,
     '',
   );
   L.push(
@@ -61,9 +62,11 @@ export function renderAppHeadline(app, out) {
   const noiseTp = Math.abs(a2.vsNone.throughputLost);
   const noiseP99 = Math.abs(a2.vsNone.p99AddedUs);
   L.push(
-    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${noiseCpu <= 0.02 && noiseTp <= 0.02 ? '**met**' : '**missed** — this run is too noisy to resolve differences of that size'}). A difference smaller than these is not a measured difference.`,
+    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${noiseCpu <= 0.02 && noiseTp <= 0.02 ? '**met**' : '**missed** — this run is too noisy to resolve differences of that size'}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.`,
     '',
   );
+  if (a2.paired) L.push(...renderResolvable(v, a2.paired.cpuAdded.rounds.length));
+  if (z.paired) L.push(...renderWhatARequestPays(app));
 
   // Targets.
   const tpLost = z.vsNone.throughputLost;
@@ -80,6 +83,12 @@ export function renderAppHeadline(app, out) {
     `| ≤ 5 µs added to p99 at the fixed rate | ${signedUs(p99Added)} | ${verdict(p99Added <= 5)}${noiseP99 > 5 ? ` (the noise floor here is ${signedUs(noiseP99).replace('+', '')}: 5 µs cannot be resolved on this machine)` : ''} |`,
     `| ahead of every peer on throughput lost | Zibrato ${signedPct(tpLost)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.vsNone.throughputLost)}`).join('; ')} | ${verdict(aheadTp)} |`,
     `| ahead of every peer on p99 added | Zibrato ${signedUs(p99Added)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedUs(v[p]?.vsNone.p99AddedUs)}`).join('; ')} | ${verdict(aheadP99)} |`,
+    ...(z.pairedVsHooks
+      ? [
+          `| the library alone, over (a″) the same hooks recording nothing: throughput lost | Zibrato ${signedPct(z.pairedVsHooks.throughputLost.median)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.pairedVsHooks?.throughputLost.median)}`).join('; ')} | ${verdict(z.pairedVsHooks.throughputLost.median <= 0.01)} (≤ 1 %) |`,
+          `| the library alone, over (a″): CPU per request added | Zibrato ${signedUs1(z.pairedVsHooks.cpuAddedUs.median)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedUs1(v[p]?.pairedVsHooks?.cpuAddedUs.median)}`).join('; ')} | ${PEERS.every((p) => v[p]?.pairedVsHooks && z.pairedVsHooks.cpuAddedUs.median <= v[p].pairedVsHooks.cpuAddedUs.median) ? 'lowest' : 'not the lowest'} |`,
+        ]
+      : []),
     `| CPU per request added (reported, no target) | Zibrato ${signedPct(z.vsNone.cpuAdded)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.vsNone.cpuAdded)}`).join('; ')} | ${aheadCpu ? 'lowest' : 'not the lowest'} |`,
     '',
   );
@@ -98,7 +107,7 @@ export function renderAppHeadline(app, out) {
     const busy = p.busyMs || 1;
     const layer = (k) => `${pct((p.layers[k] ?? 0) / busy)}`;
     L.push(
-      `**What limits Zibrato here: a CPU profile of the service under the fixed-rate load** (\`node --cpu-prof\`, a separate round of the Zibrato variant; ${p.windowed ? 'samples of the fixed-rate phase only, without start-up and warm-up' : 'the whole process, start-up included'}; self time, shares of the busy time):`,
+      `**What limits Zibrato here: a CPU profile of the service under the fixed-rate load** (\`node --cpu-prof --cpu-prof-interval=100\`, a separate round of the Zibrato variant${app.pinning && !app.pinning.unpinned ? ', not pinned: the profiler\'s sampling thread needs a CPU beside the busy main thread' : ''}; ${p.windowed ? 'samples of the fixed-rate phase only, without start-up and warm-up' : 'the whole process, start-up included'}; self time, shares of the busy time):`,
       '',
       `Layers: Zibrato client (\`dist/\`) ${layer('zibrato')}, zeromq ${layer('zeromq')}, fastify ${layer('fastify')}, Node internals ${layer('node')}, GC ${layer('gc')}, V8/native (program) ${layer('program')}, other packages ${layer('other')}, the app itself ${layer('app')}. ${int(p.busyMs)} ms busy of ${int(p.sampledMs)} ms sampled.`,
       '',
@@ -124,6 +133,109 @@ export function renderAppHeadline(app, out) {
   const merged = out.merged?.app;
   L.push(
     `${merged ? `This section was measured on ${merged.date.slice(0, 16).replace('T', ' ')} UTC by \`${merged.command}\` (${Math.round(merged.seconds)} s), after the rest of this document. ` : ''}Reproduce: \`npm run build && node bench/run.js --only app --merge\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min; its results replace this section; \`npm run bench\` runs it with the rest).${out.quick ? ' These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
+    '',
+  );
+  return L;
+}
+
+const NAMES = { zibrato: 'Zibrato', prom: 'prom-client', otel: 'OTel', hotshots: 'hot-shots', none2: '(a′)', hooks: '(a″) hooks only' };
+/** Where each system's work runs outside the service, and so whose CPU "moved out" counts. */
+const MOVED_TO = {
+  zibrato: '`zibrato up` + its broker and file backend',
+  prom: 'Prometheus (scrape and TSDB; rendering `/metrics` is in the service)',
+  otel: 'the OTLP receiver (decoding every export)',
+  hotshots: 'the statsd daemon',
+};
+
+/** "+1.0 %, −0.4 % … (5 of 6 rounds +)": each round's paired comparison. */
+function roundsOf(p, fmt) {
+  if (!p?.rounds?.length) return 'n/a';
+  return `${p.rounds.map(fmt).join(', ')}`;
+}
+
+function pinNote(pinning) {
+  if (!pinning) return '';
+  if (pinning.unpinned) return ` The service was **not** pinned to a CPU (${pinning.unpinned}).`;
+  return ` The service runs alone on CPU ${pinning.serviceCpus} (\`taskset\`); autocannon and every peer (\`zibrato up\` and its children, Prometheus, statsd, the OTLP receiver) run on CPU ${pinning.othersCpus}, so their work lands neither in the service's CPU time nor in its latency — and is reported below as CPU moved out of the service, so nothing is hidden.`;
+}
+
+/** Fewest rounds whose all-alike signs mean something: 5 of 5 alike happens by chance 6 % of the time, 6 of 6 3 % (a two-sided sign test). */
+export const MIN_ROUNDS_TO_RESOLVE = 5;
+
+/**
+ * Whether a difference with (a) is measured: larger than (a′)'s difference for
+ * the same measure, and of the same sign in every one of at least
+ * {@link MIN_ROUNDS_TO_RESOLVE} rounds.
+ */
+export function resolvable(p, noise) {
+  if (!p || !Number.isFinite(p.median) || (p.rounds?.length ?? 0) < MIN_ROUNDS_TO_RESOLVE) return false;
+  return Math.abs(p.median) > Math.abs(noise) && p.sameSign === p.rounds.length;
+}
+
+function renderResolvable(v, rounds) {
+  const a2 = v.none2.paired;
+  const cell = (x, k, fmt) => {
+    const p = x.paired?.[k];
+    if (!p) return 'n/a';
+    return `${fmt(p.median)} (${p.sameSign}/${p.rounds.length} rounds alike) ${resolvable(p, a2[k].median) ? '**resolved**' : rounds < MIN_ROUNDS_TO_RESOLVE ? 'too few rounds' : 'within noise'}`;
+  };
+  const L = [
+    `**Which differences are resolved.** A difference with (a) counts as measured when it is larger than (a′)'s for the same measure and has the same sign in every round, over at least ${MIN_ROUNDS_TO_RESOLVE} rounds (a sign test: ${MIN_ROUNDS_TO_RESOLVE} of ${MIN_ROUNDS_TO_RESOLVE} alike happens by chance ${Math.round(200 / 2 ** MIN_ROUNDS_TO_RESOLVE)} % of the time).`,
+    '',
+    '| variant | CPU / request added | throughput lost | p99 added |',
+    '|---|---|---|---|',
+  ];
+  for (const k of ['hooks', 'zibrato', 'prom', 'otel', 'hotshots']) {
+    const x = v[k];
+    if (!x?.paired) continue;
+    L.push(`| ${NAMES[k]} | ${cell(x, 'cpuAdded', signedPct)} | ${cell(x, 'throughputLost', signedPct)} | ${cell(x, 'p99AddedUs', signedUs)} |`);
+  }
+  L.push('');
+  return L;
+}
+
+const signedUs1 = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(1)} µs`);
+
+/** What one request costs with each system, in the service and outside it, and what that means for the targets. */
+function renderWhatARequestPays(app) {
+  const v = app.variants;
+  const a = v.none;
+  const L = [
+    '### What a request pays',
+    '',
+    `CPU per request at the fixed rate, paired with the same round's (a) and taken as the median over rounds. In the service: by thread, from the scheduler's nanosecond counters (\`/proc/<pid>/task/*/schedstat\`). Moved out: the CPU of the processes that take the system's work off the service over the same fixed-rate window, less what they burn idle (the median, over the same round's windows of the other variants, of the same processes' CPU per second, times this window's length). (a) itself uses ${us(a.median.cpuUsPerRequest)} per request (main thread ${us(a.median.threadCpuUsPerRequest.main)}, other threads ${us(a.median.threadCpuUsPerRequest.other)}).`,
+    '',
+    '| variant | added in the service | main thread | ZeroMQ I/O threads | other threads (GC, libuv) | the library alone (over a″, main thread) | moved out to | CPU moved out | total added |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const k of ['none2', 'hooks', 'zibrato', 'prom', 'otel', 'hotshots']) {
+    const x = v[k];
+    if (!x?.paired) continue;
+    const p = x.paired;
+    const moved = p.movedOutUs?.median;
+    const total = p.cpuAddedUs.median + (moved ?? 0);
+    const alone = x.pairedVsHooks ? `${signedUs1(x.pairedVsHooks.cpuAddedUs.median)} (${signedUs1(x.pairedVsHooks.mainAddedUs.median)})` : '—';
+    L.push(`| ${NAMES[k]} | ${signedUs1(p.cpuAddedUs.median)} | ${signedUs1(p.mainAddedUs.median)} | ${signedUs1(p.zmqAddedUs.median)} | ${signedUs1(p.otherAddedUs.median)} | ${k === 'none2' ? '—' : alone} | ${MOVED_TO[k] ?? '—'} | ${moved === undefined ? '—' : signedUs1(moved)} | ${signedUs1(total)} |`);
+  }
+  L.push('');
+
+  const cc = app.clientCost;
+  if (cc) {
+    L.push(
+      `**The Zibrato instrumentation without HTTP** (\`bench/app/client-cost.ts\`, on the service's CPU, through the same \`zibrato up\`): the service's per-request calls driven from a timer at ${int(cc.config.rate)} requests/s (${int(cc.config.requestsPerRound)} requests a round, ${cc.config.rounds} rounds, each against the same loop without them) cost **${signedUs1(cc.mainAddedUs)} of main-thread CPU per request**, ${signedUs1(cc.otherAddedUs)} on the other threads and ${us(cc.zmqUs)} on ZeroMQ's I/O thread: the calls, batch sealing, the send and the flush timer, with caches as cold as a service leaves them between requests. ${Number.isFinite(v.zibrato.paired.mainAddedUs.median) ? `In the service, Zibrato's main-thread cost over (a) is ${signedUs1(v.zibrato.paired.mainAddedUs.median)}${v.zibrato.pairedVsHooks ? `, over (a″) ${signedUs1(v.zibrato.pairedVsHooks.mainAddedUs.median)}` : ''}: the rest is the fastify hooks and noise.` : ''}`,
+      '',
+    );
+  }
+
+  // The targets, in µs: what 1 % of throughput is per request, against what Zibrato adds and the noise.
+  const z = v.zibrato.paired;
+  const a2 = v.none2.paired;
+  const baseUs = a.median.cpuUsPerRequest;
+  const baseMain = a.median.threadCpuUsPerRequest.main;
+  const onePctUs = baseMain / 100;
+  const impliedLoss = z.mainAddedUs.median / baseMain;
+  L.push(
+    `**What limits the 1 % / 5 µs targets on this machine.** At saturation the service is bound by its main thread, which spends ${us(baseMain)} per request uninstrumented (${us(baseUs)} with the other threads): 1 % of throughput is **${onePctUs.toFixed(2)} µs of main-thread CPU per request**. Zibrato adds ${signedUs1(z.mainAddedUs.median)} there (${signedPct(impliedLoss)} of the main thread's work, the throughput loss that cost alone predicts; measured at saturation: ${signedPct(z.throughputLost.median)}, against a noise floor of ${pct(Math.abs(a2.throughputLost.median))}). The four measurements per request are five client calls (two gauge sets, a tagged timing, a counter increment, a per-user tagged count, one of ${int(app.config.users)} series); ${app.profile ? `the profile below puts the Zibrato client and zeromq at ${pct(((app.profile.layers.zibrato ?? 0) + (app.profile.layers.zeromq ?? 0)) / (app.profile.busyMs || 1))} of the main thread's busy time` : 'no profile was taken in this run'}. p99 at ${int(app.config.fixedRate)}/s is a queueing figure: Zibrato adds ${signedUs(z.p99AddedUs.median)} against (a′)'s ${signedUs(a2.p99AddedUs.median)} from noise alone, so a 5 µs target is ${Math.abs(a2.p99AddedUs.median) > 5 ? '**below what this machine resolves**' : 'within what this run resolves'}.`,
     '',
   );
   return L;

@@ -25,7 +25,8 @@ export class StreamWriter extends BatchWriter {
     batchBytes: number,
     publisherId: Uint8Array,
   ) {
-    super(batchBytes, undefined, publisherId);
+    // The series table may grow as large as the records (see BatchWriter's maxTableBytes): the frame stays under 2 × MAX_BATCH_BYTES.
+    super(batchBytes, undefined, publisherId, undefined, batchBytes);
     this.topic = shardTopic(level, shard, shardCount);
     this.stream = this.topic.toString('latin1');
     this.shardKey = shardCount === 1 ? '' : `${shard}/${shardCount}`;

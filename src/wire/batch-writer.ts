@@ -48,6 +48,14 @@ export class BatchWriter {
     tableBufferBytes = 16 * 1024,
     private readonly publisherId: Uint8Array = new Uint8Array(PUBLISHER_ID_BYTES),
     private readonly version: 1 | 2 = WIRE_VERSION,
+    /**
+     * How far the series table may grow while the batch holds records (default:
+     * it does not grow, a full table seals the batch). The client lets it grow to
+     * its batch size: with many series per batch (a tag per user), a 16 KiB
+     * table filled after ~300 series and sealed a batch whose records used a few
+     * KiB, so each batch cost a seal and a send for little.
+     */
+    private readonly maxTableBytes = tableBufferBytes,
   ) {
     this.records = new Uint8Array(recordBufferBytes);
     this.recordView = new DataView(this.records.buffer);
@@ -71,10 +79,11 @@ export class BatchWriter {
    */
   addSeries(encoded: Uint8Array): number {
     if (this.seriesCount >= MAX_SERIES_PER_BATCH) return -1;
-    if (this.tableBytes + encoded.length > this.table.length) {
-      if (this.recordCount > 0) return -1;
-      // An empty batch must always accept a series: grow the table once.
-      const bigger = new Uint8Array(Math.max(this.table.length * 2, encoded.length + this.tableBytes));
+    const need = this.tableBytes + encoded.length;
+    if (need > this.table.length) {
+      if (this.recordCount > 0 && need > this.maxTableBytes) return -1;
+      // Doubling up to maxTableBytes; an empty batch must always accept a series, so it grows past it if it must.
+      const bigger = new Uint8Array(Math.max(need, Math.min(this.table.length * 2, this.maxTableBytes)));
       bigger.set(this.table.subarray(0, this.tableBytes));
       this.table = bigger;
     }

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { summariseProfile } from '../../bench/app/profile.js';
-import { renderAppHeadline, withReadmeOverhead } from '../../bench/app/report.mjs';
+import { renderAppHeadline, resolvable, withReadmeOverhead } from '../../bench/app/report.mjs';
 
 function variant(cpuAdded: number, throughputLost: number, p99AddedUs: number, completed: number, reported: number | null) {
   return {
@@ -90,4 +90,48 @@ test('the profile summary counts only the samples inside the measured window', (
   const s = summariseProfile(profileFile(nodes, [1, 2, 2], [1000, 1000, 1000], 1_000_000), 15, { fromUs: 1_001_500, toUs: 1_003_000 });
   assert.equal(s.windowed, true);
   assert.deepEqual(s.layers, { zibrato: 2 });
+});
+
+/** A paired comparison with (a) from its rounds, as bench/app/main.ts builds it. */
+function pairedOf(rounds: number[]) {
+  const sorted = [...rounds].sort((a, b) => a - b);
+  const m = sorted.length % 2 ? sorted[sorted.length >> 1]! : (sorted[(sorted.length >> 1) - 1]! + sorted[sorted.length >> 1]!) / 2;
+  return { median: m, rounds, sameSign: rounds.filter((x) => x !== 0 && Math.sign(x) === Math.sign(m)).length };
+}
+
+test('a difference is resolved only when it beats the noise floor with the same sign in every one of at least 5 rounds', () => {
+  assert.equal(resolvable(pairedOf([0.05, 0.04, 0.06, 0.05, 0.03]), 0.01), true);
+  assert.equal(resolvable(pairedOf([0.05, 0.04, 0.06, 0.05, -0.01]), 0.01), false, 'one round of the other sign');
+  assert.equal(resolvable(pairedOf([0.05, 0.04, 0.06, 0.05, 0.03]), 0.08), false, 'smaller than (a′) against (a)');
+  assert.equal(resolvable(pairedOf([0.05, 0.04, 0.06]), 0.01), false, 'too few rounds');
+});
+
+test('what a request pays adds the CPU a system moves out of the service to what it adds in it', () => {
+  const r = results(0.005);
+  const variants = r.variants as unknown as Record<string, Record<string, unknown>>;
+  const threads = { main: 40, zmq: 0, other: 10 };
+  const paired = (cpuAddedUs: number, movedOutUs: number | undefined) => ({
+    cpuAdded: pairedOf([0.01, 0.02, 0.01, 0.02, 0.01]),
+    cpuAddedUs: pairedOf([cpuAddedUs]),
+    mainAddedUs: pairedOf([cpuAddedUs]),
+    zmqAddedUs: pairedOf([0]),
+    otherAddedUs: pairedOf([0]),
+    throughputLost: pairedOf([0.01]),
+    p99AddedUs: pairedOf([3]),
+    p50AddedUs: pairedOf([1]),
+    movedOutUs: movedOutUs === undefined ? undefined : pairedOf([movedOutUs]),
+  });
+  for (const [k, added, moved] of [['none', 0, undefined], ['none2', 0.2, undefined], ['zibrato', 1.5, 4], ['prom', 10, 12], ['otel', 20, 30], ['hotshots', 40, 50]] as const) {
+    const x = variants[k]!;
+    x.paired = paired(added, moved);
+    (x.median as Record<string, unknown>).threadCpuUsPerRequest = threads;
+  }
+  const text = renderAppHeadline(r, out).join('\n') as string;
+  assert.match(text, /\| Zibrato \| \+1\.5 µs \| \+1\.5 µs \| \+0\.0 µs \| \+0\.0 µs \| — \| `zibrato up` \+ its broker and file backend \| \+4\.0 µs \| \+5\.5 µs \|/);
+  // With the hooks-only variant (a″), the library's own cost over it gets a column.
+  variants.hooks = { ...variants.none2!, paired: paired(1, undefined) };
+  variants.zibrato!.pairedVsHooks = paired(0.5, undefined);
+  const withHooks = renderAppHeadline(r, out).join('\n') as string;
+  assert.match(withHooks, /\| Zibrato \| \+1\.5 µs \| \+1\.5 µs \| \+0\.0 µs \| \+0\.0 µs \| \+0\.5 µs \(\+0\.5 µs\) \|/);
+  assert.match(text, /1 % of throughput is \*\*0\.40 µs of main-thread CPU per request\*\*/);
 });

@@ -195,3 +195,34 @@ describe('topic frame', () => {
     }
   });
 });
+
+describe('series table growth', () => {
+  /** `n` distinct per-user counter series, ~40 bytes each, every one with a record. */
+  function fill(w: BatchWriter, n: number): number {
+    for (let i = 0; i < n; i++) {
+      const slot = w.addSeries(encodeSeries(MetricKind.counter, 'app.user.requests', 'bench-app', { user: `u${i}` }));
+      if (slot < 0) return i;
+      w.append(slot, 1);
+    }
+    return n;
+  }
+
+  test('a writer without maxTableBytes refuses a series once its table is full and it holds records', () => {
+    assert.ok(fill(new BatchWriter(64 * 1024, 1024), 1000) < 100);
+  });
+
+  test('a writer with maxTableBytes grows its table up to it, and every series and record decodes', () => {
+    const w = new BatchWriter(64 * 1024, 1024, undefined, undefined, 64 * 1024);
+    assert.equal(fill(w, 1000), 1000);
+    const b = decodeBatch(w.seal(SENT_AT_MS));
+    assert.equal(b.series.length, 1000);
+    assert.equal(b.recordCount, 1000);
+    assert.equal(b.series[999]!.tags.user, 'u999');
+  });
+
+  test('a writer with maxTableBytes still refuses a series past it', () => {
+    const w = new BatchWriter(64 * 1024, 1024, undefined, undefined, 4096);
+    const accepted = fill(w, 1000);
+    assert.ok(accepted > 50 && accepted < 150, `accepted ${accepted}`);
+  });
+});
