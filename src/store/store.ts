@@ -1,7 +1,7 @@
 import { lstat, stat } from 'node:fs/promises';
 import { makePrivateDir } from '../security/files.js';
 import { join, resolve } from 'node:path';
-import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBValueConverter, JS } from '@duckdb/node-api';
 import { ZibratoError } from '../errors.js';
 import { TimerSketch } from '../backend/aggregators/timer-aggregator.js';
 import type { FlushBatch, MetricPoint } from '../sinks/sink.js';
@@ -280,6 +280,7 @@ export class MetricStore {
   /** Opens (or creates) the database; a corrupt or unwritable file is a `ZIB_ERR_STORE_FAILED`. */
   static async open(options: MetricStoreOptions): Promise<MetricStore> {
     const duckdb = await loadDuckDb();
+    toJs = duckdb.JSDuckDBValueConverter;
     const path = resolve(join(options.dir, 'store.duckdb'));
     let instance: DuckDBInstance;
     try {
@@ -1173,10 +1174,28 @@ function lateSeriesOf(late: Map<number, Set<number>>, bucket: number): Set<numbe
   return ids;
 }
 
-/** Runs a query and returns its columns as JS values; an empty result gives `count` empty columns (DuckDB gives none). */
+/** DuckDB's conversion of its values to plain JS ones (a BLOB as a Uint8Array, NULL as null), set when a store opens (DuckDB is loaded on demand). */
+let toJs: DuckDBValueConverter<JS> | undefined;
+
+/**
+ * Runs a query and returns its columns as JS values; an empty result gives
+ * `count` empty columns (DuckDB gives none). The result is materialized by
+ * the query itself and its chunks are converted here synchronously:
+ * `runAndReadAll` would fetch each chunk, and then the end, in one more trip
+ * through the thread pool each (two more for a small query, each a thread
+ * to wake up on a busy machine).
+ */
 async function columns(c: DuckDBConnection, sql: string, count: number): Promise<unknown[][]> {
-  const cols = (await c.runAndReadAll(sql)).getColumnsJS() as unknown[][];
-  while (cols.length < count) cols.push([]);
+  const result = await c.run(sql);
+  const cols: unknown[][] = [];
+  for (let i = 0; i < Math.max(count, result.columnCount); i++) cols.push([]);
+  for (let k = 0; k < result.chunkCount; k++) {
+    const chunk = result.getChunk(k);
+    for (let i = 0; i < chunk.columnCount; i++) {
+      const col = cols[i]!;
+      for (const v of chunk.convertColumnValues(i, toJs!)) col.push(v);
+    }
+  }
   return cols;
 }
 
