@@ -1,7 +1,7 @@
 import { lstat, stat } from 'node:fs/promises';
 import { makePrivateDir } from '../security/files.js';
 import { join, resolve } from 'node:path';
-import type { DuckDBAppender, DuckDBConnection, DuckDBInstance, DuckDBValueConverter, JS } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBValueConverter, JS } from '@duckdb/node-api';
 import { ZibratoError } from '../errors.js';
 import { TimerSketch } from '../backend/aggregators/timer-aggregator.js';
 import type { FlushBatch, MetricPoint } from '../sinks/sink.js';
@@ -441,7 +441,7 @@ export class MetricStore {
       if (filter.type !== undefined && s.type !== filter.type) continue;
       if (filter.level !== undefined && s.level !== filter.level) continue;
       if (filter.source !== undefined && (s.source ?? '') !== filter.source) continue;
-      if (!filter.tags.every(([k, v]) => s.tags[k] === v)) continue;
+      if (!hasTags(s.tags, filter.tags)) continue;
       out.push(s);
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -807,6 +807,15 @@ export class MetricStore {
     }
     for (const which of extend.values()) for (const id of which) this.rowCache.get(id)!.upto = upto;
     const touched = new Set<CachedRows>();
+    if (fill.length === 1) {
+      // One series filled (its first query): the columns read become its entry as they are, not copied row by row.
+      const r = reads.shift()!;
+      const e = this.rowCache.get(fill[0]!)!;
+      e.t = r.t;
+      for (const k of fillColumns) e[k] = r[k];
+      this.rowCacheRows += r.t.length;
+      touched.add(e);
+    }
     for (const r of reads) {
       const sid = r.id;
       for (let i = 0; i < sid.length; i++) {
@@ -1168,6 +1177,12 @@ export class MetricStore {
   }
 }
 
+/** True when `tags` has every `[key, value]` of `wanted` (a loop: a closure per series costs a query over 1,000 series ~100 KB). */
+function hasTags(tags: Tags, wanted: readonly (readonly [string, string])[]): boolean {
+  for (const [k, v] of wanted) if (tags[k] !== v) return false;
+  return true;
+}
+
 function lateSeriesOf(late: Map<number, Set<number>>, bucket: number): Set<number> {
   let ids = late.get(bucket);
   if (!ids) late.set(bucket, (ids = new Set()));
@@ -1187,14 +1202,28 @@ let toJs: DuckDBValueConverter<JS> | undefined;
  */
 async function columns(c: DuckDBConnection, sql: string, count: number): Promise<unknown[][]> {
   const result = await c.run(sql);
-  const cols: unknown[][] = [];
-  for (let i = 0; i < Math.max(count, result.columnCount); i++) cols.push([]);
+  const chunks: DuckDBDataChunk[] = [];
+  let rows = 0;
   for (let k = 0; k < result.chunkCount; k++) {
     const chunk = result.getChunk(k);
+    chunks.push(chunk);
+    rows += chunk.rowCount;
+  }
+  const cols: unknown[][] = [];
+  // Each column is allocated at its size and filled in place (numbers unboxed), not grown by push through an intermediate array per chunk.
+  for (let i = 0; i < Math.max(count, result.columnCount); i++) cols.push(new Array<unknown>(i < result.columnCount ? rows : 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    const n = chunk.rowCount;
     for (let i = 0; i < chunk.columnCount; i++) {
       const col = cols[i]!;
-      for (const v of chunk.convertColumnValues(i, toJs!)) col.push(v);
+      const vector = chunk.getColumnVector(i);
+      for (let r = 0; r < n; r++) {
+        const v = vector.getItem(r);
+        col[at + r] = typeof v === 'number' || v === null ? v : toJs!(v, vector.type, toJs!);
+      }
     }
+    at += n;
   }
   return cols;
 }

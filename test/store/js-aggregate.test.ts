@@ -140,3 +140,24 @@ test('a one-minute flush that arrives after its minute was rolled up shows in th
   await store.write(gauge(5, 55));
   assert.equal(await at5(), 55);
 });
+
+test("a series' first query answers every row when its rows fill several of DuckDB's result chunks (2,048 rows each), and its repeat answers the same", async () => {
+  const minutes = 2_100;
+  const start = Math.floor(Date.now() / DAY) * DAY - 3 * DAY;
+  const now = () => start + (minutes + 1) * 60_000;
+  const store = await MetricStore.open({ dir: tempStoreDir('js-agg-chunks'), retentionMs: RETENTION, now, rollupGraceMs: 0 });
+  stores.push(store);
+  for (let minute = 0; minute < minutes; minute++) {
+    await store.write(
+      batch(start + (minute + 1) * 60_000, 60_000, [
+        { type: 'gauge', name: 'g', source: '', tags: { s: 'a' }, value: minute },
+        { type: 'gauge', name: 'g', source: '', tags: { s: 'b' }, value: -minute },
+      ]),
+    );
+  }
+  await store.maintain();
+  const spec = { name: 'g', stat: 'last', tags: [['s', 'a']] as [string, string][], fromMs: start, toMs: start + minutes * 60_000, stepMs: 60_000, top: 20 };
+  const expected = Array.from({ length: minutes }, (_, m) => [start + m * 60_000, m]);
+  assert.deepEqual((await store.query(spec)).series[0]!.points, expected);
+  assert.deepEqual((await store.query(spec)).series[0]!.points, expected);
+});
