@@ -232,6 +232,8 @@ interface Partial {
 export class MetricStore {
   private readonly series = new Map<string, SeriesRow>();
   private readonly byId = new Map<number, SeriesRow>();
+  /** Series by name: a query of one name (the API's usual `name=`) looks at that name's series alone, not at every series. */
+  private readonly seriesOfName = new Map<string, SeriesRow[]>();
   private nextId = 1;
   /** Rollup watermarks: rows with `t` below are rolled into that resolution. */
   private readonly watermark = { h1: 0, m1: 0 };
@@ -327,8 +329,7 @@ export class MetricStore {
         tags: JSON.parse(String(r.tags)) as Tags,
         lastSeen: Number(r.last_seen),
       };
-      this.series.set(row.key, row);
-      this.byId.set(row.id, row);
+      this.addSeries(row);
       if (row.id >= this.nextId) this.nextId = row.id + 1;
     }
     for (const m of (await c.runAndReadAll(`SELECT key, value::DOUBLE AS value FROM meta`)).getRowObjectsJS()) {
@@ -406,6 +407,9 @@ export class MetricStore {
       for (const s of newSeries) {
         this.series.delete(s.key);
         this.byId.delete(s.id);
+        const named = this.seriesOfName.get(s.name)!;
+        named.splice(named.indexOf(s), 1);
+        if (named.length === 0) this.seriesOfName.delete(s.name);
       }
       throw fail(this.path, `cannot store a flush of ${batch.points.length} points`, err);
     }
@@ -422,8 +426,7 @@ export class MetricStore {
     let row = this.series.get(key);
     if (row === undefined) {
       row = { id: this.nextId++, key, name: p.name, type: p.type, level: p.level ?? null, source: p.source === '' ? null : p.source, tags: { ...p.tags }, lastSeen: timeMs };
-      this.series.set(key, row);
-      this.byId.set(row.id, row);
+      this.addSeries(row);
       created.push(row);
     } else {
       row.lastSeen = timeMs;
@@ -432,11 +435,21 @@ export class MetricStore {
     return row;
   }
 
+  private addSeries(row: SeriesRow): void {
+    this.series.set(row.key, row);
+    this.byId.set(row.id, row);
+    const named = this.seriesOfName.get(row.name);
+    if (named) named.push(row);
+    else this.seriesOfName.set(row.name, [row]);
+  }
+
   /** Series matching a filter, sorted by name then key. */
   private match(filter: SeriesFilter, exactName?: string): SeriesRow[] {
     const byName = exactName !== undefined ? nameMatcher(exactName, true) : filter.q !== undefined ? nameMatcher(filter.q, false) : () => true;
     const out: SeriesRow[] = [];
-    for (const s of this.series.values()) {
+    // An exact name without a glob has its own list; a glob or a substring search looks at every series.
+    const candidates = exactName !== undefined && !exactName.includes('*') ? (this.seriesOfName.get(exactName) ?? []) : this.series.values();
+    for (const s of candidates) {
       if (!byName(s.name)) continue;
       if (filter.type !== undefined && s.type !== filter.type) continue;
       if (filter.level !== undefined && s.level !== filter.level) continue;

@@ -161,3 +161,19 @@ test("a series' first query answers every row when its rows fill several of Duck
   assert.deepEqual((await store.query(spec)).series[0]!.points, expected);
   assert.deepEqual((await store.query(spec)).series[0]!.points, expected);
 });
+
+test('a query of one name answers every series of that name, written before the store reopened and after, and no series whose name only contains it; a glob still matches across names', async () => {
+  const dir = tempStoreDir('js-agg-names');
+  const t = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+  const gauge = (name: string, host: string, value: number): MetricPoint => ({ type: 'gauge', name, source: host, tags: {}, value });
+  const first = await MetricStore.open({ dir, retentionMs: RETENTION });
+  await first.write(batch(t + 60_000, 60_000, [gauge('db.q', 'a', 1), gauge('db.q.slow', 'a', 2), gauge('xdb.q', 'a', 3)]));
+  await first.close();
+  const store = await MetricStore.open({ dir, retentionMs: RETENTION });
+  stores.push(store);
+  await store.write(batch(t + 120_000, 60_000, [gauge('db.q', 'b', 4), gauge('db.q.slow', 'b', 5)]));
+  const sources = async (name: string) => (await store.query({ name, stat: 'last', tags: [], fromMs: t, toMs: t + 180_000, stepMs: 60_000, top: 20 })).series.map((s) => `${s.name}@${s.source}`).sort();
+  assert.deepEqual(await sources('db.q'), ['db.q@a', 'db.q@b']);
+  assert.deepEqual(await sources('db.q*'), ['db.q.slow@a', 'db.q.slow@b', 'db.q@a', 'db.q@b']);
+  assert.deepEqual(await sources('nothing'), []);
+});
