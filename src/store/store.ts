@@ -120,22 +120,56 @@ type ValueColumn = (typeof VALUE_COLUMNS)[number];
 const VALUE_COLUMNS_OF_PARTIAL: Record<PartialColumn, ValueColumn> = { s: 'sum', c: 'count', mn: 'min', mx: 'max', l: 'last' };
 
 /** Cached points_1m rows of one series in [from, upto), sorted by time; NaN stands for NULL. Only the columns queries asked for are kept. */
-type CachedRows = { from: number; upto: number; t: number[] } & { [K in ValueColumn]?: number[] };
+export type CachedRows = { from: number; upto: number; t: number[] } & { [K in ValueColumn]?: number[] };
 
 /** Rows read for the cache, column by column. */
 type RowColumns = { id: number[]; t: number[] } & { [K in ValueColumn]?: number[] };
 
-/** Sorts an entry's rows by time when they are not already (an unordered read). */
-function sortByTime(e: CachedRows): void {
+/**
+ * Sorts an entry's rows by time when they are not already (an unordered
+ * read). Rows come as they sit in the table: a few runs each in time order
+ * (a compacted day, today's clustered hours, the rows appended since), so
+ * the runs are merged pairwise (stable) rather than sorted through a
+ * comparator called per pair, which costs more on a series' first query,
+ * before the code is optimized.
+ */
+/** @internal Exported for its property test. */
+export function sortByTime(e: CachedRows): void {
   const t = e.t;
-  let sorted = true;
-  for (let i = 1; i < t.length && sorted; i++) if (t[i]! < t[i - 1]!) sorted = false;
-  if (sorted) return;
-  const order = t.map((_, i) => i).sort((a, b) => t[a]! - t[b]!);
-  e.t = order.map((i) => t[i]!);
+  const n = t.length;
+  let bounds: number[] = [0];
+  for (let i = 1; i < n; i++) if (t[i]! < t[i - 1]!) bounds.push(i);
+  if (bounds.length === 1) return;
+  bounds.push(n);
+  let order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let merged = new Int32Array(n);
+  while (bounds.length > 2) {
+    const next = [0];
+    for (let r = 0; r + 1 < bounds.length; r += 2) {
+      const lo = bounds[r]!;
+      const mid = bounds[r + 1]!;
+      const hi = r + 2 < bounds.length ? bounds[r + 2]! : mid;
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) merged[k++] = t[order[j]!]! < t[order[i]!]! ? order[j++]! : order[i++]!;
+      while (i < mid) merged[k++] = order[i++]!;
+      while (j < hi) merged[k++] = order[j++]!;
+      next.push(hi);
+    }
+    [order, merged] = [merged, order];
+    bounds = next;
+  }
+  const pick = (col: number[]): number[] => {
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = col[order[i]!]!;
+    return out;
+  };
+  e.t = pick(t);
   for (const k of VALUE_COLUMNS) {
     const col = e[k];
-    if (col) e[k] = order.map((i) => col[i]!);
+    if (col) e[k] = pick(col);
   }
 }
 

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MetricStore } from '../../src/store/store.ts';
+import { MetricStore, sortByTime } from '../../src/store/store.ts';
 import type { MetricPoint } from '../../src/sinks/sink.ts';
 import { batch, tempStoreDir } from '../helpers/store.ts';
 
@@ -176,4 +176,16 @@ test('a query of one name answers every series of that name, written before the 
   assert.deepEqual(await sources('db.q'), ['db.q@a', 'db.q@b']);
   assert.deepEqual(await sources('db.q*'), ['db.q.slow@a', 'db.q.slow@b', 'db.q@a', 'db.q@b']);
   assert.deepEqual(await sources('nothing'), []);
+});
+
+test("a series' cached rows read in any order are sorted by time, each row's values kept with its time and rows of equal time in the order read", () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 300 }), (times) => {
+      const e = { from: 0, upto: 100, t: times.slice(), last: times.map((_, i) => i) };
+      sortByTime(e);
+      const expected = times.map((t, i) => [t, i] as const).sort((a, b) => a[0] - b[0]);
+      assert.deepEqual(e.t, expected.map(([t]) => t));
+      assert.deepEqual(e.last, expected.map(([, i]) => i));
+    }),
+  );
 });
