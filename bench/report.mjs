@@ -261,7 +261,7 @@ function storeSection(st) {
     if (c.query24h.storeInProcessMs !== undefined) L.push(`The store's 24 h query called in its process, without HTTP: ${ms(c.query24h.storeInProcessMs)}.`, '');
     if (c.query24h.storeColdMs !== undefined) {
       L.push(
-        `A small query (up to 20,000 rows) folds its rows into steps in JavaScript rather than through DuckDB's GROUP BY, and keeps each series' 1-minute rows below the rollup watermark in memory (least recently used first, 500,000 rows at most): the repeated 24 h query above, like a chart redrawn on every flush, reads only the rows added since from DuckDB. The first query of a series reads them all; it is timed on its own, a different series each run in both systems.`,
+        `A small query (up to 20,000 rows) folds its rows into steps in JavaScript rather than through DuckDB's GROUP BY, and keeps each series' 1-minute rows below the rollup watermark in memory (least recently used first, 500,000 rows at most): the repeated 24 h query above, like a chart redrawn on every flush, reads only the rows added since from DuckDB. The first query of a series reads them all; it is timed on its own, a different series each run in both systems${c.query24h.coldWarmupQueries ? `, after ${c.query24h.coldWarmupQueries} untimed first queries of other series in both (the process warming up: V8 optimizes the store's first-query code after its first few dozen runs; Prometheus is compiled ahead of time)` : ''}.`,
         '',
       );
     }

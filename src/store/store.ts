@@ -1,7 +1,7 @@
 import { lstat, rename, rm, stat } from 'node:fs/promises';
 import { makePrivateDir } from '../security/files.js';
 import { join, resolve } from 'node:path';
-import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk, DuckDBInstance, DuckDBValueConverter, JS } from '@duckdb/node-api';
 import { ZibratoError } from '../errors.js';
 import { TimerSketch } from '../backend/aggregators/timer-aggregator.js';
 import type { FlushBatch, MetricPoint } from '../sinks/sink.js';
@@ -138,22 +138,56 @@ type ValueColumn = (typeof VALUE_COLUMNS)[number];
 const VALUE_COLUMNS_OF_PARTIAL: Record<PartialColumn, ValueColumn> = { s: 'sum', c: 'count', mn: 'min', mx: 'max', l: 'last' };
 
 /** Cached points_1m rows of one series in [from, upto), sorted by time; NaN stands for NULL. Only the columns queries asked for are kept. */
-type CachedRows = { from: number; upto: number; t: number[] } & { [K in ValueColumn]?: number[] };
+export type CachedRows = { from: number; upto: number; t: number[] } & { [K in ValueColumn]?: number[] };
 
 /** Rows read for the cache, column by column. */
 type RowColumns = { id: number[]; t: number[] } & { [K in ValueColumn]?: number[] };
 
-/** Sorts an entry's rows by time when they are not already (an unordered read). */
-function sortByTime(e: CachedRows): void {
+/**
+ * Sorts an entry's rows by time when they are not already (an unordered
+ * read). Rows come as they sit in the table: a few runs each in time order
+ * (a compacted day, today's clustered hours, the rows appended since), so
+ * the runs are merged pairwise (stable) rather than sorted through a
+ * comparator called per pair, which costs more on a series' first query,
+ * before the code is optimized.
+ */
+/** @internal Exported for its property test. */
+export function sortByTime(e: CachedRows): void {
   const t = e.t;
-  let sorted = true;
-  for (let i = 1; i < t.length && sorted; i++) if (t[i]! < t[i - 1]!) sorted = false;
-  if (sorted) return;
-  const order = t.map((_, i) => i).sort((a, b) => t[a]! - t[b]!);
-  e.t = order.map((i) => t[i]!);
+  const n = t.length;
+  let bounds: number[] = [0];
+  for (let i = 1; i < n; i++) if (t[i]! < t[i - 1]!) bounds.push(i);
+  if (bounds.length === 1) return;
+  bounds.push(n);
+  let order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  let merged = new Int32Array(n);
+  while (bounds.length > 2) {
+    const next = [0];
+    for (let r = 0; r + 1 < bounds.length; r += 2) {
+      const lo = bounds[r]!;
+      const mid = bounds[r + 1]!;
+      const hi = r + 2 < bounds.length ? bounds[r + 2]! : mid;
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      while (i < mid && j < hi) merged[k++] = t[order[j]!]! < t[order[i]!]! ? order[j++]! : order[i++]!;
+      while (i < mid) merged[k++] = order[i++]!;
+      while (j < hi) merged[k++] = order[j++]!;
+      next.push(hi);
+    }
+    [order, merged] = [merged, order];
+    bounds = next;
+  }
+  const pick = (col: number[]): number[] => {
+    const out = new Array<number>(n);
+    for (let i = 0; i < n; i++) out[i] = col[order[i]!]!;
+    return out;
+  };
+  e.t = pick(t);
   for (const k of VALUE_COLUMNS) {
     const col = e[k];
-    if (col) e[k] = order.map((i) => col[i]!);
+    if (col) e[k] = pick(col);
   }
 }
 
@@ -250,6 +284,8 @@ interface Partial {
 export class MetricStore {
   private readonly series = new Map<string, SeriesRow>();
   private readonly byId = new Map<number, SeriesRow>();
+  /** Series by name: a query of one name (the API's usual `name=`) looks at that name's series alone, not at every series. */
+  private readonly seriesOfName = new Map<string, SeriesRow[]>();
   private nextId = 1;
   /** Rollup watermarks: rows with `t` below are rolled into that resolution. */
   private readonly watermark = { h1: 0, m1: 0 };
@@ -298,6 +334,7 @@ export class MetricStore {
   /** Opens (or creates) the database; a corrupt or unwritable file is a `ZIB_ERR_STORE_FAILED`. */
   static async open(options: MetricStoreOptions): Promise<MetricStore> {
     const duckdb = await loadDuckDb();
+    toJs = duckdb.JSDuckDBValueConverter;
     const path = resolve(join(options.dir, 'store.duckdb'));
     let instance: DuckDBInstance;
     try {
@@ -347,8 +384,7 @@ export class MetricStore {
         tags: JSON.parse(String(r.tags)) as Tags,
         lastSeen: Number(r.last_seen),
       };
-      this.series.set(row.key, row);
-      this.byId.set(row.id, row);
+      this.addSeries(row);
       if (row.id >= this.nextId) this.nextId = row.id + 1;
     }
     for (const m of (await c.runAndReadAll(`SELECT key, value::DOUBLE AS value FROM meta`)).getRowObjectsJS()) {
@@ -426,6 +462,9 @@ export class MetricStore {
       for (const s of newSeries) {
         this.series.delete(s.key);
         this.byId.delete(s.id);
+        const named = this.seriesOfName.get(s.name)!;
+        named.splice(named.indexOf(s), 1);
+        if (named.length === 0) this.seriesOfName.delete(s.name);
       }
       throw fail(this.path, `cannot store a flush of ${batch.points.length} points`, err);
     }
@@ -442,8 +481,7 @@ export class MetricStore {
     let row = this.series.get(key);
     if (row === undefined) {
       row = { id: this.nextId++, key, name: p.name, type: p.type, level: p.level ?? null, source: p.source === '' ? null : p.source, tags: { ...p.tags }, lastSeen: timeMs };
-      this.series.set(key, row);
-      this.byId.set(row.id, row);
+      this.addSeries(row);
       created.push(row);
     } else {
       row.lastSeen = timeMs;
@@ -452,16 +490,26 @@ export class MetricStore {
     return row;
   }
 
+  private addSeries(row: SeriesRow): void {
+    this.series.set(row.key, row);
+    this.byId.set(row.id, row);
+    const named = this.seriesOfName.get(row.name);
+    if (named) named.push(row);
+    else this.seriesOfName.set(row.name, [row]);
+  }
+
   /** Series matching a filter, sorted by name then key. */
   private match(filter: SeriesFilter, exactName?: string): SeriesRow[] {
     const byName = exactName !== undefined ? nameMatcher(exactName, true) : filter.q !== undefined ? nameMatcher(filter.q, false) : () => true;
     const out: SeriesRow[] = [];
-    for (const s of this.series.values()) {
+    // An exact name without a glob has its own list; a glob or a substring search looks at every series.
+    const candidates = exactName !== undefined && !exactName.includes('*') ? (this.seriesOfName.get(exactName) ?? []) : this.series.values();
+    for (const s of candidates) {
       if (!byName(s.name)) continue;
       if (filter.type !== undefined && s.type !== filter.type) continue;
       if (filter.level !== undefined && s.level !== filter.level) continue;
       if (filter.source !== undefined && (s.source ?? '') !== filter.source) continue;
-      if (!filter.tags.every(([k, v]) => s.tags[k] === v)) continue;
+      if (!hasTags(s.tags, filter.tags)) continue;
       out.push(s);
     }
     return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -827,6 +875,15 @@ export class MetricStore {
     }
     for (const which of extend.values()) for (const id of which) this.rowCache.get(id)!.upto = upto;
     const touched = new Set<CachedRows>();
+    if (fill.length === 1) {
+      // One series filled (its first query): the columns read become its entry as they are, not copied row by row.
+      const r = reads.shift()!;
+      const e = this.rowCache.get(fill[0]!)!;
+      e.t = r.t;
+      for (const k of fillColumns) e[k] = r[k];
+      this.rowCacheRows += r.t.length;
+      touched.add(e);
+    }
     for (const r of reads) {
       const sid = r.id;
       for (let i = 0; i < sid.length; i++) {
@@ -1249,16 +1306,54 @@ async function reclaimFreeBlocks(path: string): Promise<void> {
   }
 }
 
+/** True when `tags` has every `[key, value]` of `wanted` (a loop: a closure per series costs a query over 1,000 series ~100 KB). */
+function hasTags(tags: Tags, wanted: readonly (readonly [string, string])[]): boolean {
+  for (const [k, v] of wanted) if (tags[k] !== v) return false;
+  return true;
+}
+
 function lateSeriesOf(late: Map<number, Set<number>>, bucket: number): Set<number> {
   let ids = late.get(bucket);
   if (!ids) late.set(bucket, (ids = new Set()));
   return ids;
 }
 
-/** Runs a query and returns its columns as JS values; an empty result gives `count` empty columns (DuckDB gives none). */
+/** DuckDB's conversion of its values to plain JS ones (a BLOB as a Uint8Array, NULL as null), set when a store opens (DuckDB is loaded on demand). */
+let toJs: DuckDBValueConverter<JS> | undefined;
+
+/**
+ * Runs a query and returns its columns as JS values; an empty result gives
+ * `count` empty columns (DuckDB gives none). The result is materialized by
+ * the query itself and its chunks are converted here synchronously:
+ * `runAndReadAll` would fetch each chunk, and then the end, in one more trip
+ * through the thread pool each (two more for a small query, each a thread
+ * to wake up on a busy machine).
+ */
 async function columns(c: DuckDBConnection, sql: string, count: number): Promise<unknown[][]> {
-  const cols = (await c.runAndReadAll(sql)).getColumnsJS() as unknown[][];
-  while (cols.length < count) cols.push([]);
+  const result = await c.run(sql);
+  const chunks: DuckDBDataChunk[] = [];
+  let rows = 0;
+  for (let k = 0; k < result.chunkCount; k++) {
+    const chunk = result.getChunk(k);
+    chunks.push(chunk);
+    rows += chunk.rowCount;
+  }
+  const cols: unknown[][] = [];
+  // Each column is allocated at its size and filled in place (numbers unboxed), not grown by push through an intermediate array per chunk.
+  for (let i = 0; i < Math.max(count, result.columnCount); i++) cols.push(new Array<unknown>(i < result.columnCount ? rows : 0));
+  let at = 0;
+  for (const chunk of chunks) {
+    const n = chunk.rowCount;
+    for (let i = 0; i < chunk.columnCount; i++) {
+      const col = cols[i]!;
+      const vector = chunk.getColumnVector(i);
+      for (let r = 0; r < n; r++) {
+        const v = vector.getItem(r);
+        col[at + r] = typeof v === 'number' || v === null ? v : toJs!(v, vector.type, toJs!);
+      }
+    }
+    at += n;
+  }
   return cols;
 }
 

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { MetricStore } from '../../src/store/store.ts';
+import { MetricStore, sortByTime } from '../../src/store/store.ts';
 import type { MetricPoint } from '../../src/sinks/sink.ts';
 import { batch, tempStoreDir } from '../helpers/store.ts';
 
@@ -139,4 +139,53 @@ test('a one-minute flush that arrives after its minute was rolled up shows in th
   assert.equal(await at5(), null);
   await store.write(gauge(5, 55));
   assert.equal(await at5(), 55);
+});
+
+test("a series' first query answers every row when its rows fill several of DuckDB's result chunks (2,048 rows each), and its repeat answers the same", async () => {
+  const minutes = 2_100;
+  const start = Math.floor(Date.now() / DAY) * DAY - 3 * DAY;
+  const now = () => start + (minutes + 1) * 60_000;
+  const store = await MetricStore.open({ dir: tempStoreDir('js-agg-chunks'), retentionMs: RETENTION, now, rollupGraceMs: 0 });
+  stores.push(store);
+  for (let minute = 0; minute < minutes; minute++) {
+    await store.write(
+      batch(start + (minute + 1) * 60_000, 60_000, [
+        { type: 'gauge', name: 'g', source: '', tags: { s: 'a' }, value: minute },
+        { type: 'gauge', name: 'g', source: '', tags: { s: 'b' }, value: -minute },
+      ]),
+    );
+  }
+  await store.maintain();
+  const spec = { name: 'g', stat: 'last', tags: [['s', 'a']] as [string, string][], fromMs: start, toMs: start + minutes * 60_000, stepMs: 60_000, top: 20 };
+  const expected = Array.from({ length: minutes }, (_, m) => [start + m * 60_000, m]);
+  assert.deepEqual((await store.query(spec)).series[0]!.points, expected);
+  assert.deepEqual((await store.query(spec)).series[0]!.points, expected);
+});
+
+test('a query of one name answers every series of that name, written before the store reopened and after, and no series whose name only contains it; a glob still matches across names', async () => {
+  const dir = tempStoreDir('js-agg-names');
+  const t = Math.floor(Date.now() / 60_000) * 60_000 - 10 * 60_000;
+  const gauge = (name: string, host: string, value: number): MetricPoint => ({ type: 'gauge', name, source: host, tags: {}, value });
+  const first = await MetricStore.open({ dir, retentionMs: RETENTION });
+  await first.write(batch(t + 60_000, 60_000, [gauge('db.q', 'a', 1), gauge('db.q.slow', 'a', 2), gauge('xdb.q', 'a', 3)]));
+  await first.close();
+  const store = await MetricStore.open({ dir, retentionMs: RETENTION });
+  stores.push(store);
+  await store.write(batch(t + 120_000, 60_000, [gauge('db.q', 'b', 4), gauge('db.q.slow', 'b', 5)]));
+  const sources = async (name: string) => (await store.query({ name, stat: 'last', tags: [], fromMs: t, toMs: t + 180_000, stepMs: 60_000, top: 20 })).series.map((s) => `${s.name}@${s.source}`).sort();
+  assert.deepEqual(await sources('db.q'), ['db.q@a', 'db.q@b']);
+  assert.deepEqual(await sources('db.q*'), ['db.q.slow@a', 'db.q.slow@b', 'db.q@a', 'db.q@b']);
+  assert.deepEqual(await sources('nothing'), []);
+});
+
+test("a series' cached rows read in any order are sorted by time, each row's values kept with its time and rows of equal time in the order read", () => {
+  fc.assert(
+    fc.property(fc.array(fc.integer({ min: 0, max: 40 }), { maxLength: 300 }), (times) => {
+      const e = { from: 0, upto: 100, t: times.slice(), last: times.map((_, i) => i) };
+      sortByTime(e);
+      const expected = times.map((t, i) => [t, i] as const).sort((a, b) => a[0] - b[0]);
+      assert.deepEqual(e.t, expected.map(([t]) => t));
+      assert.deepEqual(e.last, expected.map(([, i]) => i));
+    }),
+  );
 });
