@@ -115,13 +115,29 @@ const sourceOf = (metric: string, host: string) => `${metric.replace(/\./g, '-')
  * increments, a different distribution per host) and writes their values to
  * `<dir>/<metric>-<host>.json`.
  */
-async function phase(metric: string, durationMs: number, during?: () => Promise<void>, timers = false): Promise<PublisherResult[]> {
+async function phase(metric: string, durationMs: number, during?: (pubs: Proc[]) => Promise<void>, timers = false): Promise<PublisherResult[]> {
   const pubs = APP_HOSTS.map((h, i) =>
     net!.node(h, join(ROOT, 'faults/lib/rate-publisher.mjs'), [HOST_PUBLISH, metric, String(RATE), String(durationMs), '', sourceOf(metric, h), '16', ...(timers ? [timerFile(metric, h), String(i)] : [])], `publisher ${h}`),
   );
   await Promise.all(pubs.map((p) => p.waitFor(/^made /, 20_000)));
-  await during?.();
+  await during?.(pubs);
   return Promise.all(pubs.map((p) => publisherResult(p, durationMs + 60_000)));
+}
+
+/** The records a rate publisher has made so far, from its last `made N` progress line. */
+function madeSoFar(p: Proc): number {
+  const last = p.lines.filter((l) => l.startsWith('made ')).at(-1);
+  return Number(last?.slice(5) ?? 0);
+}
+
+/**
+ * Holds a fault until every app has made `seconds` worth of records at
+ * {@link RATE} since it began: the outage spans that much traffic however
+ * loaded the machine is, rather than a fixed span of wall time.
+ */
+async function whileAppsMake(pubs: Proc[], seconds: number): Promise<void> {
+  const from = pubs.map(madeSoFar);
+  await eventually(() => pubs.every((p, i) => madeSoFar(p) >= from[i]! + RATE * seconds), `every app made ${seconds} s of records during the fault`, seconds * 1000 + 20_000, 100);
 }
 
 /** Waits until a backend's count of `metric` plus its gaps stop changing, then accounts. */
@@ -208,10 +224,10 @@ describe('three hosts, each with a host broker, send to a central broker and its
   });
 
   test('a central broker killed and restarted is bridged by the host brokers, and every record is delivered or counted', async () => {
-    const results = await phase('mh.central-restart', 8000, async () => {
+    const results = await phase('mh.central-restart', 8000, async (pubs) => {
       await centralBroker.stop('SIGKILL');
-      // The fault lasts 2 s: the host brokers hold what their apps send meanwhile.
-      await new Promise((r) => setTimeout(r, 2000));
+      // Down for 2 s of traffic: the host brokers hold what their apps send meanwhile.
+      await whileAppsMake(pubs, 2);
       centralBroker = startCentralBroker('central broker (restarted)');
       await centralBroker.waitFor(/broker up/);
     });
@@ -225,14 +241,14 @@ describe('three hosts, each with a host broker, send to a central broker and its
   });
 
   test("one host's link cut for 10 s and restored is bridged by its host broker, and every record is delivered or counted", async () => {
-    const results = await phase('mh.link-cut', 14_000, async () => {
+    const results = await phase('mh.link-cut', 14_000, async (pubs) => {
       const app1 = () => counterTotal(readRows(backendFiles.get('all')!), 'mh.link-cut', sourceOf('mh.link-cut', 'app1'));
       net!.cut('app1');
-      const cutAt = Date.now();
-      // The fault itself is a fixed 10 s outage. Within it, once what was in flight has landed
+      const outage = whileAppsMake(pubs, 10);
+      // The outage spans 10 s of traffic. Within it, once what was in flight has landed
       // (app1's total holds still), nothing more of app1 arrives: the cut is real.
       const early = await settled(app1, 1500, 8000);
-      await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (Date.now() - cutAt))));
+      await outage;
       const late = app1();
       net!.restore('app1');
       assert.equal(late, early, 'nothing of app1 arrives while its link is cut');
@@ -244,12 +260,12 @@ describe('three hosts, each with a host broker, send to a central broker and its
   });
 
   test('a shard backend restarted under load misses only what it was away for, and counts it', async () => {
-    const results = await phase('mh.shard-restart', 9000, async () => {
+    const results = await phase('mh.shard-restart', 9000, async (pubs) => {
       // A clean restart (a deploy): the backend saves its publishers' sequence positions on stop (state dir), so
       // the restarted one counts what it missed. (After a SIGKILL only the write-ahead log keeps them: docs/delivery.md.)
       await backends.get('shard-2')!.stop('SIGTERM');
-      // Away for 2 s.
-      await new Promise((r) => setTimeout(r, 2000));
+      // Away for 2 s of traffic.
+      await whileAppsMake(pubs, 2);
       await startBackend('shard-2', SHARDS['shard-2']);
     });
     const all = await account('all', 'mh.shard-restart', results);
