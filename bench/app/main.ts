@@ -33,10 +33,11 @@ import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { BIN, Child, emitResult, freeTcpPort, isQuick, median, pollUntil, ROOT, runBench, sleep } from '../lib/common.mjs';
 import { StatsdSystem } from '../lib/systems.mjs';
+import { mulberry32 } from '../lib/values.mjs';
 import { counterTotal, readRows } from '../../test/helpers/jsonl.js';
 import { PrometheusPeer } from '../../test/helpers/peers/prometheus.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
-import { pinService, processesCpuNs, threadCpuNs, type Pinning, type ThreadCpuNs } from './cpu.js';
+import { cpuBusyMs, pinService, processesCpuNs, threadCpuNs, type Pinning, type ThreadCpuNs } from './cpu.js';
 import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrumentations.js';
 
 const quick = isQuick();
@@ -46,20 +47,24 @@ const CONFIG = {
   // Sets of service processes (one per variant each), one after the other: a process's own luck
   // (heap layout, JIT) is sampled this many times.
   sets: quick ? 1 : 3,
-  // Cycles per set: each cycle measures every variant once, in an order shuffled per cycle.
-  cycles: 5,
+  // Cycles per set: each cycle measures every variant once, in an order shuffled per cycle, so
+  // every window has (a)'s within a few windows. Every variant is paused about as long between
+  // its windows: a first design that put an (a) window beside every other window kept (a)
+  // paused 2 s and the rest 20 s, and the identical (a′) came out 55 % dearer in CPU.
+  cycles: quick ? 5 : 8,
   // Cycles run first and not measured: the JIT and the heap settle (after the 10,000-request walk
   // alone, a window's compiler and GC threads still took up to half of its CPU).
   warmupCycles: 1,
   fixedRate: 2000,
-  // One fixed-rate window: 2 s, a whole number of the 1 s export, scrape and statsd flush
-  // intervals, so every window holds the same number of them whatever their phase.
-  fixedRequests: quick ? 2000 : 4000,
+  // One fixed-rate window: 1 s, a whole number of the 1 s export, scrape and statsd flush
+  // intervals, so every window holds the same number of them whatever their phase. Short,
+  // so that (a)'s windows are close in time; the many pairs make up for each one's noise.
+  fixedRequests: 2000,
   // Saturation windows are sized in time: the first sends this many requests, later ones
   // about saturationSeconds' worth at the rate the variant reached before (within these bounds).
-  saturationRequests: quick ? 8000 : 15_000,
-  saturationSeconds: quick ? 0.5 : 1,
-  saturationRequestsMin: quick ? 3000 : 5000,
+  saturationRequests: 8000,
+  saturationSeconds: 0.5,
+  saturationRequestsMin: 3000,
   // Walks every user id once before anything is measured, so series creation is not timed as
   // steady state. The quick run too: with half of them, every measured request met a user the
   // fresh service had never seen and paid for a new series in all four libraries.
@@ -123,6 +128,8 @@ interface WindowResult {
   saturationAtMs: number;
   /** How long the service took to settle after SIGCONT, ms. */
   settleMs: number;
+  /** How long it took to go quiet after the saturation run, before the pause, ms. */
+  quietBeforePauseMs: number;
   /** Service CPU (every thread, from the scheduler's ns counters) per request at the fixed rate, µs. */
   cpuUsPerRequest: number;
   /** The same by thread group ({@link threadCpuNs}). */
@@ -144,6 +151,12 @@ interface WindowResult {
    * machine is shared) lowers requests/s but not this.
    */
   saturationPerCpuSecond: number;
+  /**
+   * Over the fixed-rate run, the share of the service's CPU that other processes used (busy
+   * time less the service's own) and that the hypervisor stole: the shared machine's noise,
+   * which pinning cannot keep out (10 ms ticks). Undefined when unpinned.
+   */
+  othersOnServiceCpu?: { busyShare: number; stealShare: number };
   /** Requests autocannon completed in this window (fixed rate and saturation). */
   completed: number;
   errors: number;
@@ -226,13 +239,11 @@ class Service {
   }
 
   /**
-   * Resumes the service and waits until it has done what it owes from its pause: its CPU
-   * has stayed under {@link CONFIG.settleBusyShare} of a core for {@link CONFIG.settleQuietMs}
-   * (and `ready()` says yes); returns how long that took, ms.
+   * Waits until the service's CPU has stayed under {@link CONFIG.settleBusyShare} of a core for
+   * {@link CONFIG.settleQuietMs} (and `ready()` says yes), bounded by settleMaxMs; returns how long that took, ms.
    */
-  async resumeAndSettle(ready: () => boolean = () => true): Promise<number> {
+  async quiet(ready: () => boolean = () => true): Promise<number> {
     const startedAt = performance.now();
-    this.resume();
     const total = (t: ThreadCpuNs) => t.main + t.zmq + t.other;
     let quietFrom = startedAt;
     let lastNs = total(this.cpuNs());
@@ -247,6 +258,12 @@ class Service {
       return now - quietFrom >= CONFIG.settleQuietMs && ready();
     }, CONFIG.settleMaxMs, 20);
     return performance.now() - startedAt;
+  }
+
+  /** Resumes the service and waits until it has done what it owes from its pause ({@link quiet}); returns how long that took, ms. */
+  resumeAndSettle(ready?: () => boolean): Promise<number> {
+    this.resume();
+    return this.quiet(ready);
   }
 
   /** Resumes (a stopped process would hold SIGTERM pending) and stops it; its last output lines stay readable. */
@@ -389,18 +406,6 @@ class Peers {
   }
 }
 
-/** A seeded PRNG (mulberry32): the same seed gives the same shuffles. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** A shuffled copy of `xs` (Fisher–Yates). */
 function shuffled<T>(xs: readonly T[], random: () => number): T[] {
   const out = [...xs];
@@ -431,6 +436,7 @@ interface SetOutcome {
  */
 async function runSet(peers: Peers, pinning: Pinning, load: LoadServer, set: number, random: () => number, runStartedAt: number): Promise<SetOutcome> {
   const services = new Map<Variant, Service>();
+  const serviceCpu = pinning.unpinned ? undefined : Number(pinning.serviceCpus);
   try {
     // Zibrato's file and statsd keep totals over the whole run: what this set counts is what they add from here.
     const before: Partial<Record<Variant, number>> = {};
@@ -466,9 +472,11 @@ async function runSet(peers: Peers, pinning: Pinning, load: LoadServer, set: num
         const f0 = performance.now();
         const t0 = s.cpuNs();
         const p0 = peers.cpuNs();
+        const b0 = serviceCpu === undefined ? undefined : cpuBusyMs(serviceCpu);
         const fixed = await load.run(s.base, { rate: CONFIG.fixedRate, amount: CONFIG.fixedRequests, connections: CONFIG.connections, pools: cycle > 0 ? [v, `${v}#${set}`] : [] });
         const t1 = s.cpuNs();
         const p1 = peers.cpuNs();
+        const b1 = serviceCpu === undefined ? undefined : cpuBusyMs(serviceCpu);
         const f1 = performance.now();
         const prev = lastSaturationRps[v];
         const amount = prev ? Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, prev * CONFIG.saturationSeconds))) : CONFIG.saturationRequests;
@@ -477,6 +485,10 @@ async function runSet(peers: Peers, pinning: Pinning, load: LoadServer, set: num
         const sat = await load.run(s.base, { rate: 0, amount, connections: CONFIG.saturationConnections });
         const u1 = s.cpuNs();
         const s1 = performance.now();
+        // What the saturation run left to do (a major GC it brought on, a flush) is done before the
+        // pause: paused mid-way, it landed in the variant's next fixed-rate window, which then took
+        // up to three times the CPU of the others.
+        const quietMs = await s.quiet();
         s.pause();
         lastSaturationRps[v] = sat.rps;
         completed[v] += fixed.completed + sat.completed;
@@ -495,6 +507,7 @@ async function runSet(peers: Peers, pinning: Pinning, load: LoadServer, set: num
           fixedAtMs: (f0 + f1) / 2 - runStartedAt,
           saturationAtMs: (s0 + s1) / 2 - runStartedAt,
           settleMs,
+          quietBeforePauseMs: quietMs,
           cpuUsPerRequest: perRequest('main') + perRequest('zmq') + perRequest('other'),
           threadCpuUsPerRequest: { main: perRequest('main'), zmq: perRequest('zmq'), other: perRequest('other') },
           peerCpuUsPerRequest: Object.fromEntries(PEER_GROUPS.map((g) => [g, (p1[g] - p0[g]) / 1000 / fixed.completed])) as Record<PeerGroup, number>,
@@ -503,6 +516,10 @@ async function runSet(peers: Peers, pinning: Pinning, load: LoadServer, set: num
           latencyMs: fixed.latencyMs,
           saturationRps: sat.rps,
           saturationPerCpuSecond: satCpuNs > 0 ? sat.completed / (satCpuNs / 1e9) : NaN,
+          othersOnServiceCpu:
+            b0 && b1
+              ? { busyShare: Math.max(0, (b1.busyMs - b0.busyMs - (t1.main + t1.zmq + t1.other - t0.main - t0.zmq - t0.other) / 1e6) / (f1 - f0)), stealShare: (b1.stealMs - b0.stealMs) / (f1 - f0) }
+              : undefined,
           completed: fixed.completed + sat.completed,
           errors: fixed.errors + fixed.non2xx + sat.errors + sat.non2xx,
         };
@@ -510,7 +527,7 @@ async function runSet(peers: Peers, pinning: Pinning, load: LoadServer, set: num
         const th = w.threadCpuUsPerRequest;
         const pc = w.peerCpuUsPerRequest;
         process.stdout.write(
-          `set ${set} cycle ${cycle}.${position + 1} ${v}: settled in ${settleMs.toFixed(0)} ms; ${w.cpuUsPerRequest.toFixed(1)} µs CPU/request (main ${th.main.toFixed(1)}, zmq I/O ${th.zmq.toFixed(1)}, other threads ${th.other.toFixed(1)}; peers: zibrato ${pc.zibrato.toFixed(1)}, prometheus ${pc.prom.toFixed(1)}, otlp ${pc.otel.toFixed(1)}, statsd ${pc.hotshots.toFixed(1)}), p50 ${w.latencyMs.p50.toFixed(3)} ms, p99 ${w.latencyMs.p99.toFixed(3)} ms, saturation ${Math.round(w.saturationRps)}/s (${Math.round(w.saturationPerCpuSecond)} per CPU-second)\n`,
+          `set ${set} cycle ${cycle}.${position + 1} ${v}: settled in ${settleMs.toFixed(0)} ms (quiet before the pause in ${quietMs.toFixed(0)} ms); ${w.cpuUsPerRequest.toFixed(1)} µs CPU/request (main ${th.main.toFixed(1)}, zmq I/O ${th.zmq.toFixed(1)}, other threads ${th.other.toFixed(1)}; peers: zibrato ${pc.zibrato.toFixed(1)}, prometheus ${pc.prom.toFixed(1)}, otlp ${pc.otel.toFixed(1)}, statsd ${pc.hotshots.toFixed(1)}), p50 ${w.latencyMs.p50.toFixed(3)} ms, p99 ${w.latencyMs.p99.toFixed(3)} ms, saturation ${Math.round(w.saturationRps)}/s (${Math.round(w.saturationPerCpuSecond)} per CPU-second)\n`,
         );
       }
     }
@@ -685,7 +702,8 @@ async function main(): Promise<void> {
   const load = new LoadServer();
   try {
     await peers.start();
-    const random = seededRandom(CONFIG.seed);
+    // Seeded: the same seed gives the same shuffles.
+    const random = mulberry32(CONFIG.seed) as () => number;
     const runStartedAt = performance.now();
     const sets: SetOutcome[] = [];
     for (let set = 1; set <= CONFIG.sets; set++) sets.push(await runSet(peers, pinning, load, set, random, runStartedAt));
@@ -714,6 +732,8 @@ async function main(): Promise<void> {
           fixedRps: median(ws.map((w) => w.fixedRps)),
           settleMs: median(ws.map((w) => w.settleMs)),
           settleMsMax: Math.max(...ws.map((w) => w.settleMs)),
+          quietBeforePauseMs: median(ws.map((w) => w.quietBeforePauseMs)),
+          othersOnServiceCpuShare: median(ws.flatMap((w) => (w.othersOnServiceCpu ? [w.othersOnServiceCpu.busyShare] : []))),
           threadCpuUsPerRequest: {
             main: median(ws.map((w) => w.threadCpuUsPerRequest.main)),
             zmq: median(ws.map((w) => w.threadCpuUsPerRequest.zmq)),
@@ -768,7 +788,12 @@ async function main(): Promise<void> {
         ];
       }),
     );
-    emitResult({ config: CONFIG, pinning, variants, profile, clientCost, orders: sets.map((s) => s.orders), seconds: (Date.now() - startedAt) / 1000 });
+    // What other processes took of the service's CPU over all the fixed-rate windows: the noise the design must cancel.
+    const others = Object.values(windows).flat().flatMap((w) => (w.othersOnServiceCpu ? [w.othersOnServiceCpu] : []));
+    const machineNoise = others.length
+      ? { othersBusyShareMedian: median(others.map((o) => o.busyShare)), othersBusyShareMax: Math.max(...others.map((o) => o.busyShare)), stealShareMedian: median(others.map((o) => o.stealShare)), windows: others.length }
+      : undefined;
+    emitResult({ config: CONFIG, pinning, variants, machineNoise, profile, clientCost, orders: sets.map((s) => s.orders), seconds: (Date.now() - startedAt) / 1000 });
   } finally {
     await load.stop();
     await peers.stop();
