@@ -140,6 +140,14 @@ test('the noise floor says whether (a′) and (a) disagree between sets of proce
   assert.match(text, /a process brings an offset of its own/);
 });
 
+test('the headline says when the saturation windows left the service idle part of the time', () => {
+  const r = results(0.005);
+  for (const x of Object.values(r.variants)) Object.assign(x.median, { saturationPerCpuSecond: x.median.saturationRps / 0.3 });
+  assert.match(renderAppHeadline(r, out).join('\n') as string, /on CPU \(a\) 30\.0 %.*Well under 100 %/);
+  for (const x of Object.values(r.variants)) Object.assign(x.median, { saturationPerCpuSecond: x.median.saturationRps / 0.97 });
+  assert.match(renderAppHeadline(r, out).join('\n') as string, /Close to 100 %: the service's CPU was the bottleneck/);
+});
+
 test('what a request pays adds the CPU a system moves out of the service to what it adds in it', () => {
   const r = results(0.005);
   const variants = r.variants as unknown as Record<string, Record<string, unknown>>;
