@@ -140,10 +140,12 @@ test('the noise floor says whether (a′) and (a) disagree between sets of proce
   assert.match(text, /a process brings an offset of its own/);
 });
 
-test('the headline says when the saturation windows left the service idle part of the time', () => {
+test('the headline says when the saturation windows left the service idle part of the time, and gives no throughput verdict then', () => {
   const r = results(0.005);
   for (const x of Object.values(r.variants)) Object.assign(x.median, { saturationPerCpuSecond: x.median.saturationRps / 0.3 });
-  assert.match(renderAppHeadline(r, out).join('\n') as string, /on CPU \(a\) 30\.0 %.*Well under 100 %/);
+  const idle = renderAppHeadline(r, out).join('\n') as string;
+  assert.match(idle, /on CPU \(a\) 30\.0 %.*Well under 100 %/);
+  assert.match(idle, /≤ 1 % throughput lost at saturation \| \+0\.5 % \(noise floor 0\.5 %\) \| \*\*not resolvable here\*\*: \(a\)'s service was on CPU 30\.0 %/, 'requests/s of an unsaturated service is no verdict');
   for (const x of Object.values(r.variants)) Object.assign(x.median, { saturationPerCpuSecond: x.median.saturationRps / 0.97 });
   assert.match(renderAppHeadline(r, out).join('\n') as string, /Close to 100 %: the service's CPU was the bottleneck/);
 });
