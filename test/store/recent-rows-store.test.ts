@@ -1,0 +1,112 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MetricStore } from '../../src/store/store.ts';
+import type { MetricPoint } from '../../src/sinks/sink.ts';
+import { batch, tempStoreDir } from '../helpers/store.ts';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+const RETENTION = { raw: 2 * DAY, m1: 30 * DAY, h1: 365 * DAY };
+/** An hour boundary a few hours back, so one-minute flushes land on whole minutes. */
+const BASE = Math.floor(Date.now() / HOUR) * HOUR - 6 * HOUR;
+
+const stores: MetricStore[] = [];
+after(async () => {
+  for (const s of stores) await s.close();
+});
+
+async function open(dir: string, options: Partial<Parameters<typeof MetricStore.open>[0]> = {}): Promise<MetricStore> {
+  const store = await MetricStore.open({ dir, retentionMs: RETENTION, rollupGraceMs: 0, ...options });
+  stores.push(store);
+  return store;
+}
+
+async function close(store: MetricStore): Promise<void> {
+  stores.splice(stores.indexOf(store), 1);
+  await store.close();
+}
+
+const gauge = (host: string, value: number): MetricPoint => ({ type: 'gauge', name: 'g', source: host, tags: {}, value });
+const oneMinute = (minute: number, points: MetricPoint[]) => batch(BASE + (minute + 1) * MINUTE, MINUTE, points);
+const lastPerMinute = async (store: MetricStore, host: string, minutes: number): Promise<(number | null)[]> =>
+  (await store.query({ name: 'g', source: host, stat: 'last', tags: [], fromMs: BASE, toMs: BASE + minutes * MINUTE, stepMs: MINUTE, top: 20 })).series[0]!.points.map(([, v]) => v);
+
+/** Counts the statements the store sends to DuckDB on its query connections while `fn` runs. */
+async function duckDbReads(store: MetricStore, fn: () => Promise<unknown>): Promise<number> {
+  const connections = ['reader', 'recentReader'].map((k) => (store as unknown as Record<string, { run: (...a: unknown[]) => Promise<unknown> }>)[k]!);
+  let reads = 0;
+  const originals = connections.map((c) => c.run);
+  connections.forEach((c, i) => {
+    c.run = (...a: unknown[]) => {
+      reads++;
+      return originals[i]!.apply(c, a);
+    };
+  });
+  try {
+    await fn();
+  } finally {
+    connections.forEach((c, i) => (c.run = originals[i]!));
+  }
+  return reads;
+}
+
+test("a series' first query over rows written since the store opened is answered from memory, without reading DuckDB", async () => {
+  const store = await open(tempStoreDir('recent-first'), { now: () => BASE + 31 * MINUTE });
+  for (let m = 0; m < 30; m++) await store.write(oneMinute(m, [gauge('a', m), gauge('b', -m)]));
+  await store.maintain();
+  let values: (number | null)[] = [];
+  assert.equal(await duckDbReads(store, async () => (values = await lastPerMinute(store, 'a', 30))), 0);
+  assert.deepEqual(values, Array.from({ length: 30 }, (_, m) => m));
+});
+
+test('a query across a restart answers the rows written before it (from DuckDB) and after it (from memory), each once', async () => {
+  const dir = tempStoreDir('recent-restart');
+  const now = () => BASE + 41 * MINUTE;
+  const first = await open(dir, { now });
+  for (let m = 0; m < 20; m++) await first.write(oneMinute(m, [gauge('a', m)]));
+  await first.maintain();
+  await close(first);
+  const store = await open(dir, { now });
+  for (let m = 20; m < 40; m++) await store.write(oneMinute(m, [gauge('a', m)]));
+  await store.maintain();
+  const expected = Array.from({ length: 40 }, (_, m) => m);
+  assert.deepEqual(await lastPerMinute(store, 'a', 40), expected);
+  // Its repeat (rows below the watermark now cached too) answers the same.
+  assert.deepEqual(await lastPerMinute(store, 'a', 40), expected);
+});
+
+test('a minute re-rolled from raw rows that arrived late answers its new value, not the one kept in memory before', async () => {
+  let nowMs = BASE + 5 * MINUTE;
+  const store = await open(tempStoreDir('recent-reroll'), { now: () => nowMs });
+  const counter = (value: number): MetricPoint => ({ type: 'counter', name: 'c', source: '', tags: {}, value, rate: value / 10 });
+  for (let m = 0; m < 5; m++) await store.write(batch(BASE + m * MINUTE + 10_000, 10_000, [counter(1)]));
+  await store.maintain();
+  const sums = async () => (await store.query({ name: 'c', stat: 'sum', tags: [], fromMs: BASE, toMs: BASE + 5 * MINUTE, stepMs: MINUTE, top: 20 })).series[0]!.points.map(([, v]) => v);
+  assert.deepEqual(await sums(), [1, 1, 1, 1, 1]);
+  // Minute 2's second interval arrives after its minute was rolled up.
+  nowMs += MINUTE;
+  await store.write(batch(BASE + 2 * MINUTE + 20_000, 10_000, [counter(5)]));
+  await store.maintain();
+  assert.equal(store.late.rerolled, 1);
+  assert.deepEqual(await sums(), [1, 1, 6, 1, 1]);
+});
+
+test('rows deleted by 1-minute retention leave memory too, and queries answer what the table holds', async () => {
+  let nowMs = BASE + 3 * HOUR;
+  const retentionMs = { raw: HOUR, m1: 2 * HOUR, h1: 365 * DAY };
+  const [kept, none] = await Promise.all([open(tempStoreDir('recent-retention'), { now: () => nowMs, retentionMs }), open(tempStoreDir('recent-retention-none'), { now: () => nowMs, retentionMs, recentMaxNumbers: 0 })]);
+  for (let m = 0; m < 170; m++) for (const s of [kept, none]) await s.write(oneMinute(m, [gauge('a', m)]));
+  const numbersBefore = (kept as unknown as { recent: { numbers: number } }).recent.numbers;
+  nowMs += 2 * HOUR;
+  for (const s of [kept, none]) await s.maintain();
+  assert.ok((kept as unknown as { recent: { numbers: number } }).recent.numbers < numbersBefore, 'rows past retention are dropped from memory');
+  for (const [fromMs, stepMs] of [
+    [BASE, HOUR],
+    [BASE + 2 * HOUR, MINUTE],
+    [BASE + 2 * HOUR + 30 * MINUTE, MINUTE],
+  ] as const) {
+    const spec = { name: 'g', stat: 'last', tags: [], fromMs, toMs: BASE + 3 * HOUR, stepMs, top: 20 };
+    assert.deepEqual(await kept.query(spec), await none.query(spec), JSON.stringify(spec));
+  }
+});

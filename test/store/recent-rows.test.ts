@@ -1,0 +1,80 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { RecentRows, VALUE_COLUMNS } from '../../src/store/recent-rows.ts';
+
+const MINUTE = 60_000;
+
+/** What a series' kept rows must be: every row added at or after `from`, by time, rows of equal time in the order added. */
+type Row = { id: number; t: number; values: number[] };
+
+const rowArb = fc.record({
+  id: fc.integer({ min: 1, max: 3 }),
+  t: fc.integer({ min: 0, max: 40 }).map((m) => m * MINUTE),
+  // NaN stands for NULL: a column appears with its first value and is NaN before it.
+  values: fc.array(fc.oneof(fc.constant(NaN), fc.integer({ min: -50, max: 50 })), { minLength: 5, maxLength: 5 }),
+});
+
+const opArb = fc.oneof(
+  { weight: 8, arbitrary: rowArb.map((row) => ({ kind: 'add' as const, row })) },
+  { weight: 1, arbitrary: fc.integer({ min: 0, max: 45 }).map((m) => ({ kind: 'trim' as const, before: m * MINUTE })) },
+);
+
+test('rows kept in memory are every row added since the last trim, per series in time order, and the count of numbers kept stays exact and within the budget', () => {
+  fc.assert(
+    fc.property(fc.array(opArb, { maxLength: 80 }), fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 10 }).map((m) => m * MINUTE), (ops, budget, from0) => {
+      const kept = new RecentRows(budget, from0);
+      let model: Row[] = [];
+      for (const op of ops) {
+        if (op.kind === 'add') {
+          kept.add(op.row.id, op.row.t, op.row.values, 0);
+          if (op.row.t >= kept.from) model.push(op.row);
+          kept.fit();
+        } else kept.trim(op.before);
+        model = model.filter((r) => r.t >= kept.from);
+        assert.ok(kept.numbers <= budget, `${kept.numbers} numbers kept, budget ${budget}`);
+      }
+      let numbers = 0;
+      for (const id of [1, 2, 3]) {
+        const expected = model.filter((r) => r.id === id).sort((a, b) => a.t - b.t);
+        const e = kept.of(id);
+        if (expected.length === 0) {
+          assert.equal(e, undefined);
+          continue;
+        }
+        assert.ok(e);
+        assert.deepEqual(e.t, expected.map((r) => r.t));
+        numbers += e.t.length;
+        VALUE_COLUMNS.forEach((name, k) => {
+          const col = expected.map((r) => r.values[k]!);
+          // A column is dropped only with its series: one that once had a value stays, NaN where rows had none.
+          if (e[name] === undefined) assert.ok(col.every(Number.isNaN), `${name} of series ${id} missing`);
+          else {
+            assert.deepEqual(e[name], col);
+            numbers += col.length;
+          }
+        });
+      }
+      assert.equal(kept.numbers, numbers);
+    }),
+    { numRuns: 300 },
+  );
+});
+
+test('a series marked stale is read from memory only from the end of its stale minute, until the kept rows start past it', () => {
+  const kept = new RecentRows(1000, 0);
+  for (let m = 0; m < 10; m++) kept.add(1, m * MINUTE, [NaN, NaN, NaN, NaN, m], 0);
+  kept.markStale([1], 6 * MINUTE);
+  assert.equal(kept.fromFor([1]), 6 * MINUTE);
+  assert.equal(kept.fromFor([2]), 0, 'other series are not affected');
+  assert.equal(kept.fromFor([2, 1]), 6 * MINUTE, 'a query of both reads memory only where both are right');
+  kept.trim(7 * MINUTE);
+  assert.equal(kept.fromFor([1]), 7 * MINUTE);
+});
+
+test('with a budget of 0 nothing is kept and no series is ever read from memory', () => {
+  const kept = new RecentRows(0, 0);
+  kept.add(1, MINUTE, [1, NaN, NaN, NaN, 1], 0);
+  assert.equal(kept.of(1), undefined);
+  assert.equal(kept.fromFor([1]), Infinity);
+});
