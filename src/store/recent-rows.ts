@@ -50,8 +50,8 @@ export function lowerBound(times: number[], t: number): number {
  * until {@link from} passes that time.
  */
 export class RecentRows {
-  private readonly rows = new Map<number, SeriesRows>();
-  /** Rows kept per minute, to find the oldest minutes when trimming. */
+  private readonly rows = new Map<number, KeptRows>();
+  /** Rows kept per minute (minutes since the epoch), to find the oldest minutes when trimming. */
   private readonly rowsPerMinute = new Map<number, number>();
   /** Per series, the time before which its rows here may be wrong (see markStale). */
   private readonly staleUntil = new Map<number, number>();
@@ -102,29 +102,35 @@ export class RecentRows {
   add(id: number, t: number, values: ArrayLike<number>, at: number): void {
     if (t < this.from) return;
     let e = this.rows.get(id);
-    if (!e) this.rows.set(id, (e = { t: [] }));
+    if (!e) this.rows.set(id, (e = new KeptRows()));
     const n = e.t.length;
     // A late row (out of time order) goes to its place, after rows of equal time; rows mostly come in order and are pushed.
     const i = n === 0 || e.t[n - 1]! <= t ? n : upperBound(e.t, t);
-    let kept = 1;
-    for (let k = 0; k < VALUE_COLUMNS.length; k++) {
-      const v = values[at + k]!;
-      const name = VALUE_COLUMNS[k]!;
-      let col = e[name];
-      if (col === undefined) {
-        if (Number.isNaN(v)) continue;
-        e[name] = col = new Array<number>(n).fill(NaN);
-        this.numbersKept += n;
-      }
-      if (i === n) col.push(v);
-      else col.splice(i, 0, v);
-      kept++;
-    }
+    // Each column by its name, not through a loop over names: a keyed access per value cost ~4× as much on every one-minute flush.
+    e.sum = this.put(e.sum, values[at]!, n, i);
+    e.count = this.put(e.count, values[at + 1]!, n, i);
+    e.min = this.put(e.min, values[at + 2]!, n, i);
+    e.max = this.put(e.max, values[at + 3]!, n, i);
+    e.last = this.put(e.last, values[at + 4]!, n, i);
     if (i === n) e.t.push(t);
     else e.t.splice(i, 0, t);
-    this.numbersKept += kept;
-    const minute = Math.floor(t / MINUTE_MS) * MINUTE_MS;
+    this.numbersKept++;
+    // Minutes since the epoch, a small integer: a cheaper key than the time itself.
+    const minute = Math.floor(t / MINUTE_MS);
     this.rowsPerMinute.set(minute, (this.rowsPerMinute.get(minute) ?? 0) + 1);
+  }
+
+  /** A column with `v` inserted at `i` of `n` rows; undefined while the column has only NULLs. */
+  private put(col: number[] | undefined, v: number, n: number, i: number): number[] | undefined {
+    if (col === undefined) {
+      if (Number.isNaN(v)) return undefined;
+      col = new Array<number>(n).fill(NaN);
+      this.numbersKept += n;
+    }
+    if (i === n) col.push(v);
+    else col.splice(i, 0, v);
+    this.numbersKept++;
+    return col;
   }
 
   /** Keeps rows read back from the table (columns as {@link add} takes them, per row). */
@@ -154,11 +160,11 @@ export class RecentRows {
     for (const m of minutes) {
       if (left <= target) break;
       left -= this.rowsPerMinute.get(m)! * perRow;
-      cut = m + MINUTE_MS;
+      cut = (m + 1) * MINUTE_MS;
     }
     this.trim(cut);
     // The estimate fell short (this series' rows are wider than the average): a minute more at a time.
-    while (this.numbersKept > this.maxNumbers && this.rowsPerMinute.size > 0) this.trim(Math.min(...this.rowsPerMinute.keys()) + MINUTE_MS);
+    while (this.numbersKept > this.maxNumbers && this.rowsPerMinute.size > 0) this.trim((Math.min(...this.rowsPerMinute.keys()) + 1) * MINUTE_MS);
   }
 
   /** Forgets every row before `before` (retention, the budget); rows from then on are all still here. */
@@ -177,9 +183,19 @@ export class RecentRows {
       e.t.splice(0, k);
       for (const name of VALUE_COLUMNS) e[name]?.splice(0, k);
     }
-    for (const m of this.rowsPerMinute.keys()) if (m + MINUTE_MS <= before) this.rowsPerMinute.delete(m);
+    for (const m of this.rowsPerMinute.keys()) if ((m + 1) * MINUTE_MS <= before) this.rowsPerMinute.delete(m);
     for (const [id, until] of this.staleUntil) if (until <= before) this.staleUntil.delete(id);
   }
+}
+
+/** One series' rows; every column declared up front, so that all entries share one shape. */
+class KeptRows implements SeriesRows {
+  t: number[] = [];
+  sum: number[] | undefined = undefined;
+  count: number[] | undefined = undefined;
+  min: number[] | undefined = undefined;
+  max: number[] | undefined = undefined;
+  last: number[] | undefined = undefined;
 }
 
 function numbersPerRow(e: SeriesRows): number {
