@@ -51,7 +51,7 @@ export function lowerBound(times: number[], t: number): number {
  */
 export class RecentRows {
   private readonly rows = new Map<number, KeptRows>();
-  /** Rows kept per minute (minutes since the epoch), to find the oldest minutes when trimming. */
+  /** Rows kept per minute (minutes since the epoch, a small integer: a cheaper key than the time), to find the oldest minutes when trimming. */
   private readonly rowsPerMinute = new Map<number, number>();
   /** Per series, the time before which its rows here may be wrong (see markStale). */
   private readonly staleUntil = new Map<number, number>();
@@ -101,6 +101,21 @@ export class RecentRows {
    */
   add(id: number, t: number, values: ArrayLike<number>, at: number): void {
     if (t < this.from) return;
+    this.addRow(id, t, values, at);
+    const minute = Math.floor(t / MINUTE_MS);
+    this.rowsPerMinute.set(minute, (this.rowsPerMinute.get(minute) ?? 0) + 1);
+  }
+
+  /** Keeps one flush's rows, all at `t` (`values` of row `i` from `i * 5`), and fits the budget. */
+  addFlush(ids: readonly number[], t: number, values: ArrayLike<number>): void {
+    if (t < this.from) return;
+    for (let i = 0; i < ids.length; i++) this.addRow(ids[i]!, t, values, i * VALUE_COLUMNS.length);
+    const minute = Math.floor(t / MINUTE_MS);
+    this.rowsPerMinute.set(minute, (this.rowsPerMinute.get(minute) ?? 0) + ids.length);
+    this.fit();
+  }
+
+  private addRow(id: number, t: number, values: ArrayLike<number>, at: number): void {
     let e = this.rows.get(id);
     if (!e) this.rows.set(id, (e = new KeptRows()));
     const n = e.t.length;
@@ -115,9 +130,6 @@ export class RecentRows {
     if (i === n) e.t.push(t);
     else e.t.splice(i, 0, t);
     this.numbersKept++;
-    // Minutes since the epoch, a small integer: a cheaper key than the time itself.
-    const minute = Math.floor(t / MINUTE_MS);
-    this.rowsPerMinute.set(minute, (this.rowsPerMinute.get(minute) ?? 0) + 1);
   }
 
   /** A column with `v` inserted at `i` of `n` rows; undefined while the column has only NULLs. */

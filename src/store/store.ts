@@ -449,10 +449,7 @@ export class MetricStore {
       }
       appender.closeSync();
       appender = undefined;
-      if (kept) {
-        for (let i = 0; i < kept.ids.length; i++) this.recent.add(kept.ids[i]!, t, kept.values, i * VALUE_COLUMNS.length);
-        this.recent.fit();
-      }
+      if (kept) this.recent.addFlush(kept.ids, t, kept.values);
       // A one-minute flush for a time already rolled up lands below the watermark, where cached rows are taken as complete.
       if (direct && t < this.watermark.m1 && this.rowCache.size > 0) this.forgetCachedRows();
     } catch (err) {
