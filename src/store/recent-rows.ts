@@ -56,6 +56,7 @@ export class RecentRows {
   /** Per series, the time before which its rows here may be wrong (see markStale). */
   private readonly staleUntil = new Map<number, number>();
   private numbersKept = 0;
+  private changesBelow = 0;
 
   /**
    * @param maxNumbers Budget: times and values kept, all series together (0: keep nothing).
@@ -100,7 +101,10 @@ export class RecentRows {
    * {@link fit} after a batch.
    */
   add(id: number, t: number, values: ArrayLike<number>, at: number): void {
-    if (t < this.from) return;
+    if (t < this.from) {
+      this.changesBelow++;
+      return;
+    }
     this.addRow(id, t, values, at);
     const minute = Math.floor(t / MINUTE_MS);
     this.rowsPerMinute.set(minute, (this.rowsPerMinute.get(minute) ?? 0) + 1);
@@ -108,7 +112,10 @@ export class RecentRows {
 
   /** Keeps one flush's rows, all at `t` (`values` of row `i` from `i * 5`), and fits the budget. */
   addFlush(ids: readonly number[], t: number, values: ArrayLike<number>): void {
-    if (t < this.from) return;
+    if (t < this.from) {
+      this.changesBelow++;
+      return;
+    }
     for (let i = 0; i < ids.length; i++) this.addRow(ids[i]!, t, values, i * VALUE_COLUMNS.length);
     const minute = Math.floor(t / MINUTE_MS);
     this.rowsPerMinute.set(minute, (this.rowsPerMinute.get(minute) ?? 0) + ids.length);
@@ -145,6 +152,55 @@ export class RecentRows {
     return col;
   }
 
+  /**
+   * Counts a change to the table below {@link from} (a late row written
+   * there, a minute re-rolled there): rows read back from before it may be
+   * out of date (see {@link prepend}).
+   */
+  changedBelow(): void {
+    this.changesBelow++;
+  }
+
+  /** Changes below {@link from} so far and where it is: a read of older rows started now is current if both are the same when it ends. */
+  get readStamp(): { changes: number; from: number } {
+    return { changes: this.changesBelow, from: this.from };
+  }
+
+  /**
+   * Puts rows read back from the table before the kept ones, and moves
+   * {@link from} down to `newFrom`: every row of [newFrom, from) as they
+   * were when the read started (`stamp`, from {@link readStamp}), per row
+   * series_id, t, then sum, count, min, max, last (NaN for NULL), in any
+   * order. False, and nothing kept, when the table changed below
+   * {@link from} meanwhile or the rows would not fit the budget.
+   */
+  prepend(stamp: { changes: number; from: number }, newFrom: number, ids: readonly number[], times: readonly number[], columns: readonly (readonly number[])[]): boolean {
+    if (stamp.changes !== this.changesBelow || stamp.from !== this.from || newFrom >= this.from) return false;
+    const older = new RecentRows(Infinity, newFrom);
+    older.addColumns(ids, times, columns);
+    if (this.numbersKept + older.numbersKept > this.maxNumbers) return false;
+    for (const [id, o] of older.rows) {
+      const e = this.rows.get(id);
+      if (!e) {
+        this.rows.set(id, o);
+        continue;
+      }
+      for (const name of VALUE_COLUMNS) {
+        const before = o[name];
+        const after = e[name];
+        if (before === undefined && after === undefined) continue;
+        e[name] = (before ?? new Array<number>(o.t.length).fill(NaN)).concat(after ?? new Array<number>(e.t.length).fill(NaN));
+        if (before === undefined) this.numbersKept += o.t.length;
+        if (after === undefined) this.numbersKept += e.t.length;
+      }
+      e.t = o.t.concat(e.t);
+    }
+    this.numbersKept += older.numbersKept;
+    for (const [m, n] of older.rowsPerMinute) this.rowsPerMinute.set(m, (this.rowsPerMinute.get(m) ?? 0) + n);
+    this.from = newFrom;
+    return true;
+  }
+
   /** Keeps rows read back from the table (columns as {@link add} takes them, per row). */
   addColumns(ids: readonly number[], times: readonly number[], columns: readonly (readonly number[])[]): void {
     const values = new Float64Array(VALUE_COLUMNS.length);
@@ -156,7 +212,10 @@ export class RecentRows {
 
   /** The rows of `ids` before `until` may differ from the table's: they are read from DuckDB instead until {@link from} passes it. */
   markStale(ids: Iterable<number>, until: number): void {
-    if (until <= this.from) return;
+    if (until <= this.from) {
+      this.changesBelow++;
+      return;
+    }
     for (const id of ids) this.staleUntil.set(id, Math.max(until, this.staleUntil.get(id) ?? 0));
   }
 
@@ -181,7 +240,11 @@ export class RecentRows {
 
   /** Forgets every row before `before` (retention, the budget); rows from then on are all still here. */
   trim(before: number): void {
-    if (before <= this.from) return;
+    if (before <= this.from) {
+      // Rows deleted from the table below what is kept.
+      this.changesBelow++;
+      return;
+    }
     this.from = before;
     for (const [id, e] of this.rows) {
       const k = lowerBound(e.t, before);

@@ -98,6 +98,9 @@ const COMPACT_SERIES_BLOCK = 64;
 
 const HOUR_MS = 3_600_000;
 
+/** How far back before a store opened its points_1m rows are read back into memory (see loadRecent): a day's chart and an hour to spare. */
+const RECENT_LOAD_MS = 25 * HOUR_MS;
+
 /**
  * A stopped store whose file is at least this much free blocks is rewritten
  * into a fresh file (see reclaimFreeBlocks). Each compaction frees the blocks
@@ -302,6 +305,9 @@ export class MetricStore {
   private rowCacheGeneration = 0;
   /** Every series' newest points_1m rows, kept as they are written (see RecentRows); set up by init, past the rows already stored. */
   private recent = new RecentRows(0, Infinity);
+  /** Reading the rows stored before this opening back into {@link recent} (see loadRecent). */
+  private loadingRecent: Promise<void> | undefined;
+  private closing = false;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -382,9 +388,29 @@ export class MetricStore {
       if (m.key === 'raw_interval_ms') this.rawIntervalMs = Number(m.value);
       if (m.key === 'compacted_1m') this.compactedUpto = Number(m.value);
     }
-    // Rows stored before this opening are not read back (a day of every series could take seconds): kept from the first row written since.
-    const newest = (await columns(c, `SELECT max(t)::DOUBLE FROM points_1m`, 1))[0]![0];
+    // Kept from the first row written since; rows stored before are read back in the background (see loadRecent).
+    const [[oldest] = [], [newest] = []] = await columns(c, `SELECT min(t)::DOUBLE, max(t)::DOUBLE FROM points_1m`, 2);
     this.recent = new RecentRows(this.options.recentMaxNumbers ?? RECENT_MAX_NUMBERS, Math.max(this.watermark.m1, newest === null || newest === undefined ? 0 : Number(newest) + 1));
+    if (oldest !== null && oldest !== undefined) this.loadingRecent = this.loadRecent(Number(oldest)).catch(() => undefined);
+  }
+
+  /**
+   * Reads the newest points_1m rows stored before this opening back into
+   * memory (see RecentRows), an hour at a time, newest first, in the
+   * background: until then a query reads them from DuckDB. Stops
+   * {@link RECENT_LOAD_MS} back, at the budget, when the store closes, or
+   * when the table changed below the rows kept while an hour was read.
+   */
+  private async loadRecent(oldestRow: number): Promise<void> {
+    const stopAt = Math.max(oldestRow, this.recent.from - RECENT_LOAD_MS);
+    while (!this.closing && this.recent.from > stopAt && Number.isFinite(this.recent.from)) {
+      const upto = this.recent.from;
+      const from = Math.max(stopAt, Math.floor((upto - 1) / HOUR_MS) * HOUR_MS);
+      const stamp = this.recent.readStamp;
+      const cols = await columns(this.recentReader, `SELECT series_id, t::DOUBLE, ${VALUE_COLUMNS.map((k) => `coalesce(${k}, 'NaN'::DOUBLE)`).join(', ')} FROM points_1m WHERE t >= ${from} AND t < ${upto}`, 2 + VALUE_COLUMNS.length);
+      const [sid, t, ...values] = cols as [number[], number[], ...number[][]];
+      if (!this.recent.prepend(stamp, from, sid, t, values)) return;
+    }
   }
 
   /** points_1m rows before this time (a UTC midnight; 0: none yet) are compacted, clustered by series. */
@@ -420,6 +446,7 @@ export class MetricStore {
           ? lateSeriesOf(this.lateMinutes, Math.floor(t / 60_000) * 60_000)
           : undefined;
       // A one-minute flush's rows are kept in memory too (see RecentRows), once DuckDB has them.
+      if (direct && !this.recent.accepts(t)) this.recent.changedBelow();
       const kept = direct && this.recent.accepts(t) ? { ids: new Array<number>(batch.points.length), values: new Float64Array(batch.points.length * VALUE_COLUMNS.length) } : undefined;
       for (let i = 0; i < batch.points.length; i++) {
         const p = batch.points[i]!;
@@ -1085,7 +1112,7 @@ export class MetricStore {
         const [sid, t, ...values] = rolled as [number[], number[], ...number[][]];
         this.recent.addColumns(sid, t, values);
         this.recent.fit();
-      }
+      } else if (name === 'm1') this.recent.changedBelow();
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
       this.rollingTo[name] = this.watermark[name];
@@ -1274,6 +1301,8 @@ export class MetricStore {
    * {@link RECLAIM_FREE_FRACTION}).
    */
   async close(): Promise<void> {
+    this.closing = true;
+    await this.loadingRecent;
     await this.maintaining?.catch(() => undefined);
     await this.persistLastSeen().catch(() => undefined);
     const checkpointed = await this.writer.run('CHECKPOINT').then(
