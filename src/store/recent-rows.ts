@@ -56,7 +56,8 @@ export class RecentRows {
   /** Per series, the time before which its rows here may be wrong (see markStale). */
   private readonly staleUntil = new Map<number, number>();
   private numbersKept = 0;
-  private changesBelow = 0;
+  /** While rows are read back (see beginRead), the ranges of time changed below {@link from} since: [lo, hi). */
+  private changesDuringRead: [number, number][] | undefined;
 
   /**
    * @param maxNumbers Budget: times and values kept, all series together (0: keep nothing).
@@ -102,7 +103,7 @@ export class RecentRows {
    */
   add(id: number, t: number, values: ArrayLike<number>, at: number): void {
     if (t < this.from) {
-      this.changesBelow++;
+      this.changedBelow(t, t + 1);
       return;
     }
     this.addRow(id, t, values, at);
@@ -113,7 +114,7 @@ export class RecentRows {
   /** Keeps one flush's rows, all at `t` (`values` of row `i` from `i * 5`), and fits the budget. */
   addFlush(ids: readonly number[], t: number, values: ArrayLike<number>): void {
     if (t < this.from) {
-      this.changesBelow++;
+      this.changedBelow(t, t + 1);
       return;
     }
     for (let i = 0; i < ids.length; i++) this.addRow(ids[i]!, t, values, i * VALUE_COLUMNS.length);
@@ -153,29 +154,32 @@ export class RecentRows {
   }
 
   /**
-   * Counts a change to the table below {@link from} (a late row written
-   * there, a minute re-rolled there): rows read back from before it may be
-   * out of date (see {@link prepend}).
+   * Notes that the table's rows in [lo, hi) changed below {@link from} (a
+   * late row written there, a minute re-rolled, rows deleted): rows being
+   * read back from there may be out of date (see {@link prepend}).
    */
-  changedBelow(): void {
-    this.changesBelow++;
+  changedBelow(lo: number, hi: number): void {
+    this.changesDuringRead?.push([lo, hi]);
   }
 
-  /** Changes below {@link from} so far and where it is: a read of older rows started now is current if both are the same when it ends. */
-  get readStamp(): { changes: number; from: number } {
-    return { changes: this.changesBelow, from: this.from };
+  /** Starts reading rows before {@link from} back from the table; returns the stamp {@link prepend} checks. One read at a time. */
+  beginRead(): number {
+    this.changesDuringRead = [];
+    return this.from;
   }
 
   /**
    * Puts rows read back from the table before the kept ones, and moves
    * {@link from} down to `newFrom`: every row of [newFrom, from) as they
-   * were when the read started (`stamp`, from {@link readStamp}), per row
+   * were when the read began (`stamp`, from {@link beginRead}), per row
    * series_id, t, then sum, count, min, max, last (NaN for NULL), in any
-   * order. False, and nothing kept, when the table changed below
-   * {@link from} meanwhile or the rows would not fit the budget.
+   * order. False, and nothing kept, when the table changed there
+   * meanwhile, {@link from} moved, or the rows would not fit the budget.
    */
-  prepend(stamp: { changes: number; from: number }, newFrom: number, ids: readonly number[], times: readonly number[], columns: readonly (readonly number[])[]): boolean {
-    if (stamp.changes !== this.changesBelow || stamp.from !== this.from || newFrom >= this.from) return false;
+  prepend(stamp: number, newFrom: number, ids: readonly number[], times: readonly number[], columns: readonly (readonly number[])[]): boolean {
+    const changes = this.changesDuringRead;
+    this.changesDuringRead = undefined;
+    if (stamp !== this.from || newFrom >= this.from || changes === undefined || changes.some(([lo, hi]) => lo < stamp && hi > newFrom)) return false;
     const older = new RecentRows(Infinity, newFrom);
     older.addColumns(ids, times, columns);
     if (this.numbersKept + older.numbersKept > this.maxNumbers) return false;
@@ -213,7 +217,7 @@ export class RecentRows {
   /** The rows of `ids` before `until` may differ from the table's: they are read from DuckDB instead until {@link from} passes it. */
   markStale(ids: Iterable<number>, until: number): void {
     if (until <= this.from) {
-      this.changesBelow++;
+      this.changedBelow(-Infinity, until);
       return;
     }
     for (const id of ids) this.staleUntil.set(id, Math.max(until, this.staleUntil.get(id) ?? 0));
@@ -242,7 +246,7 @@ export class RecentRows {
   trim(before: number): void {
     if (before <= this.from) {
       // Rows deleted from the table below what is kept.
-      this.changesBelow++;
+      this.changedBelow(-Infinity, before);
       return;
     }
     this.from = before;

@@ -79,7 +79,7 @@ test('with a budget of 0 nothing is kept and no series is ever read from memory'
   assert.equal(kept.fromFor([1]), Infinity);
 });
 
-test('rows read back from the table go before the kept ones, each series in time order, and are refused when the table changed below the kept rows during the read', () => {
+test('rows read back from the table go before the kept ones, each series in time order, and are refused when the table changed where they were read from during the read', () => {
   const nan = NaN;
   const fresh = () => {
     const kept = new RecentRows(1000, 10 * MINUTE);
@@ -88,7 +88,7 @@ test('rows read back from the table go before the kept ones, each series in time
   };
   // Read back in table order (not by time), with a column the kept rows do not have.
   const read = [[1, 2, 1], [8 * MINUTE, 9 * MINUTE, 9 * MINUTE], [[nan, 5, nan]], [[nan, nan, nan]], [[nan, nan, nan]], [[nan, nan, 3]], [[8, 2, 9]]] as const;
-  const args = (kept: RecentRows, stamp = kept.readStamp) => [stamp, 8 * MINUTE, read[0], read[1], [read[2][0], read[3][0], read[4][0], read[5][0], read[6][0]]] as const;
+  const args = (kept: RecentRows, stamp = kept.beginRead()) => [stamp, 8 * MINUTE, read[0], read[1], [read[2][0], read[3][0], read[4][0], read[5][0], read[6][0]]] as const;
 
   const kept = fresh();
   assert.equal(kept.prepend(...args(kept)), true);
@@ -97,11 +97,17 @@ test('rows read back from the table go before the kept ones, each series in time
   assert.deepEqual(kept.of(2)?.t, [9 * MINUTE]);
   assert.equal(kept.numbers, 3 + 3 + 3 + 1 + 1 + 1);
 
-  for (const change of [(k: RecentRows) => k.add(1, 9 * MINUTE, [nan, nan, nan, nan, 1], 0), (k: RecentRows) => k.markStale([1], 9 * MINUTE), (k: RecentRows) => k.trim(5 * MINUTE), (k: RecentRows) => k.trim(11 * MINUTE)]) {
+  for (const change of [(k: RecentRows) => k.add(1, 9 * MINUTE, [nan, nan, nan, nan, 1], 0), (k: RecentRows) => k.markStale([1], 9 * MINUTE), (k: RecentRows) => k.trim(9 * MINUTE), (k: RecentRows) => k.trim(11 * MINUTE)]) {
     const k = fresh();
-    const stamp = k.readStamp;
+    const stamp = k.beginRead();
     change(k);
     assert.equal(k.prepend(...args(k, stamp)), false, String(change));
     assert.ok(k.from >= 10 * MINUTE);
   }
+  // A change below the rows read (retention deleting older rows) leaves the read as it is.
+  const k = fresh();
+  const stamp = k.beginRead();
+  k.trim(5 * MINUTE);
+  k.add(1, 7 * MINUTE, [nan, nan, nan, nan, 1], 0);
+  assert.equal(k.prepend(...args(k, stamp)), true);
 });
