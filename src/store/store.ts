@@ -404,11 +404,13 @@ export class MetricStore {
    * Reads the newest points_1m rows stored before this opening back into
    * memory (see RecentRows), an hour at a time, newest first, in the
    * background: until then a query reads them from DuckDB. Stops
-   * {@link RECENT_LOAD_MS} back, at the budget, when the store closes, or
-   * when the table changed in the hour being read meanwhile.
+   * {@link RECENT_LOAD_MS} back or at the sealed days, at the budget, when
+   * the store closes, or when the table changed in the hour being read
+   * meanwhile.
    */
   private async loadRecent(oldestRow: number): Promise<void> {
-    const stopAt = Math.max(oldestRow, this.recent.from - RECENT_LOAD_MS);
+    // Not below the sealed days: their compaction may keep their rows elsewhere than points_1m.
+    const stopAt = Math.max(oldestRow, this.recent.from - RECENT_LOAD_MS, this.compactedUpto);
     const sql = (from: number, upto: number) => `SELECT series_id, t::DOUBLE, ${VALUE_COLUMNS.map((k) => `coalesce(${k}, 'NaN'::DOUBLE)`).join(', ')} FROM points_1m WHERE t >= ${from} AND t < ${upto}`;
     while (!this.closing && this.recent.from > stopAt && Number.isFinite(this.recent.from)) {
       // An hour is put in memory at once (each put copies every series' rows), read a slice at a time.
@@ -1021,7 +1023,10 @@ export class MetricStore {
     this.recent.trim(m1Cutoff);
     await this.maintainer.run(`DELETE FROM points_1h WHERE t < ${now - r.h1}`);
     // Sealed by the clock and by the flushes: a backend replaying a spool (or a benchmark replaying history) writes days long past in order.
+    const compactedBefore = this.compactedUpto;
     await this.compactSealedDays(Math.min(this.watermark.m1, m1Upto, this.newestFlushMs - grace), now - r.m1);
+    // Rows being read back from points_1m (see loadRecent) may have moved while a day was compacted.
+    if (this.compactedUpto > compactedBefore) this.recent.changedBelow(compactedBefore, this.compactedUpto);
     await this.persistLastSeen();
   }
 

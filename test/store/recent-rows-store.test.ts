@@ -8,8 +8,8 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 const RETENTION = { raw: 2 * DAY, m1: 30 * DAY, h1: 365 * DAY };
-/** An hour boundary a few hours back, so one-minute flushes land on whole minutes. */
-const BASE = Math.floor(Date.now() / HOUR) * HOUR - 6 * HOUR;
+/** 01:00 UTC yesterday: one-minute flushes land on whole minutes, and the hours the tests write stay within one day (none is sealed). */
+const BASE = Math.floor(Date.now() / DAY) * DAY - DAY + HOUR;
 
 const stores: MetricStore[] = [];
 after(async () => {
@@ -88,6 +88,23 @@ test("after a restart the rows stored before it are read back into memory in the
   let values: (number | null)[] = [];
   assert.equal(await duckDbReads(store, async () => (values = await lastPerMinute(store, 'b', 150))), 0);
   assert.deepEqual(values, Array.from({ length: 150 }, (_, m) => -m));
+});
+
+test('after a restart no row of a sealed (compacted) day is read back into memory, and a query across the day boundary answers every minute', async () => {
+  const dir = tempStoreDir('recent-reload-sealed');
+  const midnight = Math.floor(Date.now() / DAY) * DAY - DAY;
+  const now = () => midnight + 2 * HOUR;
+  const first = await open(dir, { now });
+  const minuteAt = (m: number) => batch(midnight - 2 * HOUR + (m + 1) * MINUTE, MINUTE, [gauge('a', m)]);
+  for (let m = 0; m < 4 * 60; m++) await first.write(minuteAt(m));
+  await first.maintain();
+  assert.equal(first.compactedUptoMs, midnight, 'the day before is sealed');
+  await close(first);
+  const store = await open(dir, { now });
+  await (store as unknown as { loadingRecent: Promise<void> }).loadingRecent;
+  assert.equal((store as unknown as { recent: { from: number } }).recent.from, midnight);
+  const spec = { name: 'g', source: 'a', stat: 'last', tags: [], fromMs: midnight - 2 * HOUR, toMs: midnight + 2 * HOUR, stepMs: MINUTE, top: 20 };
+  assert.deepEqual((await store.query(spec)).series[0]!.points.map(([, v]) => v), Array.from({ length: 4 * 60 }, (_, m) => m));
 });
 
 test('a one-minute flush that arrives late, below the rows in memory, while the rows stored before a restart are read back, is answered (the read is not kept)', async () => {
