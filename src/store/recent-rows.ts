@@ -56,6 +56,7 @@ export class RecentRows {
   /** Per series, the time before which its rows here may be wrong (see markStale). */
   private readonly staleUntil = new Map<number, number>();
   private numbersKept = 0;
+  private keptFrom: number;
   /** While rows are read back (see beginRead), the ranges of time changed below {@link from} since: [lo, hi). */
   private changesDuringRead: [number, number][] | undefined;
 
@@ -65,9 +66,14 @@ export class RecentRows {
    */
   constructor(
     private readonly maxNumbers: number,
-    public from: number,
+    from: number,
   ) {
-    if (maxNumbers <= 0) this.from = Infinity;
+    this.keptFrom = maxNumbers <= 0 ? Infinity : from;
+  }
+
+  /** Rows with `t` from here on are kept (Infinity: none). */
+  get from(): number {
+    return this.keptFrom;
   }
 
   /** Times and values kept, all series together. */
@@ -77,7 +83,7 @@ export class RecentRows {
 
   /** True when a row at `t` would be kept. */
   accepts(t: number): boolean {
-    return t >= this.from;
+    return t >= this.keptFrom;
   }
 
   /**
@@ -86,7 +92,7 @@ export class RecentRows {
    * is stale.
    */
   fromFor(ids: readonly number[]): number {
-    let from = this.from;
+    let from = this.keptFrom;
     if (this.staleUntil.size > 0) for (const id of ids) from = Math.max(from, this.staleUntil.get(id) ?? from);
     return from;
   }
@@ -102,7 +108,7 @@ export class RecentRows {
    * {@link fit} after a batch.
    */
   add(id: number, t: number, values: ArrayLike<number>, at: number): void {
-    if (t < this.from) {
+    if (t < this.keptFrom) {
       this.changedBelow(t, t + 1);
       return;
     }
@@ -113,7 +119,7 @@ export class RecentRows {
 
   /** Keeps one flush's rows, all at `t` (`values` of row `i` from `i * 5`), and fits the budget. */
   addFlush(ids: readonly number[], t: number, values: ArrayLike<number>): void {
-    if (t < this.from) {
+    if (t < this.keptFrom) {
       this.changedBelow(t, t + 1);
       return;
     }
@@ -165,7 +171,7 @@ export class RecentRows {
   /** Starts reading rows before {@link from} back from the table; returns the stamp {@link prepend} checks. One read at a time. */
   beginRead(): number {
     this.changesDuringRead = [];
-    return this.from;
+    return this.keptFrom;
   }
 
   /**
@@ -179,7 +185,7 @@ export class RecentRows {
   prepend(stamp: number, newFrom: number, ids: readonly number[], times: readonly number[], columns: readonly (readonly number[])[]): boolean {
     const changes = this.changesDuringRead;
     this.changesDuringRead = undefined;
-    if (stamp !== this.from || newFrom >= this.from || changes === undefined || changes.some(([lo, hi]) => lo < stamp && hi > newFrom)) return false;
+    if (stamp !== this.keptFrom || newFrom >= this.keptFrom || changes === undefined || changes.some(([lo, hi]) => lo < stamp && hi > newFrom)) return false;
     const older = new RecentRows(Infinity, newFrom);
     older.addColumns(ids, times, columns);
     if (this.numbersKept + older.numbersKept > this.maxNumbers) return false;
@@ -201,7 +207,7 @@ export class RecentRows {
     }
     this.numbersKept += older.numbersKept;
     for (const [m, n] of older.rowsPerMinute) this.rowsPerMinute.set(m, (this.rowsPerMinute.get(m) ?? 0) + n);
-    this.from = newFrom;
+    this.keptFrom = newFrom;
     return true;
   }
 
@@ -216,7 +222,7 @@ export class RecentRows {
 
   /** The rows of `ids` before `until` may differ from the table's: they are read from DuckDB instead until {@link from} passes it. */
   markStale(ids: Iterable<number>, until: number): void {
-    if (until <= this.from) {
+    if (until <= this.keptFrom) {
       this.changedBelow(-Infinity, until);
       return;
     }
@@ -231,7 +237,7 @@ export class RecentRows {
     // Estimated from the share of rows: trim() then removes exactly the rows below the cut.
     const perRow = this.numbersKept / Math.max(1, [...this.rowsPerMinute.values()].reduce((a, b) => a + b, 0));
     let left = this.numbersKept;
-    let cut = this.from;
+    let cut = this.keptFrom;
     for (const m of minutes) {
       if (left <= target) break;
       left -= this.rowsPerMinute.get(m)! * perRow;
@@ -244,12 +250,12 @@ export class RecentRows {
 
   /** Forgets every row before `before` (retention, the budget); rows from then on are all still here. */
   trim(before: number): void {
-    if (before <= this.from) {
+    if (before <= this.keptFrom) {
       // Rows deleted from the table below what is kept.
       this.changedBelow(-Infinity, before);
       return;
     }
-    this.from = before;
+    this.keptFrom = before;
     for (const [id, e] of this.rows) {
       const k = lowerBound(e.t, before);
       if (k === 0) continue;
