@@ -6,11 +6,20 @@ export type ValueColumn = (typeof VALUE_COLUMNS)[number];
 export type SeriesRows = { t: number[] } & { [K in ValueColumn]?: number[] };
 
 /**
- * Default budget of {@link RecentRows}: 4,000,000 numbers (~32 MB), a time
- * and one value per row for a gauge, counter or set, so a day of one-minute
- * rows for ~1,400 series; a timer row holds four values.
+ * Default budget of {@link RecentRows}, in MiB of numbers (8 bytes each): a
+ * time and one value per row for a gauge, counter or set, so a day of
+ * one-minute rows for ~1,450 series; a timer row holds four values. Arrays
+ * grow ahead of their rows, so the heap holds up to ~1.5 times as much.
  */
-export const RECENT_MAX_NUMBERS = 4_000_000;
+export const RECENT_MAX_MIB = 32;
+
+/** {@link RECENT_MAX_MIB} in numbers. */
+export const RECENT_MAX_NUMBERS = numbersOfMiB(RECENT_MAX_MIB);
+
+/** A budget in MiB as the numbers it holds. */
+export function numbersOfMiB(mib: number): number {
+  return Math.floor((mib * 1024 * 1024) / 8);
+}
 
 /**
  * Rows are dropped a minute at a time; past the budget, down to this

@@ -155,3 +155,22 @@ test('rows deleted by 1-minute retention leave memory too, and queries answer wh
     assert.deepEqual(await kept.query(spec), await none.query(spec), JSON.stringify(spec));
   }
 });
+
+test('a store backend configured with recentRowsMiB below 0 is refused, the message naming the option; 0 keeps no row in memory', async () => {
+  const { storeSinkSpec } = await import('../../src/store/store-sink.ts');
+  const { resolveSinkOptions } = await import('../../src/sinks/registry.ts');
+  const resolve = (recentRowsMiB: number) => {
+    const o = resolveSinkOptions(storeSinkSpec, { path: tempStoreDir('recent-option'), port: 0, recentRowsMiB }, 'backends[0].options');
+    storeSinkSpec.validate!(o, 'backends[0].options');
+    return o;
+  };
+  assert.throws(() => resolve(-1), /backends\[0\]\.options\.recentRowsMiB/);
+  const sink = storeSinkSpec.create(resolve(0), { backendName: 'b', log: () => undefined }) as import('../../src/store/store-sink.ts').StoreSink;
+  await sink.start();
+  try {
+    await sink.export(oneMinute(0, [gauge('a', 1)]));
+    assert.equal((sink.store as unknown as { recent: { numbers: number } }).recent.numbers, 0);
+  } finally {
+    await sink.stop();
+  }
+});
