@@ -311,6 +311,11 @@ export class MetricStore {
   private rowCacheGeneration = 0;
   /** Every series' newest points_1m rows, kept as they are written (see RecentRows); set up by init, past the rows already stored. */
   private recent = new RecentRows(0, Infinity);
+  /**
+   * The points_raw rows past the 1-minute rollup watermark, kept the same way: the part of a query not rolled up
+   * yet (the last minute or two with ten-second flushes). Dropped as the watermark passes them; a quarter of the budget.
+   */
+  private recentRaw = new RecentRows(0, Infinity);
   /** Reading the rows stored before this opening back into {@link recent} (see loadRecent). */
   private loadingRecent: Promise<void> | undefined;
   private closing = false;
@@ -396,7 +401,10 @@ export class MetricStore {
     }
     // Kept from the first row written since; rows stored before are read back in the background (see loadRecent).
     const [[oldest] = [], [newest] = []] = await columns(c, `SELECT min(t)::DOUBLE, max(t)::DOUBLE FROM points_1m`, 2);
-    this.recent = new RecentRows(this.options.recentMaxNumbers ?? RECENT_MAX_NUMBERS, Math.max(this.watermark.m1, newest === null || newest === undefined ? 0 : Number(newest) + 1));
+    const budget = this.options.recentMaxNumbers ?? RECENT_MAX_NUMBERS;
+    this.recent = new RecentRows(budget, Math.max(this.watermark.m1, newest === null || newest === undefined ? 0 : Number(newest) + 1));
+    const [[newestRaw] = []] = await columns(c, `SELECT max(t)::DOUBLE FROM points_raw`, 1);
+    this.recentRaw = new RecentRows(Math.floor(budget / 4), Math.max(this.watermark.m1, newestRaw === null || newestRaw === undefined ? 0 : Number(newestRaw) + 1));
     if (oldest !== null && oldest !== undefined) this.loadingRecent = this.loadRecent(Number(oldest)).catch(() => undefined);
   }
 
@@ -463,9 +471,10 @@ export class MetricStore {
         : t < Math.max(this.watermark.m1, this.rollingTo.m1)
           ? lateSeriesOf(this.lateMinutes, Math.floor(t / 60_000) * 60_000)
           : undefined;
-      // A one-minute flush's rows are kept in memory too (see RecentRows), once DuckDB has them.
-      if (direct && !this.recent.accepts(t)) this.recent.changedBelow(t, t + 1);
-      const kept = direct && this.recent.accepts(t) ? { ids: new Array<number>(batch.points.length), values: new Float64Array(batch.points.length * VALUE_COLUMNS.length) } : undefined;
+      // The flush's rows are kept in memory too (see RecentRows), once DuckDB has them.
+      const mirror = direct ? this.recent : this.recentRaw;
+      if (!mirror.accepts(t)) mirror.changedBelow(t, t + 1);
+      const kept = mirror.accepts(t) ? { ids: new Array<number>(batch.points.length), values: new Float64Array(batch.points.length * VALUE_COLUMNS.length) } : undefined;
       for (let i = 0; i < batch.points.length; i++) {
         const p = batch.points[i]!;
         const row = this.resolveSeries(p, batch.timeMs, newSeries);
@@ -494,7 +503,7 @@ export class MetricStore {
       }
       appender.closeSync();
       appender = undefined;
-      if (kept) this.recent.addFlush(kept.ids, t, kept.values);
+      if (kept) mirror.addFlush(kept.ids, t, kept.values);
       // A one-minute flush for a time already rolled up lands below the watermark, where cached rows are taken as complete.
       if (direct && t < this.watermark.m1 && this.rowCache.size > 0) this.forgetCachedRows();
     } catch (err) {
@@ -838,19 +847,23 @@ export class MetricStore {
       for (let i = lowerBound(e.t, lo); i < e.t.length && e.t[i]! < hi; i++) fold(id, e.t[i]!, at(needS ? e.sum : undefined, i), at(needC ? e.count : undefined, i), at(needMn ? e.min : undefined, i), at(needMx ? e.max : undefined, i), at(e.last, i));
     };
     /**
-     * Splits [from, to) between the tables as they are now and folds, in this same tick, the part of points_1m
-     * every series keeps in memory (see RecentRows): what is left is read from DuckDB, starting in this tick too.
+     * Splits [from, to) between the tables as they are now and folds, in this same tick, the part of points_1m and
+     * points_raw every series keeps in memory (see RecentRows): what is left is read from DuckDB, starting in this tick too.
      */
     const split = (): { table: string; from: number; to: number; where?: string }[] => {
-      const all = this.segments(from, to, step);
-      const m1 = all.find(isM1);
-      const keptFrom = m1 ? Math.max(m1.from, this.recent.fromFor(ids)) : Infinity;
-      if (!m1 || keptFrom >= m1.to) return all;
-      for (const id of ids) {
-        const e = this.recent.of(id);
-        if (e) foldKept(id, e, keptFrom, m1.to);
+      const out: { table: string; from: number; to: number; where?: string }[] = [];
+      for (const sg of this.segments(from, to, step)) {
+        const kept = isM1(sg) ? this.recent : sg.table === 'points_raw' ? this.recentRaw : undefined;
+        const keptFrom = kept ? Math.max(sg.from, kept.fromFor(ids)) : Infinity;
+        if (kept && keptFrom < sg.to) {
+          for (const id of ids) {
+            const e = kept.of(id);
+            if (e) foldKept(id, e, keptFrom, sg.to);
+          }
+        }
+        if (Math.min(keptFrom, sg.to) > sg.from) out.push({ ...sg, to: Math.min(keptFrom, sg.to) });
       }
-      return all.map((sg) => (sg === m1 ? { ...sg, to: keptFrom } : sg)).filter((sg) => sg.to > sg.from);
+      return out;
     };
     let segments = split();
     const first = segments.find(isM1);
@@ -1129,6 +1142,8 @@ export class MetricStore {
       await c.run(`INSERT OR REPLACE INTO meta VALUES ('watermark_${name}', ${upto})`);
       await c.run('COMMIT');
       this.watermark[name] = upto;
+      // Raw rows below the watermark are read only by queries finer than a minute: from DuckDB.
+      if (name === 'm1' && upto > this.recentRaw.from) this.recentRaw.trim(upto);
       if (rolled) {
         const [sid, t, ...values] = rolled as [number[], number[], ...number[][]];
         this.recent.addColumns(sid, t, values);

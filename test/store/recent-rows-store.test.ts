@@ -60,6 +60,52 @@ test("a series' first query over rows written since the store opened is answered
   assert.deepEqual(values, Array.from({ length: 30 }, (_, m) => m));
 });
 
+test("with ten-second flushes, a series' first query over rows written since the store opened reads nothing from DuckDB: its rolled-up minutes and its raw rows past the rollup watermark are in memory", async () => {
+  let nowMs = BASE;
+  const store = await open(tempStoreDir('recent-raw'), { now: () => nowMs, rollupGraceMs: 30_000 });
+  for (let i = 1; i <= 6 * 30; i++) {
+    nowMs = BASE + i * 10_000;
+    await store.write(batch(nowMs, 10_000, [gauge('a', i), gauge('b', -i)]));
+    if (i % 6 === 0) await store.maintain();
+  }
+  const watermark = (store as unknown as { watermark: { m1: number } }).watermark.m1;
+  assert.ok(watermark > BASE && watermark < nowMs, 'the watermark cuts through the rows');
+  const spec = { name: 'g', source: 'a', stat: 'last', tags: [], fromMs: BASE, toMs: BASE + 30 * MINUTE, stepMs: MINUTE, top: 20 };
+  let values: (number | null)[] = [];
+  assert.equal(await duckDbReads(store, async () => (values = (await store.query(spec)).series[0]!.points.map(([, v]) => v))), 0);
+  assert.deepEqual(values, Array.from({ length: 30 }, (_, m) => 6 * (m + 1)));
+});
+
+test('answers are the same with rows in memory and without, across a restart, with ten-second flushes past the rollup watermark and one-minute flushes', async () => {
+  let nowMs = BASE;
+  const dirs = [tempStoreDir('recent-eq-kept'), tempStoreDir('recent-eq-none')];
+  const openBoth = () => Promise.all([open(dirs[0]!, { now: () => nowMs, rollupGraceMs: 30_000 }), open(dirs[1]!, { now: () => nowMs, rollupGraceMs: 30_000, recentMaxNumbers: 0 })]);
+  let both = await openBoth();
+  const counter = (value: number): MetricPoint => ({ type: 'counter', name: 'c', source: '', tags: {}, value, rate: value / 10 });
+  const round = async (first: number, last: number) => {
+    for (let i = first; i <= last; i++) {
+      nowMs = BASE + i * 10_000;
+      // Ten-second flushes of a counter; a one-minute flush of a gauge at each whole minute.
+      for (const s of both) await s.write(batch(nowMs, 10_000, [counter(i)]));
+      if (i % 6 === 0) for (const s of both) await s.write(batch(nowMs, MINUTE, [gauge('a', i)]));
+      if (i % 6 === 0) for (const s of both) await s.maintain();
+    }
+  };
+  const compare = async () => {
+    for (const [name, stat, stepMs] of [['c', 'sum', 10_000], ['c', 'sum', MINUTE], ['c', 'rate', 2 * MINUTE], ['g', 'last', MINUTE]] as const) {
+      const spec = { name, stat, tags: [], fromMs: BASE, toMs: nowMs + MINUTE, stepMs, top: 20 };
+      assert.deepEqual(await both[0]!.query(spec), await both[1]!.query(spec), JSON.stringify(spec));
+    }
+  };
+  await round(1, 100);
+  await compare();
+  for (const s of both) await close(s);
+  both = await openBoth();
+  await compare();
+  await round(101, 200);
+  await compare();
+});
+
 test('a query across a restart answers the rows written before it (from DuckDB) and after it (from memory), each once', async () => {
   const dir = tempStoreDir('recent-restart');
   const now = () => BASE + 41 * MINUTE;
