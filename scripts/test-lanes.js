@@ -22,6 +22,7 @@ export const UNIT_TESTS = [
   'test/security/keys.test.ts',
   'test/wire/shard.test.ts',
   'test/client/shards.test.ts',
+  'test/store/recent-rows.test.ts',
 ];
 
 // Tests that need root: they make Linux network namespaces (`ip netns`). They

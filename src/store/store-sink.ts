@@ -8,6 +8,7 @@ import { isLoopback, StoreHttpServer } from './http-server.js';
 import type { SeriesSource } from './prometheus-source.js';
 import { PrometheusSource } from './prometheus-source.js';
 import { DEFAULT_RETENTION, MetricStore, type MetricStoreOptions } from './store.js';
+import { numbersOfMiB, RECENT_MAX_MIB } from './recent-rows.js';
 
 /** How often rollups and retention run. One minute: a 1-minute bucket is rolled soon after it ends. */
 const DEFAULT_MAINTENANCE_INTERVAL_MS = 60_000;
@@ -32,6 +33,8 @@ export interface StoreSinkOptions {
   log: (line: string) => void;
   /** Where the UI's series and charts come from instead of the database (docs/http-api.md, "Reading from Prometheus"). */
   source?: SeriesSource;
+  /** Memory for every series' newest 1-minute rows (see RecentRows), in MiB; 0: none. Default {@link RECENT_MAX_MIB}. */
+  recentRowsMiB?: number;
 }
 
 /**
@@ -61,6 +64,7 @@ export class StoreSink implements Sink {
       retentionText: r,
       now: options.now,
       rollupGraceMs: options.rollupGraceMs,
+      recentMaxNumbers: numbersOfMiB(options.recentRowsMiB ?? RECENT_MAX_MIB),
     };
     this.diag = new RateLimitedLog(options.log, 60_000);
     this.http =
@@ -164,9 +168,11 @@ export const storeSinkSpec: SinkSpec = {
     { key: 'source', type: 'string', default: 'store', choices: ['store', 'prometheus'], description: 'where the UI reads series and charts: this store, or a Prometheus-compatible query API (sourceUrl)' },
     { key: 'sourceUrl', type: 'string', default: 'http://127.0.0.1:9090', description: 'Prometheus or VictoriaMetrics query API base URL, with source prometheus' },
     { key: 'sourceNamespace', type: 'string', default: '', description: 'the namespace the remote-write sink used (e.g. zibrato_), with source prometheus' },
+    { key: 'recentRowsMiB', type: 'number', default: RECENT_MAX_MIB, description: "memory for every series' newest 1-minute rows, so a series' first query reads no recent row from disk (0: none)" },
   ],
   validate(o, where) {
     for (const key of ['retentionRaw', 'retention1m', 'retention1h']) parseDurationMs(String(o[key]), `${where}.${key}`);
+    if (!(Number(o.recentRowsMiB) >= 0)) throw new ZibratoError('ZIB_ERR_INVALID_CONFIG', `${where}.recentRowsMiB: expected a number of MiB, 0 or more, got ${String(o.recentRowsMiB)}`);
     if (!isLoopback(String(o.host)) && (o.token === undefined || o.token === '')) {
       throw new ZibratoError('ZIB_ERR_TOKEN_REQUIRED', `${where}.host: ${String(o.host)} is reachable from other machines; set a token (option token or env ZIBRATO_TOKEN) or listen on 127.0.0.1`);
     }
@@ -178,6 +184,7 @@ export const storeSinkSpec: SinkSpec = {
       port: Number(o.port),
       token: o.token === undefined || o.token === '' ? undefined : String(o.token),
       retention: { raw: String(o.retentionRaw), m1: String(o.retention1m), h1: String(o.retention1h) },
+      recentRowsMiB: Number(o.recentRowsMiB),
       log: context.log,
       source:
         o.source === 'prometheus'

@@ -9,6 +9,7 @@ import type { Tags } from '../wire/series-encoding.js';
 import { loadDuckDb } from './duckdb.js';
 import { decodeSketch, encodeSketch } from './sketch-codec.js';
 import { encodeSetSummary, SetUnion } from './set-summary.js';
+import { lowerBound, RECENT_MAX_NUMBERS, RecentRows, VALUE_COLUMNS, type SeriesRows, type ValueColumn } from './recent-rows.js';
 import { BadQueryError, QUANTILE_OF_STAT, STATS_BY_TYPE, autoStepMs, nameMatcher, unitOf, type QuerySpec, type SeriesFilter, type SeriesType } from './query-params.js';
 
 /** How long each resolution is kept. */
@@ -42,6 +43,8 @@ export interface MetricStoreOptions {
   jsAggregateMaxRows?: number;
   /** At most this many points_1m rows kept in memory for small queries (see cacheRows). Default {@link ROW_CACHE_MAX_ROWS}; 0: none. */
   rowCacheMaxRows?: number;
+  /** Budget of every series' newest points_1m rows kept in memory as they are written, in numbers (see {@link RecentRows}). Default {@link RECENT_MAX_NUMBERS}; 0: none. */
+  recentMaxNumbers?: number;
 }
 
 /** One stored series, as /api/series returns it. */
@@ -95,6 +98,15 @@ const COMPACT_SERIES_BLOCK = 64;
 
 const HOUR_MS = 3_600_000;
 
+/** How far back before a store opened its points_1m rows are read back into memory (see loadRecent): a day's chart and an hour to spare. */
+const RECENT_LOAD_MS = 25 * HOUR_MS;
+
+/**
+ * Rows read back per query: each read's rows are converted to JavaScript in one go, holding the event loop
+ * (measured, 1,000 series: ~160 ms for an hour on a loaded machine), so a quarter of an hour at a time.
+ */
+const RECENT_LOAD_SLICE_MS = 15 * 60_000;
+
 /**
  * A stopped store whose file is at least this much free blocks is rewritten
  * into a fresh file (see reclaimFreeBlocks). Each compaction frees the blocks
@@ -130,15 +142,11 @@ export const JS_AGGREGATE_MAX_ROWS = 20_000;
  */
 export const ROW_CACHE_MAX_ROWS = 500_000;
 
-/** The value columns of a points table. */
-const VALUE_COLUMNS = ['sum', 'count', 'min', 'max', 'last'] as const;
-type ValueColumn = (typeof VALUE_COLUMNS)[number];
-
 /** The raw columns each partial column folds (every one falls back to `last`). */
 const VALUE_COLUMNS_OF_PARTIAL: Record<PartialColumn, ValueColumn> = { s: 'sum', c: 'count', mn: 'min', mx: 'max', l: 'last' };
 
 /** Cached points_1m rows of one series in [from, upto), sorted by time; NaN stands for NULL. Only the columns queries asked for are kept. */
-export type CachedRows = { from: number; upto: number; t: number[] } & { [K in ValueColumn]?: number[] };
+export type CachedRows = { from: number; upto: number } & SeriesRows;
 
 /** Rows read for the cache, column by column. */
 type RowColumns = { id: number[]; t: number[] } & { [K in ValueColumn]?: number[] };
@@ -189,18 +197,6 @@ export function sortByTime(e: CachedRows): void {
     const col = e[k];
     if (col) e[k] = pick(col);
   }
-}
-
-/** The first index whose time is at least `t` (times sorted). */
-function lowerBound(times: number[], t: number): number {
-  let lo = 0;
-  let hi = times.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (times[mid]! < t) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function orNull(v: number): number | null {
@@ -313,6 +309,16 @@ export class MetricStore {
   private rowCacheRows = 0;
   /** Bumped by every change to cached rows' range of points_1m: a read that started before it is not kept. */
   private rowCacheGeneration = 0;
+  /** Every series' newest points_1m rows, kept as they are written (see RecentRows); set up by init, past the rows already stored. */
+  private recent = new RecentRows(0, Infinity);
+  /**
+   * The points_raw rows past the 1-minute rollup watermark, kept the same way: the part of a query not rolled up
+   * yet (the last minute or two with ten-second flushes). Dropped as the watermark passes them; a quarter of the budget.
+   */
+  private recentRaw = new RecentRows(0, Infinity);
+  /** Reading the rows stored before this opening back into {@link recent} (see loadRecent). */
+  private loadingRecent: Promise<void> | undefined;
+  private closing = false;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -393,6 +399,44 @@ export class MetricStore {
       if (m.key === 'raw_interval_ms') this.rawIntervalMs = Number(m.value);
       if (m.key === 'compacted_1m') this.compactedUpto = Number(m.value);
     }
+    // Kept from the first row written since; rows stored before are read back in the background (see loadRecent).
+    const [[oldest] = [], [newest] = []] = await columns(c, `SELECT min(t)::DOUBLE, max(t)::DOUBLE FROM points_1m`, 2);
+    const budget = this.options.recentMaxNumbers ?? RECENT_MAX_NUMBERS;
+    this.recent = new RecentRows(budget, Math.max(this.watermark.m1, newest === null || newest === undefined ? 0 : Number(newest) + 1));
+    const [[newestRaw] = []] = await columns(c, `SELECT max(t)::DOUBLE FROM points_raw`, 1);
+    this.recentRaw = new RecentRows(Math.floor(budget / 4), Math.max(this.watermark.m1, newestRaw === null || newestRaw === undefined ? 0 : Number(newestRaw) + 1));
+    if (oldest !== null && oldest !== undefined) this.loadingRecent = this.loadRecent(Number(oldest)).catch(() => undefined);
+  }
+
+  /**
+   * Reads the newest points_1m rows stored before this opening back into
+   * memory (see RecentRows), an hour at a time, newest first, in the
+   * background: until then a query reads them from DuckDB. Stops
+   * {@link RECENT_LOAD_MS} back or at the sealed days, at the budget, when
+   * the store closes, or when the table changed in the hour being read
+   * meanwhile.
+   */
+  private async loadRecent(oldestRow: number): Promise<void> {
+    // Not below the sealed days: their compaction may keep their rows elsewhere than points_1m.
+    const stopAt = Math.max(oldestRow, this.recent.from - RECENT_LOAD_MS, this.compactedUpto);
+    const sql = (from: number, upto: number) => `SELECT series_id, t::DOUBLE, ${VALUE_COLUMNS.map((k) => `coalesce(${k}, 'NaN'::DOUBLE)`).join(', ')} FROM points_1m WHERE t >= ${from} AND t < ${upto}`;
+    while (!this.closing && this.recent.from > stopAt && Number.isFinite(this.recent.from)) {
+      // An hour is put in memory at once (each put copies every series' rows), read a slice at a time.
+      const upto = this.recent.from;
+      const hourFrom = Math.max(stopAt, Math.floor((upto - 1) / HOUR_MS) * HOUR_MS);
+      const stamp = this.recent.beginRead();
+      const rows: unknown[][] = Array.from({ length: 2 + VALUE_COLUMNS.length }, () => []);
+      for (let sliceUpto = upto; sliceUpto > hourFrom && !this.closing; ) {
+        const sliceFrom = Math.max(hourFrom, Math.floor((sliceUpto - 1) / RECENT_LOAD_SLICE_MS) * RECENT_LOAD_SLICE_MS);
+        const cols = await columns(this.recentReader, sql(sliceFrom, sliceUpto), rows.length);
+        cols.forEach((col, i) => {
+          for (const v of col) rows[i]!.push(v);
+        });
+        sliceUpto = sliceFrom;
+      }
+      const [sid, t, ...values] = rows as [number[], number[], ...number[][]];
+      if (this.closing || !this.recent.prepend(stamp, hourFrom, sid, t, values)) return;
+    }
   }
 
   /** points_1m rows before this time (a UTC midnight; 0: none yet) are compacted, clustered by series. */
@@ -427,10 +471,19 @@ export class MetricStore {
         : t < Math.max(this.watermark.m1, this.rollingTo.m1)
           ? lateSeriesOf(this.lateMinutes, Math.floor(t / 60_000) * 60_000)
           : undefined;
-      for (const p of batch.points) {
+      // The flush's rows are kept in memory too (see RecentRows), once DuckDB has them.
+      const mirror = direct ? this.recent : this.recentRaw;
+      if (!mirror.accepts(t)) mirror.changedBelow(t, t + 1);
+      const kept = mirror.accepts(t) ? { ids: new Array<number>(batch.points.length), values: new Float64Array(batch.points.length * VALUE_COLUMNS.length) } : undefined;
+      for (let i = 0; i < batch.points.length; i++) {
+        const p = batch.points[i]!;
         const row = this.resolveSeries(p, batch.timeMs, newSeries);
         appendPoint(appender, row.id, t, batch.intervalMs, p, direct);
         lateIds?.add(row.id);
+        if (kept) {
+          kept.ids[i] = row.id;
+          kept.values.set(POINT_VALUES, i * VALUE_COLUMNS.length);
+        }
       }
       if (newSeries.length > 0) {
         const sa = await this.writer.createAppender('series');
@@ -450,6 +503,7 @@ export class MetricStore {
       }
       appender.closeSync();
       appender = undefined;
+      if (kept) mirror.addFlush(kept.ids, t, kept.values);
       // A one-minute flush for a time already rolled up lands below the watermark, where cached rows are taken as complete.
       if (direct && t < this.watermark.m1 && this.rowCache.size > 0) this.forgetCachedRows();
     } catch (err) {
@@ -787,9 +841,33 @@ export class MetricStore {
     // Only the columns the statistic reads are decoded; `t` as DOUBLE (exact below 2^53) so no BigInt is made per row.
     const readRows = (c: DuckDBConnection, segments: { table: string; from: number; to: number; where?: string }[]): Promise<unknown[][]> =>
       columns(c, `SELECT series_id, t::DOUBLE AS t, ${needS ? 'sum' : 'NULL'}, ${needC ? 'count' : 'NULL'}, ${needMn ? 'min' : 'NULL'}, ${needMx ? 'max' : 'NULL'}, last FROM (${this.source(ids, from, to, step, undefined, segments)})`, 7);
-    let segments = this.segments(from, to, step);
+    const at = (col: number[] | undefined, i: number): number | null => (col ? orNull(col[i]!) : null);
+    /** Folds a series' rows in [lo, hi) kept in memory (sorted by time). */
+    const foldKept = (id: number, e: SeriesRows, lo: number, hi: number): void => {
+      for (let i = lowerBound(e.t, lo); i < e.t.length && e.t[i]! < hi; i++) fold(id, e.t[i]!, at(needS ? e.sum : undefined, i), at(needC ? e.count : undefined, i), at(needMn ? e.min : undefined, i), at(needMx ? e.max : undefined, i), at(e.last, i));
+    };
+    /**
+     * Splits [from, to) between the tables as they are now and folds, in this same tick, the part of points_1m and
+     * points_raw every series keeps in memory (see RecentRows): what is left is read from DuckDB, starting in this tick too.
+     */
+    const split = (): { table: string; from: number; to: number; where?: string }[] => {
+      const out: { table: string; from: number; to: number; where?: string }[] = [];
+      for (const sg of this.segments(from, to, step)) {
+        const kept = isM1(sg) ? this.recent : sg.table === 'points_raw' ? this.recentRaw : undefined;
+        const keptFrom = kept ? Math.max(sg.from, kept.fromFor(ids)) : Infinity;
+        if (kept && keptFrom < sg.to) {
+          for (const id of ids) {
+            const e = kept.of(id);
+            if (e) foldKept(id, e, keptFrom, sg.to);
+          }
+        }
+        if (Math.min(keptFrom, sg.to) > sg.from) out.push({ ...sg, to: Math.min(keptFrom, sg.to) });
+      }
+      return out;
+    };
+    let segments = split();
     const first = segments.find(isM1);
-    const cachedUpto = Math.min(this.watermark.m1, to);
+    const cachedUpto = first ? Math.min(this.watermark.m1, first.to) : 0;
     let cols: unknown[][] | undefined;
     if (first && cachedUpto > first.from && (this.options.rowCacheMaxRows ?? ROW_CACHE_MAX_ROWS) > 0) {
       const wanted = [...new Set<ValueColumn>(['last', ...needed.map((k) => VALUE_COLUMNS_OF_PARTIAL[k])])];
@@ -806,16 +884,14 @@ export class MetricStore {
         cols = await recent.catch((err: unknown) => (cached === undefined ? undefined : Promise.reject(err)));
       }
       if (cached) {
-        const at = (col: number[] | undefined, i: number): number | null => (col ? orNull(col[i]!) : null);
-        const end = Math.min(first.to, cachedUpto);
-        for (const [id, e] of cached) {
-          for (let i = lowerBound(e.t, first.from); i < e.t.length && e.t[i]! < end; i++) fold(id, e.t[i]!, at(needS ? e.sum : undefined, i), at(needC ? e.count : undefined, i), at(needMn ? e.min : undefined, i), at(needMx ? e.max : undefined, i), at(e.last, i));
-        }
+        for (const [id, e] of cached) foldKept(id, e, first.from, cachedUpto);
         segments = rest;
         this.evictCachedRows();
       } else {
-        // points_1m changed below the watermark while reading: everything again from DuckDB, split as it is now.
-        segments = this.segments(from, to, step);
+        // points_1m changed below the watermark while reading: everything again, split as it is now, without the cache.
+        out.clear();
+        lastT.clear();
+        segments = split();
         cols = undefined;
       }
     }
@@ -957,9 +1033,13 @@ export class MetricStore {
     const m1Cutoff = Math.min(now - r.m1, this.watermark.h1);
     await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${m1Cutoff}`);
     this.forgetCachedRows([...this.rowCache].filter(([, e]) => e.from < m1Cutoff).map(([id]) => id));
+    this.recent.trim(m1Cutoff);
     await this.maintainer.run(`DELETE FROM points_1h WHERE t < ${now - r.h1}`);
     // Sealed by the clock and by the flushes: a backend replaying a spool (or a benchmark replaying history) writes days long past in order.
+    const compactedBefore = this.compactedUpto;
     await this.compactSealedDays(Math.min(this.watermark.m1, m1Upto, this.newestFlushMs - grace), now - r.m1);
+    // Rows being read back from points_1m (see loadRecent) may have moved while a day was compacted.
+    if (this.compactedUpto > compactedBefore) this.recent.changedBelow(compactedBefore, this.compactedUpto);
     await this.persistLastSeen();
   }
 
@@ -1057,10 +1137,18 @@ export class MetricStore {
     this.rollingTo[name] = upto;
     await c.run('BEGIN TRANSACTION');
     try {
-      await this.rollRange(src, dst, sizeMs, `t >= ${from} AND t < ${upto}`);
+      // The new 1-minute rows are kept in memory too (see RecentRows), in the same tick as the watermark moves past them.
+      const rolled = await this.rollRange(src, dst, sizeMs, `t >= ${from} AND t < ${upto}`, name === 'm1' && this.recent.accepts(upto - sizeMs));
       await c.run(`INSERT OR REPLACE INTO meta VALUES ('watermark_${name}', ${upto})`);
       await c.run('COMMIT');
       this.watermark[name] = upto;
+      // Raw rows below the watermark are read only by queries finer than a minute: from DuckDB.
+      if (name === 'm1' && upto > this.recentRaw.from) this.recentRaw.trim(upto);
+      if (rolled) {
+        const [sid, t, ...values] = rolled as [number[], number[], ...number[][]];
+        this.recent.addColumns(sid, t, values);
+        this.recent.fit();
+      } else if (name === 'm1') this.recent.changedBelow(from, upto);
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
       this.rollingTo[name] = this.watermark[name];
@@ -1068,15 +1156,20 @@ export class MetricStore {
     }
   }
 
-  /** Aggregates the rows of `src` in `range` into rows of `dst` per series and bucket (inside the caller's transaction). */
-  private async rollRange(src: string, dst: string, sizeMs: number, range: string): Promise<void> {
+  /**
+   * Aggregates the rows of `src` in `range` into rows of `dst` per series and bucket (inside the caller's transaction).
+   * With `returning`, the rows written: series_id, t, then sum, count, min, max, last (NaN for NULL).
+   */
+  private async rollRange(src: string, dst: string, sizeMs: number, range: string, returning = false): Promise<unknown[][] | undefined> {
     const bucket = `t // ${sizeMs} * ${sizeMs}`;
     // The same "only what differs from last" rule as raw rows.
-    await this.maintainer.run(
-      `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL, NULL, NULL
-       FROM (SELECT series_id, ${bucket} AS b, ${PARTIAL_AGGS} FROM ${src} WHERE ${range} GROUP BY series_id, b)`,
-    );
+    const insert = `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL, NULL, NULL
+       FROM (SELECT series_id, ${bucket} AS b, ${PARTIAL_AGGS} FROM ${src} WHERE ${range} GROUP BY series_id, b)`;
+    const rows = returning
+      ? await columns(this.maintainer, `${insert} RETURNING series_id, t::DOUBLE, ${VALUE_COLUMNS.map((k) => `coalesce(${k}, 'NaN'::DOUBLE)`).join(', ')}`, 2 + VALUE_COLUMNS.length)
+      : (await this.maintainer.run(insert), undefined);
     for (const summary of ['sketch', 'members'] as const) await this.rollUpSummaries(src, dst, bucket, range, summary);
+    return rows;
   }
 
   /**
@@ -1108,6 +1201,8 @@ export class MetricStore {
         await this.rollRange('points_raw', 'points_1m', 60_000, `${which} AND t >= ${minute} AND t < ${minute + 60_000}`);
         await c.run('COMMIT');
         this.forgetCachedRows(ids);
+        // Their rows of that minute in memory are the old ones: read from DuckDB until they leave memory.
+        this.recent.markStale(ids, minute + 60_000);
       } catch (err) {
         await c.run('ROLLBACK').catch(() => undefined);
         for (const id of ids) lateSeriesOf(this.lateMinutes, minute).add(id);
@@ -1242,6 +1337,8 @@ export class MetricStore {
    * {@link RECLAIM_FREE_FRACTION}).
    */
   async close(): Promise<void> {
+    this.closing = true;
+    await this.loadingRecent;
     await this.maintaining?.catch(() => undefined);
     await this.persistLastSeen().catch(() => undefined);
     const checkpointed = await this.writer.run('CHECKPOINT').then(
@@ -1361,47 +1458,52 @@ function info(s: SeriesRow): SeriesInfo {
   return { key: s.key, name: s.name, type: s.type, level: s.level, source: s.source, tags: s.tags, lastSeen: s.lastSeen };
 }
 
-/** One raw row per point: columns sum, count, min, max, last, sketch by type. */
+/** The value columns (sum, count, min, max, last) of the row {@link appendPoint} appends last, NaN for NULL: reused, no allocation per point. */
+const POINT_VALUES = new Float64Array(VALUE_COLUMNS.length);
+
+/**
+ * The value columns of a point's row, by type, into {@link POINT_VALUES}. A
+ * gauge's sum and count are implied by last (one value), its min and max
+ * stored only when they differ from it (see PARTIAL_AGGS).
+ */
+function pointValues(p: MetricPoint): Float64Array {
+  const v = POINT_VALUES;
+  v.fill(NaN);
+  switch (p.type) {
+    case 'counter':
+      v[0] = p.value;
+      break;
+    case 'gauge':
+      v[2] = unlessSame(p.min, p.value);
+      v[3] = unlessSame(p.max, p.value);
+      v[4] = p.value;
+      break;
+    case 'timer':
+      v[0] = p.sum;
+      v[1] = p.count;
+      v[2] = p.min;
+      v[3] = p.max;
+      break;
+    case 'set':
+      v[4] = p.value;
+      break;
+  }
+  return v;
+}
+
+/** One raw row per point: columns sum, count, min, max, last by type (see pointValues), then a timer's sketch and a set's members. */
 function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: number, p: MetricPoint, direct: boolean): void {
   a.appendInteger(id);
   a.appendBigInt(BigInt(t));
   a.appendInteger(Math.round(intervalMs));
-  switch (p.type) {
-    case 'counter':
-      a.appendDouble(p.value);
-      a.appendNull();
-      a.appendNull();
-      a.appendNull();
-      a.appendNull();
-      a.appendNull();
-      break;
-    case 'gauge':
-      // sum and count are implied by last (one value); min and max only when they differ from it (see PARTIAL_AGGS).
-      a.appendNull();
-      a.appendNull();
-      appendUnlessSame(a, p.min, p.value);
-      appendUnlessSame(a, p.max, p.value);
-      a.appendDouble(p.value);
-      a.appendNull();
-      break;
-    case 'timer':
-      a.appendDouble(p.sum);
-      a.appendDouble(p.count);
-      a.appendDouble(p.min);
-      a.appendDouble(p.max);
-      a.appendNull();
-      if (p.sketch && p.count > 0) a.appendBlob(encodeSketch(p.sketch));
-      else a.appendNull();
-      break;
-    case 'set':
-      a.appendNull();
-      a.appendNull();
-      a.appendNull();
-      a.appendNull();
-      a.appendDouble(p.value);
-      a.appendNull();
-      break;
+  const values = pointValues(p);
+  for (let k = 0; k < values.length; k++) {
+    const v = values[k]!;
+    if (Number.isNaN(v)) a.appendNull();
+    else a.appendDouble(v);
   }
+  if (p.type === 'timer' && p.sketch && p.count > 0) a.appendBlob(encodeSketch(p.sketch));
+  else a.appendNull();
   if (p.type === 'set' && p.summary) a.appendBlob(encodeSetSummary(p.summary));
   else a.appendNull();
   if (direct) a.appendBoolean(true);
@@ -1409,9 +1511,8 @@ function appendPoint(a: DuckDBAppender, id: number, t: number, intervalMs: numbe
   a.endRow();
 }
 
-function appendUnlessSame(a: DuckDBAppender, v: number | undefined, value: number): void {
-  if (v === undefined || !Number.isFinite(v) || v === value) a.appendNull();
-  else a.appendDouble(v);
+function unlessSame(v: number | undefined, value: number): number {
+  return v === undefined || !Number.isFinite(v) || v === value ? NaN : v;
 }
 
 /** The SQL form of each statistic over a step's partial (s, c, mn, mx, l); `$step` is the step in seconds. */

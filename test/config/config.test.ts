@@ -18,7 +18,7 @@ describe('config', () => {
       ['store', 'store', 'debug,info,warn,error,crit', 10_000],
     ]);
     assert.equal(c.backends[1]!.options.path, './zibrato-data/metrics.jsonl');
-    assert.deepEqual(c.backends[2]!.options, { path: './zibrato-data', host: '127.0.0.1', port: 5580, retentionRaw: '2d', retention1m: '30d', retention1h: '1y', source: 'store', sourceUrl: 'http://127.0.0.1:9090', sourceNamespace: '' });
+    assert.deepEqual(c.backends[2]!.options, { path: './zibrato-data', host: '127.0.0.1', port: 5580, retentionRaw: '2d', retention1m: '30d', retention1h: '1y', source: 'store', sourceUrl: 'http://127.0.0.1:9090', sourceNamespace: '', recentRowsMiB: 32 });
   });
   test('a store backend on a non-loopback address without a token is refused when the config is read', () => {
     rejects('backends:\n  - sink: store\n    options: { host: 0.0.0.0 }', /backends\[0\]\.options.*ZIB_ERR_TOKEN_REQUIRED|token/);

@@ -84,20 +84,20 @@ async function writeBoth(stores: MetricStore[], flushes: Flush[]): Promise<void>
 
 const flushesArb = fc.uniqueArray(flushArb, { minLength: 1, maxLength: 30, selector: (f) => minuteOf(f) * 7 + f.slot });
 
-test('a small query folded into steps in JavaScript, from cached rows and DuckDB, answers exactly what DuckDB GROUP BY answers, before and after more flushes, late rows and maintenance', async () => {
+test('a small query folded into steps in JavaScript, from rows kept in memory, cached rows and DuckDB, answers exactly what DuckDB GROUP BY answers, before and after more flushes, late rows and maintenance', async () => {
   let run = 0;
   await fc.assert(
     fc.asyncProperty(
       flushesArb,
       flushesArb,
       fc.array(queryArb, { minLength: 1, maxLength: 5 }),
-      fc.record({ first: fc.integer({ min: 0, max: 70 }), second: fc.integer({ min: 0, max: 70 }), maintain: fc.boolean(), cacheRows: fc.constantFrom(0, 5, 100, 500_000) }),
+      fc.record({ first: fc.integer({ min: 0, max: 70 }), second: fc.integer({ min: 0, max: 70 }), maintain: fc.boolean(), cacheRows: fc.constantFrom(0, 5, 100, 500_000), recentNumbers: fc.constantFrom(0, 12, 300, 4_000_000) }),
       async (first, second, queries, o) => {
         // The clock moves between the two rounds, so the rollup watermark cuts through the data and the second round has late rows.
         let nowMs = BASE + o.first * 60_000;
         const now = () => nowMs;
         const [inJs, inSql] = await Promise.all([
-          MetricStore.open({ dir: tempStoreDir(`js-agg-${run}`), retentionMs: RETENTION, now, rollupGraceMs: 0, rowCacheMaxRows: o.cacheRows }),
+          MetricStore.open({ dir: tempStoreDir(`js-agg-${run}`), retentionMs: RETENTION, now, rollupGraceMs: 0, rowCacheMaxRows: o.cacheRows, recentMaxNumbers: o.recentNumbers }),
           MetricStore.open({ dir: tempStoreDir(`sql-agg-${run}`), retentionMs: RETENTION, now, rollupGraceMs: 0, jsAggregateMaxRows: 0 }),
         ]);
         run++;
