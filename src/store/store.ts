@@ -90,8 +90,27 @@ const RESOLUTIONS = [
 
 const DAY_MS = 86_400_000;
 
-/** Series per cluster of a compacted day (see compactSealedDays): 16 and 256 measured worse or no better. */
+/** Series per cluster of the day being written (see clusterSealedHours): 16 and 256 measured worse or no better. */
 const COMPACT_SERIES_BLOCK = 64;
+
+/** Minutes of a UTC day: the length of each array of {@link DAY_TABLE}. */
+const MINUTES_PER_DAY = 1440;
+
+/**
+ * The sealed days of points_1m, one row per series per UTC day (see
+ * compactSealedDays): `day` (its midnight) and, per value column, a
+ * fixed-size array of its 1,440 minutes, NULL where a minute has no row, or
+ * NULL as a whole when no minute has that column. A row of points_1m costs
+ * its `series_id` and `t` (~1 byte a row on 200 series of unrounded doubles,
+ * with partly filled blocks ~2 bytes); here they are paid once a day. Fixed
+ * size and not a LIST: a LIST's children are read for every row of a vector
+ * that the filter on `series_id` keeps or not (a one-series 24 h read took
+ * ~5 ms of 1,000 series' week), an ARRAY's child offsets are known, so only
+ * the kept rows' minutes are read (~0.5 ms). Measured on 200 series × 7 days
+ * of unrounded doubles: 6.97 bytes a point used vs 8.06 as clustered rows;
+ * NULL arrays (a gauge's sum, count, min, max) cost next to nothing.
+ */
+const DAY_TABLE = 'points_1m_days';
 
 const HOUR_MS = 3_600_000;
 
@@ -215,6 +234,14 @@ const EXACT_PERCENTILE_RANKING_MAX_SERIES = 500;
 
 const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB, members BLOB, direct BOOLEAN';
 
+/** The columns of a points_1m row that {@link DAY_TABLE} keeps per minute, with their types (`interval_ms` is always a minute there). */
+const DAY_COLUMN_TYPES = { sum: 'DOUBLE', count: 'DOUBLE', min: 'DOUBLE', max: 'DOUBLE', last: 'DOUBLE', sketch: 'BLOB', members: 'BLOB', direct: 'BOOLEAN' } as const;
+type DayColumn = keyof typeof DAY_COLUMN_TYPES;
+const DAY_COLUMNS = Object.keys(DAY_COLUMN_TYPES) as DayColumn[];
+
+/** Later than any stored time: the upper bound of a read of everything. */
+const END_OF_TIME = Number.MAX_SAFE_INTEGER;
+
 /**
  * Aggregates of a group of rows. A gauge or set row stores only `last` when
  * its sum/count/min/max would repeat it (NULL compresses to nothing; four
@@ -301,8 +328,10 @@ export class MetricStore {
   private rawIntervalMs = 10_000;
   private readonly now: () => number;
   private maintaining: Promise<void> | undefined;
-  /** points_1m rows with `t` below are sorted by series then time, a day at a time (see compactSealedDays). */
+  /** The days before this (a UTC midnight; 0: none yet) are moved from points_1m into {@link DAY_TABLE} (see compactSealedDays). */
   private compactedUpto = 0;
+  /** 1-minute rows before this are past retention: the day rows that hold them in part are read from here on (see m1Rows). */
+  private m1RetainedFrom = 0;
   /** points_1m rows of the day being written with `t` below are clustered too (see clusterSealedHours); kept in memory only. */
   private clusteredUpto = 0;
   /** The end of the newest flush written since the store opened (0: none yet, so nothing is sealed). */
@@ -370,6 +399,7 @@ export class MetricStore {
       // TRUE on a points_1m row written directly from a one-minute flush (no raw row behind it).
       await c.run(`ALTER TABLE ${r.table} ADD COLUMN IF NOT EXISTS direct BOOLEAN`);
     }
+    await c.run(`CREATE TABLE IF NOT EXISTS ${DAY_TABLE} (series_id INTEGER NOT NULL, day BIGINT NOT NULL, ${DAY_COLUMNS.map((k) => `${k} ${DAY_COLUMN_TYPES[k]}[${MINUTES_PER_DAY}]`).join(', ')})`);
     await c.run(`CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`);
     await c.run(`CREATE TABLE IF NOT EXISTS dashboards (name VARCHAR PRIMARY KEY, updated BIGINT NOT NULL, body VARCHAR NOT NULL)`);
     const rows = (await c.runAndReadAll(`SELECT id, key, name, type, level, source, tags, last_seen::DOUBLE AS last_seen FROM series`)).getRowObjectsJS();
@@ -391,11 +421,13 @@ export class MetricStore {
       if (m.key === 'watermark_m1') this.watermark.m1 = Number(m.value);
       if (m.key === 'watermark_h1') this.watermark.h1 = Number(m.value);
       if (m.key === 'raw_interval_ms') this.rawIntervalMs = Number(m.value);
-      if (m.key === 'compacted_1m') this.compactedUpto = Number(m.value);
+      // Not 'compacted_1m', the key of databases whose sealed days are clustered rows of points_1m: their first maintenance pass moves those days into the day table.
+      if (m.key === 'compacted_days_1m') this.compactedUpto = Number(m.value);
     }
+    this.m1RetainedFrom = Math.min(this.now() - this.options.retentionMs.m1, this.watermark.h1);
   }
 
-  /** points_1m rows before this time (a UTC midnight; 0: none yet) are compacted, clustered by series. */
+  /** points_1m rows before this time (a UTC midnight; 0: none yet) are compacted: moved into one row per series and day. */
   get compactedUptoMs(): number {
     return this.compactedUpto;
   }
@@ -669,9 +701,40 @@ export class MetricStore {
    * watermark (recent data not rolled up yet).
    */
   private source(ids: number[], from: number, to: number, step: number, summary: Summary | undefined, segments = this.segments(from, to, step)): string {
+    const cols: DayColumn[] = ['sum', 'count', 'min', 'max', 'last'];
+    if (summary) cols.push(summary);
+    const list = cols.join(', ');
+    const which = ids.join(',');
     return segments
-      .map((s) => `SELECT series_id, t, sum, count, min, max, last${summary ? `, ${summary}` : ''} FROM ${s.table} WHERE series_id IN (${ids.join(',')}) AND t >= ${s.from} AND t < ${s.to}${s.where ? ` AND ${s.where}` : ''}`)
+      .map((s) =>
+        s.table === 'points_1m'
+          ? `SELECT series_id, t, ${list} FROM (${this.m1Rows(s.where ? [...cols, 'direct'] : cols, s.from, s.to, which)})${s.where ? ` WHERE ${s.where}` : ''}`
+          : `SELECT series_id, t, ${list} FROM ${s.table} WHERE series_id IN (${which}) AND t >= ${s.from} AND t < ${s.to}${s.where ? ` AND ${s.where}` : ''}`,
+      )
       .join(' UNION ALL ');
+  }
+
+  /**
+   * The 1-minute rows in [from, to) (of the series `ids`, a comma-separated
+   * list, or all): points_1m's rows and the minutes of {@link DAY_TABLE}'s
+   * rows, as columns `series_id`, `t` and `cols`. The filters are written
+   * into each table's scan, so the zone maps of `series_id`, `t` and `day`
+   * skip what is outside, before any day is unnested.
+   */
+  private m1Rows(cols: readonly DayColumn[], from: number, to: number, ids?: string): string {
+    const list = ['series_id', 't', ...cols].join(', ');
+    return `SELECT ${list} FROM points_1m WHERE t >= ${from} AND t < ${to}${ids === undefined ? '' : ` AND series_id IN (${ids})`} UNION ALL ${this.dayRows(cols, from, to, ids)}`;
+  }
+
+  /**
+   * The minutes of {@link DAY_TABLE} in [from, to), as rows (see m1Rows).
+   * A minute is there when it has a `sum` or a `last`: every stored row has
+   * one of them (a counter or timer its sum, a gauge or set its last).
+   */
+  private dayRows(cols: readonly DayColumn[], from: number, to: number, ids?: string): string {
+    const lo = Math.max(from, this.m1RetainedFrom);
+    const unnested = [...new Set<DayColumn>(['sum', 'last', ...cols])];
+    return `SELECT ${['series_id', 't', ...cols].join(', ')} FROM (SELECT series_id, unnest(range(day, day + ${DAY_MS}, 60000)) AS t, ${unnested.map((k) => `unnest(${k}) AS ${k}`).join(', ')} FROM ${DAY_TABLE} WHERE day > ${lo - DAY_MS} AND day < ${to}${ids === undefined ? '' : ` AND series_id IN (${ids})`}) WHERE t >= ${lo} AND t < ${to} AND (sum IS NOT NULL OR last IS NOT NULL)`;
   }
 
   /** Which table answers which part of [from, to): the coarsest whose bucket divides the step, finer ones past its watermark. */
@@ -855,7 +918,7 @@ export class MetricStore {
     // No ORDER BY: rows mostly come in time order, and sorting the few that do not costs less here than a sort in DuckDB.
     const read = async (which: number[], lo: number, cols: Set<ValueColumn>): Promise<RowColumns> => {
       const names = VALUE_COLUMNS.filter((k) => cols.has(k));
-      const got = await columns(this.reader, `SELECT series_id, t::DOUBLE, ${names.map((k) => `coalesce(${k}, 'NaN'::DOUBLE)`).join(', ')} FROM points_1m WHERE series_id IN (${which.join(',')}) AND t >= ${lo} AND t < ${upto}`, 2 + names.length);
+      const got = await columns(this.reader, `SELECT series_id, t::DOUBLE, ${names.map((k) => `coalesce(${k}, 'NaN'::DOUBLE)`).join(', ')} FROM (${this.m1Rows(names, lo, upto, which.join(','))})`, 2 + names.length);
       const out: RowColumns = { id: got[0] as number[], t: got[1] as number[] };
       names.forEach((k, i) => (out[k] = got[2 + i] as number[]));
       return out;
@@ -956,6 +1019,9 @@ export class MetricStore {
     await this.maintainer.run(`DELETE FROM points_raw WHERE t < ${Math.min(now - r.raw, this.watermark.m1)}`);
     const m1Cutoff = Math.min(now - r.m1, this.watermark.h1);
     await this.maintainer.run(`DELETE FROM points_1m WHERE t < ${m1Cutoff}`);
+    // A day partly past retention keeps its row until it is wholly past; reads skip its expired minutes (see dayRows).
+    this.m1RetainedFrom = Math.max(this.m1RetainedFrom, m1Cutoff);
+    await this.maintainer.run(`DELETE FROM ${DAY_TABLE} WHERE day + ${DAY_MS} <= ${m1Cutoff}`);
     this.forgetCachedRows([...this.rowCache].filter(([, e]) => e.from < m1Cutoff).map(([id]) => id));
     await this.maintainer.run(`DELETE FROM points_1h WHERE t < ${now - r.h1}`);
     // Sealed by the clock and by the flushes: a backend replaying a spool (or a benchmark replaying history) writes days long past in order.
@@ -964,19 +1030,16 @@ export class MetricStore {
   }
 
   /**
-   * Rewrites each sealed UTC day of points_1m (every minute of it written
-   * and rolled up, and flushes past its end arrived) clustered by series, one day per transaction. Appended
-   * flush by flush, a day's rows interleave every series, so each row
-   * group's zone maps span all ids and a one-series query scans the whole
-   * day; appends and checkpoints also leave half-filled blocks. Clustered,
-   * a series' day sits in one or two row groups (the zone maps skip the
-   * rest). The order is blocks of {@link COMPACT_SERIES_BLOCK} series, by
-   * time, then by series: sorted by series alone, `t` would restart every
-   * few hundred rows and bit-pack to ~4 bytes a row; this way `t` stays in
-   * runs and `series_id` packs to a few bits (measured on 1,000 gauges: 4.4
-   * → 3.4 bytes a row, values included). Rows appended meanwhile (late
-   * flushes, re-rolled minutes) are outside the transaction's snapshot:
-   * neither deleted nor copied, they stay as they are.
+   * Moves each sealed UTC day of points_1m (every minute of it written and
+   * rolled up, and flushes past its end arrived) into {@link DAY_TABLE}, one
+   * row per series, one day per transaction. A row per series per day pays
+   * `series_id` and the day once instead of per minute, and leaves no partly
+   * filled blocks of small appends; a one-series query reads one row a day.
+   * A day's rows of points_1m written before (a database of an earlier
+   * version, whose sealed days are clustered rows) are moved on the first
+   * pass. Rows appended meanwhile (late flushes, re-rolled minutes) are
+   * outside the transaction's snapshot: neither deleted nor moved, they stay
+   * in points_1m, and reads see them beside the day's row (see m1Rows).
    */
   private async compactSealedDays(sealedUpto: number, retainedFrom: number): Promise<void> {
     const upto = Math.floor(sealedUpto / DAY_MS) * DAY_MS;
@@ -988,7 +1051,7 @@ export class MetricStore {
       day = first === null || first === undefined ? upto : Math.max(day, Math.floor(Number(first) / DAY_MS) * DAY_MS);
     }
     for (; day < upto; day += DAY_MS) {
-      await this.cluster(day, day + DAY_MS, `compacting the day of ${new Date(day).toISOString().slice(0, 10)} in points_1m failed`);
+      await this.compactDay(day);
       this.compactedUpto = day + DAY_MS;
     }
     await this.clusterSealedHours(sealedUpto);
@@ -1016,18 +1079,50 @@ export class MetricStore {
     this.clusteredUpto = upto;
   }
 
-  /** Rewrites the points_1m rows of [from, to) in one transaction, ordered by blocks of series, then time (see compactSealedDays). */
+  /**
+   * Moves the points_1m rows of the day starting at `day` into one row per
+   * series of {@link DAY_TABLE} (see compactSealedDays), in one transaction.
+   * A minute with two rows for one series (a one-minute flush beside rolled
+   * up raw rows of the same minute) has one slot: its rows stay in points_1m.
+   */
+  private async compactDay(day: number): Promise<void> {
+    const c = this.maintainer;
+    const range = `t >= ${day} AND t < ${day + DAY_MS}`;
+    const single = `n = 1 AND t % 60000 = 0`;
+    const arrays = DAY_COLUMNS.map((k) => `(CASE WHEN count(p.${k}) = 0 THEN NULL ELSE list(p.${k} ORDER BY g.i) END)::${DAY_COLUMN_TYPES[k]}[${MINUTES_PER_DAY}]`).join(', ');
+    await c.run('BEGIN TRANSACTION');
+    try {
+      await c.run(`CREATE OR REPLACE TEMP TABLE compacting AS SELECT *, ((t - ${day}) // 60000)::INTEGER AS i, count(*) OVER (PARTITION BY series_id, t) AS n FROM points_1m WHERE ${range}`);
+      await c.run(`DELETE FROM points_1m WHERE ${range}`);
+      await c.run(`INSERT INTO points_1m SELECT * EXCLUDE (i, n) FROM compacting WHERE NOT (${single}) ORDER BY series_id, t`);
+      // Each series' minutes in order, NULL where it has no row: a grid of series × minutes joined to the rows.
+      await c.run(
+        `INSERT INTO ${DAY_TABLE} SELECT g.series_id, ${day}, ${arrays}
+         FROM (SELECT series_id, r.i FROM (SELECT DISTINCT series_id FROM compacting WHERE ${single}), range(${MINUTES_PER_DAY}) r(i)) g
+         LEFT JOIN (SELECT * FROM compacting WHERE ${single}) p ON p.series_id = g.series_id AND p.i = g.i
+         GROUP BY g.series_id ORDER BY g.series_id`,
+      );
+      await c.run(`DROP TABLE compacting`);
+      await c.run(`INSERT OR REPLACE INTO meta VALUES ('compacted_days_1m', ${day + DAY_MS})`);
+      await c.run('COMMIT');
+    } catch (err) {
+      await c.run('ROLLBACK').catch(() => undefined);
+      throw fail(this.path, `compacting the day of ${new Date(day).toISOString().slice(0, 10)} in points_1m failed`, err);
+    }
+    // The old blocks are freed at a checkpoint, so the next rows reuse them instead of growing the file.
+    await c.run('CHECKPOINT').catch(() => undefined);
+  }
+
+  /** Rewrites the points_1m rows of [from, to) in one transaction, ordered by blocks of series, then time (see clusterSealedHours). */
   private async cluster(from: number, to: number, failure: string): Promise<void> {
     const c = this.maintainer;
     const range = `t >= ${from} AND t < ${to}`;
-    const wholeDays = from % DAY_MS === 0 && to % DAY_MS === 0;
     await c.run('BEGIN TRANSACTION');
     try {
       await c.run(`CREATE OR REPLACE TEMP TABLE compacting AS SELECT * FROM points_1m WHERE ${range}`);
       await c.run(`DELETE FROM points_1m WHERE ${range}`);
       await c.run(`INSERT INTO points_1m SELECT * FROM compacting ORDER BY series_id // ${COMPACT_SERIES_BLOCK}, t, series_id`);
       await c.run(`DROP TABLE compacting`);
-      if (wholeDays) await c.run(`INSERT OR REPLACE INTO meta VALUES ('compacted_1m', ${to})`);
       await c.run('COMMIT');
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
@@ -1057,7 +1152,7 @@ export class MetricStore {
     this.rollingTo[name] = upto;
     await c.run('BEGIN TRANSACTION');
     try {
-      await this.rollRange(src, dst, sizeMs, `t >= ${from} AND t < ${upto}`);
+      await this.rollRange(src, dst, sizeMs, from, upto);
       await c.run(`INSERT OR REPLACE INTO meta VALUES ('watermark_${name}', ${upto})`);
       await c.run('COMMIT');
       this.watermark[name] = upto;
@@ -1068,9 +1163,12 @@ export class MetricStore {
     }
   }
 
-  /** Aggregates the rows of `src` in `range` into rows of `dst` per series and bucket (inside the caller's transaction). */
-  private async rollRange(src: string, dst: string, sizeMs: number, range: string): Promise<void> {
+  /** Aggregates the rows of `src` in [from, to) (of the series `ids`, or all) into rows of `dst` per series and bucket (inside the caller's transaction). */
+  private async rollRange(src: string, dst: string, sizeMs: number, from: number, to: number, ids?: string): Promise<void> {
     const bucket = `t // ${sizeMs} * ${sizeMs}`;
+    const range = `t >= ${from} AND t < ${to}${ids === undefined ? '' : ` AND series_id IN (${ids})`}`;
+    // points_1m's sealed days are in the day table: both are read.
+    if (src === 'points_1m') src = `(${this.m1Rows(DAY_COLUMNS, from, to, ids)}) AS m1`;
     // The same "only what differs from last" rule as raw rows.
     await this.maintainer.run(
       `INSERT INTO ${dst} SELECT series_id, b, ${sizeMs}, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE s END, CASE WHEN l IS NOT NULL AND c = 1 THEN NULL ELSE c END, CASE WHEN mn = l THEN NULL ELSE mn END, CASE WHEN mx = l THEN NULL ELSE mx END, l, NULL, NULL, NULL
@@ -1104,8 +1202,9 @@ export class MetricStore {
       const which = `series_id IN (${[...ids].join(',')})`;
       await c.run('BEGIN TRANSACTION');
       try {
+        if (minute < this.compactedUpto) await this.uncompact(Math.floor(minute / DAY_MS) * DAY_MS, [...ids].join(','));
         await c.run(`DELETE FROM points_1m WHERE ${which} AND t = ${minute} AND direct IS NOT TRUE`);
-        await this.rollRange('points_raw', 'points_1m', 60_000, `${which} AND t >= ${minute} AND t < ${minute + 60_000}`);
+        await this.rollRange('points_raw', 'points_1m', 60_000, minute, minute + 60_000, [...ids].join(','));
         await c.run('COMMIT');
         this.forgetCachedRows(ids);
       } catch (err) {
@@ -1124,13 +1223,25 @@ export class MetricStore {
       await c.run('BEGIN TRANSACTION');
       try {
         await c.run(`DELETE FROM points_1h WHERE ${which} AND t = ${hour}`);
-        await this.rollRange('points_1m', 'points_1h', 3_600_000, `${which} AND t >= ${hour} AND t < ${hour + 3_600_000}`);
+        await this.rollRange('points_1m', 'points_1h', 3_600_000, hour, hour + 3_600_000, [...ids].join(','));
         await c.run('COMMIT');
       } catch (err) {
         await c.run('ROLLBACK').catch(() => undefined);
         throw fail(this.path, 'rolling up late rows into hours failed', err);
       }
     }
+  }
+
+  /**
+   * Moves the rows of the series `ids` for the compacted day `day` back from
+   * {@link DAY_TABLE} into points_1m (inside the caller's transaction), so
+   * that a minute of it can be deleted and rolled up again (a late raw row).
+   * Rare (raw rows arriving for a sealed day, within raw retention); those
+   * series' day stays as rows.
+   */
+  private async uncompact(day: number, ids: string): Promise<void> {
+    await this.maintainer.run(`INSERT INTO points_1m SELECT series_id, t, 60000, ${DAY_COLUMNS.join(', ')} FROM (${this.dayRows(DAY_COLUMNS, day, day + DAY_MS, ids)})`);
+    await this.maintainer.run(`DELETE FROM ${DAY_TABLE} WHERE day = ${day} AND series_id IN (${ids})`);
   }
 
   /** Merges the sketches (or set members) of each rolled-up bucket into its row of `dst`, in the rollup's transaction. */
@@ -1184,7 +1295,7 @@ export class MetricStore {
   async stats(): Promise<StoreStats> {
     let bytes = 0;
     for (const f of [this.path, `${this.path}.wal`]) bytes += await stat(f).then((s) => s.size, () => 0);
-    const cols = (await this.reader.runAndReadAll(`SELECT (SELECT count(*) FROM points_raw) + (SELECT count(*) FROM points_1m) + (SELECT count(*) FROM points_1h)`)).getColumnsJS();
+    const cols = (await this.reader.runAndReadAll(`SELECT (SELECT count(*) FROM points_raw) + (SELECT count(*) FROM (${this.m1Rows([], 0, END_OF_TIME)})) + (SELECT count(*) FROM points_1h)`)).getColumnsJS();
     const blocks = await fileBlocks(this.reader);
     return { path: this.path, bytes, freeBytes: blocks.free * blocks.blockBytes, series: this.series.size, rows: Number(cols[0]?.[0] ?? 0), late: { ...this.late } };
   }
@@ -1192,7 +1303,7 @@ export class MetricStore {
   /** Rows per resolution (tests, status). */
   async rowCounts(): Promise<Record<'raw' | 'm1' | 'h1', number>> {
     const out = { raw: 0, m1: 0, h1: 0 };
-    for (const r of RESOLUTIONS) out[r.name] = Number((await this.reader.runAndReadAll(`SELECT count(*)::DOUBLE FROM ${r.table}`)).getColumnsJS()[0]?.[0] ?? 0);
+    for (const r of RESOLUTIONS) out[r.name] = Number((await this.reader.runAndReadAll(`SELECT count(*)::DOUBLE FROM ${r.table === 'points_1m' ? `(${this.m1Rows([], 0, END_OF_TIME)})` : r.table}`)).getColumnsJS()[0]?.[0] ?? 0);
     return out;
   }
 
