@@ -98,9 +98,13 @@ const MINUTES_PER_DAY = 1440;
 
 /**
  * The sealed days of points_1m, one row per series per UTC day (see
- * compactSealedDays): `day` (its midnight) and, per value column, a
- * fixed-size array of its 1,440 minutes, NULL where a minute has no row, or
- * NULL as a whole when no minute has that column. A row of points_1m costs
+ * compactSealedDays): `day` (its midnight), `direct` (TRUE when every
+ * minute of the row was a one-minute flush, NULL when none was) and, per
+ * value column, a fixed-size array of its 1,440 minutes, or NULL as a whole
+ * when no minute has that column. A minute without a row is NaN in a DOUBLE
+ * array (stored values are finite), not NULL: one NULL among the values of
+ * a column makes DuckDB store its validity uncompressed, a bit per value,
+ * 0.13 bytes a point, in every later segment. A row of points_1m costs
  * its `series_id` and `t` (~1 byte a row on 200 series of unrounded doubles,
  * with partly filled blocks ~2 bytes); here they are paid once a day. Fixed
  * size and not a LIST: a LIST's children are read for every row of a vector
@@ -234,10 +238,13 @@ const EXACT_PERCENTILE_RANKING_MAX_SERIES = 500;
 
 const POINT_COLUMNS = 'series_id INTEGER NOT NULL, t BIGINT NOT NULL, interval_ms INTEGER NOT NULL, sum DOUBLE, count DOUBLE, min DOUBLE, max DOUBLE, last DOUBLE, sketch BLOB, members BLOB, direct BOOLEAN';
 
-/** The columns of a points_1m row that {@link DAY_TABLE} keeps per minute, with their types (`interval_ms` is always a minute there). */
-const DAY_COLUMN_TYPES = { sum: 'DOUBLE', count: 'DOUBLE', min: 'DOUBLE', max: 'DOUBLE', last: 'DOUBLE', sketch: 'BLOB', members: 'BLOB', direct: 'BOOLEAN' } as const;
-type DayColumn = keyof typeof DAY_COLUMN_TYPES;
-const DAY_COLUMNS = Object.keys(DAY_COLUMN_TYPES) as DayColumn[];
+/** The columns of a points_1m row that {@link DAY_TABLE} keeps per minute, with their types (`interval_ms` is always a minute there; `direct` is one per row). */
+const DAY_ARRAY_TYPES = { sum: 'DOUBLE', count: 'DOUBLE', min: 'DOUBLE', max: 'DOUBLE', last: 'DOUBLE', sketch: 'BLOB', members: 'BLOB' } as const;
+type DayArray = keyof typeof DAY_ARRAY_TYPES;
+const DAY_ARRAYS = Object.keys(DAY_ARRAY_TYPES) as DayArray[];
+/** The columns of a points_1m row after `series_id` and `t`, as {@link m1Rows} gives them. */
+type DayColumn = DayArray | 'direct';
+const DAY_COLUMNS: DayColumn[] = [...DAY_ARRAYS, 'direct'];
 
 /** Later than any stored time: the upper bound of a read of everything. */
 const END_OF_TIME = Number.MAX_SAFE_INTEGER;
@@ -399,7 +406,7 @@ export class MetricStore {
       // TRUE on a points_1m row written directly from a one-minute flush (no raw row behind it).
       await c.run(`ALTER TABLE ${r.table} ADD COLUMN IF NOT EXISTS direct BOOLEAN`);
     }
-    await c.run(`CREATE TABLE IF NOT EXISTS ${DAY_TABLE} (series_id INTEGER NOT NULL, day BIGINT NOT NULL, ${DAY_COLUMNS.map((k) => `${k} ${DAY_COLUMN_TYPES[k]}[${MINUTES_PER_DAY}]`).join(', ')})`);
+    await c.run(`CREATE TABLE IF NOT EXISTS ${DAY_TABLE} (series_id INTEGER NOT NULL, day BIGINT NOT NULL, direct BOOLEAN, ${DAY_ARRAYS.map((k) => `${k} ${DAY_ARRAY_TYPES[k]}[${MINUTES_PER_DAY}]`).join(', ')})`);
     await c.run(`CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value BIGINT NOT NULL)`);
     await c.run(`CREATE TABLE IF NOT EXISTS dashboards (name VARCHAR PRIMARY KEY, updated BIGINT NOT NULL, body VARCHAR NOT NULL)`);
     const rows = (await c.runAndReadAll(`SELECT id, key, name, type, level, source, tags, last_seen::DOUBLE AS last_seen FROM series`)).getRowObjectsJS();
@@ -733,8 +740,8 @@ export class MetricStore {
    */
   private dayRows(cols: readonly DayColumn[], from: number, to: number, ids?: string): string {
     const lo = Math.max(from, this.m1RetainedFrom);
-    const unnested = [...new Set<DayColumn>(['sum', 'last', ...cols])];
-    return `SELECT ${['series_id', 't', ...cols].join(', ')} FROM (SELECT series_id, unnest(range(day, day + ${DAY_MS}, 60000)) AS t, ${unnested.map((k) => `unnest(${k}) AS ${k}`).join(', ')} FROM ${DAY_TABLE} WHERE day > ${lo - DAY_MS} AND day < ${to}${ids === undefined ? '' : ` AND series_id IN (${ids})`}) WHERE t >= ${lo} AND t < ${to} AND (sum IS NOT NULL OR last IS NOT NULL)`;
+    const unnested = [...new Set<DayColumn>(['sum', 'last', ...cols])].map((k) => (k === 'direct' ? k : DAY_ARRAY_TYPES[k] === 'DOUBLE' ? `nullif(unnest(${k}), 'NaN'::DOUBLE) AS ${k}` : `unnest(${k}) AS ${k}`));
+    return `SELECT ${['series_id', 't', ...cols].join(', ')} FROM (SELECT series_id, unnest(range(day, day + ${DAY_MS}, 60000)) AS t, ${unnested.join(', ')} FROM ${DAY_TABLE} WHERE day > ${lo - DAY_MS} AND day < ${to}${ids === undefined ? '' : ` AND series_id IN (${ids})`}) WHERE t >= ${lo} AND t < ${to} AND (sum IS NOT NULL OR last IS NOT NULL)`;
   }
 
   /** Which table answers which part of [from, to): the coarsest whose bucket divides the step, finer ones past its watermark. */
@@ -1082,22 +1089,24 @@ export class MetricStore {
   /**
    * Moves the points_1m rows of the day starting at `day` into one row per
    * series of {@link DAY_TABLE} (see compactSealedDays), in one transaction.
-   * A minute with two rows for one series (a one-minute flush beside rolled
-   * up raw rows of the same minute) has one slot: its rows stay in points_1m.
+   * A minute with two rows for one series (two one-minute flushes of the
+   * same minute) has one slot, and a day row is direct or not as a whole:
+   * such rows, and a series' day with both one-minute flushes and rolled up
+   * raw rows (its flush interval changed that day), stay in points_1m.
    */
   private async compactDay(day: number): Promise<void> {
     const c = this.maintainer;
     const range = `t >= ${day} AND t < ${day + DAY_MS}`;
-    const single = `n = 1 AND t % 60000 = 0`;
-    const arrays = DAY_COLUMNS.map((k) => `(CASE WHEN count(p.${k}) = 0 THEN NULL ELSE list(p.${k} ORDER BY g.i) END)::${DAY_COLUMN_TYPES[k]}[${MINUTES_PER_DAY}]`).join(', ');
+    const single = `n = 1 AND t % 60000 = 0 AND NOT mixed`;
+    const arrays = DAY_ARRAYS.map((k) => `(CASE WHEN count(p.${k}) = 0 THEN NULL ELSE list(${DAY_ARRAY_TYPES[k] === 'DOUBLE' ? `coalesce(p.${k}, 'NaN'::DOUBLE)` : `p.${k}`} ORDER BY g.i) END)::${DAY_ARRAY_TYPES[k]}[${MINUTES_PER_DAY}]`).join(', ');
     await c.run('BEGIN TRANSACTION');
     try {
-      await c.run(`CREATE OR REPLACE TEMP TABLE compacting AS SELECT *, ((t - ${day}) // 60000)::INTEGER AS i, count(*) OVER (PARTITION BY series_id, t) AS n FROM points_1m WHERE ${range}`);
+      await c.run(`CREATE OR REPLACE TEMP TABLE compacting AS SELECT *, ((t - ${day}) // 60000)::INTEGER AS i, count(*) OVER (PARTITION BY series_id, t) AS n, bool_or(direct IS TRUE) OVER w AND bool_or(direct IS NOT TRUE) OVER w AS mixed FROM points_1m WHERE ${range} WINDOW w AS (PARTITION BY series_id)`);
       await c.run(`DELETE FROM points_1m WHERE ${range}`);
-      await c.run(`INSERT INTO points_1m SELECT * EXCLUDE (i, n) FROM compacting WHERE NOT (${single}) ORDER BY series_id, t`);
+      await c.run(`INSERT INTO points_1m SELECT * EXCLUDE (i, n, mixed) FROM compacting WHERE NOT (${single}) ORDER BY series_id, t`);
       // Each series' minutes in order, NULL where it has no row: a grid of series × minutes joined to the rows.
       await c.run(
-        `INSERT INTO ${DAY_TABLE} SELECT g.series_id, ${day}, ${arrays}
+        `INSERT INTO ${DAY_TABLE} SELECT g.series_id, ${day}, bool_or(p.direct), ${arrays}
          FROM (SELECT series_id, r.i FROM (SELECT DISTINCT series_id FROM compacting WHERE ${single}), range(${MINUTES_PER_DAY}) r(i)) g
          LEFT JOIN (SELECT * FROM compacting WHERE ${single}) p ON p.series_id = g.series_id AND p.i = g.i
          GROUP BY g.series_id ORDER BY g.series_id`,

@@ -130,7 +130,7 @@ describe('store: a sealed day stored as one row per series', () => {
     ]);
   });
 
-  test('a minute stored twice for a series stays as rows when its day is compacted, and answers do not change', async () => {
+  test('a minute stored twice for a series, and a day of both one-minute and raw flushes, stay as rows when the day is compacted, and answers do not change', async () => {
     const day = Date.UTC(2026, 0, 1);
     let nowMs = day;
     const dir = tempStoreDir('day-rows');
@@ -138,16 +138,18 @@ describe('store: a sealed day stored as one row per series', () => {
     // Minute 5 of series 0 comes as two one-minute flushes (two backends, a replay): two rows.
     await sink.export(batch(day + 6 * MINUTE, MINUTE, [jobs(10, 0), jobs(3, 1)]));
     await sink.export(batch(day + 6 * MINUTE, MINUTE, [jobs(5, 0)]));
-    await sink.export(batch(day + 9 * MINUTE, MINUTE, [jobs(2, 0), jobs(2, 1)]));
+    await sink.export(batch(day + 9 * MINUTE, MINUTE, [jobs(2, 0), jobs(2, 1), jobs(6, 2)]));
+    // Series 2 also has ten-second flushes that day, rolled up into rows that are not direct.
+    await sink.export(batch(day + 7 * MINUTE + 10_000, 10_000, [jobs(4, 2)]));
     nowMs = day + DAY + HOUR;
     await sink.export(batch(nowMs, MINUTE, [jobs(1, 0)]));
     const before = await answers(sink.store!, day, day + DAY, 'jobs');
     await sink.maintain();
     assert.equal(sink.store!.compactedUptoMs, day + DAY);
     assert.deepEqual(await answers(sink.store!, day, day + DAY, 'jobs'), before);
-    assert.deepEqual((await sink.store!.rowCounts()).m1, 6);
+    assert.deepEqual((await sink.store!.rowCounts()).m1, 8);
     await sink.stop();
-    assert.deepEqual(await layout(dir, day), { m1: 2, days: 2, minutes: 1440 });
+    assert.deepEqual(await layout(dir, day), { m1: 4, days: 2, minutes: 1440 });
   });
 
   test('a day partly past 1-minute retention counts only its retained minutes, and its row goes once the whole day is past', async () => {
@@ -185,7 +187,7 @@ describe('store: a sealed day stored as one row per series', () => {
     await first.sink.stop();
     // As an earlier version left it: the day's rows back in points_1m, clustered, and its mark under the old key.
     await onFile(dir, [
-      `INSERT INTO points_1m SELECT series_id, t, 60000, sum, count, min, max, last, sketch, members, direct FROM (SELECT series_id, unnest(range(day, day + ${DAY}, 60000)) AS t, unnest(sum) AS sum, unnest(count) AS count, unnest(min) AS min, unnest(max) AS max, unnest(last) AS last, unnest(sketch) AS sketch, unnest(members) AS members, unnest(direct) AS direct FROM points_1m_days) WHERE sum IS NOT NULL OR last IS NOT NULL ORDER BY series_id // 64, t, series_id`,
+      `INSERT INTO points_1m SELECT series_id, t, 60000, sum, count, min, max, last, sketch, members, direct FROM (SELECT series_id, unnest(range(day, day + ${DAY}, 60000)) AS t, ${['sum', 'count', 'min', 'max', 'last'].map((k) => `nullif(unnest(${k}), 'NaN'::DOUBLE) AS ${k}`).join(', ')}, unnest(sketch) AS sketch, unnest(members) AS members, direct FROM points_1m_days) WHERE sum IS NOT NULL OR last IS NOT NULL ORDER BY series_id // 64, t, series_id`,
       `DROP TABLE points_1m_days`,
       `DELETE FROM meta WHERE key = 'compacted_days_1m'`,
       `INSERT INTO meta VALUES ('compacted_1m', ${day + DAY})`,
