@@ -246,6 +246,9 @@ const DAY_ARRAYS = Object.keys(DAY_ARRAY_TYPES) as DayArray[];
 type DayColumn = DayArray | 'direct';
 const DAY_COLUMNS: DayColumn[] = [...DAY_ARRAYS, 'direct'];
 
+/** Up to this many days, a read of day rows has one branch per day (see dayRows); past it, one for the whole range. */
+const DAY_ROW_BRANCHES_MAX = 62;
+
 /** Later than any stored time: the upper bound of a read of everything. */
 const END_OF_TIME = Number.MAX_SAFE_INTEGER;
 
@@ -695,8 +698,9 @@ export class MetricStore {
   /** The `top` series by the mean of the statistic per step, ranked inside DuckDB (percentiles rank by their per-step max). */
   private async rankInSql(ids: number[], stat: string, from: number, to: number, step: number, top: number): Promise<number[]> {
     const expr = SQL_STAT[stat] ?? 'mx';
-    const sql = `WITH d AS (${this.source(ids, from, to, step, undefined)}),
-      b AS (SELECT series_id, t // ${step} AS b, ${PARTIAL_AGGS} FROM d GROUP BY ALL)
+    const needed = PARTIAL_COLUMNS_OF_STAT[stat] ?? ['mx'];
+    const sql = `WITH d AS (${this.source(ids, from, to, step, undefined, undefined, needed)}),
+      b AS (SELECT series_id, t // ${step} AS b, ${partialAggs(needed)} FROM d GROUP BY ALL)
       SELECT series_id FROM b GROUP BY series_id ORDER BY avg(${expr.replaceAll('$step', String(step / 1000))}) DESC NULLS LAST LIMIT ${top}`;
     const cols = await columns(this.reader, sql, 1);
     return cols[0]!.map(Number);
@@ -707,10 +711,12 @@ export class MetricStore {
    * resolution that fits the step, and from finer ones past its rollup
    * watermark (recent data not rolled up yet).
    */
-  private source(ids: number[], from: number, to: number, step: number, summary: Summary | undefined, segments = this.segments(from, to, step)): string {
-    const cols: DayColumn[] = ['sum', 'count', 'min', 'max', 'last'];
+  private source(ids: number[], from: number, to: number, step: number, summary: Summary | undefined, segments = this.segments(from, to, step), needed?: readonly PartialColumn[]): string {
+    // Unnesting a day row costs per column read, NULL arrays too: only what the aggregates need (each falls back to `last`).
+    const read = new Set<DayColumn>(needed ? ['last', ...needed.map((k) => VALUE_COLUMNS_OF_PARTIAL[k])] : VALUE_COLUMNS);
+    const cols: DayColumn[] = VALUE_COLUMNS.filter((k) => read.has(k));
     if (summary) cols.push(summary);
-    const list = cols.join(', ');
+    const list = [...VALUE_COLUMNS.map((k) => (read.has(k) ? k : `NULL::DOUBLE AS ${k}`)), ...(summary ? [summary] : [])].join(', ');
     const which = ids.join(',');
     return segments
       .map((s) =>
@@ -730,18 +736,33 @@ export class MetricStore {
    */
   private m1Rows(cols: readonly DayColumn[], from: number, to: number, ids?: string): string {
     const list = ['series_id', 't', ...cols].join(', ');
-    return `SELECT ${list} FROM points_1m WHERE t >= ${from} AND t < ${to}${ids === undefined ? '' : ` AND series_id IN (${ids})`} UNION ALL ${this.dayRows(cols, from, to, ids)}`;
+    const days = this.dayRows(cols, from, to, ids);
+    return `SELECT ${list} FROM points_1m WHERE t >= ${from} AND t < ${to}${ids === undefined ? '' : ` AND series_id IN (${ids})`}${days ? ` UNION ALL ${days}` : ''}`;
   }
 
   /**
    * The minutes of {@link DAY_TABLE} in [from, to), as rows (see m1Rows).
    * A minute is there when it has a `sum` or a `last`: every stored row has
    * one of them (a counter or timer its sum, a gauge or set its last).
+   * Empty (no SQL) when the range holds no day already over by the clock:
+   * a day is compacted only once the clock is past its end by the rollup
+   * grace, so one not over now cannot be moved before this SQL runs, and the
+   * recent rows a chart polls for skip the day table (~0.5 ms a read).
    */
-  private dayRows(cols: readonly DayColumn[], from: number, to: number, ids?: string): string {
+  private dayRows(cols: readonly DayColumn[], from: number, to: number, ids?: string): string | undefined {
     const lo = Math.max(from, this.m1RetainedFrom);
     const unnested = [...new Set<DayColumn>(['sum', 'last', ...cols])].map((k) => (k === 'direct' ? k : DAY_ARRAY_TYPES[k] === 'DOUBLE' ? `nullif(unnest(${k}), 'NaN'::DOUBLE) AS ${k}` : `unnest(${k}) AS ${k}`));
-    return `SELECT ${['series_id', 't', ...cols].join(', ')} FROM (SELECT series_id, unnest(range(day, day + ${DAY_MS}, 60000)) AS t, ${unnested.join(', ')} FROM ${DAY_TABLE} WHERE day > ${lo - DAY_MS} AND day < ${to}${ids === undefined ? '' : ` AND series_id IN (${ids})`}) WHERE t >= ${lo} AND t < ${to} AND (sum IS NOT NULL OR last IS NOT NULL)`;
+    const branch = (days: string) =>
+      `SELECT ${['series_id', 't', ...cols].join(', ')} FROM (SELECT series_id, unnest(range(day, day + ${DAY_MS}, 60000)) AS t, ${unnested.join(', ')} FROM ${DAY_TABLE} WHERE ${days}${ids === undefined ? '' : ` AND series_id IN (${ids})`}) WHERE t >= ${lo} AND t < ${to} AND (sum IS NOT NULL OR last IS NOT NULL)`;
+    const first = Math.floor(lo / DAY_MS) * DAY_MS;
+    const over = Math.min(to, Math.floor(this.now() / DAY_MS) * DAY_MS);
+    if (first >= over) return undefined;
+    // One branch per day: DuckDB runs the branches of a UNION ALL on its threads at once, where one scan of a few thousand
+    // day rows (one row group) is unnested on one thread (measured: 7 days × 1,000 series grouped in 15 minute steps, 1.1 s → 0.6 s on 2 threads).
+    if (over - first > DAY_ROW_BRANCHES_MAX * DAY_MS) return branch(`day > ${lo - DAY_MS} AND day < ${over}`);
+    const days: string[] = [];
+    for (let day = first; day < over; day += DAY_MS) days.push(branch(`day = ${day}`));
+    return days.join(' UNION ALL ');
   }
 
   /** Which table answers which part of [from, to): the coarsest whose bucket divides the step, finer ones past its watermark. */
@@ -772,7 +793,7 @@ export class MetricStore {
     if (ids.length === 0) return out;
     if (this.estimatedRows(ids.length, from, to, step) <= (this.options.jsAggregateMaxRows ?? JS_AGGREGATE_MAX_ROWS)) await this.partialsInJs(out, ids, from, to, step, needed ?? (Object.keys(PARTIAL_AGG) as PartialColumn[]));
     else {
-      const src = this.source(ids, from, to, step, undefined);
+      const src = this.source(ids, from, to, step, undefined, undefined, needed);
       const cols = await columns(this.reader, `SELECT series_id, ((t - ${from}) // ${step})::INTEGER AS b, ${needed ? partialAggs(needed) : PARTIAL_AGGS} FROM (${src}) GROUP BY ALL`, 7);
       const [sid, b, s, c, mn, mx, l] = cols as [number[], number[], (number | null)[], (number | null)[], (number | null)[], (number | null)[], (number | null)[]];
       for (let i = 0; i < sid.length; i++) {
@@ -1249,7 +1270,8 @@ export class MetricStore {
    * series' day stays as rows.
    */
   private async uncompact(day: number, ids: string): Promise<void> {
-    await this.maintainer.run(`INSERT INTO points_1m SELECT series_id, t, 60000, ${DAY_COLUMNS.join(', ')} FROM (${this.dayRows(DAY_COLUMNS, day, day + DAY_MS, ids)})`);
+    const rows = this.dayRows(DAY_COLUMNS, day, day + DAY_MS, ids);
+    if (rows) await this.maintainer.run(`INSERT INTO points_1m SELECT series_id, t, 60000, ${DAY_COLUMNS.join(', ')} FROM (${rows})`);
     await this.maintainer.run(`DELETE FROM ${DAY_TABLE} WHERE day = ${day} AND series_id IN (${ids})`);
   }
 
