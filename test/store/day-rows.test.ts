@@ -69,6 +69,28 @@ describe('store: a sealed day stored as one row per series', () => {
     assert.deepEqual(await layout(dir, day), { m1: 0, days: SERIES, minutes: 1440 });
   });
 
+  test('a read of many series sees full days and days with gaps alike once compacted', async () => {
+    const day = Date.UTC(2026, 0, 1);
+    let nowMs = day;
+    const { sink } = await startStoreSink({ now: () => nowMs, http: false });
+    stops.push(() => sink.stop());
+    // 70 series (a read of more than 64 splits each day into its dense rows and the others): the odd ones miss minutes 100 to 199.
+    const many = (f: number): MetricPoint[] =>
+      Array.from({ length: 70 }, (_, i) => ({ type: 'gauge' as const, name: 'w', source: '', tags: { i: String(i) }, value: i + Math.sin(f / 9 + i) / 3 })).filter((_, i) => i % 2 === 0 || f <= 100 || f > 200);
+    for (let f = 1; f <= 1440; f++) await sink.export(batch(day + f * MINUTE, MINUTE, many(f)));
+    nowMs = day + DAY + HOUR;
+    await sink.export(batch(nowMs, MINUTE, many(1)));
+    const read = async () => [
+      await sink.store!.query({ name: 'w', stat: 'last', fromMs: day, toMs: day + DAY, stepMs: MINUTE, tags: [], top: 70 }),
+      await sink.store!.query({ name: 'w', stat: 'avg', fromMs: day, toMs: day + DAY, stepMs: 15 * MINUTE, tags: [], top: 5 }),
+      await sink.store!.query({ name: 'w', stat: 'max', fromMs: day + HOUR, toMs: day + 5 * HOUR, stepMs: HOUR, tags: [], top: 70 }),
+    ];
+    const before = await read();
+    await sink.maintain();
+    assert.equal(sink.store!.compactedUptoMs, day + DAY);
+    assert.deepEqual(await read(), before);
+  });
+
   test('a raw row arriving late for a minute of a compacted day is rolled into that minute again, and no other minute changes', async () => {
     const day = Date.UTC(2026, 0, 1);
     let nowMs = day;
