@@ -1147,17 +1147,23 @@ export class MetricStore {
     const range = `t >= ${day} AND t < ${day + DAY_MS}`;
     const single = `n = 1 AND t % 60000 = 0 AND NOT mixed`;
     const value = (k: DayArray) => (DAY_ARRAY_TYPES[k] === 'DOUBLE' ? `coalesce(${FILLED_MINUTE[k as ValueColumn]}, 'NaN'::DOUBLE)` : `p.${k}`);
-    const arrays = DAY_ARRAYS.map((k) => `(CASE WHEN count(p.${k}) = 0 THEN NULL ELSE list(${value(k)} ORDER BY g.i) END)::${DAY_ARRAY_TYPES[k]}[${MINUTES_PER_DAY}]`).join(', ');
-    const dense = [`count(p.series_id) = ${MINUTES_PER_DAY}`, ...VALUE_COLUMNS.map((k) => `(count(p.${k}) = 0 OR count(${FILLED_MINUTE[k]}) = ${MINUTES_PER_DAY})`)].join(' AND ');
     await c.run('BEGIN TRANSACTION');
     try {
+      // Each ordered list costs a sort of the day's rows: none for a column no row of the day has (a gauge's sum, count, min, max, sketch, members).
+      const counts = await columns(c, `SELECT ${DAY_ARRAYS.map((k) => `count(${k})::DOUBLE`).join(', ')} FROM points_1m WHERE ${range}`, DAY_ARRAYS.length);
+      const present = new Set(DAY_ARRAYS.filter((_, i) => Number(counts[i]?.[0] ?? 0) > 0));
+      const arrays = (minute: string) =>
+        DAY_ARRAYS.map((k) => (present.has(k) ? `(CASE WHEN count(p.${k}) = 0 THEN NULL ELSE list(${value(k)} ORDER BY ${minute}) END)::${DAY_ARRAY_TYPES[k]}[${MINUTES_PER_DAY}]` : 'NULL')).join(', ');
+      const dense = [`count(p.series_id) = ${MINUTES_PER_DAY}`, ...VALUE_COLUMNS.filter((k) => present.has(k)).map((k) => `(count(p.${k}) = 0 OR count(${FILLED_MINUTE[k]}) = ${MINUTES_PER_DAY})`)].join(' AND ');
       await c.run(`CREATE OR REPLACE TEMP TABLE compacting AS SELECT *, ((t - ${day}) // 60000)::INTEGER AS i, count(*) OVER (PARTITION BY series_id, t) AS n, bool_or(direct IS TRUE) OVER w AND bool_or(direct IS NOT TRUE) OVER w AS mixed FROM points_1m WHERE ${range} WINDOW w AS (PARTITION BY series_id)`);
       await c.run(`DELETE FROM points_1m WHERE ${range}`);
       await c.run(`INSERT INTO points_1m SELECT * EXCLUDE (i, n, mixed) FROM compacting WHERE NOT (${single}) ORDER BY series_id, t`);
-      // Each series' minutes in order, NULL where it has no row: a grid of series × minutes joined to the rows.
+      // A series with a row every minute (most): its rows in order are the arrays.
+      await c.run(`INSERT INTO ${DAY_TABLE} SELECT p.series_id, ${day}, bool_or(p.direct), ${dense}, ${arrays('p.i')} FROM compacting p WHERE ${single} GROUP BY p.series_id HAVING count(*) = ${MINUTES_PER_DAY} ORDER BY p.series_id`);
+      // The others: each series' minutes in order, NaN or NULL where it has no row, from a grid of series × minutes joined to the rows.
       await c.run(
-        `INSERT INTO ${DAY_TABLE} SELECT g.series_id, ${day}, bool_or(p.direct), ${dense}, ${arrays}
-         FROM (SELECT series_id, r.i FROM (SELECT DISTINCT series_id FROM compacting WHERE ${single}), range(${MINUTES_PER_DAY}) r(i)) g
+        `INSERT INTO ${DAY_TABLE} SELECT g.series_id, ${day}, bool_or(p.direct), ${dense}, ${arrays('g.i')}
+         FROM (SELECT series_id, r.i FROM (SELECT series_id FROM compacting WHERE ${single} GROUP BY series_id HAVING count(*) < ${MINUTES_PER_DAY}), range(${MINUTES_PER_DAY}) r(i)) g
          LEFT JOIN (SELECT * FROM compacting WHERE ${single}) p ON p.series_id = g.series_id AND p.i = g.i
          GROUP BY g.series_id ORDER BY g.series_id`,
       );
