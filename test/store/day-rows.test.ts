@@ -74,7 +74,7 @@ describe('store: a sealed day stored as one row per series', () => {
     let nowMs = day;
     const { sink } = await startStoreSink({ now: () => nowMs, http: false });
     stops.push(() => sink.stop());
-    // 70 series (a read of more than 64 splits each day into its dense rows and the others): the odd ones miss minutes 100 to 199.
+    // 70 series (a read of more than 8 splits each day into its dense rows and the others): the odd ones miss minutes 100 to 199.
     const many = (f: number): MetricPoint[] =>
       Array.from({ length: 70 }, (_, i) => ({ type: 'gauge' as const, name: 'w', source: '', tags: { i: String(i) }, value: i + Math.sin(f / 9 + i) / 3 })).filter((_, i) => i % 2 === 0 || f <= 100 || f > 200);
     for (let f = 1; f <= 1440; f++) await sink.export(batch(day + f * MINUTE, MINUTE, many(f)));
