@@ -255,7 +255,7 @@ function storeSection(st) {
   );
   if (c) {
     L.push(
-      `Values: ${c.values === 'full-precision' ? 'unrounded doubles (`--full-precision`: 53 random bits of mantissa, the worst case for any float codec)' : 'two decimals, as instruments report gauges (a percentage, a temperature, milliseconds to 10 µs); `node bench/store.mjs --full-precision` sends unrounded doubles instead'}, the same to both systems. The store's maintenance (rollups, retention, and compaction of each sealed day clustered by series, so a one-series query reads one or two row groups) runs once per simulated hour, as its timer would in real time, and is not counted in the write cost: it took ${ms(c.write.storeMaintainMs ?? c.write.storeRollupMs)} in all, the last pass ${ms(c.write.storeRollupMs)}.`,
+      `Values: ${c.values === 'full-precision' ? 'unrounded doubles (`--full-precision`: 53 random bits of mantissa, the worst case for any float codec)' : 'two decimals, as instruments report gauges (a percentage, a temperature, milliseconds to 10 µs); `node bench/store.mjs --full-precision` sends unrounded doubles instead'}, the same to both systems. The store's maintenance (rollups, retention, and compaction of each sealed day into one row per series holding the day's 1,440 minutes as arrays, so the file pays a series' id and the time once a day and a one-series query reads one row per day; docs/sinks.md, store) runs once per simulated hour, as its timer would in real time, and is not counted in the write cost: it took ${ms(c.write.storeMaintainMs ?? c.write.storeRollupMs)} in all, the last pass ${ms(c.write.storeRollupMs)}.`,
       '',
     );
     if (c.query24h.storeInProcessMs !== undefined) L.push(`The store's 24 h query called in its process, without HTTP: ${ms(c.query24h.storeInProcessMs)}.`, '');
@@ -270,7 +270,7 @@ function storeSection(st) {
     if (c.disk.storeRunningBytes !== undefined) {
       const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
       const running = (d, points) => `${mib(d.storeRunningBytes)} (${(d.storeRunningBytes / points).toFixed(2)} B/point) of which ${mib(d.storeRunningFreeBytes)} free blocks`;
-      L.push(`The store's file while it ran, before stopping: ${running(c.disk, c.points)}${fp?.storeRunningBytes !== undefined ? `; the unrounded doubles' store ${running(fp, fp.points)}` : ''}. DuckDB reuses free blocks (left by each day's compaction, which rewrites up to a day of rows) but never shrinks a file; a stopped store of up to 64 MiB with at least 5 % free is rewritten into a fresh file, which also drops partly filled blocks. The figures in the table are after stopping.`, '');
+      L.push(`The store's file while it ran, before stopping: ${running(c.disk, c.points)}${fp?.storeRunningBytes !== undefined ? `; the unrounded doubles' store ${running(fp, fp.points)}` : ''}. DuckDB reuses free blocks (left by each day's compaction, which moves a day of rows, and by the rewrite of a partly filled row group when rows are added to it) but never shrinks a file; a stopped store of up to 64 MiB with at least 5 % free is rewritten into a fresh file, which also drops partly filled blocks. The figures in the table are after stopping.`, '');
     }
     const parts = c.disk.promParts;
     if (parts) L.push(`Prometheus' directory: ${Object.entries(parts).filter(([, b]) => b >= 65536).map(([k, b]) => `${k} ${(b / 1048576).toFixed(1)} MiB`).join(', ')}.`, '');

@@ -21,7 +21,7 @@ try {
   const blockBytes = Number(db.size);
   const segments = [];
   for (const { table_name: table } of await rows(`SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() ORDER BY 1`)) {
-    for (const s of await rows(`SELECT column_name AS col, column_path AS path, compression, count::DOUBLE AS n, block_id::DOUBLE AS block, block_offset::DOUBLE AS offset FROM pragma_storage_info('${table}') WHERE block_id >= 0`)) {
+    for (const s of await rows(`SELECT column_name AS col, column_path AS path, segment_type AS type, compression, count::DOUBLE AS n, block_id::DOUBLE AS block, block_offset::DOUBLE AS offset FROM pragma_storage_info('${table}') WHERE block_id >= 0`)) {
       segments.push({ table, ...s, block: Number(s.block), offset: Number(s.offset), n: Number(s.n) });
     }
   }
@@ -32,7 +32,8 @@ try {
   for (let i = 0; i < segments.length; i++) {
     const s = segments[i];
     const next = segments[i + 1];
-    const key = `${s.table}.${s.col} ${s.path.includes(',') ? '(validity) ' : ''}${s.compression}`;
+    // An array's minutes are a child column (path [i, 0]); validity is a segment type of its own, at any depth.
+    const key = `${s.table}.${s.col}${s.path.split(',').length > (s.type === 'VALIDITY' ? 2 : 1) ? '[]' : ''} ${s.type === 'VALIDITY' ? '(validity) ' : ''}${s.compression}`;
     let size;
     if (next && next.block === s.block) size = next.offset - s.offset;
     else if (s.offset === 0) size = blockBytes;
