@@ -161,6 +161,23 @@ async function main(): Promise<void> {
     },
     zibEnabled: true,
   };
+  // The same request with the strings a service has: the user id and the status built per
+  // request (from the URL, from the status code), so each lookup compares a fresh string
+  // with the stored one instead of finding the very same string object.
+  let freshSeq = 0;
+  const appRequestFreshCase: Case = {
+    id: 'zib.request.app.fresh',
+    label: 'Zibrato: the same five calls, with the user id and status built per request (as in a service)',
+    fn: () => {
+      const i = freshSeq++;
+      appInflight.set(++appInFlight);
+      appInflight.set(--appInFlight);
+      appClient.timing({ name: 'bench.app.request', tags: { route: appRoutes[i & 1]!, method: 'GET', status: String(200) }, ms: 0.5 });
+      appRequests.inc();
+      appClient.count({ name: 'bench.app.user.requests', tags: { user: `u${(i * 7919) % 10_000}` } });
+    },
+    zibEnabled: true,
+  };
   for (const zc of tagClients) if (!(await zc.ready({ levels: ['info'], timeoutMs: 10_000 }))) throw new Error('tag-set client not connected to the broker');
 
   let k = 0;
@@ -172,6 +189,7 @@ async function main(): Promise<void> {
     { id: 'zib.count.notags', label: 'Zibrato `z.count({ name })` (no tags)', fn: () => z.count({ name: 'bench.jobs' }), zibEnabled: true },
     ...tagSetCases,
     appRequestCase,
+    appRequestFreshCase,
     { id: 'prom.child', label: 'prom-client `counter.labels(...)` child `.inc()`', fn: () => promChild.inc() },
     { id: 'prom.labels', label: 'prom-client `counter.inc(labels)`', fn: () => promCounter.inc(ATTRS) },
     { id: 'otel.add', label: 'OpenTelemetry `counter.add(1, attrs)`', fn: () => otelCounter.add(1, ATTRS) },
