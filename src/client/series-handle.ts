@@ -14,10 +14,27 @@ const NO_TAGS: readonly unknown[] = [];
  * without a wrapper object in between.
  */
 export class SeriesHandle {
-  // Fields in the order V8 lays them out: first what a cache lookup compares
-  // (handle-cache.ts), then what a write reads, then the rest. A call among
-  // thousands of series finds this object cold, so the lookup and the write
-  // that follows should touch as few of its cache lines as they can.
+  // Fields in the order V8 lays them out: first what a write reads (a held
+  // handle's `inc()` touches nothing else), then what a cache lookup compares
+  // (handle-cache.ts), then the rest. A call among thousands of series finds
+  // this object cold, so the lookup and the write that follows should touch as
+  // few of its cache lines as they can.
+
+  /**
+   * Where `inc`/`dec` write: the handle itself for a counter; for a gauge handle,
+   * its gauge-delta series (wire kind 5), set by `Zibrato.gaugeHandle`. A field
+   * on every handle keeps one shape, so call sites stay monomorphic.
+   */
+  deltaTarget: SeriesHandle = this;
+  private readonly buffer: RecordBuffer;
+  private readonly bit: number;
+  /** The open batch of this series' stream: its level, or its shard of the level. */
+  private writer: StreamWriter;
+  private epoch = 0;
+  private slot = 0;
+  /** The buffer's generation {@link writer} was chosen in. */
+  private generation: number;
+  private readonly encoded: Uint8Array;
 
   /**
    * The key under which {@link HandleCache} keeps this handle, written once when
@@ -40,27 +57,11 @@ export class SeriesHandle {
   /** @internal */
   cacheLevel = 0;
 
-  private readonly buffer: RecordBuffer;
-  private readonly bit: number;
-  /** The open batch of this series' stream: its level, or its shard of the level. */
-  private writer: StreamWriter;
-  private epoch = 0;
-  private slot = 0;
-  /** The buffer's generation {@link writer} was chosen in. */
-  private generation: number;
-  private readonly encoded: Uint8Array;
-
   protected readonly problems: InputProblems;
   readonly level: number;
   readonly name: string;
   /** The series' shard hash (`seriesShardHash`), computed once: which shard it goes to when its level is sharded. */
   private readonly shardHash: number;
-  /**
-   * Where `inc`/`dec` write: the handle itself for a counter; for a gauge handle,
-   * its gauge-delta series (wire kind 5), set by `Zibrato.gaugeHandle`. A field
-   * on every handle keeps one shape, so call sites stay monomorphic.
-   */
-  deltaTarget: SeriesHandle = this;
   /** @internal Two tags or more, interleaved (handle-cache.ts). */
   cacheTags: readonly unknown[] = NO_TAGS;
   /** @internal Set once the handle is cached: a handle is cached under one key at most. */

@@ -79,6 +79,17 @@ describe('the handle cache', () => {
     assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u15' }), undefined);
   });
 
+  test('a handle already cached under one key keeps it when it is set again under another', () => {
+    // The key lives on the handle itself: a second set must not re-key it and strand the first.
+    const cache = new HandleCache();
+    const h = fakeHandle('a');
+    cache.set(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u1' }, h);
+    cache.set(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u2' }, h);
+    assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u1' }), h);
+    assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u2' }), undefined);
+    assert.equal(cache.entries, 1);
+  });
+
   test('random tag sets each find their own handle, in any key order and from copies of their strings, and unknown ones find none', () => {
     // Small alphabets, so sets that differ in one key, one value or one tag more come up often.
     const tagSet = fc.dictionary(fc.constantFrom('user', 'route', 'u', 'status', ''), fc.constantFrom('a', 'b', 'ab', 'u1', 'u10', '', '200'), { maxKeys: 3 });
