@@ -146,21 +146,31 @@ async function main(): Promise<void> {
   const appInflight = appClient.gaugeHandle({ name: 'bench.app.inflight' });
   const appUsers = Array.from({ length: 10_000 }, (_, i) => `u${i}`);
   const appRoutes = ['/json', '/db'];
-  let appSeq = 0;
   let appInFlight = 0;
-  const appRequestCase: Case = {
-    id: 'zib.request.app',
-    label: 'Zibrato: the five calls of one bench/app request (2 gauge sets, a timing with 3 tags, a handle `inc()`, a count over 10,000 users)',
-    fn: () => {
-      const i = appSeq++;
-      appInflight.set(++appInFlight);
-      appInflight.set(--appInFlight);
-      appClient.timing({ name: 'bench.app.request', tags: { route: appRoutes[i & 1]!, method: 'GET', status: '200' }, ms: 0.5 });
-      appRequests.inc();
-      appClient.count({ name: 'bench.app.user.requests', tags: { user: appUsers[(i * 7919) % 10_000]! } });
-    },
-    zibEnabled: true,
+  /**
+   * `fresh`: the strings a service has, the user id and the status built per request (from
+   * the URL, from the status code), so each lookup compares a fresh string with the stored
+   * one instead of finding the very same string object.
+   */
+  const appRequest = (id: string, label: string, fresh: boolean): Case => {
+    let seq = 0;
+    return {
+      id,
+      label,
+      fn: () => {
+        const i = seq++;
+        const u = (i * 7919) % 10_000;
+        appInflight.set(++appInFlight);
+        appInflight.set(--appInFlight);
+        appClient.timing({ name: 'bench.app.request', tags: { route: appRoutes[i & 1]!, method: 'GET', status: fresh ? String(200) : '200' }, ms: 0.5 });
+        appRequests.inc();
+        appClient.count({ name: 'bench.app.user.requests', tags: { user: fresh ? `u${u}` : appUsers[u]! } });
+      },
+      zibEnabled: true,
+    };
   };
+  const appRequestCase = appRequest('zib.request.app', 'Zibrato: the five calls of one bench/app request (2 gauge sets, a timing with 3 tags, a handle `inc()`, a count over 10,000 users)', false);
+  const appRequestFreshCase = appRequest('zib.request.app.fresh', 'Zibrato: the same five calls, with the user id and status built per request (as in a service)', true);
   for (const zc of tagClients) if (!(await zc.ready({ levels: ['info'], timeoutMs: 10_000 }))) throw new Error('tag-set client not connected to the broker');
 
   let k = 0;
@@ -172,6 +182,7 @@ async function main(): Promise<void> {
     { id: 'zib.count.notags', label: 'Zibrato `z.count({ name })` (no tags)', fn: () => z.count({ name: 'bench.jobs' }), zibEnabled: true },
     ...tagSetCases,
     appRequestCase,
+    appRequestFreshCase,
     { id: 'prom.child', label: 'prom-client `counter.labels(...)` child `.inc()`', fn: () => promChild.inc() },
     { id: 'prom.labels', label: 'prom-client `counter.inc(labels)`', fn: () => promCounter.inc(ATTRS) },
     { id: 'otel.add', label: 'OpenTelemetry `counter.add(1, attrs)`', fn: () => otelCounter.add(1, ATTRS) },

@@ -3,6 +3,8 @@ import type { InputProblems } from './input-problems.js';
 import { TimerScope } from './scopes.js';
 import { now } from './clock.js';
 
+const NO_TAGS: readonly unknown[] = [];
+
 /**
  * A precomputed series: level bit, writer and encoded series entry are
  * resolved once, so writing a record is a mask test, a finiteness test and
@@ -12,29 +14,68 @@ import { now } from './clock.js';
  * without a wrapper object in between.
  */
 export class SeriesHandle {
-  private readonly bit: number;
-  /** The open batch of this series' stream: its level, or its shard of the level. */
-  private writer: StreamWriter;
-  /** The buffer's generation {@link writer} was chosen in. */
-  private generation: number;
-  private epoch = 0;
-  private slot = 0;
+  // Fields in the order V8 lays them out: first what a write reads (a held
+  // handle's `inc()` touches nothing else), then what a cache lookup compares
+  // (handle-cache.ts), then the rest. A call among thousands of series finds
+  // this object cold, so the lookup and the write that follows should touch as
+  // few of its cache lines as they can.
+
   /**
    * Where `inc`/`dec` write: the handle itself for a counter; for a gauge handle,
    * its gauge-delta series (wire kind 5), set by `Zibrato.gaugeHandle`. A field
    * on every handle keeps one shape, so call sites stay monomorphic.
    */
   deltaTarget: SeriesHandle = this;
+  private readonly buffer: RecordBuffer;
+  private readonly bit: number;
+  /** The open batch of this series' stream: its level, or its shard of the level. */
+  private writer: StreamWriter;
+  private epoch = 0;
+  private slot = 0;
+  /** The buffer's generation {@link writer} was chosen in. */
+  private generation: number;
+  private readonly encoded: Uint8Array;
 
-  constructor(
-    private readonly buffer: RecordBuffer,
-    protected readonly problems: InputProblems,
-    readonly level: number,
-    readonly name: string,
-    private readonly encoded: Uint8Array,
-    /** The series' shard hash (`seriesShardHash`), computed once: which shard it goes to when its level is sharded. */
-    private readonly shardHash = 0,
-  ) {
+  /**
+   * The key under which {@link HandleCache} keeps this handle, written once when
+   * it is cached (never for a handle that is not). On the handle itself, not in
+   * an entry of the cache's own: a lookup and the write that follows touch one
+   * object instead of two. See handle-cache.ts for what each field means.
+   * @internal
+   */
+  cacheValue0: unknown = undefined;
+  /** @internal */
+  cacheKey0: string | undefined = undefined;
+  /** @internal */
+  cacheTagCount = 0;
+  /** @internal */
+  cacheKind = 0;
+  /** @internal */
+  cacheSampleRate = 1;
+  /** @internal */
+  cacheSource: string | undefined = undefined;
+  /** @internal */
+  cacheLevel = 0;
+
+  protected readonly problems: InputProblems;
+  readonly level: number;
+  readonly name: string;
+  /** The series' shard hash (`seriesShardHash`), computed once: which shard it goes to when its level is sharded. */
+  private readonly shardHash: number;
+  /** @internal Two tags or more, interleaved (handle-cache.ts). */
+  cacheTags: readonly unknown[] = NO_TAGS;
+  /** @internal Set once the handle is cached: a handle is cached under one key at most. */
+  cacheName: string | undefined = undefined;
+  /** @internal The next handle of the same name whose key hashes alike. */
+  cacheNext: SeriesHandle | undefined = undefined;
+
+  constructor(buffer: RecordBuffer, problems: InputProblems, level: number, name: string, encoded: Uint8Array, shardHash = 0) {
+    this.buffer = buffer;
+    this.problems = problems;
+    this.level = level;
+    this.name = name;
+    this.encoded = encoded;
+    this.shardHash = shardHash;
     this.bit = 1 << level;
     this.generation = buffer.generation;
     this.writer = buffer.writerFor(level, shardHash);

@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { HandleCache } from '../../src/client/handle-cache.ts';
 import type { SeriesHandle } from '../../src/client/series-handle.ts';
 import { MetricKind } from '../../src/wire/constants.ts';
@@ -76,5 +77,43 @@ describe('the handle cache', () => {
     for (let i = 0; i < 20; i++) cache.set(MetricKind.counter, 'req', INFO, undefined, 1, { user: `u${i}` }, fakeHandle(`u${i}`));
     assert.equal(cache.entries, 10);
     assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u15' }), undefined);
+  });
+
+  test('a handle already cached under one key keeps it when it is set again under another', () => {
+    // The key lives on the handle itself: a second set must not re-key it and strand the first.
+    const cache = new HandleCache();
+    const h = fakeHandle('a');
+    cache.set(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u1' }, h);
+    cache.set(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u2' }, h);
+    assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u1' }), h);
+    assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { user: 'u2' }), undefined);
+    assert.equal(cache.entries, 1);
+  });
+
+  test('random tag sets each find their own handle, in any key order and from copies of their strings, and unknown ones find none', () => {
+    // Small alphabets, so sets that differ in one key, one value or one tag more come up often.
+    const tagSet = fc.dictionary(fc.constantFrom('user', 'route', 'u', 'status', ''), fc.constantFrom('a', 'b', 'ab', 'u1', 'u10', '', '200'), { maxKeys: 3 });
+    /** The set's identity: its pairs sorted by key. */
+    const id = (t: Record<string, string>) => JSON.stringify(Object.entries(t).sort(([a], [b]) => (a < b ? -1 : 1)));
+    /** The same tags in reverse key order, in fresh strings (what an app's next request passes). */
+    const copy = (t: Record<string, string>) => Object.fromEntries(Object.entries(t).reverse().map(([k, v]) => [k, `${v}x`.slice(0, -1)]));
+    fc.assert(
+      fc.property(fc.array(tagSet, { maxLength: 40 }), fc.array(tagSet, { maxLength: 10 }), (stored, probes) => {
+        const cache = new HandleCache();
+        const handles = new Map<string, SeriesHandle>();
+        for (const t of stored) {
+          if (handles.has(id(t))) continue;
+          const h = fakeHandle(id(t));
+          handles.set(id(t), h);
+          cache.set(MetricKind.counter, 'req', INFO, undefined, 1, t, h);
+        }
+        for (const t of [...stored, ...probes]) {
+          assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, copy(t)), handles.get(id(t)), id(t));
+          // The cache keeps the last entry found: asking again hits that path too.
+          assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, t), handles.get(id(t)), id(t));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
