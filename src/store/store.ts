@@ -354,6 +354,8 @@ export class MetricStore {
   private maintaining: Promise<void> | undefined;
   /** The days before this (a UTC midnight; 0: none yet) are moved from points_1m into {@link DAY_TABLE} (see compactSealedDays). */
   private compactedUpto = 0;
+  /** Set as each day is compacted (its rows leave points_1m): loadRecent reads nothing below it. */
+  private recentLoadFloor = 0;
   /** 1-minute rows before this are past retention: the day rows that hold them in part are read from here on (see m1Rows). */
   private m1RetainedFrom = 0;
   /** points_1m rows of the day being written with `t` below are clustered too (see clusterSealedHours); kept in memory only. */
@@ -478,12 +480,14 @@ export class MetricStore {
    */
   private async loadRecent(oldestRow: number): Promise<void> {
     // Not below the sealed days: their compaction may keep their rows elsewhere than points_1m.
-    const stopAt = Math.max(oldestRow, this.recent.from - RECENT_LOAD_MS, this.compactedUpto);
+    const start = Math.max(oldestRow, this.recent.from - RECENT_LOAD_MS);
+    // Read again before each hour: a day compacted while loading has left points_1m.
+    const floor = (): number => Math.max(start, this.compactedUpto, this.recentLoadFloor);
     const sql = (from: number, upto: number) => `SELECT series_id, t::DOUBLE, ${VALUE_COLUMNS.map((k) => `coalesce(${k}, 'NaN'::DOUBLE)`).join(', ')} FROM points_1m WHERE t >= ${from} AND t < ${upto}`;
-    while (!this.closing && this.recent.from > stopAt && Number.isFinite(this.recent.from)) {
+    while (!this.closing && this.recent.from > floor() && Number.isFinite(this.recent.from)) {
       // An hour is put in memory at once (each put copies every series' rows), read a slice at a time.
       const upto = this.recent.from;
-      const hourFrom = Math.max(stopAt, Math.floor((upto - 1) / HOUR_MS) * HOUR_MS);
+      const hourFrom = Math.max(floor(), Math.floor((upto - 1) / HOUR_MS) * HOUR_MS);
       const stamp = this.recent.beginRead();
       const rows: unknown[][] = Array.from({ length: 2 + VALUE_COLUMNS.length }, () => []);
       for (let sliceUpto = upto; sliceUpto > hourFrom && !this.closing; ) {
@@ -1249,6 +1253,9 @@ export class MetricStore {
       await c.run(`DROP TABLE compacting`);
       await c.run(`INSERT OR REPLACE INTO meta VALUES ('compacted_days_1m', ${day + DAY_MS})`);
       await c.run('COMMIT');
+      // Its rows left points_1m: a read of them back into memory, in flight or to come, must not keep what it finds there (empty).
+      this.recent.changedBelow(day, day + DAY_MS);
+      this.recentLoadFloor = Math.max(this.recentLoadFloor, day + DAY_MS);
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
       throw fail(this.path, `compacting the day of ${new Date(day).toISOString().slice(0, 10)} in points_1m failed`, err);
