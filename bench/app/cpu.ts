@@ -116,23 +116,3 @@ export function pinService(enabled: boolean): Pinning {
   execFileSync('taskset', ['-a', '-p', '-c', others, String(process.pid)], { stdio: 'ignore' });
   return { servicePrefix: ['taskset', '-c', String(service)], anyCpuPrefix: ['taskset', '-c', cpus.join(',')], serviceCpus: String(service), othersCpus: others };
 }
-
-/**
- * Time CPU `cpu` has been busy (user, nice, system, irq, softirq) and stolen by the
- * hypervisor so far, ms, from /proc/stat (10 ms ticks: meaningful over seconds, not
- * per request); undefined where /proc/stat or that CPU is missing. Less the service's
- * own time, it is what other processes took from the service's CPU in a window.
- */
-export function cpuBusyMs(cpu: number): { busyMs: number; stealMs: number } | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync('/proc/stat', 'utf8');
-  } catch {
-    return undefined;
-  }
-  const line = stat.split('\n').find((l) => l.startsWith(`cpu${cpu} `));
-  if (!line) return undefined;
-  const f = line.split(/\s+/).slice(1).map(Number);
-  const tick = 10; // USER_HZ = 100
-  return { busyMs: ((f[0] ?? 0) + (f[1] ?? 0) + (f[2] ?? 0) + (f[5] ?? 0) + (f[6] ?? 0)) * tick, stealMs: (f[7] ?? 0) * tick };
-}

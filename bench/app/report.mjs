@@ -37,7 +37,7 @@ export function renderAppHeadline(app, out) {
   const z = v.zibrato;
   const a2 = v.none2;
   L.push(
-    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** for CPU per request and latency, then at **saturation** for requests/s. ${methodNote(app)} CPU is the service's time on CPU from the scheduler's nanosecond counters (every thread, \`/proc/<pid>/task/*/schedstat\`); latency is autocannon's per-response time, percentiles computed exactly over every response.${pinNote(app.pinning)}`,
+    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation** (${c.saturationConnections} connections; ${int(c.saturationRequests)} requests in round 1${c.saturationSeconds ? `, then about ${c.saturationSeconds} s worth at the rate the variant reached before, ${int(c.saturationRequestsMin)}–${int(c.saturationRequests)}` : ''}) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved; figures are **medians over rounds**; each comparison with (a) is ${v.none?.paired ? "**the median of the per-round comparisons with the same round's (a)** (paired: what the machine's load did to a round cancels out), the table's absolute columns are medians over rounds" : 'the ratio of the medians'}. CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.${pinNote(app.pinning)}`,
     '',
   );
   L.push(
@@ -58,43 +58,38 @@ export function renderAppHeadline(app, out) {
   L.push('');
 
   // Noise: two identical services must agree before any difference means anything.
-  L.push(...renderNoiseFloor(app));
-  if (a2.paired) L.push(...renderResolvable(v));
+  const noiseCpu = Math.abs(a2.vsNone.cpuAdded);
+  const noiseTp = Math.abs(a2.vsNone.throughputLost);
+  const noiseP99 = Math.abs(a2.vsNone.p99AddedUs);
+  L.push(
+    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${noiseCpu <= 0.02 && noiseTp <= 0.02 ? '**met**' : '**missed** — this run is too noisy to resolve differences of that size'}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.`,
+    '',
+  );
+  if (a2.paired) L.push(...renderResolvable(v, a2.paired.cpuAdded.rounds.length));
   if (z.paired) L.push(...renderWhatARequestPays(app));
 
-  // Targets. A verdict needs the measured value and the noise floor ((a′) against (a) for the
-  // same measure) on the same side of the target: inside the noise it is 'not resolvable'.
-  const noise = noiseOf(v);
+  // Targets.
   const tpLost = z.vsNone.throughputLost;
   const p99Added = z.vsNone.p99AddedUs;
-  const within = (x, limit, n) => (!Number.isFinite(x) ? '**missed**' : x + n <= limit ? '**met**' : x - n > limit ? '**missed**' : `**not resolvable here**: ${x <= limit ? 'within the target, but ' : 'over the target, but '}the noise floor is as large as the margin`);
-  const ahead = (f, n) => {
-    const gaps = PEERS.map((p) => (v[p] ? f(v[p]) - f(z) : NaN));
-    if (gaps.some((g) => !Number.isFinite(g) || g < -n)) return '**missed**';
-    return gaps.every((g) => g > n) ? '**met**' : '**not resolvable here**: a peer is within the noise floor of Zibrato';
-  };
-  // Requests/s at saturation only measures the service when the service's CPU bounded it.
-  const unsaturated = busyAtSat(v.none) < SATURATED_CPU_SHARE;
-  const notSaturated = `**not resolvable here**: (a)'s service was on CPU ${pct(busyAtSat(v.none))} of its saturation windows, so requests/s measured what else bounded it (the load generator's core, the machine's other work) as much as the service`;
-  const withinTp = (x, n) => (unsaturated ? notSaturated : within(x, 0.01, n));
-  const peerList = (f, fmt) => PEERS.map((p) => `${PEER_NAMES[p]} ${fmt(f(v[p]))}`).join('; ');
+  const peersOk = (f) => PEERS.every((p) => v[p] && f(z) <= f(v[p]));
+  const aheadTp = peersOk((x) => x.vsNone.throughputLost);
+  const aheadP99 = peersOk((x) => x.vsNone.p99AddedUs);
+  const aheadCpu = peersOk((x) => x.vsNone.cpuAdded);
+  const verdict = (ok) => (ok ? '**met**' : '**missed**');
   L.push(
     '| target (Zibrato) | measured | verdict |',
     '|---|---|---|',
-    `| ≤ 1 % throughput lost at saturation | ${signedPct(tpLost)} (noise floor ${pct(noise.throughput)}) | ${withinTp(tpLost, noise.throughput)} |`,
-    ...(z.vsNone.capacityLost !== undefined
-      ? [`| ≤ 1 % throughput lost, per second of the service's CPU (what it would serve with the core to itself) | ${signedPct(z.vsNone.capacityLost)} (noise floor ${pct(noise.capacity)}) | ${within(z.vsNone.capacityLost, 0.01, noise.capacity)} |`]
-      : []),
-    `| ≤ 5 µs added to p99 at the fixed rate | ${signedUs(p99Added)} (noise floor ${signedUs(noise.p99Us).replace('+', '')}) | ${noise.p99Us > 5 ? `**not resolvable here**: the noise floor is ${signedUs(noise.p99Us).replace('+', '')}, so neither a met nor a missed 5 µs can be shown on this machine` : within(p99Added, 5, noise.p99Us)} |`,
-    `| ahead of every peer on throughput lost | Zibrato ${signedPct(tpLost)}; ${peerList((x) => x?.vsNone.throughputLost, signedPct)} | ${unsaturated ? notSaturated : ahead((x) => x.vsNone.throughputLost, noise.throughput)} |`,
-    `| ahead of every peer on p99 added | Zibrato ${signedUs(p99Added)}; ${peerList((x) => x?.vsNone.p99AddedUs, signedUs)} | ${ahead((x) => x.vsNone.p99AddedUs, noise.p99Us)} |`,
+    `| ≤ 1 % throughput lost at saturation | ${signedPct(tpLost)} | ${verdict(tpLost <= 0.01)} |`,
+    `| ≤ 5 µs added to p99 at the fixed rate | ${signedUs(p99Added)} | ${noiseP99 > 5 ? `**not resolvable here**: the noise floor is ${signedUs(noiseP99).replace('+', '')}, so neither a met nor a missed 5 µs can be shown on this machine` : verdict(p99Added <= 5)} |`,
+    `| ahead of every peer on throughput lost | Zibrato ${signedPct(tpLost)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.vsNone.throughputLost)}`).join('; ')} | ${verdict(aheadTp)} |`,
+    `| ahead of every peer on p99 added | Zibrato ${signedUs(p99Added)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedUs(v[p]?.vsNone.p99AddedUs)}`).join('; ')} | ${verdict(aheadP99)} |`,
     ...(z.pairedVsHooks
       ? [
-          `| the library alone, over (a″) the same hooks recording nothing: throughput lost | Zibrato ${signedPct(z.pairedVsHooks.throughputLost.median)}; ${peerList((x) => x?.pairedVsHooks?.throughputLost.median, signedPct)} | ${withinTp(z.pairedVsHooks.throughputLost.median, noise.throughput)} (≤ 1 %) |`,
-          `| the library alone, over (a″): CPU per request added | Zibrato ${signedUs1(z.pairedVsHooks.cpuAddedUs.median)}; ${peerList((x) => x?.pairedVsHooks?.cpuAddedUs.median, signedUs1)} | ${PEERS.every((p) => v[p]?.pairedVsHooks && z.pairedVsHooks.cpuAddedUs.median <= v[p].pairedVsHooks.cpuAddedUs.median) ? 'lowest' : 'not the lowest'} |`,
+          `| the library alone, over (a″) the same hooks recording nothing: throughput lost | Zibrato ${signedPct(z.pairedVsHooks.throughputLost.median)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.pairedVsHooks?.throughputLost.median)}`).join('; ')} | ${verdict(z.pairedVsHooks.throughputLost.median <= 0.01)} (≤ 1 %) |`,
+          `| the library alone, over (a″): CPU per request added | Zibrato ${signedUs1(z.pairedVsHooks.cpuAddedUs.median)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedUs1(v[p]?.pairedVsHooks?.cpuAddedUs.median)}`).join('; ')} | ${PEERS.every((p) => v[p]?.pairedVsHooks && z.pairedVsHooks.cpuAddedUs.median <= v[p].pairedVsHooks.cpuAddedUs.median) ? 'lowest' : 'not the lowest'} |`,
         ]
       : []),
-    `| CPU per request added (reported, no target) | Zibrato ${signedPct(z.vsNone.cpuAdded)}; ${peerList((x) => x?.vsNone.cpuAdded, signedPct)} | ${PEERS.every((p) => v[p] && z.vsNone.cpuAdded <= v[p].vsNone.cpuAdded) ? 'lowest' : 'not the lowest'} |`,
+    `| CPU per request added (reported, no target) | Zibrato ${signedPct(z.vsNone.cpuAdded)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.vsNone.cpuAdded)}`).join('; ')} | ${aheadCpu ? 'lowest' : 'not the lowest'} |`,
     '',
   );
 
@@ -104,7 +99,7 @@ export function renderAppHeadline(app, out) {
     `**Correctness, same run.** Each system's request counter is read where it lands — Zibrato: the file backend's flushed totals; prom-client: a Prometheus query of \`app_requests_total\`; OTel: the last cumulative value the OTLP receiver decoded; hot-shots: the counters statsd flushed — and compared with what autocannon completed (warm-up, fixed rate and saturation). ${lossy.length ? `Lost: ${lossy.map(([k, x]) => `${LABELS[k].replace(/\*\*/g, '').replace(/^\([a-e′]+\) /, '')} ${int(x.counts.lost)} of ${int(x.counts.completed)} (${pct(x.counts.lost / x.counts.completed)})`).join('; ')}${v.hotshots?.counts.lost > 0 ? '. hot-shots sends one UDP datagram per measurement (four per request); at saturation the single-threaded statsd daemon falls behind and the kernel drops datagrams that nobody counts' : ''}.` : 'Every system counted every request.'} HTTP errors: ${Object.entries(v).map(([k, x]) => `${k} ${int(x.counts.errors)}`).join(', ')}.`,
     '',
   );
-  if (z.clientStats) L.push(`Zibrato client \`stats()\` summed over the sets: ${Object.entries(z.clientStats).map(([k, n]) => `${k} ${int(n)}`).join(', ')}.`, '');
+  if (z.clientStats) L.push(`Zibrato client \`stats()\` summed over the rounds: ${Object.entries(z.clientStats).map(([k, n]) => `${k} ${int(n)}`).join(', ')}.`, '');
 
   // The profile.
   const p = app.profile;
@@ -143,7 +138,7 @@ export function renderAppHeadline(app, out) {
   return L;
 }
 
-const NAMES = { none: '(a)', zibrato: 'Zibrato', prom: 'prom-client', otel: 'OTel', hotshots: 'hot-shots', none2: '(a′)', hooks: '(a″) hooks only' };
+const NAMES = { zibrato: 'Zibrato', prom: 'prom-client', otel: 'OTel', hotshots: 'hot-shots', none2: '(a′)', hooks: '(a″) hooks only' };
 /** Where each system's work runs outside the service, and so whose CPU "moved out" counts. */
 const MOVED_TO = {
   zibrato: '`zibrato up` + its broker and file backend',
@@ -152,155 +147,42 @@ const MOVED_TO = {
   hotshots: 'the statsd daemon',
 };
 
-const PEER_NAMES = { prom: 'prom-client', otel: 'OTel', hotshots: 'hot-shots' };
-
-/** A paired comparison's per-window values (`rounds` in results written before the windowed design). */
-const pairsOf = (p) => p?.pairs ?? p?.rounds ?? [];
-
-/** The p-quantile of numbers (linear between ranks). */
-function quantile(xs, q) {
-  const s = [...xs].sort((a, b) => a - b);
-  if (!s.length) return NaN;
-  const i = (s.length - 1) * q;
-  const lo = Math.floor(i);
-  return s[lo] + (i - lo) * ((s[Math.ceil(i)] ?? s[lo]) - s[lo]);
-}
-
-/** How the run measured, in a sentence or three (the windowed design, or the older rounds). */
-function methodNote(app) {
-  const c = app.config;
-  const warm = `walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests)`;
-  if (!c.sets) return `Each of ${c.rounds} rounds starts a fresh service per variant, ${warm} before measuring, and runs the variants interleaved; each comparison with (a) is the median of the per-round comparisons with the same round's (a).`;
-  const n = pairsOf(app.variants.none2?.paired?.cpuAdded).length;
-  const settle = app.variants.otel?.median?.settleMs;
-  return `**Many short windows, round-robin, paired with (a) at the same moment.** ${c.sets === 1 ? 'One set' : `Each of ${c.sets} sets`} of processes starts every variant's service at once, each ${warm}, and keeps those not being measured **paused** (SIGSTOP: no CPU, no cache traffic). Then ${c.cycles} cycles per set${c.warmupCycles ? ` (after ${c.warmupCycles} unmeasured, so the JIT and the heap settle)` : ''}, each in an order shuffled per cycle (seeded, ${c.seed}), measure every variant once: resume its service (SIGCONT), wait until it has settled (what it owes from its pause — an overdue OTel export, the Prometheus scrapes queued on its socket, a Zibrato flush — is done: its CPU stays under ${pct(c.settleBusyShare)} of a core for ${c.settleQuietMs} ms${Number.isFinite(settle) ? `; median settle ${int(settle)} ms for OTel, ${int(app.variants.none?.median?.settleMs)} ms for (a)` : ''}), run ${int(c.fixedRequests)} requests at the fixed rate (${c.connections} connections; ${(c.fixedRequests / c.fixedRate).toFixed(0)} s, a whole number of the 1 s export, scrape and flush intervals) and a saturation window of about ${c.saturationSeconds} s (${c.saturationConnections} connections), wait until it is quiet again (what the saturation run brought on, a major GC above all, is paid before the pause, not in the variant's next window), and pause it. Every window is compared with (a)'s value **at the same moment**, interpolated between the (a) windows just before and after it in the same set, a few seconds away (a drift of the machine's load over those seconds cancels), and each comparison in the tables is **the median over ${n || 'the'} windows**; the absolute columns are medians over windows, and latency percentiles **pool every fixed-rate response** of a variant (the p99 added is the difference of the pooled p99s).`;
-}
-
-/** (a′) against (a) for each measure, as magnitudes: what a difference must exceed to mean anything. */
-function noiseOf(v) {
-  const d = v.none2?.vsNone ?? {};
-  return { cpu: Math.abs(d.cpuAdded), throughput: Math.abs(d.throughputLost), p99: Math.abs(d.p99Added ?? NaN), p99Us: Math.abs(d.p99AddedUs), p50: Math.abs(d.p50Added ?? NaN), capacity: Math.abs(d.capacityLost ?? NaN) };
-}
-
-/** The issue's bar for the benchmark itself: two identical uninstrumented services agree within this. */
-export const NOISE_TARGET = 0.02;
-
-/** The noise floor: (a′) against (a) per measure, the 2 % verdict, and whether the spread is between windows or between sets of processes. */
-function renderNoiseFloor(app) {
-  const v = app.variants;
-  const a2 = v.none2;
-  const n = noiseOf(v);
-  const ok = (x) => (Number.isFinite(x) ? (x <= NOISE_TARGET ? 'within 2 %' : '**over 2 %**') : 'n/a');
-  const verdict = [n.cpu, n.throughput, n.p99].every((x) => Number.isFinite(x) && x <= NOISE_TARGET);
-  const L = [
-    `**Noise floor.** (a′) is the same service as (a), measured the same way: how far the two disagree is what noise alone does. Target (issue 10): within 2 % on CPU per request, saturation throughput and p99 — **${verdict ? 'met' : 'missed'}** in this run.`,
-    '',
-  ];
-  if (!a2?.paired) {
-    L.push(`(a′) against (a): CPU ${signedPct(a2?.vsNone.cpuAdded)}, throughput lost ${signedPct(a2?.vsNone.throughputLost)}, p99 ${signedUs(a2?.vsNone.p99AddedUs)}.`, '');
-    L.push(...renderSaturation(v));
-    return L;
-  }
-  const p = a2.paired;
-  const spread = (pp, fmt) => `${fmt(quantile(pairsOf(pp), 0.25))} … ${fmt(quantile(pairsOf(pp), 0.75))}`;
-  const bySet = (xs, fmt) => (xs?.length > 1 ? xs.map(fmt).join(', ') : xs?.length === 1 ? `${fmt(xs[0])} (one set)` : 'n/a');
-  L.push(
-    `| measure, (a′) against (a) | difference | 2 % target | by set of processes (each set's median) | windows: middle half of the pairs |`,
-    '|---|---|---|---|---|',
-    `| CPU per request at the fixed rate (paired) | ${signedPct(a2.vsNone.cpuAdded)} | ${ok(n.cpu)} | ${bySet(p.cpuAdded.bySet, signedPct)} | ${spread(p.cpuAdded, signedPct)} |`,
-    `| saturation throughput (paired) | ${signedPct(-a2.vsNone.throughputLost)} | ${ok(n.throughput)} | ${bySet(p.throughputLost.bySet?.map((x) => -x), signedPct)} | ${spread({ pairs: pairsOf(p.throughputLost).map((x) => -x) }, signedPct)} |`,
-    ...(p.capacityLost ? [`| saturation throughput per second of the service's CPU (paired) | ${signedPct(-a2.vsNone.capacityLost)} | ${ok(n.capacity)} | ${bySet(p.capacityLost.bySet?.map((x) => -x), signedPct)} | ${spread({ pairs: pairsOf(p.capacityLost).map((x) => -x) }, signedPct)} |`] : []),
-    `| p99 at the fixed rate (pooled) | ${signedPct(a2.vsNone.p99Added)} (${signedUs(a2.vsNone.p99AddedUs)}) | ${ok(n.p99)} | ${bySet(a2.pooledBySet?.map((x) => x.p99Added), signedPct)} | ${spread(p.p99AddedUs, signedUs)} (per window) |`,
-    `| p50 at the fixed rate (pooled) | ${signedPct(a2.vsNone.p50Added)} | ${ok(n.p50)} (not part of the target) | — | ${spread(p.p50AddedUs, signedUs)} (per window) |`,
-    '',
-  );
-  const sets = p.cpuAdded.bySet ?? [];
-  if (sets.length > 1) {
-    const between = (xs) => Math.max(...xs) - Math.min(...xs);
-    const iqr = (pp) => quantile(pairsOf(pp), 0.75) - quantile(pairsOf(pp), 0.25);
-    L.push(
-      `**Where the spread is.** CPU: the sets' medians span ${pct(between(sets))}, the windows' middle half ${pct(iqr(p.cpuAdded))}; throughput: sets ${pct(between(p.throughputLost.bySet))}, windows ${pct(iqr(p.throughputLost))}. ${between(sets) > NOISE_TARGET && between(sets) > iqr(p.cpuAdded) / 2 ? 'The sets disagree more than the median of a set\'s windows moves: a process brings an offset of its own (heap layout, JIT), which only more sets average out.' : 'The sets agree: what is left is window-to-window noise, which more windows average out.'}`,
-      '',
-    );
-  }
-  const mn = app.machineNoise;
-  if (mn) {
-    L.push(
-      `**The machine during the windows.** Other processes used a median ${pct(mn.othersBusyShareMedian)} (up to ${pct(mn.othersBusyShareMax)}) of the service's CPU over the fixed-rate windows, and the hypervisor stole ${pct(mn.stealShareMedian)} (\`/proc/stat\`, 10 ms ticks, over ${int(mn.windows)} windows): pinning keeps the benchmark's own processes off that CPU, not the rest of the machine's. ${verdict ? '' : `What is left of (a′) against (a) is what pairing and medians did not cancel of that: ${mn.othersBusyShareMedian > 0.05 ? 'on a machine this busy, a window shares its core (and its caches) with whatever else runs, and each process is slowed in its own way' : 'the machine was mostly quiet, so the rest is the processes\' own variation (JIT, GC, heap layout)'}.`}`,
-      '',
-    );
-  }
-  L.push(...renderSaturation(v));
-  L.push('A difference with (a) smaller than these is not a measured difference.', '');
-  return L;
+/** "+1.0 %, −0.4 % … (5 of 6 rounds +)": each round's paired comparison. */
+function roundsOf(p, fmt) {
+  if (!p?.rounds?.length) return 'n/a';
+  return `${p.rounds.map(fmt).join(', ')}`;
 }
 
 function pinNote(pinning) {
   if (!pinning) return '';
   if (pinning.unpinned) return ` The service was **not** pinned to a CPU (${pinning.unpinned}).`;
-  return ` The service runs on CPU ${pinning.serviceCpus} (\`taskset\`), apart from the benchmark's other processes (the machine's other work is not kept off it: see the noise floor); autocannon and every peer (\`zibrato up\` and its children, Prometheus, statsd, the OTLP receiver) run on CPU ${pinning.othersCpus}, so their work lands neither in the service's CPU time nor in its latency — and is reported below as CPU moved out of the service, so nothing is hidden.`;
+  return ` The service runs alone on CPU ${pinning.serviceCpus} (\`taskset\`); autocannon and every peer (\`zibrato up\` and its children, Prometheus, statsd, the OTLP receiver) run on CPU ${pinning.othersCpus}, so their work lands neither in the service's CPU time nor in its latency — and is reported below as CPU moved out of the service, so nothing is hidden.`;
 }
 
-/** The share of its saturation windows a variant's service was on CPU (requests/s over requests per CPU-second); NaN when not measured. */
-const busyAtSat = (x) => (x?.median?.saturationPerCpuSecond ? x.median.saturationRps / x.median.saturationPerCpuSecond : NaN);
-
-/** Below this share of CPU in the saturation windows, (a)'s service was not what bounded requests/s. */
-export const SATURATED_CPU_SHARE = 0.9;
-
-/** How saturated the saturation windows were. */
-function renderSaturation(v) {
-  const L = [];
-  if (Number.isFinite(busyAtSat(v.none))) {
-    L.push(
-      `**How saturated saturation was.** In the saturation windows the service was on CPU ${['none', 'zibrato', 'prom', 'otel', 'hotshots'].map((k) => `${NAMES[k] ?? '(a)'} ${pct(busyAtSat(v[k]))}`).join(', ')} of the time (medians: requests/s over requests per CPU-second). ${busyAtSat(v.none) < SATURATED_CPU_SHARE ? 'Well under 100 %: the service was not the bottleneck alone — the core it shares with the machine\'s other work, the load generator (on the other core, with every peer) and the /db route\'s wait all bound it — so requests/s at "saturation" moves with all of those, and the throughput lost per second of the service\'s CPU is the steadier measure of what the instrumentation costs.' : 'Close to 100 %: the service\'s CPU was the bottleneck, as saturation intends.'}`,
-      '',
-    );
-  }
-  return L;
-}
-
-/** Fewest pairs a sign test is taken on. */
-export const MIN_PAIRS_TO_RESOLVE = 5;
-
-/** Two-sided sign test: the chance of signs at least this lopsided among the non-zero `xs` if each sign were a coin toss. */
-export function signTestP(xs) {
-  const pos = xs.filter((x) => x > 0).length;
-  const neg = xs.filter((x) => x < 0).length;
-  const n = pos + neg;
-  if (!n) return 1;
-  const k = Math.max(pos, neg);
-  let tail = 0;
-  let c = 1; // C(n, 0)
-  for (let i = 0; i <= n; i++) {
-    if (i >= k) tail += c;
-    c = (c * (n - i)) / (i + 1);
-  }
-  return Math.min(1, (2 * tail) / 2 ** n);
-}
+/** Fewest rounds whose all-alike signs mean something: 5 of 5 alike happens by chance 6 % of the time, 6 of 6 3 % (a two-sided sign test). */
+export const MIN_ROUNDS_TO_RESOLVE = 5;
 
 /**
  * Whether a difference with (a) is measured: larger than (a′)'s difference for
- * the same measure, and its sign steady over at least {@link MIN_PAIRS_TO_RESOLVE}
- * pairs (a two-sided sign test under 5 %).
+ * the same measure, and of the same sign in every one of at least
+ * {@link MIN_ROUNDS_TO_RESOLVE} rounds.
  */
 export function resolvable(p, noise) {
-  const xs = pairsOf(p);
-  if (!p || !Number.isFinite(p.median) || xs.length < MIN_PAIRS_TO_RESOLVE) return false;
-  return Math.abs(p.median) > Math.abs(noise) && signTestP(xs) < 0.05;
+  if (!p || !Number.isFinite(p.median) || (p.rounds?.length ?? 0) < MIN_ROUNDS_TO_RESOLVE) return false;
+  return Math.abs(p.median) > Math.abs(noise) && p.sameSign === p.rounds.length;
 }
 
-function renderResolvable(v) {
+function renderResolvable(v, rounds) {
   const a2 = v.none2.paired;
   const cell = (x, k, fmt) => {
     const p = x.paired?.[k];
     if (!p) return 'n/a';
-    const xs = pairsOf(p);
-    return `${fmt(p.median)} (${p.sameSign}/${xs.length} alike, p ${signTestP(xs) < 0.001 ? '< 0.001' : signTestP(xs).toFixed(3)}) ${resolvable(p, a2[k].median) ? '**resolved**' : xs.length < MIN_PAIRS_TO_RESOLVE ? 'too few pairs' : 'within noise'}`;
+    return `${fmt(p.median)} (${p.sameSign}/${p.rounds.length} rounds alike) ${resolvable(p, a2[k].median) ? '**resolved**' : rounds < MIN_ROUNDS_TO_RESOLVE ? 'too few rounds' : 'within noise'}`;
   };
   const L = [
-    `**Which differences are resolved.** A difference with (a) counts as measured when it is larger than (a′)'s for the same measure and its sign holds across the pairs (a two-sided sign test, p < 0.05, over at least ${MIN_PAIRS_TO_RESOLVE} pairs). p99 here is the median of the per-window differences.`,
+    `**Which differences are resolved.** A difference with (a) counts as measured when it is larger than (a′)'s for the same measure and has the same sign in every round, over at least ${MIN_ROUNDS_TO_RESOLVE} rounds (a sign test: ${MIN_ROUNDS_TO_RESOLVE} of ${MIN_ROUNDS_TO_RESOLVE} alike happens by chance ${Math.round(200 / 2 ** MIN_ROUNDS_TO_RESOLVE)} % of the time).`,
     '',
-    '| variant | CPU / request added | throughput lost | p99 added (per window) |',
+    '| variant | CPU / request added | throughput lost | p99 added |',
     '|---|---|---|---|',
   ];
   for (const k of ['hooks', 'zibrato', 'prom', 'otel', 'hotshots']) {
@@ -321,7 +203,7 @@ function renderWhatARequestPays(app) {
   const L = [
     '### What a request pays',
     '',
-    `CPU per request at the fixed rate, ${app.config.sets ? "each window paired with (a) at the same moment and taken as the median over windows" : "paired with the same round's (a) and taken as the median over rounds"}. In the service: by thread, from the scheduler's nanosecond counters (\`/proc/<pid>/task/*/schedstat\`). Moved out: the CPU of the processes that take the system's work off the service over the same fixed-rate window, less what they burn idle (the median, over the same cycle's windows of the other variants, of the same processes' CPU per second, times this window's length). (a) itself uses ${us(a.median.cpuUsPerRequest)} per request (main thread ${us(a.median.threadCpuUsPerRequest.main)}, other threads ${us(a.median.threadCpuUsPerRequest.other)}).`,
+    `CPU per request at the fixed rate, paired with the same round's (a) and taken as the median over rounds. In the service: by thread, from the scheduler's nanosecond counters (\`/proc/<pid>/task/*/schedstat\`). Moved out: the CPU of the processes that take the system's work off the service over the same fixed-rate window, less what they burn idle (the median, over the same round's windows of the other variants, of the same processes' CPU per second, times this window's length). (a) itself uses ${us(a.median.cpuUsPerRequest)} per request (main thread ${us(a.median.threadCpuUsPerRequest.main)}, other threads ${us(a.median.threadCpuUsPerRequest.other)}).`,
     '',
     '| variant | added in the service | main thread | ZeroMQ I/O threads | other threads (GC, libuv) | the library alone (over a″, main thread) | moved out to | CPU moved out | total added |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -353,7 +235,7 @@ function renderWhatARequestPays(app) {
   const onePctUs = baseMain / 100;
   const impliedLoss = z.mainAddedUs.median / baseMain;
   L.push(
-    `**What limits the 1 % / 5 µs targets on this machine.** ${busyAtSat(a) < SATURATED_CPU_SHARE ? `At saturation the service should be bound by its main thread (in this run it was not: it was on CPU ${pct(busyAtSat(a))} of its saturation windows), which spends` : 'At saturation the service is bound by its main thread, which spends'} ${us(baseMain)} per request uninstrumented (${us(baseUs)} with the other threads): 1 % of throughput is **${onePctUs.toFixed(2)} µs of main-thread CPU per request**. Zibrato adds ${signedUs1(z.mainAddedUs.median)} there (${signedPct(impliedLoss)} of the main thread's work, the throughput loss that cost alone predicts; measured at saturation: ${signedPct(z.throughputLost.median)}, against a noise floor of ${pct(Math.abs(a2.throughputLost.median))}). The four measurements per request are five client calls (two gauge sets, a tagged timing, a counter increment, a per-user tagged count, one of ${int(app.config.users)} series); ${app.profile ? `the profile below puts the Zibrato client and zeromq at ${pct(((app.profile.layers.zibrato ?? 0) + (app.profile.layers.zeromq ?? 0)) / (app.profile.busyMs || 1))} of the main thread's busy time` : 'no profile was taken in this run'}. p99 at ${int(app.config.fixedRate)}/s is a queueing figure: Zibrato adds ${signedUs(z.p99AddedUs.median)} against (a′)'s ${signedUs(a2.p99AddedUs.median)} from noise alone, so a 5 µs target is ${Math.abs(a2.p99AddedUs.median) > 5 ? '**below what this machine resolves**' : 'within what this run resolves'}.`,
+    `**What limits the 1 % / 5 µs targets on this machine.** At saturation the service is bound by its main thread, which spends ${us(baseMain)} per request uninstrumented (${us(baseUs)} with the other threads): 1 % of throughput is **${onePctUs.toFixed(2)} µs of main-thread CPU per request**. Zibrato adds ${signedUs1(z.mainAddedUs.median)} there (${signedPct(impliedLoss)} of the main thread's work, the throughput loss that cost alone predicts; measured at saturation: ${signedPct(z.throughputLost.median)}, against a noise floor of ${pct(Math.abs(a2.throughputLost.median))}). The four measurements per request are five client calls (two gauge sets, a tagged timing, a counter increment, a per-user tagged count, one of ${int(app.config.users)} series); ${app.profile ? `the profile below puts the Zibrato client and zeromq at ${pct(((app.profile.layers.zibrato ?? 0) + (app.profile.layers.zeromq ?? 0)) / (app.profile.busyMs || 1))} of the main thread's busy time` : 'no profile was taken in this run'}. p99 at ${int(app.config.fixedRate)}/s is a queueing figure: Zibrato adds ${signedUs(z.p99AddedUs.median)} against (a′)'s ${signedUs(a2.p99AddedUs.median)} from noise alone, so a 5 µs target is ${Math.abs(a2.p99AddedUs.median) > 5 ? '**below what this machine resolves**' : 'within what this run resolves'}.`,
     '',
   );
   return L;

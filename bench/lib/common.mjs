@@ -41,12 +41,11 @@ const running = new Set();
 
 /** A child process with its output kept line by line. */
 export class Child {
-  /** `stdin: true` keeps a pipe to the child's stdin (`child.stdin`); otherwise it reads nothing. */
-  constructor(cmd, args, { label = cmd, cwd = ROOT, env, stdin = false } = {}) {
+  constructor(cmd, args, { label = cmd, cwd = ROOT, env } = {}) {
     this.label = label;
     this.lines = [];
     this.waiters = [];
-    this.child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = this.child.pid;
     running.add(this);
     let partial = '';
