@@ -354,8 +354,6 @@ export class MetricStore {
   private maintaining: Promise<void> | undefined;
   /** The days before this (a UTC midnight; 0: none yet) are moved from points_1m into {@link DAY_TABLE} (see compactSealedDays). */
   private compactedUpto = 0;
-  /** Set as each day is compacted (its rows leave points_1m): loadRecent reads nothing below it. */
-  private recentLoadFloor = 0;
   /** 1-minute rows before this are past retention: the day rows that hold them in part are read from here on (see m1Rows). */
   private m1RetainedFrom = 0;
   /** points_1m rows of the day being written with `t` below are clustered too (see clusterSealedHours); kept in memory only. */
@@ -482,7 +480,7 @@ export class MetricStore {
     // Not below the sealed days: their compaction may keep their rows elsewhere than points_1m.
     const start = Math.max(oldestRow, this.recent.from - RECENT_LOAD_MS);
     // Read again before each hour: a day compacted while loading has left points_1m.
-    const floor = (): number => Math.max(start, this.compactedUpto, this.recentLoadFloor);
+    const floor = (): number => Math.max(start, this.compactedUpto);
     const sql = (from: number, upto: number) => `SELECT series_id, t::DOUBLE, ${VALUE_COLUMNS.map((k) => `coalesce(${k}, 'NaN'::DOUBLE)`).join(', ')} FROM points_1m WHERE t >= ${from} AND t < ${upto}`;
     while (!this.closing && this.recent.from > floor() && Number.isFinite(this.recent.from)) {
       // An hour is put in memory at once (each put copies every series' rows), read a slice at a time.
@@ -1160,10 +1158,7 @@ export class MetricStore {
     this.recent.trim(m1Cutoff);
     await this.maintainer.run(`DELETE FROM points_1h WHERE t < ${now - r.h1}`);
     // Sealed by the clock and by the flushes: a backend replaying a spool (or a benchmark replaying history) writes days long past in order.
-    const compactedBefore = this.compactedUpto;
     await this.compactSealedDays(Math.min(this.watermark.m1, m1Upto, this.newestFlushMs - grace), now - r.m1);
-    // Rows being read back from points_1m (see loadRecent) may have moved while a day was compacted.
-    if (this.compactedUpto > compactedBefore) this.recent.changedBelow(compactedBefore, this.compactedUpto);
     await this.persistLastSeen();
   }
 
@@ -1190,7 +1185,6 @@ export class MetricStore {
     }
     for (; day < upto; day += DAY_MS) {
       await this.compactDay(day);
-      this.compactedUpto = day + DAY_MS;
     }
     await this.clusterSealedHours(sealedUpto);
   }
@@ -1253,9 +1247,10 @@ export class MetricStore {
       await c.run(`DROP TABLE compacting`);
       await c.run(`INSERT OR REPLACE INTO meta VALUES ('compacted_days_1m', ${day + DAY_MS})`);
       await c.run('COMMIT');
-      // Its rows left points_1m: a read of them back into memory, in flight or to come, must not keep what it finds there (empty).
+      // Its rows left points_1m as of this commit: a read of them back into memory (see loadRecent), in flight or
+      // about to start, must not keep what it finds there.
+      this.compactedUpto = day + DAY_MS;
       this.recent.changedBelow(day, day + DAY_MS);
-      this.recentLoadFloor = Math.max(this.recentLoadFloor, day + DAY_MS);
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
       throw fail(this.path, `compacting the day of ${new Date(day).toISOString().slice(0, 10)} in points_1m failed`, err);
