@@ -48,9 +48,11 @@ const STOPPING_REPEAT_MS = 100;
  * batch (the socket runs with 0 otherwise): the queued batches still reach
  * the subscribers, which stop after the broker (`zibrato up`'s stop order).
  * {@link Broker.stop} waits until they are out (or this has run out), so a
- * process may exit as soon as it resolves.
+ * process may exit as soon as it resolves. Only a subscriber that reads
+ * nothing (paused, hung) makes it run out; with the 2 s drain it stays under
+ * `zibrato up`'s 10 s stop timeout.
  */
-const FINAL_LINGER_MS = 2000;
+const FINAL_LINGER_MS = 5000;
 
 /** Options of {@link Broker}. */
 export interface BrokerOptions {
@@ -466,11 +468,14 @@ export class Broker {
       this.log(`upstream stopped: forwarded ${this.stats.upstreamForwardedRecords} records, dropped ${this.stats.upstreamDroppedRecords}`);
     }
     this.backend.close();
+    const closedAt = Date.now();
     // libzmq hands the closed socket to its reaper, which destroys it once every queued batch is
     // written out (or the linger ran out), and only then ends watchSubscribers(). Until then the
     // last batches may still be in ZeroMQ's memory: process.exit() stops its I/O thread mid-queue
     // and loses them uncounted (a backend behind under load had a backlog there).
     await Promise.allSettled(this.loops);
+    // libzmq says nothing of what it discarded when the linger ran out, so this is a warning without a count.
+    if (Date.now() - closedAt >= FINAL_LINGER_MS) this.problems.report('ZIB_BROKER_LINGER', `a subscriber took not all of the last batches within ${FINAL_LINGER_MS} ms (paused or hung?); what was still queued for it is lost, and libzmq does not say how much`);
     await this.zap?.stop();
   }
 

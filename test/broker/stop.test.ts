@@ -90,3 +90,30 @@ test('a zibrato broker stopped by SIGTERM delivers what it queued for a slow sub
     await broker.stop('SIGKILL', 5_000);
   }
 });
+
+test('a stopping broker gives up on a subscriber that reads nothing after its linger, and says so with a code', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const lines: string[] = [];
+  const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0, log: (l) => lines.push(l) });
+  await broker.start();
+  // Never read: a hung backend. Past the kernel's buffers the batches stay in the broker's ZeroMQ queue.
+  const sub = new zmq.Subscriber({ receiveHighWaterMark: 1, receiveBufferSize: 4096, linger: 0 });
+  const z = new Zibrato({ broker: ep.publish, log: () => undefined, flushIntervalMs: 3_600_000 });
+  try {
+    sub.connect(ep.subscribe);
+    sub.subscribe(topicFor('info'));
+    assert.ok(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), 'the client learns the subscriber');
+    const h = z.counterHandle({ name: 'stop.hung' });
+    for (let chunk = 0; chunk < 6; chunk++) {
+      for (let i = 0; i < 400_000; i++) h.inc();
+      z.flush();
+      await eventually(() => z.stats().buffered === 0, 'the client hands its records to ZeroMQ', 20_000, 20);
+    }
+    await broker.stop();
+    assert.ok(lines.some((l) => /ZIB_BROKER_LINGER/.test(l)), lines.join('\n'));
+  } finally {
+    sub.close();
+    await z.close({ timeoutMs: 0 });
+    await broker.stop();
+  }
+});
