@@ -27,7 +27,12 @@ if (selected.length === 0) {
 }
 // Integration tests start real processes; two at a time fits a 2-core machine.
 const concurrency = process.env.ZIBRATO_TEST_CONCURRENCY ?? '2';
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...selected], {
+// A hang must fail with the file's name, not stall CI until its own limit
+// (one did: CI printed nothing for 80 minutes). The timeout applies to each
+// file as a whole; the longest, the fault scenarios' quick run, takes ~4 min.
+// --test-force-exit: a file whose tests are done exits even if a handle was
+// left open, instead of keeping the run waiting.
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=900000', '--test-force-exit', '--test-reporter=spec', ...selected], {
   cwd: root,
   stdio: 'inherit',
 });

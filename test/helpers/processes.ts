@@ -38,6 +38,21 @@ export class Proc {
     });
   }
 
+  /**
+   * The exit, or a rejection with the output so far after `timeoutMs` (then
+   * SIGKILL): a process that should end by itself must not hang the test.
+   */
+  exitWithin(timeoutMs = 60_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.child.kill('SIGKILL');
+        reject(new Error(`${this.label}: did not exit within ${timeoutMs} ms. Output:\n${this.lines.join('\n')}`));
+      }, timeoutMs);
+    });
+    return Promise.race([this.exited, late]).finally(() => clearTimeout(timer));
+  }
+
   /** Sends a signal and waits for the exit. */
   async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 15_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (this.child.exitCode === null && this.child.signalCode === null) {

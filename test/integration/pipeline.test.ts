@@ -16,6 +16,7 @@ import { counterTotal, readRows } from '../helpers/jsonl.ts';
 async function publisherWithSubscriptions(endpoint: string): Promise<zmq.XPublisher> {
   const p = new zmq.XPublisher();
   p.connect(endpoint);
+  p.receiveTimeout = 15_000;
   await p.receive();
   return p;
 }
@@ -24,7 +25,7 @@ const PUBLISHER = join(ROOT, 'test/fixtures/publisher.mjs');
 
 async function runPublisher(endpoint: string, kind: string, name: string, count: number, level: string, source = '', valuesFile = ''): Promise<{ sent: number; dropped: number; invalid: number }> {
   const p = node(PUBLISHER, [endpoint, kind, name, String(count), level, source, valuesFile], `publisher ${name}`);
-  const { code } = await p.exited;
+  const { code } = await p.exitWithin();
   assert.equal(code, 0, `publisher exited ${code}:\n${p.lines.join('\n')}`);
   return JSON.parse(p.lines.at(-1)!);
 }

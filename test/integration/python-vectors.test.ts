@@ -43,6 +43,7 @@ test('publish_native.py sends version 2 batches: one random publisher id, the se
   const endpoint = `tcp://127.0.0.1:${await freeTcpPort()}`;
   const sub = new zmq.Subscriber();
   sub.linger = 0;
+  sub.receiveTimeout = 15_000;
   await sub.bind(endpoint);
   sub.subscribe('info|');
   const py = program(PYTHON, [NATIVE, '--broker', endpoint, '--count', '5', '--batch-size', '2', '--name', 'py.seq'], 'publish_native.py');
@@ -56,7 +57,7 @@ test('publish_native.py sends version 2 batches: one random publisher id, the se
     assert.deepEqual(batches.map((b) => [b.version, b.sequence, b.recordCount]), [[2, 0, 2], [2, 2, 2], [2, 4, 1]]);
     assert.equal(new Set(batches.map((b) => b.publisherId)).size, 1);
     assert.match(batches[0]!.publisherId, /^[0-9a-f]{16}$/);
-    assert.equal((await py.exited).code, 0, py.lines.join('\n'));
+    assert.equal((await py.exitWithin()).code, 0, py.lines.join('\n'));
   } finally {
     sub.close();
     await py.stop('SIGKILL');
