@@ -28,6 +28,7 @@ import { PrometheusPeer } from '../../test/helpers/peers/prometheus.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
 import { pinService, processesCpuNs, threadCpuNs, type Pinning, type ThreadCpuNs } from './cpu.js';
 import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrumentations.js';
+import { createCpuQuota, type CpuQuota } from './cpu-quota.js';
 
 const quick = isQuick();
 
@@ -49,6 +50,11 @@ const CONFIG = {
   users: 10_000,
   connections: 10,
   saturationConnections: 20,
+  // The service's CPU during the saturation phase, in cores (a CFS quota: bench/app/cpu-quota.ts). Unlimited,
+  // one autocannon process could not keep it busy (its main thread was on CPU ~30 % of the phase), so
+  // requests/s measured autocannon. A quarter of a core is well under what autocannon drives (~27,000/s
+  // against ~12,000/s for (a)); the service is then the bottleneck, whatever its library costs.
+  saturationCpuShare: 0.25,
   // The /db route's "database" wait.
   dbWaitMs: 1,
   // How long a system may take to report the last requests once the load ended (a flush or scrape is 1 s everywhere).
@@ -91,6 +97,17 @@ interface RoundResult {
   fixedRps: number;
   latencyMs: LoadResult['latencyMs'];
   saturationRps: number;
+  /**
+   * Over the saturation phase: the share of its length the service's main
+   * thread was on CPU, and what the peers of each variant took of their core
+   * meanwhile.
+   */
+  saturation?: {
+    mainBusy: number;
+    /** The same for the whole process (every thread): at the quota's share when the service was the bottleneck. */
+    processBusy: number;
+    peerCores: Record<PeerGroup, number>;
+  };
   /** Requests autocannon completed in this round (warm-up, fixed rate and saturation). */
   completed: number;
   /** What the metrics system reported for the request counter (null: nothing). */
@@ -252,6 +269,7 @@ async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round:
   const svc = new Child(cmd!, [...pre, ...nodeArgs, '--import', 'tsx', SERVICE, JSON.stringify(cfg)], { label: `service ${variant}` });
   try {
     const listening = await svc.waitFor(/@@listening/, 30_000);
+    cpuQuota?.add(svc.pid as number);
     const base = `http://127.0.0.1:${listening.split(' ')[1]}`;
     const before = (variant === 'prom' || variant === 'otel' ? 0 : await peers.requestsReported(variant, instanceId)) ?? 0;
 
@@ -266,8 +284,23 @@ async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round:
     const p1 = peers.cpuNs();
     const perRequest = (k: keyof ThreadCpuNs) => (t1[k] - t0[k]) / 1000 / fixed.completed;
     userOffset = fixed.nextUser;
-    const sat = saturationRequests ? await load(base, { rate: 0, amount: saturationRequests, connections: CONFIG.saturationConnections, userOffset }) : undefined;
+    if (saturationRequests) cpuQuota?.limit(CONFIG.saturationCpuShare);
+    const t2 = threadCpuNs(svc.pid as number);
+    const p2 = peers.cpuNs();
+    let sat: LoadResult | undefined;
+    let t3: ThreadCpuNs;
+    let p3: Record<PeerGroup, number>;
+    try {
+      sat = saturationRequests ? await load(base, { rate: 0, amount: saturationRequests, connections: CONFIG.saturationConnections, userOffset }) : undefined;
+    } finally {
+      t3 = threadCpuNs(svc.pid as number);
+      p3 = peers.cpuNs();
+      // Lifted whatever happened: the next service joins the same cgroup.
+      cpuQuota?.limit(undefined);
+    }
     if (sat) userOffset = sat.nextUser;
+    // autocannon's own measuring time (its start-up excluded): completed / rps.
+    const satNs = sat && sat.rps > 0 ? (sat.completed / sat.rps) * 1e9 : NaN;
     const completed = warm.completed + fixed.completed + (sat?.completed ?? 0);
 
     // Correctness: the request counter each system reports must reach what autocannon completed.
@@ -297,6 +330,13 @@ async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round:
       fixedRps: fixed.rps,
       latencyMs: fixed.latencyMs,
       saturationRps: sat?.rps ?? NaN,
+      saturation: sat
+        ? {
+            mainBusy: (t3.main - t2.main) / satNs,
+            processBusy: (t3.main + t3.zmq + t3.other - t2.main - t2.zmq - t2.other) / satNs,
+            peerCores: Object.fromEntries(PEER_GROUPS.map((g) => [g, (p3[g] - p2[g]) / satNs])) as Record<PeerGroup, number>,
+          }
+        : undefined,
       completed,
       reported,
       errors: warm.errors + fixed.errors + (sat?.errors ?? 0) + warm.non2xx + fixed.non2xx + (sat?.non2xx ?? 0),
@@ -305,6 +345,9 @@ async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round:
     await svc.stop('SIGTERM', 10_000);
   }
 }
+
+/** The saturation phase's CPU quota for the service (undefined: none could be made; see main). */
+let cpuQuota: CpuQuota | undefined;
 
 const medianOf = (rs: RoundResult[], f: (r: RoundResult) => number): number => median(rs.map(f));
 
@@ -379,6 +422,10 @@ async function main(): Promise<void> {
   // Before any peer starts: they inherit this process's CPUs, the service gets its own.
   const pinning = pinService(CONFIG.pin);
   process.stdout.write(pinning.unpinned ? `unpinned: ${pinning.unpinned}\n` : `service on CPU ${pinning.serviceCpus}, load generator and peers on CPU ${pinning.othersCpus}\n`);
+  const q = createCpuQuota(`zibrato-bench-app-${process.pid}`);
+  cpuQuota = 'unavailable' in q ? undefined : q;
+  const saturationQuota = 'unavailable' in q ? q : { share: CONFIG.saturationCpuShare, kind: q.kind };
+  process.stdout.write('unavailable' in q ? `saturation without a CPU quota: ${q.unavailable}\n` : `saturation with the service held to ${CONFIG.saturationCpuShare} of a core (${q.kind})\n`);
   const peers = new Peers();
   try {
     await peers.start();
@@ -420,6 +467,7 @@ async function main(): Promise<void> {
           p99Ms: medianOf(rs, (r) => r.latencyMs.p99),
           p999Ms: medianOf(rs, (r) => r.latencyMs.p999),
           saturationRps: medianOf(rs, (r) => r.saturationRps),
+          saturationProcessBusy: medianOf(rs, (r) => r.saturation?.processBusy ?? NaN),
           fixedRps: medianOf(rs, (r) => r.fixedRps),
           threadCpuUsPerRequest: {
             main: medianOf(rs, (r) => r.threadCpuUsPerRequest.main),
@@ -467,9 +515,10 @@ async function main(): Promise<void> {
         ];
       }),
     );
-    emitResult({ config: CONFIG, pinning, variants, profile, clientCost, seconds: (Date.now() - startedAt) / 1000 });
+    emitResult({ config: CONFIG, pinning, saturationQuota, variants, profile, clientCost, seconds: (Date.now() - startedAt) / 1000 });
   } finally {
     await peers.stop();
+    cpuQuota?.remove();
   }
 }
 

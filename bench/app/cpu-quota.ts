@@ -1,0 +1,65 @@
+// A CPU quota for the service during the saturation phase (a CFS bandwidth
+// limit through a cgroup of its own: cgroup v1's cpu controller, or v2's
+// cpu.max). Why: on this machine one autocannon process on its own core could
+// not keep a fastify service on the other core busy (its main thread was on
+// CPU ~30 % of the "saturation" phase, measured), so requests/s measured the
+// load generator, not the service. Held to a share of a core well under what
+// autocannon can drive, the service is the bottleneck, and its requests/s is
+// what that share of CPU serves with each library.
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The CFS period: short, so the quota throttles in small slices rather than 100 ms stalls. */
+const PERIOD_US = 10_000;
+
+export interface CpuQuota {
+  /** Which cgroup interface is used, for the report. */
+  readonly kind: 'cgroup v1' | 'cgroup v2';
+  /** Moves a process (every thread of it) into the quota's cgroup. */
+  add(pid: number): void;
+  /** Limits the cgroup to `share` of one CPU (0.25: a quarter of a core); undefined lifts the limit. */
+  limit(share: number | undefined): void;
+  /** Times the cgroup was throttled so far (cpu.stat nr_throttled). */
+  throttled(): number;
+  /** Removes the cgroup (its processes must have exited). */
+  remove(): void;
+}
+
+/** A cgroup for the quota, or the reason there is none (not root, no cpu controller). */
+export function createCpuQuota(name: string): CpuQuota | { unavailable: string } {
+  try {
+    const v1 = '/sys/fs/cgroup/cpu';
+    if (existsSync(join(v1, 'cpu.cfs_quota_us'))) {
+      const dir = join(v1, name);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
+      return quota('cgroup v1', dir, (share) => writeFileSync(join(dir, 'cpu.cfs_quota_us'), share === undefined ? '-1' : String(Math.round(share * PERIOD_US))));
+    }
+    const v2 = '/sys/fs/cgroup';
+    if (readFileSync(join(v2, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu')) {
+      const dir = join(v2, name);
+      mkdirSync(dir, { recursive: true });
+      if (!existsSync(join(dir, 'cpu.max'))) throw new Error('the cpu controller is not enabled for child cgroups (cgroup.subtree_control)');
+      return quota('cgroup v2', dir, (share) => writeFileSync(join(dir, 'cpu.max'), share === undefined ? `max ${PERIOD_US}` : `${Math.round(share * PERIOD_US)} ${PERIOD_US}`));
+    }
+    return { unavailable: 'no cgroup cpu controller' };
+  } catch (err) {
+    return { unavailable: `cannot create a cgroup (${(err as Error).message.split('\n')[0]}); run as root` };
+  }
+}
+
+function quota(kind: CpuQuota['kind'], dir: string, set: (share: number | undefined) => void): CpuQuota {
+  return {
+    kind,
+    add: (pid) => writeFileSync(join(dir, 'cgroup.procs'), String(pid)),
+    limit: set,
+    throttled: () => Number(/nr_throttled (\d+)/.exec(readFileSync(join(dir, 'cpu.stat'), 'utf8'))?.[1] ?? 0),
+    remove: () => {
+      try {
+        rmdirSync(dir);
+      } catch {
+        // Still has a process (a service that did not exit): the kernel keeps it until it does.
+      }
+    },
+  };
+}
