@@ -875,11 +875,12 @@ export class MetricStore {
     const wide = ids === undefined || ids.length > DENSE_BRANCH_MIN_SERIES;
     // One branch per day: DuckDB runs the branches of a UNION ALL on its threads at once, where one scan of a few thousand
     // day rows (one row group) is unnested on one thread (measured: 7 days × 1,000 series grouped in 15 minute steps, 1.1 s → 0.6 s on 2 threads).
-    if (over - first > DAY_ROW_BRANCHES_MAX * DAY_MS) return branch(`day > ${lo - DAY_MS} AND day < ${over}`);
+    // A read of a few series has a few rows a day to unnest: one branch, as planning one per day costs more than they save
+    // (measured: a one-series query of 30 days in hours, read from their minutes, 26 → 12 ms).
+    if (over - first > DAY_ROW_BRANCHES_MAX * DAY_MS || !wide) return branch(`day > ${lo - DAY_MS} AND day < ${over}`);
     const days: string[] = [];
     for (let day = first; day < over; day += DAY_MS) {
-      if (wide) days.push(denseBranch(day), branch(`day = ${day} AND dense IS NOT TRUE`));
-      else days.push(branch(`day = ${day}`));
+      days.push(denseBranch(day), branch(`day = ${day} AND dense IS NOT TRUE`));
     }
     return days.join(' UNION ALL ');
   }
