@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { MetricPoint } from '../../src/sinks/sink.ts';
 import type { MetricStore } from '../../src/store/store.ts';
+import type { StoreSink } from '../../src/store/store-sink.ts';
 import { batch, startStoreSink, tempStoreDir } from '../helpers/store.ts';
 
 const MINUTE = 60_000;
@@ -18,6 +19,16 @@ function gauges(f: number): MetricPoint[] {
 /** Writes a one-minute gauge flush for every minute of the day but those in (100, 200]: enough minutes for day rows (90 %), with a gap. */
 async function writeDay(sink: { export(b: ReturnType<typeof batch>): Promise<void> }, day: number): Promise<void> {
   for (let f = 1; f <= 1440; f++) if (f <= 100 || f > 200) await sink.export(batch(day + f * MINUTE, MINUTE, gauges(f)));
+}
+
+/** Seals the day starting at `day` (the clock, and a flush, past its end), compacts it, and checks that no answer changed. */
+async function compactChecked(sink: StoreSink, day: number, setNow: (ms: number) => void): Promise<void> {
+  setNow(day + DAY + HOUR);
+  await sink.export(batch(day + DAY + HOUR, MINUTE, gauges(0)));
+  const before = await answers(sink.store!, day, day + DAY);
+  await sink.maintain();
+  assert.equal(sink.store!.compactedUptoMs, day + DAY);
+  assert.deepEqual(await answers(sink.store!, day, day + DAY), before);
 }
 
 const jobs = (value: number, i = 0): MetricPoint => ({ type: 'counter', name: 'jobs', source: '', tags: { i: String(i) }, value, rate: value / 10 });
@@ -63,12 +74,7 @@ describe('store: a sealed day stored as one row per series', () => {
     const dir = tempStoreDir('day-rows');
     const { sink } = await startStoreSink({ dir, now: () => nowMs, http: false });
     await writeDay(sink, day);
-    nowMs = day + DAY + HOUR;
-    await sink.export(batch(nowMs, MINUTE, gauges(0)));
-    const before = await answers(sink.store!, day, day + DAY);
-    await sink.maintain();
-    assert.equal(sink.store!.compactedUptoMs, day + DAY);
-    assert.deepEqual(await answers(sink.store!, day, day + DAY), before);
+    await compactChecked(sink, day, (ms) => (nowMs = ms));
     assert.deepEqual(await sink.store!.rowCounts(), { raw: 0, m1: 1341 * SERIES, h1: 0 });
     await sink.stop();
     assert.deepEqual(await layout(dir, day), { m1: 0, days: SERIES, minutes: 1440 });
@@ -81,12 +87,7 @@ describe('store: a sealed day stored as one row per series', () => {
     const { sink } = await startStoreSink({ dir, now: () => nowMs, http: false });
     // Series 0 every minute; the others every third minute of the first 300 (a day row would be mostly NaN, each costing as much as a value).
     for (let f = 1; f <= 1440; f++) await sink.export(batch(day + f * MINUTE, MINUTE, gauges(f).filter((_, i) => i === 0 || (f <= 300 && f % 3 === 1))));
-    nowMs = day + DAY + HOUR;
-    await sink.export(batch(nowMs, MINUTE, gauges(0)));
-    const before = await answers(sink.store!, day, day + DAY);
-    await sink.maintain();
-    assert.equal(sink.store!.compactedUptoMs, day + DAY);
-    assert.deepEqual(await answers(sink.store!, day, day + DAY), before);
+    await compactChecked(sink, day, (ms) => (nowMs = ms));
     await sink.stop();
     assert.deepEqual(await layout(dir, day), { m1: 100 * (SERIES - 1), days: 1, minutes: 1440 });
   });
