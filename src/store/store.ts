@@ -1288,11 +1288,15 @@ export class MetricStore {
       );
       await c.run(`DROP TABLE compacting`);
       await c.run(setMark('compacted_days_1m', day + DAY_MS));
-      await c.run('COMMIT');
-      // Its rows left points_1m as of this commit: a read of them back into memory (see loadRecent), in flight or
+      // Its rows leave points_1m as of this commit: a read of them back into memory (see loadRecent), in flight or
       // about to start, must not keep what it finds there.
-      this.compactedUpto = day + DAY_MS;
-      this.recent.changedBelow(day, day + DAY_MS);
+      const changed = this.recent.changing(day, day + DAY_MS);
+      try {
+        await c.run('COMMIT');
+        this.compactedUpto = day + DAY_MS;
+      } finally {
+        changed();
+      }
     } catch (err) {
       await c.run('ROLLBACK').catch(() => undefined);
       throw fail(this.path, `compacting the day of ${new Date(day).toISOString().slice(0, 10)} in points_1m failed`, err);
@@ -1345,7 +1349,13 @@ export class MetricStore {
       // The new 1-minute rows are kept in memory too (see RecentRows), in the same tick as the watermark moves past them.
       const rolled = await this.rollRange(src, dst, sizeMs, from, upto, undefined, name === 'm1' && this.recent.accepts(upto - sizeMs));
       await c.run(setMark(`watermark_${name}`, upto));
-      await c.run('COMMIT');
+      // New 1-minute rows appear as of this commit, below what is in memory when it lags (see RecentRows.changing).
+      const changed = name === 'm1' ? this.recent.changing(from, upto) : undefined;
+      try {
+        await c.run('COMMIT');
+      } finally {
+        changed?.();
+      }
       this.watermark[name] = upto;
       // Raw rows below the watermark are read only by queries finer than a minute: from DuckDB.
       if (name === 'm1' && upto > this.recentRaw.from) this.recentRaw.trim(upto);
