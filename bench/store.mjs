@@ -203,18 +203,25 @@ async function compare() {
     );
     const [top, promTop] = [pairTop.store, pairTop.prom];
 
-    // While it runs the file also holds free blocks (reused, never returned); a stopped store gives them back (see MetricStore.close).
-    const running = await store.store.stats();
-    await store.stop();
+    // Both systems are measured the same way: running, then after the same stop (SIGTERM; the sink's stop). While it runs the store's
+    // file also holds free blocks (reused, never returned); a stopped store gives them back (see MetricStore.close). Prometheus is
+    // not forced to compact: its head is compacted into blocks as the run goes; the WAL and head chunks hold the last hours.
+    const stopBoth = async (pair) => {
+      const storeRunning = await pair.store.store.stats();
+      const promRunningBytes = duBytes(pair.prom.dataDir);
+      await pair.remote.stop().catch(() => undefined);
+      await pair.store.stop();
+      await pair.prom.proc.stop('SIGTERM');
+      return { storeRunning, promRunningBytes };
+    };
+    const running = await stopBoth(main);
     const storeBytes = duBytes(join(dir, 'store'));
     let fullPrecision;
     if (fp) {
-      const fpRunning = await fp.store.store.stats();
-      await fp.store.stop();
+      const fpRunning = await stopBoth(fp);
       const [sb, pb] = [duBytes(join(dir, 'full-precision', 'store')), duBytes(fp.prom.dataDir)];
-      fullPrecision = { series: FULL_PRECISION_SERIES, points: fpPoints, storeBytes: sb, promBytes: pb, storeBytesPerPoint: sb / fpPoints, promBytesPerPoint: pb / fpPoints, storeRunningBytes: fpRunning.bytes, storeRunningFreeBytes: fpRunning.freeBytes };
+      fullPrecision = { series: FULL_PRECISION_SERIES, points: fpPoints, storeBytes: sb, promBytes: pb, storeBytesPerPoint: sb / fpPoints, promBytesPerPoint: pb / fpPoints, storeRunningBytes: fpRunning.storeRunning.bytes, storeRunningFreeBytes: fpRunning.storeRunning.freeBytes, promRunningBytes: fpRunning.promRunningBytes };
     }
-    // Measured as it is, not forced to compact: its head is compacted into blocks as the run goes; the WAL and head chunks hold the last hours.
     const promBytes = duBytes(prom.dataDir);
     const promParts = {};
     for (const e of readdirSync(prom.dataDir)) {
@@ -230,7 +237,7 @@ async function compare() {
       write: { storeUsPerPoint: (storeMs * 1000) / points, promUsPerPoint: (promMs * 1000) / points, promCpuUsPerPoint: (promCpu * 1e6) / points, storeRollupMs: rollupMs, storeMaintainMs: maintainMs },
       query24h: { stepMs: step, storeMs: one.ms, storeInProcessMs: oneInProcess.store.ms, promMs: promOne.ms, storeColdMs: pairCold.store.ms, promColdMs: pairCold.prom.ms, coldWarmupQueries: COLD_WARMUP_QUERIES, storePoints: one.last.series[0].points.length, promPoints: promOnePoints },
       queryTop20: { stepMs: topStep, storeMs: top.ms, promMs: promTop.ms, storeSeries: top.last.series.length, promSeries: promTop.last.data.result.length },
-      disk: { storeBytes, promBytes, storeBytesPerPoint: storeBytes / points, promBytesPerPoint: promBytes / points, promParts, storeRunningBytes: running.bytes, storeRunningFreeBytes: running.freeBytes },
+      disk: { storeBytes, promBytes, storeBytesPerPoint: storeBytes / points, promBytesPerPoint: promBytes / points, promParts, storeRunningBytes: running.storeRunning.bytes, storeRunningFreeBytes: running.storeRunning.freeBytes, promRunningBytes: running.promRunningBytes },
       diskFullPrecision: fullPrecision,
     };
   } finally {

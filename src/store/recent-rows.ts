@@ -68,6 +68,8 @@ export class RecentRows {
   private keptFrom: number;
   /** While rows are read back (see beginRead), the ranges of time changed below {@link from} since: [lo, hi). */
   private changesDuringRead: [number, number][] | undefined;
+  /** Changes being committed (see changing): a read that begins meanwhile may see the table before or after them. */
+  private readonly pendingChanges = new Set<[number, number]>();
 
   /**
    * @param maxNumbers Budget: times and values kept, all series together (0: keep nothing).
@@ -177,9 +179,30 @@ export class RecentRows {
     this.changesDuringRead?.push([lo, hi]);
   }
 
+  /**
+   * Notes, before its commit, a change of the table's rows in [lo, hi) that
+   * moves or adds rows (a day compacted, minutes rolled up); call the
+   * function returned once the commit has returned, whether it succeeded or
+   * not. A read back that overlaps it, in flight or begun until then, is not
+   * kept: its snapshot may be from either side of the commit, and DuckDB
+   * makes a commit visible to other connections before the promise of the
+   * committing one resolves (measured: an hour read back after a
+   * compaction's commit found part of its rows gone, yet was kept, as the
+   * change was noted only after).
+   */
+  changing(lo: number, hi: number): () => void {
+    const range: [number, number] = [lo, hi];
+    this.pendingChanges.add(range);
+    this.changedBelow(lo, hi);
+    return () => {
+      this.pendingChanges.delete(range);
+      this.changedBelow(lo, hi);
+    };
+  }
+
   /** Starts reading rows before {@link from} back from the table; returns the stamp {@link prepend} checks. One read at a time. */
   beginRead(): number {
-    this.changesDuringRead = [];
+    this.changesDuringRead = [...this.pendingChanges];
     return this.keptFrom;
   }
 

@@ -111,3 +111,16 @@ test('rows read back from the table go before the kept ones, each series in time
   k.add(1, 7 * MINUTE, [nan, nan, nan, nan, 1], 0);
   assert.equal(k.prepend(...args(k, stamp)), true);
 });
+
+test('a read back begun while a change of the rows it reads is being committed is refused, even when it ends before the commit returns', () => {
+  const kept = new RecentRows(1000, 10 * MINUTE);
+  kept.add(1, 10 * MINUTE, [NaN, NaN, NaN, NaN, 10], 0);
+  // A day compacted: its commit is visible to the read (part of the rows gone) before the committing side hears it returned.
+  const committed = kept.changing(0, 10 * MINUTE);
+  const stamp = kept.beginRead();
+  assert.equal(kept.prepend(stamp, 8 * MINUTE, [1], [9 * MINUTE], [[NaN], [NaN], [NaN], [NaN], [9]]), false);
+  committed();
+  // Begun once the commit returned, a read is kept.
+  const after = kept.beginRead();
+  assert.equal(kept.prepend(after, 8 * MINUTE, [1], [9 * MINUTE], [[NaN], [NaN], [NaN], [NaN], [9]]), true);
+});

@@ -35,14 +35,15 @@ describe('store: set cardinality over steps and rollups is the size of the union
 
   test('an hour rolled up from large sets answers the union within the HyperLogLog error', async () => {
     let nowMs = Date.UTC(2026, 0, 1);
-    const { sink, url } = await startStoreSink({ now: () => nowMs });
+    // 1-minute rows kept an hour: the hour is rolled up as they go, and answered from its 1-hour row alone.
+    const { sink, url } = await startStoreSink({ now: () => nowMs, retention: { raw: '2d', m1: '1h', h1: '1y' } });
     stops.push(() => sink.stop());
     const hourStart = nowMs;
     // 60 one-minute intervals of 2,000 members each, shifted by 500: 31,500 distinct.
     for (let i = 0; i < 60; i++) await sink.export(batch(hourStart + (i + 1) * MINUTE, MINUTE, [setPoint('visitors', 500 * i, 500 * i + 2000)]));
     nowMs = hourStart + 2 * HOUR;
     await sink.maintain();
-    assert.equal((await sink.store!.rowCounts()).h1, 1, 'one 1-hour row');
+    assert.deepEqual(await sink.store!.rowCounts(), { raw: 0, m1: 0, h1: 1 }, 'one 1-hour row, and its minutes gone');
     const body = (await api(`${url}/api/query?name=visitors&stat=cardinality&from=${hourStart}&to=${hourStart + HOUR}&step=1h`)).body;
     const estimate = body.series[0].points[0][1] as number;
     // 2^12 registers: ~1.6 % standard error; 5 % is three of them.

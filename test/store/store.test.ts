@@ -84,16 +84,23 @@ describe('store: values, rollups, retention and restarts through the HTTP API', 
       all.push(...samples);
       await sink.export(batch(hourStart + i * 10_000, 10_000, [timerPoint('api.latency', samples)]));
     }
+    const exact = exactQuantile(all.sort((a, b) => a - b), 0.99);
+    const p99 = async () => {
+      const body = (await api(`${url}/api/query?name=api.latency&stat=p99&from=${hourStart}&to=${hourStart + HOUR}&step=1h`)).body;
+      assert.equal(body.step, HOUR);
+      return body.series[0].points[0][1] as number;
+    };
     nowMs = hourStart + 2 * HOUR;
     await sink.maintain();
-    const rows = await sink.store!.rowCounts();
-    assert.equal(rows.h1, 1, 'one 1-hour row');
-    assert.equal(rows.m1, 60, 'sixty 1-minute rows');
-    const exact = exactQuantile(all.sort((a, b) => a - b), 0.99);
-    const body = (await api(`${url}/api/query?name=api.latency&stat=p99&from=${hourStart}&to=${hourStart + HOUR}&step=1h`)).body;
-    assert.equal(body.step, HOUR);
-    const p99 = body.series[0].points[0][1] as number;
-    assert.ok(Math.abs(p99 - exact) / exact <= 0.01, `rolled-up p99 ${p99} vs exact ${exact}`);
+    assert.deepEqual(await sink.store!.rowCounts(), { raw: 360, m1: 60, h1: 0 }, 'sixty 1-minute rows');
+    const fromMinutes = await p99();
+    assert.ok(Math.abs(fromMinutes - exact) / exact <= 0.01, `p99 of the hour's 1-minute rows ${fromMinutes} vs exact ${exact}`);
+    // 30 days on, the minutes leave retention: the hour is rolled up from them and answered from its 1-hour row alone.
+    nowMs = hourStart + 30 * DAY + 2 * HOUR;
+    await sink.maintain();
+    assert.deepEqual(await sink.store!.rowCounts(), { raw: 0, m1: 0, h1: 1 }, 'one 1-hour row');
+    const fromHour = await p99();
+    assert.ok(Math.abs(fromHour - exact) / exact <= 0.01, `rolled-up p99 ${fromHour} vs exact ${exact}`);
   });
 
   test('top=1 of a percentile keeps the series with the highest percentile, not the highest max', async () => {
@@ -141,14 +148,16 @@ describe('store: values, rollups, retention and restarts through the HTTP API', 
     await sink.export(batch(start + HOUR + 10_000, 10_000, [counter(2)]));
     nowMs = start + 3 * HOUR;
     await sink.maintain();
-    assert.deepEqual(await sink.store!.rowCounts(), { raw: 2, m1: 2, h1: 2 });
+    // An hour is rolled up only as its minutes leave retention.
+    assert.deepEqual(await sink.store!.rowCounts(), { raw: 2, m1: 2, h1: 0 });
     // 2 days after the first flush, but not after the second: only the first raw row goes.
     nowMs = start + 2 * DAY + 30 * 60_000;
     await sink.maintain();
-    assert.deepEqual(await sink.store!.rowCounts(), { raw: 1, m1: 2, h1: 2 });
+    assert.deepEqual(await sink.store!.rowCounts(), { raw: 1, m1: 2, h1: 0 });
+    // 30 days after the first minute, but not after the second: the first goes, rolled into its hour first.
     nowMs = start + 30 * DAY + 30 * 60_000;
     await sink.maintain();
-    assert.deepEqual(await sink.store!.rowCounts(), { raw: 0, m1: 1, h1: 2 });
+    assert.deepEqual(await sink.store!.rowCounts(), { raw: 0, m1: 1, h1: 1 });
     nowMs = start + 365 * DAY + 30 * 60_000;
     await sink.maintain();
     assert.deepEqual(await sink.store!.rowCounts(), { raw: 0, m1: 0, h1: 1 });
@@ -170,7 +179,7 @@ describe('store: values, rollups, retention and restarts through the HTTP API', 
     assert.equal(sink.status().sent, 120 * 500 + 20 * 500);
     const rows = await sink.store!.rowCounts();
     assert.equal(rows.raw, 120 * 500 + 20 * 500);
-    assert.ok(rows.m1 > 0 && rows.h1 > 0, JSON.stringify(rows));
+    assert.ok(rows.m1 > 0, JSON.stringify(rows));
   });
 
   test('a restart keeps series, points and dashboards', async () => {
