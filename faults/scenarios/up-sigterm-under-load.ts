@@ -154,7 +154,7 @@ const scenario: Scenario = {
         silentlyLost: silentlyLost(made, received, counted),
         recoverMs: null,
         peakRssMiB: peak,
-        notes: `${Math.round(loadMs / 1000)} s of load before the signal${PAUSE_MS > 0 ? `, the backend paused for the last ${PAUSE_MS} ms of it until the broker had exited` : ''}; per hop: the client handed ${fmt(stats.sent)} records to ZeroMQ, the broker forwarded ${fmt(hops.brokerForwarded)} (its own self-metrics included)${hops.drainNote}, the backend received ${fmt(hops.backendReceived)} (lost ${fmt(hops.backendLost)}); RSS of up, broker, backend and the publisher`,
+        notes: `${Math.round(loadMs / 1000)} s of load before the signal${PAUSE_MS > 0 ? `, the backend paused for the last ${PAUSE_MS} ms of it until the broker had forwarded its last batch` : ''}; per hop: the client handed ${fmt(stats.sent)} records to ZeroMQ, the broker forwarded ${fmt(hops.brokerForwarded)} (its own self-metrics included)${hops.drainNote}, the backend received ${fmt(hops.backendReceived)} (lost ${fmt(hops.backendLost)}); RSS of up, broker, backend and the publisher`,
       };
     } finally {
       clearInterval(sampler);
