@@ -51,25 +51,36 @@ test('a stopping broker stops waiting for a publisher that never confirms its la
   }
 });
 
+/**
+ * A subscriber that reads nothing, and a client that sends it 2.4 million
+ * records (about 24 MB: several times what the kernel buffers of one
+ * connection hold), so past those buffers the batches wait in the broker's
+ * ZeroMQ queue, as they do for a backend that lags or hangs.
+ */
+async function backlogForIdleSubscriber(ep: { publish: string; subscribe: string }, name: string): Promise<{ sub: zmq.Subscriber; z: Zibrato }> {
+  const sub = new zmq.Subscriber({ receiveHighWaterMark: 1, receiveBufferSize: 4096, linger: 0 });
+  const z = new Zibrato({ broker: ep.publish, log: () => undefined, flushIntervalMs: 3_600_000 });
+  sub.connect(ep.subscribe);
+  sub.subscribe(topicFor('info'));
+  assert.ok(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), 'the client learns the subscriber');
+  const h = z.counterHandle({ name });
+  for (let chunk = 0; chunk < 6; chunk++) {
+    for (let i = 0; i < 400_000; i++) h.inc();
+    z.flush();
+    await eventually(() => z.stats().buffered === 0, 'the client hands its records to ZeroMQ', 20_000, 20);
+  }
+  return { sub, z };
+}
+
 test('a zibrato broker stopped by SIGTERM delivers what it queued for a slow subscriber before its process exits', async () => {
   const ep = await tcpBrokerEndpoints();
   const broker = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe, '--stats-interval', '0'], { label: 'broker' });
-  // A subscriber that reads nothing until the broker stops: past the kernel's socket buffers the
-  // batches wait in the broker's ZeroMQ queue, as they do for a backend that lags under load.
-  const sub = new zmq.Subscriber({ receiveHighWaterMark: 1, receiveBufferSize: 4096, linger: 0 });
-  const z = new Zibrato({ broker: ep.publish, log: () => undefined, flushIntervalMs: 3_600_000 });
+  let sub: zmq.Subscriber | undefined;
+  let z: Zibrato | undefined;
   try {
     await broker.waitFor(/broker up/);
-    sub.connect(ep.subscribe);
-    sub.subscribe(topicFor('info'));
-    assert.ok(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), 'the client learns the subscriber');
-    const h = z.counterHandle({ name: 'stop.queued' });
-    // 2.4 million records, about 24 MB: several times what the kernel buffers of one connection hold.
-    for (let chunk = 0; chunk < 6; chunk++) {
-      for (let i = 0; i < 400_000; i++) h.inc();
-      z.flush();
-      await eventually(() => z.stats().buffered === 0, 'the client hands its records to ZeroMQ', 20_000, 20);
-    }
+    // It reads nothing until the broker stops, as a backend that lags under load.
+    ({ sub, z } = await backlogForIdleSubscriber(ep, 'stop.queued'));
     const { sent } = z.stats();
     assert.equal(sent, 2_400_000);
     broker.child.kill('SIGTERM');
@@ -85,8 +96,8 @@ test('a zibrato broker stopped by SIGTERM delivers what it queued for a slow sub
     assert.equal(received, sent, `the subscriber received ${received} of the ${sent} records the broker forwarded`);
     assert.equal((await broker.exited).code, 0);
   } finally {
-    sub.close();
-    await z.close({ timeoutMs: 0 });
+    sub?.close();
+    await z?.close({ timeoutMs: 0 });
     await broker.stop('SIGKILL', 5_000);
   }
 });
@@ -96,24 +107,16 @@ test('a stopping broker gives up on a subscriber that reads nothing after its li
   const lines: string[] = [];
   const broker = new Broker({ publishEndpoints: [ep.publish], subscribeEndpoints: [ep.subscribe], selfMetricsIntervalMs: 0, log: (l) => lines.push(l) });
   await broker.start();
-  // Never read: a hung backend. Past the kernel's buffers the batches stay in the broker's ZeroMQ queue.
-  const sub = new zmq.Subscriber({ receiveHighWaterMark: 1, receiveBufferSize: 4096, linger: 0 });
-  const z = new Zibrato({ broker: ep.publish, log: () => undefined, flushIntervalMs: 3_600_000 });
+  let sub: zmq.Subscriber | undefined;
+  let z: Zibrato | undefined;
   try {
-    sub.connect(ep.subscribe);
-    sub.subscribe(topicFor('info'));
-    assert.ok(await z.ready({ levels: ['info'], timeoutMs: 15_000 }), 'the client learns the subscriber');
-    const h = z.counterHandle({ name: 'stop.hung' });
-    for (let chunk = 0; chunk < 6; chunk++) {
-      for (let i = 0; i < 400_000; i++) h.inc();
-      z.flush();
-      await eventually(() => z.stats().buffered === 0, 'the client hands its records to ZeroMQ', 20_000, 20);
-    }
+    // It never reads: a hung backend.
+    ({ sub, z } = await backlogForIdleSubscriber(ep, 'stop.hung'));
     await broker.stop();
     assert.ok(lines.some((l) => /ZIB_BROKER_LINGER/.test(l)), lines.join('\n'));
   } finally {
-    sub.close();
-    await z.close({ timeoutMs: 0 });
+    sub?.close();
+    await z?.close({ timeoutMs: 0 });
     await broker.stop();
   }
 });
