@@ -422,6 +422,8 @@ async function renderStatus() {
         h('dd', {}, formatNumber(s.store?.series)),
         h('dt', {}, 'rows'),
         h('dd', {}, formatNumber(s.store?.rows)),
+        h('dt', {}, 'newest rows in memory'),
+        h('dd', { 'data-bytes': s.store?.memory?.recentRowsBytes ?? '' }, s.store?.memory ? `${formatBytes(s.store.memory.recentRowsBytes)} of ${formatBytes(s.store.memory.recentRowsBudgetBytes)}` : '–'),
         h('dt', {}, 'retention'),
         h('dd', {}, retention || '–'),
       ),

@@ -92,6 +92,11 @@ export class RecentRows {
     return this.numbersKept;
   }
 
+  /** The budget: times and values this may keep. */
+  get maxKept(): number {
+    return this.maxNumbers;
+  }
+
   /** True when a row at `t` would be kept. */
   accepts(t: number): boolean {
     return t >= this.keptFrom;

@@ -82,6 +82,8 @@ export interface StoreStats {
   rows: number;
   /** Rows that arrived after their minute was rolled up: rebuilt into the rollups, or too old to (past raw retention). */
   late: { rerolled: number; pastRetention: number };
+  /** The newest rows kept in memory (see RecentRows), in bytes of numbers, against the budget (`recentRowsMiB`). */
+  memory: { recentRowsBytes: number; recentRowsBudgetBytes: number };
 }
 
 /** The three resolutions, coarsest first. `table` holds rows whose `t` is the start of the interval or bucket. */
@@ -1513,7 +1515,9 @@ export class MetricStore {
     for (const f of [this.path, `${this.path}.wal`]) bytes += await stat(f).then((s) => s.size, () => 0);
     const cols = (await this.reader.runAndReadAll(`SELECT (SELECT count(*) FROM points_raw) + (SELECT count(*) FROM (${this.m1Rows([], 0, END_OF_TIME)})) + (SELECT count(*) FROM points_1h)`)).getColumnsJS();
     const blocks = await fileBlocks(this.reader);
-    return { path: this.path, bytes, freeBytes: blocks.free * blocks.blockBytes, series: this.series.size, rows: Number(cols[0]?.[0] ?? 0), late: { ...this.late } };
+    // 8 bytes a number, the unit of the budget; the Maps around them are not counted.
+    const memory = { recentRowsBytes: (this.recent.numbers + this.recentRaw.numbers) * 8, recentRowsBudgetBytes: (this.recent.maxKept + this.recentRaw.maxKept) * 8 };
+    return { path: this.path, bytes, freeBytes: blocks.free * blocks.blockBytes, series: this.series.size, rows: Number(cols[0]?.[0] ?? 0), late: { ...this.late }, memory };
   }
 
   /** Rows per resolution (tests, status). */

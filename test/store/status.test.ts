@@ -24,3 +24,17 @@ test('/api/status reports each backend\'s lost records summed over publishers an
   assert.equal(byName.console.spooled, 0);
   assert.equal('spooledBytes' in byName.file, false);
 });
+
+test('/api/status reports the memory the newest rows take against their budget', async () => {
+  const { sink, url } = await startStoreSink();
+  stops.push(() => sink.stop());
+  const before = (await api(`${url}/api/status`)).body.store.memory;
+  // The default budget: 32 MiB of numbers for 1-minute rows, a quarter of it more for flush-resolution rows.
+  assert.deepEqual(before, { recentRowsBytes: 0, recentRowsBudgetBytes: 40 * 1024 * 1024 });
+  const t = Math.floor(Date.now() / 10_000) * 10_000 - 60_000;
+  const gauges = Array.from({ length: 10 }, (_, i): MetricPoint => ({ type: 'gauge', name: 'memory.probe', source: '', tags: { i: String(i) }, value: i }));
+  await sink.export(batch(t, 10_000, gauges));
+  const after = (await api(`${url}/api/status`)).body.store.memory;
+  assert.ok(after.recentRowsBytes > 0, JSON.stringify(after));
+  assert.ok(after.recentRowsBytes <= after.recentRowsBudgetBytes, JSON.stringify(after));
+});

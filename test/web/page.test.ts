@@ -283,17 +283,17 @@ describe('web page (against the API stub)', () => {
     assert.equal(store.dashboards.size, 0);
   });
 
-  test('the status page shows the broker, each backend and sink, the store size and retention', async () => {
+  test('the status page shows the broker, each backend and sink, the store size, its memory and retention', async () => {
     store.status = {
       uptimeMs: 3_723_000,
-      store: { path: './zibrato-data/store.duckdb', bytes: 5 * 1024 * 1024, series: 1234, rows: 56789, retention: { raw: '2d', '1m': '30d', '1h': '1y' } },
+      store: { path: './zibrato-data/store.duckdb', bytes: 5 * 1024 * 1024, series: 1234, rows: 56789, memory: { recentRowsBytes: 3 * 1024 * 1024, recentRowsBudgetBytes: 40 * 1024 * 1024 }, retention: { raw: '2d', '1m': '30d', '1h': '1y' } },
       backends: [{ name: 'store', received: 1000, invalid: 2, dropped: 3, lost: 4, flushed: 50, sinkErrors: 5, spooled: 2048 }],
       broker: { forwarded: 999, dropped: 7 },
       sinks: [{ backend: 'console', sink: 'console', sent: 10, failed: 1, dropped: 0, spooled: 0 }],
     };
     await openPage(page, `${store.url}/?view=status`, '#status[data-state=ready]');
     const text = await page.locator('#status').innerText();
-    for (const want of ['1 h 2 min', './zibrato-data/store.duckdb', '5.0 MiB', '1,234', '56,789', 'raw: 2d, 1m: 30d, 1h: 1y']) assert.ok(text.includes(want), `status shows ${want}`);
+    for (const want of ['1 h 2 min', './zibrato-data/store.duckdb', '5.0 MiB', '1,234', '56,789', '3.0 MiB of 40.0 MiB', 'raw: 2d, 1m: 30d, 1h: 1y']) assert.ok(text.includes(want), `status shows ${want}`);
     assert.deepEqual(await page.locator('table.backends tr[data-name=store] td').allInnerTexts(), ['store', '1,000', '2', '3', '4', '50', '5', '2,048']);
     assert.deepEqual(await page.locator('table.broker tbody td').allInnerTexts(), ['999', '7']);
     assert.deepEqual(await page.locator('table.sinks tr[data-name="console/console"] td').allInnerTexts(), ['console', 'console', '10', '1', '0', '0']);
