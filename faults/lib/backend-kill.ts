@@ -23,6 +23,8 @@ export interface KillRunOptions {
   damage?: (walDir: string) => void;
   /** Waits for this line of the backend before each kill. */
   killAfterLine?: RegExp;
+  /** At each kill's time, waits (up to 3 s) until this holds of the backend's log directory, then kills. */
+  killWhen?: (walDir: string) => boolean;
   /** Called after the processes are stopped, also on failure. */
   cleanup?: () => void;
 }
@@ -57,6 +59,10 @@ export async function runKillScenario(o: KillRunOptions): Promise<ScenarioResult
     for (let k = 0; k < o.kills; k++) {
       if (o.killAfterLine) await backend.waitFor(o.killAfterLine, o.killEveryMs * 2);
       await new Promise((r) => setTimeout(r, Math.max(0, firstMadeAt + (k + 1) * o.killEveryMs - Date.now())));
+      if (o.killWhen) {
+        const until = Date.now() + 3000;
+        while (Date.now() < until && !o.killWhen(join(walRoot, name))) await new Promise((r) => setTimeout(r, 20));
+      }
       const before = backendCounts(file).received;
       await backend.stop('SIGKILL');
       lines.push(...backend.lines);
