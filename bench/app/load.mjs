@@ -19,7 +19,7 @@ let n = 0;
 const opts = {
   url: o.url,
   connections: o.connections ?? 10,
-  pipelining: o.pipelining ?? 1,
+  pipelining: 1,
   timeout: 10,
   // autocannon notices that the last request is done only on its sampling tick (1 s by default):
   // a short tick ends the run promptly, so the service's CPU is not read after a second of idling.
