@@ -12,6 +12,8 @@ const LABELS = {
   hotshots: '(e) hot-shots → etsy statsd (UDP)',
 };
 const PEERS = ['prom', 'otel', 'hotshots'];
+/** Each variant's name in running text and the targets' rows. */
+const SHORT = { none: '(a)', none2: '(a′)', hooks: '(a″)', zibrato: 'Zibrato', prom: 'prom-client', otel: 'OTel', hotshots: 'hot-shots' };
 
 const us = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(1)} µs`);
 const ms = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(2)} ms`);
@@ -81,15 +83,15 @@ export function renderAppHeadline(app, out) {
     '|---|---|---|',
     `| ≤ 1 % throughput lost at saturation | ${signedPct(tpLost)} | ${verdict(tpLost <= 0.01)} |`,
     `| ≤ 5 µs added to p99 at the fixed rate | ${signedUs(p99Added)} | ${noiseP99 > 5 ? `**not resolvable here**: the noise floor is ${signedUs(noiseP99).replace('+', '')}, so neither a met nor a missed 5 µs can be shown on this machine` : verdict(p99Added <= 5)} |`,
-    `| ahead of every peer on throughput lost | Zibrato ${signedPct(tpLost)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.vsNone.throughputLost)}`).join('; ')} | ${verdict(aheadTp)} |`,
-    `| ahead of every peer on p99 added | Zibrato ${signedUs(p99Added)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedUs(v[p]?.vsNone.p99AddedUs)}`).join('; ')} | ${verdict(aheadP99)} |`,
+    `| ahead of every peer on throughput lost | Zibrato ${signedPct(tpLost)}; ${PEERS.map((p) => `${SHORT[p]} ${signedPct(v[p]?.vsNone.throughputLost)}`).join('; ')} | ${verdict(aheadTp)} |`,
+    `| ahead of every peer on p99 added | Zibrato ${signedUs(p99Added)}; ${PEERS.map((p) => `${SHORT[p]} ${signedUs(v[p]?.vsNone.p99AddedUs)}`).join('; ')} | ${verdict(aheadP99)} |`,
     ...(z.pairedVsHooks
       ? [
-          `| the library alone, over (a″) the same hooks recording nothing: throughput lost | Zibrato ${signedPct(z.pairedVsHooks.throughputLost.median)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.pairedVsHooks?.throughputLost.median)}`).join('; ')} | ${verdict(z.pairedVsHooks.throughputLost.median <= 0.01)} (≤ 1 %) |`,
-          `| the library alone, over (a″): CPU per request added | Zibrato ${signedUs1(z.pairedVsHooks.cpuAddedUs.median)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedUs1(v[p]?.pairedVsHooks?.cpuAddedUs.median)}`).join('; ')} | ${PEERS.every((p) => v[p]?.pairedVsHooks && z.pairedVsHooks.cpuAddedUs.median <= v[p].pairedVsHooks.cpuAddedUs.median) ? 'lowest' : 'not the lowest'} |`,
+          `| the library alone, over (a″) the same hooks recording nothing: throughput lost | Zibrato ${signedPct(z.pairedVsHooks.throughputLost.median)}; ${PEERS.map((p) => `${SHORT[p]} ${signedPct(v[p]?.pairedVsHooks?.throughputLost.median)}`).join('; ')} | ${verdict(z.pairedVsHooks.throughputLost.median <= 0.01)} (≤ 1 %) |`,
+          `| the library alone, over (a″): CPU per request added | Zibrato ${signedUs1(z.pairedVsHooks.cpuAddedUs.median)}; ${PEERS.map((p) => `${SHORT[p]} ${signedUs1(v[p]?.pairedVsHooks?.cpuAddedUs.median)}`).join('; ')} | ${PEERS.every((p) => v[p]?.pairedVsHooks && z.pairedVsHooks.cpuAddedUs.median <= v[p].pairedVsHooks.cpuAddedUs.median) ? 'lowest' : 'not the lowest'} |`,
         ]
       : []),
-    `| CPU per request added (reported, no target) | Zibrato ${signedPct(z.vsNone.cpuAdded)}; ${PEERS.map((p) => `${p === 'prom' ? 'prom-client' : p === 'otel' ? 'OTel' : 'hot-shots'} ${signedPct(v[p]?.vsNone.cpuAdded)}`).join('; ')} | ${aheadCpu ? 'lowest' : 'not the lowest'} |`,
+    `| CPU per request added (reported, no target) | Zibrato ${signedPct(z.vsNone.cpuAdded)}; ${PEERS.map((p) => `${SHORT[p]} ${signedPct(v[p]?.vsNone.cpuAdded)}`).join('; ')} | ${aheadCpu ? 'lowest' : 'not the lowest'} |`,
     '',
   );
 
@@ -238,7 +240,6 @@ function renderWhatARequestPays(app) {
     `**What limits the 1 % / 5 µs targets on this machine.** At saturation the service is bound by its main thread, which spends ${us(baseMain)} per request uninstrumented (${us(baseUs)} with the other threads): 1 % of throughput is **${onePctUs.toFixed(2)} µs of main-thread CPU per request**. Zibrato adds ${signedUs1(z.mainAddedUs.median)} there (${signedPct(impliedLoss)} of the main thread's work, the throughput loss that cost alone predicts; measured at saturation: ${signedPct(z.throughputLost.median)}, against a noise floor of ${pct(Math.abs(a2.throughputLost.median))}). The four measurements per request are five client calls (two gauge sets, a tagged timing, a counter increment, a per-user tagged count, one of ${int(app.config.users)} series); ${app.profile ? `the profile below puts the Zibrato client and zeromq at ${pct(((app.profile.layers.zibrato ?? 0) + (app.profile.layers.zeromq ?? 0)) / (app.profile.busyMs || 1))} of the main thread's busy time` : 'no profile was taken in this run'}. p99 at ${int(app.config.fixedRate)}/s is a queueing figure: Zibrato adds ${signedUs(z.p99AddedUs.median)} against (a′)'s ${signedUs(a2.p99AddedUs.median)} from noise alone, so a 5 µs target is ${Math.abs(a2.p99AddedUs.median) > 5 ? '**below what this machine resolves**' : 'within what this run resolves'}.`,
     '',
   );
-  const SHORT = { none: '(a)', none2: '(a′)', hooks: '(a″)', zibrato: 'Zibrato', prom: 'prom-client', otel: 'OTel', hotshots: 'hot-shots' };
   const busy = Object.keys(SHORT).filter((k) => Number.isFinite(v[k]?.median.saturationProcessBusy));
   if (busy.length) {
     const q = app.saturationQuota;
