@@ -115,6 +115,8 @@ interface RoundResult {
   errors: number;
   /** When the fixed-rate phase ran, on the service's monotonic clock. */
   fixedWindowUs: { fromUs: number; toUs: number };
+  /** When the saturation phase ran, on the same clock, and the requests it completed (no saturation phase: undefined). */
+  saturationWindow?: { fromUs: number; toUs: number; completed: number };
   /** The Zibrato client's stats() when the service closed (Zibrato variant only). */
   clientStats?: Record<string, number>;
 }
@@ -285,6 +287,8 @@ async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round:
     const perRequest = (k: keyof ThreadCpuNs) => (t1[k] - t0[k]) / 1000 / fixed.completed;
     userOffset = fixed.nextUser;
     if (saturationRequests) cpuQuota?.limit(CONFIG.saturationCpuShare);
+    // Read before the quota's first period is spent, so the window starts with the load.
+    const c2 = saturationRequests ? await serviceClock(base) : undefined;
     const t2 = threadCpuNs(svc.pid as number);
     const p2 = peers.cpuNs();
     let sat: LoadResult | undefined;
@@ -298,6 +302,7 @@ async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round:
       // Lifted whatever happened: the next service joins the same cgroup.
       cpuQuota?.limit(undefined);
     }
+    const c3 = sat ? await serviceClock(base) : undefined;
     if (sat) userOffset = sat.nextUser;
     // autocannon's own measuring time (its start-up excluded): completed / rps.
     const satNs = sat && sat.rps > 0 ? (sat.completed / sat.rps) * 1e9 : NaN;
@@ -327,6 +332,7 @@ async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round:
       peerCpuUsPerRequest: Object.fromEntries(PEER_GROUPS.map((g) => [g, (p1[g] - p0[g]) / 1000 / fixed.completed])) as Record<PeerGroup, number>,
       fixedSeconds: (c1.monotonicUs - c0.monotonicUs) / 1e6,
       fixedWindowUs: { fromUs: c0.monotonicUs, toUs: c1.monotonicUs },
+      saturationWindow: sat && c2 && c3 ? { fromUs: c2.monotonicUs, toUs: c3.monotonicUs, completed: sat.completed } : undefined,
       fixedRps: fixed.rps,
       latencyMs: fixed.latencyMs,
       saturationRps: sat?.rps ?? NaN,
@@ -442,16 +448,31 @@ async function main(): Promise<void> {
       }
     }
 
-    // A CPU profile of the Zibrato variant at the fixed rate, in a separate round (the profiler costs CPU itself).
+    // A CPU profile of the Zibrato variant at the fixed rate and at saturation, in a separate round (the profiler costs CPU itself).
     let profile: ProfileSummary | undefined;
+    let saturationProfile: (ProfileSummary & { requests: number; mainCpuUsPerRequest: number }) | undefined;
     if (CONFIG.profile) {
       const profDir = join(peers.dir, 'cpuprofile');
       // Not pinned: the profiler's sampling thread needs a CPU of its own (see Pinning.anyCpuPrefix).
       // Sampled every 100 µs, not 1 ms: at ~1 µs per request a 1 ms sample lands on the client a handful of times in the window.
-      const r = await runRound(peers, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profDir}`]);
+      // Its saturation phase is sized like the rounds' (about saturationSeconds at the rate the variant reached).
+      const satRequests = Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, medianOf(rounds.zibrato!, (x) => x.saturationRps) * CONFIG.saturationSeconds)));
+      const r = await runRound(peers, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profDir}`], {
+        saturationRequests: Number.isFinite(satRequests) ? satRequests : CONFIG.saturationRequests,
+      });
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
-      // Only the fixed-rate phase: start-up, module loading and warm-up are not what a request pays.
+      // Only the measured phases: start-up, module loading and warm-up are not what a request pays.
       if (file) profile = summariseProfile(join(profDir, file), 15, r.fixedWindowUs);
+      // The throughput target is judged at saturation (the service at its quota): where its CPU goes there.
+      // The profile's own sample times are wall time, throttled periods included (a sample taken after a throttled
+      // stretch is credited with it): its shares are what counts; the CPU they share is the scheduler's figure.
+      if (file && r.saturationWindow && r.saturation) {
+        saturationProfile = {
+          ...summariseProfile(join(profDir, file), 15, r.saturationWindow),
+          requests: r.saturationWindow.completed,
+          mainCpuUsPerRequest: (r.saturation.mainBusy / r.saturationRps) * 1e6,
+        };
+      }
     }
 
     // The Zibrato instrumentation alone, without HTTP (client-cost.ts), on the service's CPU, through the same `zibrato up`.
@@ -515,7 +536,7 @@ async function main(): Promise<void> {
         ];
       }),
     );
-    emitResult({ config: CONFIG, pinning, saturationQuota, variants, profile, clientCost, seconds: (Date.now() - startedAt) / 1000 });
+    emitResult({ config: CONFIG, pinning, saturationQuota, variants, profile, saturationProfile, clientCost, seconds: (Date.now() - startedAt) / 1000 });
   } finally {
     await peers.stop();
     cpuQuota?.remove();

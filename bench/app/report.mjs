@@ -64,7 +64,7 @@ export function renderAppHeadline(app, out) {
   const noiseTp = Math.abs(a2.vsNone.throughputLost);
   const noiseP99 = Math.abs(a2.vsNone.p99AddedUs);
   L.push(
-    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${noiseCpu <= 0.02 && noiseTp <= 0.02 ? '**met**' : '**missed** — this run is too noisy to resolve differences of that size'}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.`,
+    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${noiseCpu <= 0.02 && noiseTp <= 0.02 ? '**met**' : '**missed** — this run is too noisy to resolve differences of that size'}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.${roundsFor2Pct(a2.paired, c.rounds, app.seconds)}`,
     '',
   );
   if (a2.paired) L.push(...renderResolvable(v, a2.paired.cpuAdded.rounds.length));
@@ -78,13 +78,15 @@ export function renderAppHeadline(app, out) {
   const aheadP99 = peersOk((x) => x.vsNone.p99AddedUs);
   const aheadCpu = peersOk((x) => x.vsNone.cpuAdded);
   const verdict = (ok) => (ok ? '**met**' : '**missed**');
+  const aheadTpRounds = aheadVerdict(v, 'throughputLost', signedPct);
+  const aheadP99Rounds = aheadVerdict(v, 'p99AddedUs', signedUs);
   L.push(
     '| target (Zibrato) | measured | verdict |',
     '|---|---|---|',
     `| ≤ 1 % throughput lost at saturation | ${signedPct(tpLost)} | ${verdict(tpLost <= 0.01)} |`,
     `| ≤ 5 µs added to p99 at the fixed rate | ${signedUs(p99Added)} | ${noiseP99 > 5 ? `**not resolvable here**: the noise floor is ${signedUs(noiseP99).replace('+', '')}, so neither a met nor a missed 5 µs can be shown on this machine` : verdict(p99Added <= 5)} |`,
-    `| ahead of every peer on throughput lost | Zibrato ${signedPct(tpLost)}; ${PEERS.map((p) => `${SHORT[p]} ${signedPct(v[p]?.vsNone.throughputLost)}`).join('; ')} | ${verdict(aheadTp)} |`,
-    `| ahead of every peer on p99 added | Zibrato ${signedUs(p99Added)}; ${PEERS.map((p) => `${SHORT[p]} ${signedUs(v[p]?.vsNone.p99AddedUs)}`).join('; ')} | ${verdict(aheadP99)} |`,
+    `| ahead of every peer on throughput lost | Zibrato ${signedPct(tpLost)}; ${PEERS.map((p) => `${SHORT[p]} ${signedPct(v[p]?.vsNone.throughputLost)}`).join('; ')}. Head to head, round by round: ${aheadTpRounds.detail} | ${aheadTpRounds.verdict} (medians: ${aheadTp ? 'ahead' : 'behind'}) |`,
+    `| ahead of every peer on p99 added | Zibrato ${signedUs(p99Added)}; ${PEERS.map((p) => `${SHORT[p]} ${signedUs(v[p]?.vsNone.p99AddedUs)}`).join('; ')}. Head to head, round by round: ${aheadP99Rounds.detail} | ${aheadP99Rounds.verdict} (medians: ${aheadP99 ? 'ahead' : 'behind'}) |`,
     ...(z.pairedVsHooks
       ? [
           `| the library alone, over (a″) the same hooks recording nothing: throughput lost | Zibrato ${signedPct(z.pairedVsHooks.throughputLost.median)}; ${PEERS.map((p) => `${SHORT[p]} ${signedPct(v[p]?.pairedVsHooks?.throughputLost.median)}`).join('; ')} | ${verdict(z.pairedVsHooks.throughputLost.median <= 0.01)} (≤ 1 %) |`,
@@ -132,6 +134,7 @@ export function renderAppHeadline(app, out) {
       '',
     );
   }
+  if (app.saturationProfile) L.push(...renderSaturationProfile(app));
   const merged = out.merged?.app;
   L.push(
     `${merged ? `This section was measured on ${merged.date.slice(0, 16).replace('T', ' ')} UTC by \`${merged.command}\` (${Math.round(merged.seconds)} s), after the rest of this document. ` : ''}Reproduce: \`npm run build && node bench/run.js --only app --merge\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min; its results replace this section; \`npm run bench\` runs it with the rest).${out.quick ? ' These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
@@ -172,6 +175,95 @@ export const MIN_ROUNDS_TO_RESOLVE = 5;
 export function resolvable(p, noise) {
   if (!p || !Number.isFinite(p.median) || (p.rounds?.length ?? 0) < MIN_ROUNDS_TO_RESOLVE) return false;
   return Math.abs(p.median) > Math.abs(noise) && p.sameSign === p.rounds.length;
+}
+
+/**
+ * Where the Zibrato service's main thread goes at saturation (the throughput
+ * target's phase), per request, against what 1 % of (a)'s CPU per request
+ * there comes to.
+ */
+function renderSaturationProfile(app) {
+  const p = app.saturationProfile;
+  const a = app.variants.none?.median;
+  // The profile gives shares; the main thread's CPU per request comes from the scheduler (see main.ts).
+  const perReq = (msTotal) => (msTotal / (p.busyMs || 1)) * p.mainCpuUsPerRequest;
+  const zMs = (p.layers.zibrato ?? 0) + (p.layers.zeromq ?? 0);
+  // (a)'s CPU per request at saturation: the share of a core it used over the requests per second it served.
+  const aUs = a && a.saturationRps > 0 && Number.isFinite(a.saturationProcessBusy) ? (a.saturationProcessBusy / a.saturationRps) * 1e6 : NaN;
+  const budget = aUs / 100;
+  const libTp = app.variants.zibrato?.pairedVsHooks?.throughputLost.median;
+  // Throughput lost as CPU per request: serving 1 − x of the requests on the same CPU costs 1 / (1 − x) as much each.
+  const libUs = Number.isFinite(libTp) && Number.isFinite(aUs) && libTp > 0 ? aUs * (1 / (1 - libTp) - 1) : undefined;
+  return [
+    `**The same profile at saturation**, where the throughput target is judged (the same round's saturation phase, the service at its quota; the profiler's sampling thread counts against that quota, so this round serves fewer requests than the others; shares from the profile, CPU from the scheduler): ${int(p.requests)} requests, the main thread on CPU **${us(p.mainCpuUsPerRequest)} per request**. The Zibrato client and zeromq take ${pct(zMs / (p.busyMs || 1))} of it: **${us(perReq(zMs))} per request**. 1 % of throughput is 1 % of what (a) spends per request at saturation (${us(aUs)}: its share of a core over its requests/s), **${Number.isFinite(budget) ? `${budget.toFixed(2)} µs` : 'n/a'}**: ${Number.isFinite(budget) && perReq(zMs) > budget ? `the client's own functions cost ${(perReq(zMs) / budget).toFixed(0)}× that, before the fastify hooks it needs, so ≤ 1 % is out of reach until the client is that much cheaper per request in a running service` : 'within it'}.${libUs !== undefined ? ` Measured at saturation, Zibrato over (a″) loses ${signedPct(libTp)} of throughput, about ${us(libUs)} per request at (a)'s cost: the client's own functions are ${pct(perReq(zMs) / libUs)} of that; the rest is not in them (the GC of the options objects every call passes, and the service's own code running slower beside the client's memory traffic are the likely shares; a sampling profile does not attribute them).` : ''} Layers: ${['zibrato', 'zeromq', 'fastify', 'node', 'gc', 'program', 'other', 'app'].map((k) => `${k} ${pct((p.layers[k] ?? 0) / (p.busyMs || 1))}`).join(', ')}.`,
+    '',
+    '| function (Zibrato client and zeromq), at saturation | where | per request | share of busy |',
+    '|---|---|---|---|',
+    ...p.topInstrumentation.slice(0, 8).map((f) => `| \`${f.name}\` | ${f.where} | ${(perReq(f.selfMs) * 1000).toFixed(0)} ns | ${pct(f.share)} |`),
+    '',
+  ];
+}
+
+/**
+ * Zibrato against one peer, round by round: the difference of their comparisons
+ * with the same round's (a) (positive: Zibrato costs more), in the shape of a
+ * paired comparison so {@link resolvable} judges it by the same rule.
+ */
+function headToHead(z, peer, k) {
+  const zr = z.paired?.[k]?.rounds;
+  const pr = peer?.paired?.[k]?.rounds;
+  if (!zr || !pr || zr.length !== pr.length) return undefined;
+  const rounds = zr.map((x, i) => x - pr[i]);
+  const sorted = [...rounds].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  const m = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { median: m, rounds, sameSign: rounds.filter((x) => Math.sign(x) === Math.sign(m) && x !== 0).length };
+}
+
+/**
+ * The "ahead of every peer" verdict on measure `k`, with how far each
+ * head-to-head difference is resolved: a lead or a lag inside (a′)'s noise is
+ * not a measured one, whatever the medians say.
+ */
+function aheadVerdict(v, k, fmt) {
+  const noise = v.none2?.paired?.[k]?.median;
+  const parts = [];
+  let behindResolved = false;
+  let allAheadResolved = true;
+  for (const p of PEERS) {
+    const h = headToHead(v.zibrato, v[p], k);
+    if (!h) return { detail: 'n/a', verdict: 'n/a' };
+    const ok = resolvable(h, noise);
+    if (h.median > 0 && ok) behindResolved = true;
+    if (!(h.median < 0 && ok)) allAheadResolved = false;
+    parts.push(`${h.median <= 0 ? 'ahead of' : 'behind'} ${SHORT[p]} by ${fmt(Math.abs(h.median)).replace('+', '')} (${h.sameSign}/${h.rounds.length} rounds alike, ${ok ? 'resolved' : 'within noise'})`);
+  }
+  const verdict = allAheadResolved ? '**met**' : behindResolved ? '**missed**' : '**not resolved**: no lag behind a peer is larger than the noise, and not every lead is';
+  return { detail: parts.join('; '), verdict };
+}
+
+/**
+ * How many rounds the (a′) against (a) agreement within 2 % would take on this
+ * machine: the per-round spread (σ from the median absolute deviation), and
+ * the median of n rounds moving by about 1.25 σ / √n.
+ */
+function roundsFor2Pct(a2, rounds, seconds) {
+  if (!a2 || rounds < 3) return '';
+  const sigma = (xs) => {
+    const med = (a) => {
+      const s = [...a].sort((x, y) => x - y);
+      const m = s.length >> 1;
+      return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+    };
+    const m = med(xs);
+    return 1.4826 * med(xs.map((x) => Math.abs(x - m)));
+  };
+  const need = (xs) => Math.ceil(((1.2533 * sigma(xs)) / 0.02) ** 2);
+  const cpu = a2.cpuAdded.rounds;
+  const tp = a2.throughputLost.rounds;
+  const n = Math.max(need(cpu), need(tp));
+  const perRound = seconds / rounds;
+  return ` More rounds close this only slowly, because the spread round to round is wide: σ (from the median absolute deviation) is ${pct(sigma(cpu))} for CPU and ${pct(sigma(tp))} for throughput, and the median of n rounds moves by about 1.25 σ / √n, so agreeing within 2 % (one σ) would take about **${int(n)} rounds**, ${perRound > 0 ? `about ${(n * perRound / 3600).toFixed(1)} h at this run's ${Math.round(perRound)} s per round.` : ''}`;
 }
 
 function renderResolvable(v, rounds) {
@@ -257,6 +349,9 @@ const README_START = '<!-- overhead:start (generated by bench/report.mjs from be
 const README_END = '<!-- overhead:end -->';
 
 /** The README's "Overhead" paragraph: the headline figures in a few lines. */
+/** A verdict cell as running text: no bold, and only what comes before its explanation. */
+const plain = (verdict) => verdict.replace(/\*\*/g, '').split(':')[0];
+
 export function renderReadmeOverhead(app, out) {
   const L = [README_START, '## Overhead', ''];
   if (!app) {
@@ -271,7 +366,7 @@ export function renderReadmeOverhead(app, out) {
     '',
     ...rows.map((r) => `- ${r}`),
     '',
-    `Targets for Zibrato: ≤ 1 % throughput lost and ≤ 5 µs p99 added, ahead of every peer.${out.quick ? ' From the quick run: indicative only.' : ''} Figures from a busy shared machine are provisional. Method, correctness checks (every system\'s request count against what the load generator completed), a CPU profile and the command to reproduce: [docs/performance.md](docs/performance.md#headline-the-observer-effect-on-a-real-service).`,
+    `Targets for Zibrato: ≤ 1 % throughput lost and ≤ 5 µs p99 added, ahead of every peer. In this run: ≤ 1 % throughput ${v.zibrato.vsNone.throughputLost <= 0.01 ? 'met' : 'missed'}; ≤ 5 µs p99 ${Math.abs(v.none2.vsNone.p99AddedUs) > 5 ? 'not resolvable on this machine' : v.zibrato.vsNone.p99AddedUs <= 5 ? 'met' : 'missed'}; ahead of every peer on p99 ${plain(aheadVerdict(v, 'p99AddedUs', signedUs).verdict)}; on throughput ${plain(aheadVerdict(v, 'throughputLost', signedPct).verdict)}.${out.quick ? ' From the quick run: indicative only.' : ''} Figures from a busy shared machine are provisional. Method, correctness checks (every system\'s request count against what the load generator completed), a CPU profile and the command to reproduce: [docs/performance.md](docs/performance.md#headline-the-observer-effect-on-a-real-service).`,
     README_END,
   );
   return L.join('\n');

@@ -135,3 +135,60 @@ test('what a request pays adds the CPU a system moves out of the service to what
   assert.match(withHooks, /\| Zibrato \| \+1\.5 µs \| \+1\.5 µs \| \+0\.0 µs \| \+0\.0 µs \| \+0\.5 µs \(\+0\.5 µs\) \|/);
   assert.match(text, /1 % of throughput is \*\*0\.40 µs of main-thread CPU per request\*\*/);
 });
+
+/** Results whose variants carry per-round paired comparisons: throughput lost and p99 added, round by round. */
+function withRounds(tp: Record<string, number[]>, p99: Record<string, number[]>) {
+  const r = results(0.005);
+  const variants = r.variants as unknown as Record<string, Record<string, unknown>>;
+  for (const k of Object.keys(tp)) {
+    const cpu = pairedOf(tp[k]!.map(() => 0));
+    variants[k]!.paired = { cpuAdded: cpu, cpuAddedUs: cpu, mainAddedUs: cpu, zmqAddedUs: cpu, otherAddedUs: cpu, p50AddedUs: cpu, throughputLost: pairedOf(tp[k]!), p99AddedUs: pairedOf(p99[k]!) };
+    (variants[k]!.median as Record<string, unknown>).threadCpuUsPerRequest = { main: 40, zmq: 0, other: 10 };
+  }
+  return r;
+}
+const row = (text: string, target: string) => text.split('\n').find((l) => l.startsWith(`| ${target}`)) ?? '';
+
+test('"ahead of every peer" is met only when every round-by-round lead beats the noise, missed when a lag does, and otherwise not resolved', () => {
+  const noise = [0.01, -0.01, 0.005, -0.005, 0.01];
+  const lead = { none: [0, 0, 0, 0, 0], none2: noise, zibrato: [0.05, 0.05, 0.05, 0.05, 0.05], prom: [0.2, 0.2, 0.2, 0.2, 0.2], otel: [0.3, 0.3, 0.3, 0.3, 0.3], hotshots: [0.5, 0.5, 0.5, 0.5, 0.5] };
+  const p99 = { none: [0, 0, 0, 0, 0], none2: [1, -1, 1, -1, 1], zibrato: [10, 10, 10, 10, 10], prom: [5, 5, 5, 5, 5], otel: [500, 500, 500, 500, 500], hotshots: [900, 900, 900, 900, 900] };
+  const text = renderAppHeadline(withRounds(lead, p99), out).join('\n') as string;
+  assert.match(row(text, 'ahead of every peer on throughput lost'), /ahead of prom-client by 15\.0 % \(5\/5 rounds alike, resolved\).*\| \*\*met\*\*/);
+  assert.match(row(text, 'ahead of every peer on p99 added'), /behind prom-client by 5 µs \(5\/5 rounds alike, resolved\).*\| \*\*missed\*\*/);
+  // Ahead of prom-client on the median, but one round of five the other way: a lead, not a measured one.
+  const mixed = renderAppHeadline(withRounds({ ...lead, prom: [0.2, 0.2, 0.2, 0.2, 0.01] }, p99), out).join('\n') as string;
+  assert.match(row(mixed, 'ahead of every peer on throughput lost'), /ahead of prom-client by 15\.0 % \(4\/5 rounds alike, within noise\).*\| \*\*not resolved\*\*/);
+});
+
+test('the noise paragraph says how many rounds agreement within 2 % would take, from the spread of (a′) against (a)', () => {
+  // Throughput rounds ±10 %: σ from the MAD is 14.8 %, and (1.2533 × 0.148 / 0.02)² rounds ≈ 87.
+  const spread = [0.1, -0.1, 0.1, -0.1, 0];
+  const zeros = [0, 0, 0, 0, 0];
+  const r = withRounds({ none: zeros, none2: spread, zibrato: zeros, prom: zeros, otel: zeros, hotshots: zeros }, { none: zeros, none2: zeros, zibrato: zeros, prom: zeros, otel: zeros, hotshots: zeros });
+  const text = renderAppHeadline(r, out).join('\n') as string;
+  assert.match(text, /σ \(from the median absolute deviation\) is 0\.0 % for CPU and 14\.8 % for throughput/);
+  assert.match(text, /about \*\*87 rounds\*\*, about 1\.9 h at this run's 80 s per round/);
+});
+
+test('the saturation profile turns the profile\'s shares into CPU per request with the scheduler\'s figure, against 1 % of (a)\'s', () => {
+  const r = results(0.005) as ReturnType<typeof results> & { saturationProfile?: unknown };
+  const variants = r.variants as unknown as Record<string, { median: Record<string, number> }>;
+  // (a) at saturation: a quarter of a core for 10,000 requests/s is 25 µs a request, so 1 % is 0.25 µs.
+  variants.none!.median.saturationProcessBusy = 0.25;
+  r.saturationProfile = {
+    windowed: true,
+    sampledMs: 4000,
+    busyMs: 1000,
+    layers: { zibrato: 40, node: 900, gc: 60 },
+    top: [],
+    topInstrumentation: [{ name: 'enabledHandle', where: 'dist/client/zibrato.js:1', layer: 'zibrato', selfMs: 20, share: 0.02 }],
+    requests: 10_000,
+    mainCpuUsPerRequest: 20,
+  };
+  const text = renderAppHeadline(r, out).join('\n') as string;
+  // 4 % of 20 µs: 0.8 µs, 3× the 0.25 µs budget; enabledHandle's 2 % is 400 ns.
+  assert.match(text, /take 4\.0 % of it: \*\*0\.8 µs per request\*\*/);
+  assert.match(text, /\(25\.0 µs: its share of a core over its requests\/s\), \*\*0\.25 µs\*\*: the client's own functions cost 3× that/);
+  assert.match(text, /\| `enabledHandle` \| dist\/client\/zibrato\.js:1 \| 400 ns \| 2\.0 % \|/);
+});
