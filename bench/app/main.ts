@@ -408,6 +408,19 @@ function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[], all:
   };
 }
 
+/**
+ * The machine's steadiness just now: the same fixed work's CPU time per unit
+ * (bench/app/steadiness.ts), ns, on the service's CPU; NaN if it failed.
+ */
+async function steadiness(pinning: Pinning): Promise<number> {
+  const [cmd, ...pre] = [...pinning.servicePrefix, process.execPath];
+  const c = new Child(cmd!, [...pre, '--import', 'tsx', join(ROOT, 'bench/app/steadiness.ts')], { label: 'steadiness' });
+  const r = await Promise.race([c.exited, sleep(30_000).then(() => null)]);
+  if (!r) await c.stop('SIGKILL');
+  const line = (c.lines as string[]).find((l) => l.startsWith('@@steadiness '));
+  return line ? Number(line.split(' ')[1]) : NaN;
+}
+
 /** What the Zibrato instrumentation's calls cost a request with no HTTP server around them (bench/app/client-cost.ts); undefined if it failed. */
 async function measureClientCost(peers: Peers, pinning: Pinning): Promise<Record<string, unknown> | undefined> {
   const [cmd, ...pre] = [...pinning.servicePrefix, process.execPath];
@@ -436,8 +449,11 @@ async function main(): Promise<void> {
   try {
     await peers.start();
     const rounds: Record<string, RoundResult[]> = Object.fromEntries(VARIANTS.map((v) => [v, []]));
+    // Before every service: how steady the machine is (see steadiness.ts), for the noise floor's explanation.
+    const steadinessNs: number[] = [];
     for (let round = 1; round <= CONFIG.rounds; round++) {
       for (const v of VARIANTS) {
+        steadinessNs.push(await steadiness(pinning));
         const before = rounds[v]!.at(-1)?.saturationRps;
         const satRequests = before ? Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, before * CONFIG.saturationSeconds))) : CONFIG.saturationRequests;
         const r = await runRound(peers, pinning, v, round, [], { saturationRequests: satRequests });
@@ -536,7 +552,7 @@ async function main(): Promise<void> {
         ];
       }),
     );
-    emitResult({ config: CONFIG, pinning, saturationQuota, variants, profile, saturationProfile, clientCost, seconds: (Date.now() - startedAt) / 1000 });
+    emitResult({ config: CONFIG, pinning, saturationQuota, variants, profile, saturationProfile, clientCost, steadinessNs, seconds: (Date.now() - startedAt) / 1000 });
   } finally {
     await peers.stop();
     cpuQuota?.remove();

@@ -64,7 +64,7 @@ export function renderAppHeadline(app, out) {
   const noiseTp = Math.abs(a2.vsNone.throughputLost);
   const noiseP99 = Math.abs(a2.vsNone.p99AddedUs);
   L.push(
-    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${noiseCpu <= 0.02 && noiseTp <= 0.02 ? '**met**' : '**missed** — this run is too noisy to resolve differences of that size'}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.${roundsFor2Pct(a2.paired, c.rounds, app.seconds)}`,
+    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${noiseCpu <= 0.02 && noiseTp <= 0.02 ? '**met**' : '**missed** — this run is too noisy to resolve differences of that size'}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.${roundsFor2Pct(a2.paired, c.rounds, app.seconds)}${machineSteadiness(app.steadinessNs)}`,
     '',
   );
   if (a2.paired) L.push(...renderResolvable(v, a2.paired.cpuAdded.rounds.length));
@@ -242,6 +242,30 @@ function aheadVerdict(v, k, fmt) {
   return { detail: parts.join('; '), verdict };
 }
 
+const medianOfList = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** σ estimated from the median absolute deviation: one round gone wild does not set it. */
+function robustSigma(xs) {
+  const m = medianOfList(xs);
+  return 1.4826 * medianOfList(xs.map((x) => Math.abs(x - m)));
+}
+
+/**
+ * What the machine alone did to CPU time over the run: the spread of the same
+ * fixed work timed before every service start (bench/app/steadiness.ts).
+ */
+function machineSteadiness(samples) {
+  const xs = (samples ?? []).filter(Number.isFinite);
+  if (xs.length < 3) return '';
+  const m = medianOfList(xs);
+  const rel = robustSigma(xs) / m;
+  return ` **The machine itself:** the same fixed work (\`bench/app/steadiness.ts\`: lookups among 10,000 entries and JSON, no I/O), timed in CPU time on the service's CPU before each of the run's ${xs.length} service starts, took ${m.toFixed(0)} ns a unit, σ ${pct(rel)} (${pct(Math.min(...xs) / m - 1).replace(/^-/, '−')} to +${pct(Math.max(...xs) / m - 1)} of the median). ${rel > 0.02 ? "One process's CPU time moves that much by the machine alone, before any library: two identical services cannot agree within 2 % in a round here, only over many rounds." : 'The machine was steady enough for 2 % agreement between rounds.'}`;
+}
+
 /**
  * How many rounds the (a′) against (a) agreement within 2 % would take on this
  * machine: the per-round spread (σ from the median absolute deviation), and
@@ -249,15 +273,7 @@ function aheadVerdict(v, k, fmt) {
  */
 function roundsFor2Pct(a2, rounds, seconds) {
   if (!a2 || rounds < 3) return '';
-  const sigma = (xs) => {
-    const med = (a) => {
-      const s = [...a].sort((x, y) => x - y);
-      const m = s.length >> 1;
-      return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-    };
-    const m = med(xs);
-    return 1.4826 * med(xs.map((x) => Math.abs(x - m)));
-  };
+  const sigma = robustSigma;
   const need = (xs) => Math.ceil(((1.2533 * sigma(xs)) / 0.02) ** 2);
   const cpu = a2.cpuAdded.rounds;
   const tp = a2.throughputLost.rounds;

@@ -192,3 +192,13 @@ test('the saturation profile turns the profile\'s shares into CPU per request wi
   assert.match(text, /\(25\.0 µs: its share of a core over its requests\/s\), \*\*0\.25 µs\*\*: the client's own functions cost 3× that/);
   assert.match(text, /\| `enabledHandle` \| dist\/client\/zibrato\.js:1 \| 400 ns \| 2\.0 % \|/);
 });
+
+test('the noise paragraph gives the spread of the fixed work timed before every service start, and what it means for 2 %', () => {
+  const r = results(0.005) as ReturnType<typeof results> & { steadinessNs?: number[] };
+  r.steadinessNs = [100, 110, 90, 100, 100, 130, NaN];
+  const text = renderAppHeadline(r, out).join('\n') as string;
+  // median 100; deviations 0, 10, 10, 0, 0, 30 → MAD 5 → σ 7.4 %.
+  assert.match(text, /before each of the run's 6 service starts, took 100 ns a unit, σ 7\.4 % \(−10\.0 % to \+30\.0 % of the median\)\. One process's CPU time moves that much/);
+  r.steadinessNs = [100, 101, 100, 99, 100];
+  assert.match(renderAppHeadline(r, out).join('\n') as string, /steady enough for 2 % agreement/);
+});

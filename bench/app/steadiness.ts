@@ -1,0 +1,36 @@
+// The machine's own steadiness, for the real-service benchmark (bench/app/main.ts):
+// the same fixed piece of work, timed in CPU time on the service's CPU before
+// every service starts. Its spread over a run is what the machine (other
+// tenants of the host, its caches, the runtime's start-up luck) does to a
+// process's CPU time; a service's CPU per request cannot agree with an identical
+// service's more closely than that, unless many rounds average it out.
+//
+//   node --import tsx bench/app/steadiness.ts      prints `@@steadiness <ns per unit>`
+//
+// The work is what a request of the service does, without I/O: a lookup among
+// 10,000 entries keyed by a built string, an object serialised to JSON.
+
+const USERS = 10_000;
+const WARMUP_UNITS = 200_000;
+/** About half a second on this machine: long enough to hold many scheduler ticks, short enough to run 40 times a run. */
+const UNITS = 1_500_000;
+
+const entries = new Map<string, { n: number }>();
+for (let i = 0; i < USERS; i++) entries.set(`u${i}`, { n: i });
+
+/** `units` units of work; the sum keeps V8 from dropping any of it. */
+function work(units: number): number {
+  let acc = 0;
+  for (let i = 0; i < units; i++) {
+    const user = `u${(i * 7919) % USERS}`;
+    acc += (entries.get(user)?.n ?? 0) + JSON.stringify({ ok: true, user, items: [1, 2, 3] }).length;
+  }
+  return acc;
+}
+
+// Compiled and optimised before it is timed: what is measured is the machine, not the JIT's warm-up.
+let sink = work(WARMUP_UNITS);
+const before = process.cpuUsage();
+sink += work(UNITS);
+const used = process.cpuUsage(before);
+process.stdout.write(`@@steadiness ${(((used.user + used.system) * 1000) / UNITS).toFixed(2)} ${sink % 2}\n`);
