@@ -169,7 +169,12 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) bad(`${key}.name`, 'must be a word of letters, digits, _ . -');
     if (names.has(name)) bad(`${key}.name`, `"${name}" is used by another backend`);
     names.add(name);
-    const levels = wrap(`${key}.levels`, () => parseLevels((b.levels as string | string[] | undefined) ?? 'info+'));
+    const levelsRaw = b.levels ?? 'info+';
+    // parseLevels trusts its argument's type; a YAML number or mapping here would fail inside it with a bare TypeError.
+    if (typeof levelsRaw !== 'string' && !(Array.isArray(levelsRaw) && levelsRaw.every((l) => typeof l === 'string'))) {
+      bad(`${key}.levels`, `${describeValue(levelsRaw)} is not a level list; use e.g. info+, [info, warn] or all`);
+    }
+    const levels = wrap(`${key}.levels`, () => parseLevels(levelsRaw));
     const flushIntervalMs = wrap(`${key}.flush`, () => parseDurationMs((b.flush as string | number | undefined) ?? `${DEFAULT_FLUSH_INTERVAL_MS}ms`, 'flush', { min: MIN_FLUSH_INTERVAL_MS }));
     const shard = b.shard === undefined ? undefined : wrap(`${key}.shard`, () => parseShard(b.shard, 'shard'));
     const optsRaw = b.options ?? {};

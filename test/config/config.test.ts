@@ -41,6 +41,11 @@ describe('config', () => {
     rejects('backends: [ {', /not valid YAML or JSON/);
     rejects('backends:\n  - sink: statsd\n    options: { protocol: sctp }', /backends\[0\]\.options\.protocol: expected one of udp, tcp, got "sctp"/);
   });
+  test('levels of the wrong type (a number, a mapping, a list of numbers) are a config error naming the key, not a TypeError', () => {
+    rejects('backends:\n  - sink: console\n    levels: 5', /backends\[0\]\.levels: 5 is not a level list/);
+    rejects('backends:\n  - sink: console\n    levels: { info: true }', /backends\[0\]\.levels: an object is not a level list/);
+    rejects('backends:\n  - sink: console\n    levels: [info, 3]', /backends\[0\]\.levels: an array is not a level list/);
+  });
   test('publish and subscribe on the same endpoint are refused', () => {
     rejects('broker:\n  publish: tcp://127.0.0.1:7000\n  subscribe: tcp://127.0.0.1:7000', /broker\.subscribe\[0\]: "tcp:\/\/127\.0\.0\.1:7000" is also a publish endpoint/);
   });
