@@ -62,7 +62,8 @@ export class PrometheusExpositionSink implements Sink {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) =>
-        reject(new ZibratoError('ZIB_ERR_SINK_FAILED', `prometheus: cannot listen on ${this.options.host}:${this.options.port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })),
+        // ZIB_ERR_ENDPOINT (exit 3), not SINK_FAILED (exit 1): a restart cannot free the port, so `zibrato up` stops instead of retrying forever.
+        reject(new ZibratoError('ZIB_ERR_ENDPOINT', `--host/--port ${this.options.host}:${this.options.port}: prometheus cannot listen: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })),
       );
       server.listen(this.options.port, this.options.host, () => resolve());
     });
@@ -96,6 +97,7 @@ export class PrometheusExpositionSink implements Sink {
 
 export const prometheusSinkSpec: SinkSpec = {
   name: 'prometheus',
+  listens: true,
   description: 'Serves /metrics in the Prometheus text format for scraping (counters cumulative, timers as summaries).',
   options: [
     { key: 'host', type: 'string', default: '127.0.0.1', description: 'address to listen on' },

@@ -156,6 +156,7 @@ export class StoreSink implements Sink {
 export const storeSinkSpec: SinkSpec = {
   name: 'store',
   pathIsDirectory: true,
+  listens: true,
   description: 'Stores every flush in an embedded DuckDB database and serves the HTTP API and web UI (docs/http-api.md).',
   options: [
     { key: 'path', type: 'string', default: DEFAULT_STORE_DIR, description: 'directory of the database (store.duckdb)' },

@@ -106,3 +106,18 @@ test('a bind error names the endpoint and the option, and exits 3', async () => 
   assert.equal(badConnect.code, 3, badConnect.out);
   assert.match(badConnect.out, /ZIB_ERR_ENDPOINT: --broker udp:\/\/127\.0\.0\.1:1: cannot connect/);
 });
+
+test('a backend whose sink cannot listen on its port (store API, prometheus) exits 3 with ZIB_ERR_ENDPOINT, so zibrato up does not restart it', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const held = await holdTcpPort((await tcpBrokerEndpoints()).publish);
+  try {
+    const store = await run(['backend', 'store', '--broker', ep.subscribe, '--port', String(held.port), '--path', mkdtempSync(join(tmpdir(), 'zibrato-store-port-'))]);
+    assert.equal(store.code, 3, store.out);
+    assert.match(store.out, new RegExp(`ZIB_ERR_ENDPOINT: --host/--port 127\\.0\\.0\\.1:${held.port}: store API cannot listen: EADDRINUSE`));
+    const prometheus = await run(['backend', 'prometheus', '--broker', ep.subscribe, '--port', String(held.port)]);
+    assert.equal(prometheus.code, 3, prometheus.out);
+    assert.match(prometheus.out, new RegExp(`ZIB_ERR_ENDPOINT: --host/--port 127\\.0\\.0\\.1:${held.port}: prometheus cannot listen: EADDRINUSE`));
+  } finally {
+    held.close();
+  }
+});

@@ -144,7 +144,7 @@ test('zibrato up --publish/--subscribe replace the broker endpoints of the confi
   assert.match(out, new RegExp(`backend:file: zibrato backend file .*--broker ${ep.subscribe}`));
 });
 
-test('zibrato up --check names a port in use and a directory given as a file path', async () => {
+test("zibrato up --check names a port in use (the broker's, a store API's) and a directory given as a file path", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-check-'));
   const ep = await tcpBrokerEndpoints();
   const holder = await holdTcpPort(ep.subscribe);
@@ -154,6 +154,17 @@ test('zibrato up --check names a port in use and a directory given as a file pat
     assert.match(taken.lines.join('\n'), new RegExp(`broker\\.subscribe\\[0\\]: ${ep.subscribe} cannot be bound: EADDRINUSE`));
   } finally {
     holder.close();
+  }
+  const apiHolder = await holdTcpPort((await tcpBrokerEndpoints()).publish);
+  try {
+    const storeConfig = join(dir, 'store.config.yaml');
+    const sep = await tcpBrokerEndpoints();
+    writeFileSync(storeConfig, `broker:\n  publish: [${sep.publish}]\n  subscribe: [${sep.subscribe}]\nbackends:\n  - sink: store\n    options: { path: ${join(dir, 'store')}, port: ${apiHolder.port} }\n`);
+    const apiTaken = zibrato(['up', '--check', '--config', storeConfig]);
+    assert.equal((await apiTaken.exited).code, 3, apiTaken.lines.join('\n'));
+    assert.match(apiTaken.lines.join('\n'), new RegExp(`backends\\[0\\]\\.options\\.port: 127\\.0\\.0\\.1:${apiHolder.port} cannot be bound: EADDRINUSE`));
+  } finally {
+    apiHolder.close();
   }
   const asDir = zibrato(['up', '--check', '--config', hourlyFileConfig(dir, await tcpBrokerEndpoints(), dir)]);
   assert.equal((await asDir.exited).code, 2, asDir.lines.join('\n'));
