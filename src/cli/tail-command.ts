@@ -1,3 +1,4 @@
+import { UNSUBSCRIBE_DELAY_MS } from '../wire/subscriptions.js';
 import { clientKeysOf, curveKeyFileOption, curveServerKeyFileOption, type ClientKeyOptions } from './curve-options.js';
 import { clientSocketOptions } from '../security/keys.js';
 import type { Command } from 'commander';
@@ -41,7 +42,8 @@ export function registerTailCommand(program: Command): void {
       `
 Apps learn which levels have subscribers: while "zibrato tail --levels debug"
 runs, debug records are produced by every connected app; when it stops, they
-are turned off again within about a second.
+are turned off again after ${UNSUBSCRIBE_DELAY_MS / 1000} s (a level is held that long after its last
+subscriber leaves, so a backend that restarts meanwhile misses nothing).
 
 Example:
   zibrato tail --levels debug --json | jq .`,

@@ -182,7 +182,7 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     const options = wrap(`${key}.options`, () => resolveSinkOptions(spec, optsRaw, `${key}.options`));
     for (const o of spec.options) {
       const v = options[o.key];
-      if (o.type === 'number' && v !== undefined) wrap(`${key}.options.${o.key}`, () => parseCount(plainText(v), o.key, sinkNumberLimits(o.key)));
+      if (o.type === 'number' && v !== undefined) wrap(`${key}.options.${o.key}`, () => parseCount(plainText(v), o.key, sinkNumberLimits(o.key, spec)));
     }
     return { name, sink: spec.name, levels, flushIntervalMs, ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}), options };
   });

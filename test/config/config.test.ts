@@ -63,6 +63,11 @@ describe('config', () => {
     rejects('backends:\n  - sink: statsd\n    options: { mtu: 1.5 }', /backends\[0\]\.options\.mtu: .*"1\.5" is not a whole number ≥ 0/);
     assert.equal(parseConfig('backends:\n  - sink: graphite\n    options: { port: 2004 }').backends[0]!.options.port, 2004);
   });
+  test('port 0 (any free port) is accepted for a sink that listens (store, prometheus), not for one that connects (graphite)', () => {
+    assert.equal(parseConfig('backends:\n  - sink: store\n    options: { port: 0 }').backends[0]!.options.port, 0);
+    assert.equal(parseConfig('backends:\n  - sink: prometheus\n    options: { port: 0 }').backends[0]!.options.port, 0);
+    rejects('backends:\n  - sink: graphite\n    options: { port: 0 }', /backends\[0\]\.options\.port: .*"0" is not a whole number from 1 to 65535/);
+  });
   test('restart delays out of order are refused', () => {
     rejects('restart: { initialDelay: 1m, maxDelay: 1s }', /config restart: initialDelay \(60000 ms\) is longer than maxDelay \(1000 ms\)/);
   });

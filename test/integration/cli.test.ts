@@ -45,11 +45,28 @@ test('zibrato send delivers one record, and fails loudly when nobody listens', a
 
   const nobody = await run(['send', '--broker', ep.publish, '--level', 'crit', '--name', 'x', '--timeout', '1s']);
   assert.equal(nobody.code, 1);
-  assert.match(nobody.out, /no subscriber for level crit/);
+  assert.match(nobody.out, /no subscriber for level crit .*\(no backend or tail listens to crit\)/);
 
   const bad = await run(['send', '--broker', ep.publish, '--name', 'x', '--value', 'NaN']);
   assert.equal(bad.code, 2);
   assert.match(bad.out, /ZIB_ERR_INVALID_VALUE: --value: "NaN" is not a finite number/);
+});
+
+test('a sink option with a unit in its key (recentRowsMiB) is the flag --recent-rows-mib, and its value reaches the sink', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const store = zibrato(['backend', 'store', '--broker', ep.subscribe, '--port', '0', '--recent-rows-mib', '1', '--path', mkdtempSync(join(tmpdir(), 'zibrato-store-mib-'))]);
+  const url = /web UI and API on (http:\S+)/.exec(await store.waitFor(/web UI and API on http:\S+/))![1]!;
+  const status = (await (await fetch(new URL('api/status', url))).json()) as { store: { memory: { recentRowsBudgetBytes: number } } };
+  // The store gives raw rows a quarter of the 1-minute rows' budget on top (src/store/store.ts).
+  assert.equal(status.store.memory.recentRowsBudgetBytes, 1.25 * 1024 * 1024);
+  await store.stop();
+});
+
+test('zibrato send with no broker at its endpoint says no broker answered, not that nobody subscribes, and exits 1', async () => {
+  const nowhere = (await tcpBrokerEndpoints()).publish;
+  const r = await run(['send', '--broker', nowhere, '--name', 'x', '--timeout', '500ms']);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, new RegExp(`no broker answered at ${nowhere} within 500 ms \\(is \`zibrato up\` or \`zibrato broker\` running\?`));
 });
 
 test('numeric and duration options are validated, every subcommand exiting 2 with the option named', async () => {
