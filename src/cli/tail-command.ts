@@ -27,6 +27,9 @@ export interface TailRecord {
   sampleRate?: number;
 }
 
+/** How long tail waits for a broker's handshake before saying there is none (a local broker answers within milliseconds). */
+const NO_BROKER_NOTICE_MS = 3000;
+
 export function registerTailCommand(program: Command): void {
   program
     .command('tail')
@@ -56,8 +59,19 @@ Example:
       const curve = clientKeysOf(opts);
       const sock = new zmq.Subscriber(curve ? clientSocketOptions(curve) : {});
       Object.assign(sock, SOCKET_OPTIONS.subscriber);
+      // On stderr, so stdout stays records only. ZeroMQ retries a connect silently: say when nothing answers.
+      // The observer is made before connect, or it can miss a local broker's handshake.
+      let answered = false;
+      sock.events.on('handshake', () => {
+        if (!answered) log(`the broker at ${opts.broker} answered`);
+        answered = true;
+      });
       await withEndpoint('connect', '--broker', opts.broker, () => sock.connect(opts.broker));
       for (const l of levels) sock.subscribe(topicFor(l));
+      log(`showing ${levels.join(',')} from ${opts.broker}; Ctrl-C stops`);
+      setTimeout(() => {
+        if (!answered) log(`no broker has answered at ${opts.broker} yet (is \`zibrato up\` or \`zibrato broker\` running? with CURVE, are the keys right?); still trying`);
+      }, NO_BROKER_NOTICE_MS).unref();
       onShutdown(async () => sock.close(), log);
       let shown = 0;
       const print = (r: TailRecord) => {

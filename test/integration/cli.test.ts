@@ -62,6 +62,18 @@ test('a sink option with a unit in its key (recentRowsMiB) is the flag --recent-
   await store.stop();
 });
 
+test('zibrato tail says on stderr whether a broker answered at its endpoint, and keeps trying when none did', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const tail = zibrato(['tail', '--broker', ep.subscribe], { label: 'tail-nowhere' });
+  await tail.waitFor(new RegExp(`no broker has answered at ${ep.subscribe} yet .*; still trying`));
+  const broker = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe]);
+  await tail.waitFor(new RegExp(`the broker at ${ep.subscribe} answered`));
+  // A broker already running answers within the connect itself: the notice must not miss that handshake.
+  const second = zibrato(['tail', '--broker', ep.subscribe], { label: 'tail-second' });
+  await second.waitFor(new RegExp(`the broker at ${ep.subscribe} answered`));
+  await Promise.all([tail.stop(), second.stop(), broker.stop()]);
+});
+
 test('zibrato send with no broker at its endpoint says no broker answered, not that nobody subscribes, and exits 1', async () => {
   const nowhere = (await tcpBrokerEndpoints()).publish;
   const r = await run(['send', '--broker', nowhere, '--name', 'x', '--timeout', '500ms']);
