@@ -92,6 +92,7 @@ test('numeric and duration options are validated, every subcommand exiting 2 wit
     [['backend', 'graphite', '--port', '-5'], /--port: "-5" is not a whole number from 1 to 65535/],
     [['backend', 'file', '--no-such-option'], /unknown option '--no-such-option'/],
     [['backend', 'console', '--shard', '3/2'], /ZIB_ERR_INVALID_SHARD: --shard: the shard K must be 1…2, got 3/],
+    [['broker', '--publish', 'localhost:5550'], /ZIB_ERR_INVALID_OPTION: --publish\[0\]: "localhost:5550" is not a ZeroMQ endpoint such as tcp:\/\/127\.0\.0\.1:5550/],
   ];
   for (const [args, re] of cases) {
     const r = await run(args);
