@@ -133,7 +133,12 @@ function wrap<T>(key: string, f: () => T): T {
     return f();
   } catch (err) {
     if (err instanceof InvalidOptionError && err.message.startsWith('config ')) throw err;
-    bad(key, (err as Error).message);
+    const message = (err as Error).message;
+    // Parsers name what they parsed ("flush: …", "backends[0].options.keep: …"): say the key path once, not twice.
+    if (message.startsWith(`${key}.`)) throw new InvalidOptionError(`config ${message}`, 'ZIB_ERR_INVALID_CONFIG');
+    const last = key.slice(key.lastIndexOf('.') + 1);
+    for (const named of [`${key}: `, `${last}: `]) if (message.startsWith(named)) bad(key, message.slice(named.length));
+    bad(key, message);
   }
 }
 

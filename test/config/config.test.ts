@@ -41,6 +41,13 @@ describe('config', () => {
     rejects('backends: [ {', /not valid YAML or JSON/);
     rejects('backends:\n  - sink: statsd\n    options: { protocol: sctp }', /backends\[0\]\.options\.protocol: expected one of udp, tcp, got "sctp"/);
   });
+  test('an error says its key path once (not "backends[0].flush: flush:" nor "backends[0].options: backends[0].options.keep:")', () => {
+    rejects('backends:\n  - sink: console\n    flush: 10', /^config backends\[0\]\.flush: "10" is not a duration/);
+    rejects('backends:\n  - sink: file\n    options: { keep: x }', /^config backends\[0\]\.options\.keep: expected a number, got "x"$/);
+    rejects('backends:\n  - sink: console\n    levels: loud', /^config backends\[0\]\.levels: "loud" is not a level/);
+    rejects('backends:\n  - sink: graphite\n    options: { port: 0 }', /^config backends\[0\]\.options\.port: "0" is not a whole number/);
+    rejects('restart: { maxDelay: 5 }', /^config restart\.maxDelay: "5" is not a duration/);
+  });
   test('levels of the wrong type (a number, a mapping, a list of numbers) are a config error naming the key, not a TypeError', () => {
     rejects('backends:\n  - sink: console\n    levels: 5', /backends\[0\]\.levels: 5 is not a level list/);
     rejects('backends:\n  - sink: console\n    levels: { info: true }', /backends\[0\]\.levels: an object is not a level list/);
