@@ -68,6 +68,9 @@ export class PrometheusExpositionSink implements Sink {
       server.listen(this.options.port, this.options.host, () => resolve());
     });
     this.server = server;
+    // The address to give Prometheus as a scrape target (with port 0, the only way to learn it).
+    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+    this.log(`serving /metrics on http://${host}:${this.port}/metrics`);
   }
 
   async export(batch: FlushBatch): Promise<void> {
@@ -101,7 +104,7 @@ export const prometheusSinkSpec: SinkSpec = {
   description: 'Serves /metrics in the Prometheus text format for scraping (counters cumulative, timers as summaries).',
   options: [
     { key: 'host', type: 'string', default: '127.0.0.1', description: 'address to listen on' },
-    { key: 'port', type: 'number', default: DEFAULT_PROMETHEUS_PORT, description: 'port to listen on' },
+    { key: 'port', type: 'number', default: DEFAULT_PROMETHEUS_PORT, description: 'port to listen on (0 picks a free one; the log line "serving /metrics on …" names it)' },
     { key: 'namespace', type: 'string', default: '', description: 'prefix for every metric name, e.g. zibrato_' },
     { key: 'expireAfterMs', type: 'number', default: 0, description: 'stop exposing series not updated for this long (0 = never)' },
   ],

@@ -62,6 +62,16 @@ test('a sink option with a unit in its key (recentRowsMiB) is the flag --recent-
   await store.stop();
 });
 
+test('backend prometheus says where it serves /metrics, so --port 0 (any free port) can be scraped', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const prometheus = zibrato(['backend', 'prometheus', '--broker', ep.subscribe, '--port', '0']);
+  const url = /serving \/metrics on (http:\S+)/.exec(await prometheus.waitFor(/serving \/metrics on http:\S+/))![1]!;
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  await res.text();
+  await prometheus.stop();
+});
+
 test('zibrato tail says on stderr whether a broker answered at its endpoint, and keeps trying when none did', async () => {
   const ep = await tcpBrokerEndpoints();
   const tail = zibrato(['tail', '--broker', ep.subscribe], { label: 'tail-nowhere' });
