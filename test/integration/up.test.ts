@@ -170,3 +170,17 @@ test("zibrato up --check names a port in use (the broker's, a store API's) and a
   assert.equal((await asDir.exited).code, 2, asDir.lines.join('\n'));
   assert.match(asDir.lines.join('\n'), /backends\[0\]\.options\.path: ".*" is a directory/);
 });
+
+test('zibrato up with a store on port 0 names no :0 address, and the store says the port it got', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-port0-'));
+  const ep = await tcpBrokerEndpoints();
+  const config = join(dir, 'zibrato.config.yaml');
+  writeFileSync(config, `broker:\n  publish: [${ep.publish}]\n  subscribe: [${ep.subscribe}]\nbackends:\n  - sink: store\n    options: { path: ${join(dir, 'store')}, port: 0 }\n`);
+  const up = zibrato(['up', '--config', config], { cwd: dir, label: 'up-port0' });
+  await up.waitFor(/web UI and API of backend store: on a free port/);
+  const line = await up.waitFor(/\[backend:store\].*web UI and API on http:\/\/127\.0\.0\.1:\d+\//);
+  assert.doesNotMatch(line, /:0\//);
+  assert.doesNotMatch(up.lines.join('\n'), /http:\/\/127\.0\.0\.1:0\//);
+  const { code } = await up.stop('SIGTERM', 20_000);
+  assert.equal(code, 0, up.lines.join('\n'));
+});
