@@ -131,9 +131,11 @@ See docs/delivery.md, "Sharded backends".`,
     addClientKeyOptions(cmd);
     for (const o of spec.options) {
       const flag = o.type === 'boolean' ? flagOf(o.key) : `${flagOf(o.key)} <${o.type === 'number' ? 'n' : 'value'}>`;
-      const opt = new Option(flag, o.description + (o.env ? ` (env ${o.env})` : ''));
+      // Some descriptions already name their env variable or their default in words; say each once.
+      const opt = new Option(flag, o.description + (o.env && !o.description.includes(`env ${o.env}`) ? ` (env ${o.env})` : ''));
       if (o.type === 'number') opt.argParser((v) => parseCount(v, flagOf(o.key), sinkNumberLimits(o.key, spec)));
-      if (o.default !== undefined && !o.secret) opt.default(o.default);
+      // Left unset, the default still applies: resolveSinkOptions fills in every option not given.
+      if (o.default !== undefined && !o.secret && !o.description.includes('(default')) opt.default(o.default);
       if (o.choices) opt.choices(o.choices);
       cmd.addOption(opt);
     }

@@ -29,6 +29,17 @@ test('--help explains every subcommand and shows defaults', async () => {
   assert.match(up.out, /Embedded defaults/);
 });
 
+test("every sink's --help names each option's env variable and default once", async () => {
+  const sinks = ['console', 'file', 'memory', 'graphite', 'statsd', 'prometheus', 'prometheus-remote-write', 'otlp', 'librato', 'appoptics', 'store'];
+  const helps = await Promise.all(sinks.map((s) => run(['backend', s, '--help'])));
+  for (const [i, h] of helps.entries()) {
+    assert.equal(h.code, 0, h.out);
+    const flat = h.out.replace(/\s+/g, ' ');
+    assert.doesNotMatch(flat, /\(env (\w+)\) \(env \1\)/, `${sinks[i]}: an env variable named twice`);
+    assert.doesNotMatch(flat, /\(default[^)]*\) \(default/, `${sinks[i]}: two defaults for one option`);
+  }
+});
+
 test('zibrato send delivers one record, and fails loudly when nobody listens', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-send-'));
   const ep = await tcpBrokerEndpoints();
