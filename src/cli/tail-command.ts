@@ -4,7 +4,7 @@ import { clientSocketOptions } from '../security/keys.js';
 import type { Command } from 'commander';
 import * as zmq from 'zeromq';
 import { RateLimitedLog, stderrLogger } from '../diagnostics.js';
-import { DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
+import { DEFAULT_SUBSCRIBE_ENDPOINT, NO_BROKER_NOTICE_MS } from '../defaults.js';
 import { LEVELS, parseLevels } from '../levels.js';
 import { decodeBatch, recordSeries, recordValue } from '../wire/batch-decoder.js';
 import { KIND_NAMES } from '../wire/constants.js';
@@ -26,9 +26,6 @@ export interface TailRecord {
   tags: Record<string, string>;
   sampleRate?: number;
 }
-
-/** How long tail waits for a broker's handshake before saying there is none (a local broker answers within milliseconds). */
-const NO_BROKER_NOTICE_MS = 3000;
 
 export function registerTailCommand(program: Command): void {
   program

@@ -95,6 +95,15 @@ test('zibrato tail says on stderr whether a broker answered at its endpoint, and
   await Promise.all([tail.stop(), second.stop(), broker.stop()]);
 });
 
+test('a backend says when the broker answered, and that none has while there is none (it keeps trying)', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const backend = zibrato(['backend', 'console', '--broker', ep.subscribe], { label: 'backend-nowhere' });
+  await backend.waitFor(new RegExp(`no broker has answered at ${ep.subscribe} yet .*; still trying`));
+  const broker = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe]);
+  await backend.waitFor(new RegExp(`the broker at ${ep.subscribe} answered`));
+  await Promise.all([backend.stop(), broker.stop()]);
+});
+
 test('zibrato send with no broker at its endpoint says no broker answered, not that nobody subscribes, and exits 1', async () => {
   const nowhere = (await tcpBrokerEndpoints()).publish;
   const r = await run(['send', '--broker', nowhere, '--name', 'x', '--timeout', '500ms']);
