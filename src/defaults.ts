@@ -34,5 +34,12 @@ export const DEFAULT_STORE_DIR = './zibrato-data';
 export const DEFAULT_STORE_HOST = '127.0.0.1';
 export const DEFAULT_STORE_PORT = 5580;
 
+/**
+ * How long a subscriber (a backend, `zibrato tail`) waits for the broker's
+ * handshake before saying none has answered: ZeroMQ retries a connect
+ * silently, and a local broker answers within milliseconds.
+ */
+export const NO_BROKER_NOTICE_MS = 3000;
+
 /** Where backends under `zibrato up` keep their publishers' sequence positions (relative to up's working directory). */
 export const DEFAULT_BACKEND_STATE_DIR = './zibrato-data/state';

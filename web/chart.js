@@ -12,6 +12,26 @@ const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b'
 const TABLE_ROWS = 200;
 
 /**
+ * Indices from `i0` to `i1` whose value stands alone (no value on either side):
+ * the line is not drawn through gaps, so without a dot such a value is not seen
+ * at all (a series' first flush, a cron job's one record a day). Null when
+ * there is none, which uPlot reads as "no dots".
+ * @param {(number | null | undefined)[]} values
+ * @param {number} i0
+ * @param {number} i1
+ * @returns {number[] | null}
+ */
+export function isolatedPoints(values, i0, i1) {
+  /** @type {number[]} */
+  const out = [];
+  for (let i = Math.max(0, i0); i <= Math.min(i1, values.length - 1); i++) {
+    if (values[i] === null || values[i] === undefined) continue;
+    if ((values[i - 1] === null || values[i - 1] === undefined) && (values[i + 1] === null || values[i + 1] === undefined)) out.push(i);
+  }
+  return out.length > 0 ? out : null;
+}
+
+/**
  * Aligns per-series points on one time axis (uPlot's data layout). When every
  * series has the same timestamps (the store's steps), no merge is needed.
  * @param {{ points: [number, number | null][] }[]} series
@@ -153,7 +173,7 @@ export class ChartView {
       scales: { x: { time: true, range: () => self.range } },
       // One line per tick, as precise as the window needs: uPlot's default two-line date labels collide on narrow charts.
       axes: [{ space: 70, values: (u, vals) => vals.map((v) => formatTick(v, u.scales.x.max - u.scales.x.min)) }, { size: 70, values: (_u, vals) => vals.map((v) => withUnit(v, unit)) }],
-      series: [{}, ...result.series.map((s, i) => ({ label: seriesLabel(s), stroke: COLORS[i % COLORS.length], width: 1.5, show: !this.hidden.has(s.key), spanGaps: false, points: { show: false } }))],
+      series: [{}, ...result.series.map((s, i) => ({ label: seriesLabel(s), stroke: COLORS[i % COLORS.length], width: 1.5, show: !this.hidden.has(s.key), spanGaps: false, points: { show: false, filter: isolatedDots, size: 6, fill: COLORS[i % COLORS.length] } }))],
       hooks: {
         // The legend reads out the values under the cursor (the last values when it leaves).
         setCursor: [(u) => this.showCursor(u.cursor.idx)],
@@ -245,6 +265,13 @@ export class ChartView {
     this.plot?.destroy();
     this.el.remove();
   }
+}
+
+/** uPlot's points.filter: a dot on each value the line cannot show (see isolatedPoints), in the visible range. */
+function isolatedDots(u, seriesIdx) {
+  const values = u.data[seriesIdx] ?? [];
+  const [i0, i1] = u.series[seriesIdx]?.idxs ?? [0, values.length - 1];
+  return isolatedPoints(values, i0, i1);
 }
 
 function lastValue(points) {

@@ -60,7 +60,11 @@ def main(argv=None):
     p.add_argument("--wait-ms", type=int, default=5000, help="how long to wait for a subscriber (default %(default)s)")
     a = p.parse_args(argv)
 
-    import zmq
+    try:
+        import zmq
+    except ImportError:
+        sys.stderr.write("publish_legacy.py: needs pyzmq to send (Debian/Ubuntu: apt install python3-zmq; else pip install pyzmq)\n")
+        return 2
 
     values = [float(v) for v in a.value.split(",")]
     ctx = zmq.Context()

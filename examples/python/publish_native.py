@@ -198,7 +198,11 @@ def main(argv=None):
     if a.check_vectors:
         return 1 if check_vectors(a.check_vectors) else 0
 
-    import zmq  # only needed to send
+    try:
+        import zmq  # only needed to send
+    except ImportError:
+        sys.stderr.write("publish_native.py: needs pyzmq to send (Debian/Ubuntu: apt install python3-zmq; else pip install pyzmq)\n")
+        return 2
 
     tags = dict(t.split("=", 1) if "=" in t else (t, "") for t in a.tag)
     values = a.value.split(",")

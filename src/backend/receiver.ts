@@ -1,4 +1,5 @@
 import * as zmq from 'zeromq';
+import { NO_BROKER_NOTICE_MS } from '../defaults.js';
 import { RateLimitedLog } from '../diagnostics.js';
 import { MalformedFrameError } from '../errors.js';
 import { LEVELS, type Level } from '../levels.js';
@@ -80,6 +81,9 @@ export class Receiver {
   private loop: Promise<void> | undefined;
   private lastMessageAt = 0;
   private closed = false;
+  private readonly say: (line: string) => void;
+  private brokerAnswered = false;
+  private noBrokerTimer: NodeJS.Timeout | undefined;
   private readonly levelAllowed: boolean[];
   /** The topics subscribed to: one per level, or one per level's shard with `shard`. */
   private readonly topics: Buffer[];
@@ -96,6 +100,7 @@ export class Receiver {
   ) {
     this.socket = new zmq.XSubscriber(curve ? clientSocketOptions(curve) : {});
     this.log = new RateLimitedLog(write);
+    this.say = write;
     Object.assign(this.socket, SOCKET_OPTIONS.subscriber);
     this.levelAllowed = LEVELS.map((l) => levels.includes(l));
     this.topics = LEVELS.flatMap((l, i) => (levels.includes(l) ? [shard ? shardTopic(i, shard.index, shard.count) : shardTopic(i, 1, 1)] : []));
@@ -103,6 +108,17 @@ export class Receiver {
 
   /** Connects and subscribes; records start flowing once the broker has the subscription. */
   start(): void {
+    // ZeroMQ retries a connect silently: say once when the broker answers, or that none has yet.
+    // The observer is made before connect, or it can miss a local broker's handshake.
+    this.socket.events.on('handshake', () => {
+      if (this.brokerAnswered) return;
+      this.brokerAnswered = true;
+      this.say(`the broker at ${this.endpoint} answered`);
+    });
+    this.noBrokerTimer = setTimeout(() => {
+      if (!this.brokerAnswered && !this.closed) this.say(`no broker has answered at ${this.endpoint} yet (is \`zibrato up\` or \`zibrato broker\` running? with CURVE, are the keys right?); still trying`);
+    }, NO_BROKER_NOTICE_MS);
+    this.noBrokerTimer.unref();
     this.socket.connect(this.endpoint);
     void this.sendSubscriptions(1);
     this.loop = this.run();
@@ -315,6 +331,7 @@ export class Receiver {
     while (Date.now() < until && Date.now() - Math.max(this.lastMessageAt, start) < quietMs) await new Promise((r) => setTimeout(r, 20));
     if (Date.now() >= until) this.log.report('ZIB_STOP_UNDRAINED', `records were still arriving ${maxWaitMs} ms after unsubscribing; what is left in flight is not counted here`);
     this.closed = true;
+    clearTimeout(this.noBrokerTimer);
     this.socket.close();
     await this.loop;
   }

@@ -13,9 +13,14 @@ import { withEndpoint } from './endpoint-error.js';
 import { onShutdown } from './signals.js';
 import { addClientKeyOptions, clientKeysOf, type ClientKeyOptions } from './curve-options.js';
 
-/** `flushBytes` → `--flush-bytes`. */
+/** `flushBytes` → `--flush-bytes`; a unit is one word: `recentRowsMiB` → `--recent-rows-mib` (not `--recent-rows-mi-b`). */
 export function flagOf(key: string): string {
-  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+  return '--' + key.replace(/MiB/g, 'Mib').replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** The property commander stores a flag's value under (`--recent-rows-mib` → `recentRowsMib`), which need not be the sink's option key. */
+function attributeOf(key: string): string {
+  return new Option(flagOf(key)).attributeName();
 }
 
 interface CommonOptions {
@@ -38,7 +43,7 @@ async function runBackend(spec: SinkSpec, opts: CommonOptions & ClientKeyOptions
   const name = opts.name ?? spec.name;
   const log = stderrLogger(`backend ${name}`);
   const given: Record<string, unknown> = {};
-  for (const o of spec.options) given[o.key] = opts[o.key];
+  for (const o of spec.options) given[o.key] = opts[attributeOf(o.key)];
   const sink = spec.create(resolveSinkOptions(spec, given, `backend ${spec.name}`), { backendName: name, log });
   const backend = new Backend({
     name,
@@ -126,9 +131,11 @@ See docs/delivery.md, "Sharded backends".`,
     addClientKeyOptions(cmd);
     for (const o of spec.options) {
       const flag = o.type === 'boolean' ? flagOf(o.key) : `${flagOf(o.key)} <${o.type === 'number' ? 'n' : 'value'}>`;
-      const opt = new Option(flag, o.description + (o.env ? ` (env ${o.env})` : ''));
-      if (o.type === 'number') opt.argParser((v) => parseCount(v, flagOf(o.key), sinkNumberLimits(o.key)));
-      if (o.default !== undefined && !o.secret) opt.default(o.default);
+      // Some descriptions already name their env variable or their default in words; say each once.
+      const opt = new Option(flag, o.description + (o.env && !o.description.includes(`env ${o.env}`) ? ` (env ${o.env})` : ''));
+      if (o.type === 'number') opt.argParser((v) => parseCount(v, flagOf(o.key), sinkNumberLimits(o.key, spec)));
+      // Left unset, the default still applies: resolveSinkOptions fills in every option not given.
+      if (o.default !== undefined && !o.secret && !o.description.includes('(default')) opt.default(o.default);
       if (o.choices) opt.choices(o.choices);
       cmd.addOption(opt);
     }

@@ -131,6 +131,9 @@ Examples:
       const curve = resolveServerKeys(opts.curveKeyFile);
       const allow = allowLists(opts);
       if (allow && !curve) throw new ZibratoError('ZIB_ERR_INVALID_OPTION', 'allow-lists need the broker\'s key pair: --curve-key-file or env ZIBRATO_CURVE_KEY_FILE');
+      // The grammar first: "localhost:5550" is a typo to name, not an address other machines can reach.
+      if (opts.publish) validateEndpointList(opts.publish, '--publish');
+      if (opts.subscribe) validateEndpointList(opts.subscribe, '--subscribe');
       checkBindSecurity([...(opts.publish ?? [DEFAULT_PUBLISH_ENDPOINT]), ...(opts.subscribe ?? [DEFAULT_SUBSCRIBE_ENDPOINT])], curve, opts.insecure, 'give it --curve-key-file and allow-lists, bind 127.0.0.1, or pass --insecure');
       const upstream = opts.upstream ?? (process.env[UPSTREAM_ENV.endpoint] || undefined);
       if (upstream !== undefined) validateEndpointList([upstream], '--upstream');

@@ -45,8 +45,9 @@ export function parseCount(text: string | number, what: string, limits: { min?: 
 
 /**
  * The bounds of a sink's numeric option (`--port`, `--mtu`, `--request-timeout-ms` …):
- * every one is a count, a size or milliseconds, so a whole number ≥ 0; ports 1–65535.
+ * every one is a count, a size or milliseconds, so a whole number ≥ 0; ports 1–65535,
+ * or 0 for a sink that listens (store API, Prometheus /metrics): any free port.
  */
-export function sinkNumberLimits(key: string): { min: number; max?: number } {
-  return key === 'port' ? { min: 1, max: 65_535 } : { min: 0 };
+export function sinkNumberLimits(key: string, sink: { listens?: boolean } = {}): { min: number; max?: number } {
+  return key === 'port' ? { min: sink.listens ? 0 : 1, max: 65_535 } : { min: 0 };
 }

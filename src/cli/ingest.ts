@@ -54,12 +54,12 @@ interface StatsdCommandOptions {
 export function registerIngestCommand(program: Command): void {
   const ingest = program
     .command('ingest')
-    .description('run a protocol gateway that publishes other clients\' metrics onto the broker')
+    .description('Run a protocol gateway that publishes other clients\' metrics onto the broker.')
     .addHelpText('after', '\nGateways:\n  statsd   StatsD / DogStatsD over UDP and TCP (zibrato ingest statsd --help)\n');
 
   ingest
     .command('statsd')
-    .description('accept StatsD / DogStatsD lines on UDP and TCP and publish them to the broker')
+    .description('Accept StatsD / DogStatsD lines on UDP and TCP and publish them to the broker.')
     .option('-p, --port <port>', 'UDP and TCP port to listen on (0 = any free port)', parsePort, DEFAULT_STATSD_PORT)
     .option('--host <address>', 'address to listen on (0.0.0.0 or :: for every interface)', '127.0.0.1')
     .option('-b, --broker <endpoint>', 'the broker\'s publisher endpoint', DEFAULT_PUBLISH_ENDPOINT)

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ZibratoError } from '../errors.js';
-import { writePrivateFileSync } from '../security/files.js';
+import { dirname } from 'node:path';
+import { makePrivateDirSync, writePrivateFileSync } from '../security/files.js';
 import { keyPairFileText, newKeyPair, publicKeyFileText } from '../security/keys.js';
 
 /** Public key files are meant to be copied around: readable by all, still never written through a link. */
@@ -27,12 +28,20 @@ Example:
     .action((name: string, opts: { force?: boolean }) => {
       const keys = newKeyPair();
       const mode = opts.force ? 'truncate' : 'exclusive';
+      const cannotWrite = (err: unknown) => (err instanceof ZibratoError ? err : new ZibratoError('ZIB_ERR_INVALID_OPTION', `<name> ${name}: cannot write its key files: ${(err as Error).message}`, { cause: err }));
+      try {
+        // `zibrato keygen keys/broker` in a fresh checkout: make keys/ (0700), as the help's example expects.
+        makePrivateDirSync(dirname(name));
+      } catch (err) {
+        throw cannotWrite(err);
+      }
       try {
         writePrivateFileSync(`${name}.key`, keyPairFileText(keys), mode);
         writePrivateFileSync(`${name}.pub`, publicKeyFileText(keys.publicKey), mode, PUBLIC_FILE_MODE);
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ZibratoError('ZIB_ERR_INVALID_OPTION', `${name}.key or ${name}.pub exists; pass --force to replace it`);
-        throw err;
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'EEXIST') throw new ZibratoError('ZIB_ERR_INVALID_OPTION', `${name}.key or ${name}.pub exists; pass --force to replace it`);
+        throw cannotWrite(err);
       }
       process.stdout.write(`${keys.publicKey}\n`);
     });

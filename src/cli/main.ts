@@ -21,7 +21,7 @@ export function buildProgram(): Command {
       'after',
       `
 Quick start:
-  zibrato up                         broker + console and file backends (embedded defaults)
+  zibrato up                         broker + console, file and store backends (embedded defaults)
   zibrato tail --levels debug+       watch raw records
   zibrato send --name x --value 1    send one record
   zibrato query --name x --since 1h  query the store (web UI: http://127.0.0.1:5580/)

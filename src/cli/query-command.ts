@@ -52,14 +52,21 @@ export function formatTable(r: QueryResult): string {
 }
 
 async function runQuery(o: QueryOptions): Promise<void> {
+  const token = o.token ?? process.env.ZIBRATO_TOKEN;
   const url = new URL(`api/query?${queryParams(o).toString()}`, o.url.endsWith('/') ? o.url : `${o.url}/`);
   let res: Response;
   try {
-    res = await fetch(url, { headers: o.token ? { authorization: `Bearer ${o.token}` } : {} });
+    res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   } catch (err) {
-    throw new ZibratoError('ZIB_ERR_INVALID_OPTION', `--url: cannot reach the store at ${o.url} (is \`zibrato up\` running?): ${(err as Error).message}`);
+    // Exit 3 like every other endpoint that cannot be reached: the command was right, the store is not there.
+    throw new ZibratoError('ZIB_ERR_ENDPOINT', `--url: cannot reach the store at ${o.url} (is \`zibrato up\` running?): ${(err as Error).message}`);
   }
-  const body = (await res.json()) as QueryResult & { error?: { code: ZibratoErrorCode; message: string } };
+  let body: QueryResult & { error?: { code: ZibratoErrorCode; message: string } };
+  try {
+    body = (await res.json()) as typeof body;
+  } catch {
+    throw new ZibratoError('ZIB_ERR_ENDPOINT', `--url: ${o.url} answered HTTP ${res.status} without JSON; is it a Zibrato store API?`);
+  }
   if (!res.ok) throw new ZibratoError(body.error?.code ?? 'ZIB_ERR_BAD_QUERY', body.error?.message ?? `HTTP ${res.status}`);
   process.stdout.write(o.json ? JSON.stringify(body) + '\n' : formatTable(body));
 }
@@ -70,7 +77,7 @@ export function registerQueryCommand(program: Command): void {
     .description('Query the store backend over its HTTP API and print a table (or --json).')
     .requiredOption('--name <name>', 'series name, exact or a glob (db.*)')
     .option('--stat <stat>', 'counter: rate|sum; gauge: last|avg|min|max; timer: p99|p50|p90|p95|mean|max|min|count; set: cardinality (default per type)')
-    .option('--since <duration>', 'the last <duration> (1h, 7d); instead of --from/--to')
+    .option('--since <duration>', 'the last <duration> (1h, 7d); instead of --from/--to (default: the last hour)')
     .option('--from <time>', 'start: Unix ms, RFC 3339, or relative (-1h)')
     .option('--to <time>', 'end (default now)')
     .option('--step <duration>', 'auto (≤ ~1000 points) or a duration (10s, 1m)')
@@ -81,7 +88,8 @@ export function registerQueryCommand(program: Command): void {
     .option('--top <n>', 'keep the n series with the highest mean (default 20)')
     .option('--json', 'print the API response as JSON')
     .option('--url <url>', 'the store API (env ZIBRATO_URL)', process.env.ZIBRATO_URL ?? `http://${DEFAULT_STORE_HOST}:${DEFAULT_STORE_PORT}`)
-    .option('--token <token>', 'bearer token (env ZIBRATO_TOKEN)', process.env.ZIBRATO_TOKEN)
+    // Read from the environment when the query runs, not as a commander default: --help prints defaults, and this is a secret.
+    .option('--token <token>', 'bearer token (env ZIBRATO_TOKEN)')
     .addHelpText(
       'after',
       `

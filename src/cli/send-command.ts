@@ -43,11 +43,18 @@ export function registerSendCommand(program: Command): void {
         if (eq <= 0) throw new InvalidOptionError(`--tag: "${t}" is not key=value`);
         tags[t.slice(0, eq)] = t.slice(eq + 1);
       }
-      const z = await withEndpoint('connect', '--broker', opts.broker, () => new Zibrato({ broker: opts.broker, log, curve: clientKeysOf(opts) }));
+      const curve = clientKeysOf(opts);
+      const z = await withEndpoint('connect', '--broker', opts.broker, () => new Zibrato({ broker: opts.broker, log, curve }));
       const ok = await z.ready({ levels: [opts.level], timeoutMs: opts.timeout });
       if (!ok) {
+        // Which half failed tells the user what to start: ready() with no levels is true once the broker has answered.
+        const brokerAnswered = await z.ready({ timeoutMs: 0 });
         await z.close({ timeoutMs: 0 });
-        log(`no subscriber for level ${opts.level} at ${opts.broker} within ${opts.timeout} ms; record not sent`);
+        log(
+          brokerAnswered
+            ? `no subscriber for level ${opts.level} at ${opts.broker} within ${opts.timeout} ms (no backend or tail listens to ${opts.level}); record not sent`
+            : `no broker answered at ${opts.broker} within ${opts.timeout} ms (is \`zibrato up\` or \`zibrato broker\` running? --broker or ${BROKER_ENV} sets where${curve ? '; with CURVE, is this key on the broker\'s publisher allow-list and --curve-server-key-file its public key?' : ''}); record not sent`,
+        );
         process.exit(EXIT.failed);
       }
       z.emit(opts.level, kind, opts.name, value, { source: opts.source, tags });

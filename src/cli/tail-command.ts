@@ -1,9 +1,10 @@
+import { UNSUBSCRIBE_DELAY_MS } from '../wire/subscriptions.js';
 import { clientKeysOf, curveKeyFileOption, curveServerKeyFileOption, type ClientKeyOptions } from './curve-options.js';
 import { clientSocketOptions } from '../security/keys.js';
 import type { Command } from 'commander';
 import * as zmq from 'zeromq';
 import { RateLimitedLog, stderrLogger } from '../diagnostics.js';
-import { DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
+import { DEFAULT_SUBSCRIBE_ENDPOINT, NO_BROKER_NOTICE_MS } from '../defaults.js';
 import { LEVELS, parseLevels } from '../levels.js';
 import { decodeBatch, recordSeries, recordValue } from '../wire/batch-decoder.js';
 import { KIND_NAMES } from '../wire/constants.js';
@@ -41,7 +42,8 @@ export function registerTailCommand(program: Command): void {
       `
 Apps learn which levels have subscribers: while "zibrato tail --levels debug"
 runs, debug records are produced by every connected app; when it stops, they
-are turned off again within about a second.
+are turned off again after ${UNSUBSCRIBE_DELAY_MS / 1000} s (a level is held that long after its last
+subscriber leaves, so a backend that restarts meanwhile misses nothing).
 
 Example:
   zibrato tail --levels debug --json | jq .`,
@@ -54,8 +56,19 @@ Example:
       const curve = clientKeysOf(opts);
       const sock = new zmq.Subscriber(curve ? clientSocketOptions(curve) : {});
       Object.assign(sock, SOCKET_OPTIONS.subscriber);
+      // On stderr, so stdout stays records only. ZeroMQ retries a connect silently: say when nothing answers.
+      // The observer is made before connect, or it can miss a local broker's handshake.
+      let answered = false;
+      sock.events.on('handshake', () => {
+        if (!answered) log(`the broker at ${opts.broker} answered`);
+        answered = true;
+      });
       await withEndpoint('connect', '--broker', opts.broker, () => sock.connect(opts.broker));
       for (const l of levels) sock.subscribe(topicFor(l));
+      log(`showing ${levels.join(',')} from ${opts.broker}; Ctrl-C stops`);
+      setTimeout(() => {
+        if (!answered) log(`no broker has answered at ${opts.broker} yet (is \`zibrato up\` or \`zibrato broker\` running? with CURVE, are the keys right?); still trying`);
+      }, NO_BROKER_NOTICE_MS).unref();
       onShutdown(async () => sock.close(), log);
       let shown = 0;
       const print = (r: TailRecord) => {

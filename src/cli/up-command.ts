@@ -175,7 +175,10 @@ Examples:
       });
       sup.start();
       log(`running ${specs.length} processes from ${opts.config ?? 'embedded defaults'}; Ctrl-C stops them with a final flush`);
-      for (const b of config.backends.filter((b) => b.sink === 'store')) log(`web UI and API of backend ${b.name}: ${storeUrl(b.options)}`);
+      for (const b of config.backends.filter((b) => b.sink === 'store')) {
+        // With port 0 only the child knows its port: point at its own "web UI and API on …" line.
+        log(b.options.port === 0 ? `web UI and API of backend ${b.name}: on a free port, named in its "web UI and API on" line below` : `web UI and API of backend ${b.name}: ${storeUrl(b.options)}`);
+      }
       onShutdown(() => sup.stop(), log, { onInsist: () => sup.killAll() });
     });
 }

@@ -59,7 +59,8 @@ function tcpAddress(endpoint: string): { host: string; port: number } | undefine
 
 /**
  * Ports the config would listen on that something else holds now: the
- * broker's tcp endpoints and the gateways' UDP/TCP ports. (A moment later the
+ * broker's tcp endpoints, the gateways' UDP/TCP ports and the HTTP ports of
+ * sinks that listen (store API, Prometheus /metrics). (A moment later the
  * answer may differ; `up` still stops with a clear message if a bind fails.)
  */
 export async function portsInUse(config: ZibratoConfig): Promise<EnvironmentProblem[]> {
@@ -71,6 +72,13 @@ export async function portsInUse(config: ZibratoConfig): Promise<EnvironmentProb
       const err = await tcpFree(a.host, a.port);
       if (err) out.push({ key: `broker.${side}[${i}]`, message: `${e} cannot be bound: ${err}`, kind: 'endpoint' });
     }
+  }
+  for (const [i, b] of config.backends.entries()) {
+    const { host, port } = b.options;
+    // Port 0 picks a free port when the sink starts: nothing to check.
+    if (!sinkSpec(b.sink).listens || typeof host !== 'string' || typeof port !== 'number' || port === 0) continue;
+    const err = await tcpFree(host, port);
+    if (err) out.push({ key: `backends[${i}].options.port`, message: `${host}:${port} cannot be bound: ${err}`, kind: 'endpoint' });
   }
   for (const [i, g] of config.ingest.entries()) {
     const tcp = await tcpFree(g.host, g.port);

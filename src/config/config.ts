@@ -133,7 +133,12 @@ function wrap<T>(key: string, f: () => T): T {
     return f();
   } catch (err) {
     if (err instanceof InvalidOptionError && err.message.startsWith('config ')) throw err;
-    bad(key, (err as Error).message);
+    const message = (err as Error).message;
+    // Parsers name what they parsed ("flush: …", "backends[0].options.keep: …"): say the key path once, not twice.
+    if (message.startsWith(`${key}.`)) throw new InvalidOptionError(`config ${message}`, 'ZIB_ERR_INVALID_CONFIG');
+    const last = key.slice(key.lastIndexOf('.') + 1);
+    for (const named of [`${key}: `, `${last}: `]) if (message.startsWith(named)) bad(key, message.slice(named.length));
+    bad(key, message);
   }
 }
 
@@ -169,7 +174,12 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     if (typeof name !== 'string' || !/^[\w.-]+$/.test(name)) bad(`${key}.name`, 'must be a word of letters, digits, _ . -');
     if (names.has(name)) bad(`${key}.name`, `"${name}" is used by another backend`);
     names.add(name);
-    const levels = wrap(`${key}.levels`, () => parseLevels((b.levels as string | string[] | undefined) ?? 'info+'));
+    const levelsRaw = b.levels ?? 'info+';
+    // parseLevels trusts its argument's type; a YAML number or mapping here would fail inside it with a bare TypeError.
+    if (typeof levelsRaw !== 'string' && !(Array.isArray(levelsRaw) && levelsRaw.every((l) => typeof l === 'string'))) {
+      bad(`${key}.levels`, `${describeValue(levelsRaw)} is not a level list; use e.g. info+, [info, warn] or all`);
+    }
+    const levels = wrap(`${key}.levels`, () => parseLevels(levelsRaw));
     const flushIntervalMs = wrap(`${key}.flush`, () => parseDurationMs((b.flush as string | number | undefined) ?? `${DEFAULT_FLUSH_INTERVAL_MS}ms`, 'flush', { min: MIN_FLUSH_INTERVAL_MS }));
     const shard = b.shard === undefined ? undefined : wrap(`${key}.shard`, () => parseShard(b.shard, 'shard'));
     const optsRaw = b.options ?? {};
@@ -177,7 +187,7 @@ export function validateConfig(raw: unknown): ZibratoConfig {
     const options = wrap(`${key}.options`, () => resolveSinkOptions(spec, optsRaw, `${key}.options`));
     for (const o of spec.options) {
       const v = options[o.key];
-      if (o.type === 'number' && v !== undefined) wrap(`${key}.options.${o.key}`, () => parseCount(plainText(v), o.key, sinkNumberLimits(o.key)));
+      if (o.type === 'number' && v !== undefined) wrap(`${key}.options.${o.key}`, () => parseCount(plainText(v), o.key, sinkNumberLimits(o.key, spec)));
     }
     return { name, sink: spec.name, levels, flushIntervalMs, ...(shard ? { shard: `${shard.index}/${shard.count}` } : {}), options };
   });

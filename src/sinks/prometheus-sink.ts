@@ -62,11 +62,15 @@ export class PrometheusExpositionSink implements Sink {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err) =>
-        reject(new ZibratoError('ZIB_ERR_SINK_FAILED', `prometheus: cannot listen on ${this.options.host}:${this.options.port}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })),
+        // ZIB_ERR_ENDPOINT (exit 3), not SINK_FAILED (exit 1): a restart cannot free the port, so `zibrato up` stops instead of retrying forever.
+        reject(new ZibratoError('ZIB_ERR_ENDPOINT', `--host/--port ${this.options.host}:${this.options.port}: prometheus cannot listen: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })),
       );
       server.listen(this.options.port, this.options.host, () => resolve());
     });
     this.server = server;
+    // The address to give Prometheus as a scrape target (with port 0, the only way to learn it).
+    const host = this.options.host.includes(':') ? `[${this.options.host}]` : this.options.host;
+    this.log(`serving /metrics on http://${host}:${this.port}/metrics`);
   }
 
   async export(batch: FlushBatch): Promise<void> {
@@ -96,10 +100,11 @@ export class PrometheusExpositionSink implements Sink {
 
 export const prometheusSinkSpec: SinkSpec = {
   name: 'prometheus',
+  listens: true,
   description: 'Serves /metrics in the Prometheus text format for scraping (counters cumulative, timers as summaries).',
   options: [
     { key: 'host', type: 'string', default: '127.0.0.1', description: 'address to listen on' },
-    { key: 'port', type: 'number', default: DEFAULT_PROMETHEUS_PORT, description: 'port to listen on' },
+    { key: 'port', type: 'number', default: DEFAULT_PROMETHEUS_PORT, description: 'port to listen on (0 picks a free one; the log line "serving /metrics on …" names it)' },
     { key: 'namespace', type: 'string', default: '', description: 'prefix for every metric name, e.g. zibrato_' },
     { key: 'expireAfterMs', type: 'number', default: 0, description: 'stop exposing series not updated for this long (0 = never)' },
   ],

@@ -35,6 +35,8 @@ export interface SinkSpec {
   options: SinkOptionSpec[];
   /** Its `path` option names a directory it keeps files in, not a file (so `up --check` does not flag an existing directory). */
   pathIsDirectory?: boolean;
+  /** It listens on its `host`/`port` options (the store API, Prometheus /metrics), so `up --check` checks that port is free. */
+  listens?: boolean;
   /** Checks that concern several options at once, when options are resolved (so `zibrato up` refuses a bad config before starting anything). */
   validate?(options: Record<string, string | number | boolean | undefined>, where: string): void;
   create(options: Record<string, string | number | boolean | undefined>, context: SinkContext): Sink;

@@ -97,7 +97,10 @@ export class StoreHttpServer {
       this.handle(req, res).catch((err: unknown) => this.fail(res, err));
     });
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err) => reject(new ZibratoError('ZIB_ERR_INVALID_OPTION', `store API: cannot listen on ${this.options.host}:${this.options.port} (another zibrato up running? choose another port): ${err.message}`, { cause: err })));
+      // ZIB_ERR_ENDPOINT (exit 3), like the broker's and the gateway's ports: `zibrato up` then stops instead of restarting into the same taken port.
+      server.once('error', (err: NodeJS.ErrnoException) =>
+        reject(new ZibratoError('ZIB_ERR_ENDPOINT', `--host/--port ${this.options.host}:${this.options.port}: store API cannot listen: ${err.code ?? err.message} (another zibrato up running? choose another port)`, { cause: err })),
+      );
       server.listen(this.options.port, this.options.host.replace(/^\[|\]$/g, ''), () => {
         server.off('error', reject);
         resolve();

@@ -156,6 +156,7 @@ export class StoreSink implements Sink {
 export const storeSinkSpec: SinkSpec = {
   name: 'store',
   pathIsDirectory: true,
+  listens: true,
   description: 'Stores every flush in an embedded DuckDB database and serves the HTTP API and web UI (docs/http-api.md).',
   options: [
     { key: 'path', type: 'string', default: DEFAULT_STORE_DIR, description: 'directory of the database (store.duckdb)' },
@@ -168,7 +169,7 @@ export const storeSinkSpec: SinkSpec = {
     { key: 'source', type: 'string', default: 'store', choices: ['store', 'prometheus'], description: 'where the UI reads series and charts: this store, or a Prometheus-compatible query API (sourceUrl)' },
     { key: 'sourceUrl', type: 'string', default: 'http://127.0.0.1:9090', description: 'Prometheus or VictoriaMetrics query API base URL, with source prometheus' },
     { key: 'sourceNamespace', type: 'string', default: '', description: 'the namespace the remote-write sink used (e.g. zibrato_), with source prometheus' },
-    { key: 'recentRowsMiB', type: 'number', default: RECENT_MAX_MIB, description: "memory for every series' newest 1-minute rows, so a series' first query reads no recent row from disk (0: none)" },
+    { key: 'recentRowsMiB', type: 'number', default: RECENT_MAX_MIB, description: "memory for every series' newest 1-minute rows, so a series' first query reads no recent row from disk, plus a quarter of it for raw rows not rolled up yet (0: none)" },
   ],
   validate(o, where) {
     for (const key of ['retentionRaw', 'retention1m', 'retention1h']) parseDurationMs(String(o[key]), `${where}.${key}`);

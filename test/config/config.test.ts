@@ -41,6 +41,18 @@ describe('config', () => {
     rejects('backends: [ {', /not valid YAML or JSON/);
     rejects('backends:\n  - sink: statsd\n    options: { protocol: sctp }', /backends\[0\]\.options\.protocol: expected one of udp, tcp, got "sctp"/);
   });
+  test('an error says its key path once (not "backends[0].flush: flush:" nor "backends[0].options: backends[0].options.keep:")', () => {
+    rejects('backends:\n  - sink: console\n    flush: 10', /^config backends\[0\]\.flush: "10" is not a duration/);
+    rejects('backends:\n  - sink: file\n    options: { keep: x }', /^config backends\[0\]\.options\.keep: expected a number, got "x"$/);
+    rejects('backends:\n  - sink: console\n    levels: loud', /^config backends\[0\]\.levels: "loud" is not a level/);
+    rejects('backends:\n  - sink: graphite\n    options: { port: 0 }', /^config backends\[0\]\.options\.port: "0" is not a whole number/);
+    rejects('restart: { maxDelay: 5 }', /^config restart\.maxDelay: "5" is not a duration/);
+  });
+  test('levels of the wrong type (a number, a mapping, a list of numbers) are a config error naming the key, not a TypeError', () => {
+    rejects('backends:\n  - sink: console\n    levels: 5', /backends\[0\]\.levels: 5 is not a level list/);
+    rejects('backends:\n  - sink: console\n    levels: { info: true }', /backends\[0\]\.levels: an object is not a level list/);
+    rejects('backends:\n  - sink: console\n    levels: [info, 3]', /backends\[0\]\.levels: an array is not a level list/);
+  });
   test('publish and subscribe on the same endpoint are refused', () => {
     rejects('broker:\n  publish: tcp://127.0.0.1:7000\n  subscribe: tcp://127.0.0.1:7000', /broker\.subscribe\[0\]: "tcp:\/\/127\.0\.0\.1:7000" is also a publish endpoint/);
   });
@@ -57,6 +69,11 @@ describe('config', () => {
     rejects('backends:\n  - sink: graphite\n    options: { port: -5 }', /backends\[0\]\.options\.port: .*"-5" is not a whole number from 1 to 65535/);
     rejects('backends:\n  - sink: statsd\n    options: { mtu: 1.5 }', /backends\[0\]\.options\.mtu: .*"1\.5" is not a whole number ≥ 0/);
     assert.equal(parseConfig('backends:\n  - sink: graphite\n    options: { port: 2004 }').backends[0]!.options.port, 2004);
+  });
+  test('port 0 (any free port) is accepted for a sink that listens (store, prometheus), not for one that connects (graphite)', () => {
+    assert.equal(parseConfig('backends:\n  - sink: store\n    options: { port: 0 }').backends[0]!.options.port, 0);
+    assert.equal(parseConfig('backends:\n  - sink: prometheus\n    options: { port: 0 }').backends[0]!.options.port, 0);
+    rejects('backends:\n  - sink: graphite\n    options: { port: 0 }', /backends\[0\]\.options\.port: .*"0" is not a whole number from 1 to 65535/);
   });
   test('restart delays out of order are refused', () => {
     rejects('restart: { initialDelay: 1m, maxDelay: 1s }', /config restart: initialDelay \(60000 ms\) is longer than maxDelay \(1000 ms\)/);

@@ -29,6 +29,17 @@ test('--help explains every subcommand and shows defaults', async () => {
   assert.match(up.out, /Embedded defaults/);
 });
 
+test("every sink's --help names each option's env variable and default once", async () => {
+  const sinks = ['console', 'file', 'memory', 'graphite', 'statsd', 'prometheus', 'prometheus-remote-write', 'otlp', 'librato', 'appoptics', 'store'];
+  const helps = await Promise.all(sinks.map((s) => run(['backend', s, '--help'])));
+  for (const [i, h] of helps.entries()) {
+    assert.equal(h.code, 0, h.out);
+    const flat = h.out.replace(/\s+/g, ' ');
+    assert.doesNotMatch(flat, /\(env (\w+)\) \(env \1\)/, `${sinks[i]}: an env variable named twice`);
+    assert.doesNotMatch(flat, /\(default[^)]*\) \(default/, `${sinks[i]}: two defaults for one option`);
+  }
+});
+
 test('zibrato send delivers one record, and fails loudly when nobody listens', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-send-'));
   const ep = await tcpBrokerEndpoints();
@@ -45,11 +56,59 @@ test('zibrato send delivers one record, and fails loudly when nobody listens', a
 
   const nobody = await run(['send', '--broker', ep.publish, '--level', 'crit', '--name', 'x', '--timeout', '1s']);
   assert.equal(nobody.code, 1);
-  assert.match(nobody.out, /no subscriber for level crit/);
+  assert.match(nobody.out, /no subscriber for level crit .*\(no backend or tail listens to crit\)/);
 
   const bad = await run(['send', '--broker', ep.publish, '--name', 'x', '--value', 'NaN']);
   assert.equal(bad.code, 2);
   assert.match(bad.out, /ZIB_ERR_INVALID_VALUE: --value: "NaN" is not a finite number/);
+});
+
+test('a sink option with a unit in its key (recentRowsMiB) is the flag --recent-rows-mib, and its value reaches the sink', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const store = zibrato(['backend', 'store', '--broker', ep.subscribe, '--port', '0', '--recent-rows-mib', '1', '--path', mkdtempSync(join(tmpdir(), 'zibrato-store-mib-'))]);
+  const url = /web UI and API on (http:\S+)/.exec(await store.waitFor(/web UI and API on http:\S+/))![1]!;
+  const status = (await (await fetch(new URL('api/status', url))).json()) as { store: { memory: { recentRowsBudgetBytes: number } } };
+  // The store gives raw rows a quarter of the 1-minute rows' budget on top (src/store/store.ts).
+  assert.equal(status.store.memory.recentRowsBudgetBytes, 1.25 * 1024 * 1024);
+  await store.stop();
+});
+
+test('backend prometheus says where it serves /metrics, so --port 0 (any free port) can be scraped', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const prometheus = zibrato(['backend', 'prometheus', '--broker', ep.subscribe, '--port', '0']);
+  const url = /serving \/metrics on (http:\S+)/.exec(await prometheus.waitFor(/serving \/metrics on http:\S+/))![1]!;
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  await res.text();
+  await prometheus.stop();
+});
+
+test('zibrato tail says on stderr whether a broker answered at its endpoint, and keeps trying when none did', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const tail = zibrato(['tail', '--broker', ep.subscribe], { label: 'tail-nowhere' });
+  await tail.waitFor(new RegExp(`no broker has answered at ${ep.subscribe} yet .*; still trying`));
+  const broker = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe]);
+  await tail.waitFor(new RegExp(`the broker at ${ep.subscribe} answered`));
+  // A broker already running answers within the connect itself: the notice must not miss that handshake.
+  const second = zibrato(['tail', '--broker', ep.subscribe], { label: 'tail-second' });
+  await second.waitFor(new RegExp(`the broker at ${ep.subscribe} answered`));
+  await Promise.all([tail.stop(), second.stop(), broker.stop()]);
+});
+
+test('a backend says when the broker answered, and that none has while there is none (it keeps trying)', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const backend = zibrato(['backend', 'console', '--broker', ep.subscribe], { label: 'backend-nowhere' });
+  await backend.waitFor(new RegExp(`no broker has answered at ${ep.subscribe} yet .*; still trying`));
+  const broker = zibrato(['broker', '--publish', ep.publish, '--subscribe', ep.subscribe]);
+  await backend.waitFor(new RegExp(`the broker at ${ep.subscribe} answered`));
+  await Promise.all([backend.stop(), broker.stop()]);
+});
+
+test('zibrato send with no broker at its endpoint says no broker answered, not that nobody subscribes, and exits 1', async () => {
+  const nowhere = (await tcpBrokerEndpoints()).publish;
+  const r = await run(['send', '--broker', nowhere, '--name', 'x', '--timeout', '500ms']);
+  assert.equal(r.code, 1, r.out);
+  assert.match(r.out, new RegExp(`no broker answered at ${nowhere} within 500 ms \\(is \`zibrato up\` or \`zibrato broker\` running\?`));
 });
 
 test('numeric and duration options are validated, every subcommand exiting 2 with the option named', async () => {
@@ -63,6 +122,7 @@ test('numeric and duration options are validated, every subcommand exiting 2 wit
     [['backend', 'graphite', '--port', '-5'], /--port: "-5" is not a whole number from 1 to 65535/],
     [['backend', 'file', '--no-such-option'], /unknown option '--no-such-option'/],
     [['backend', 'console', '--shard', '3/2'], /ZIB_ERR_INVALID_SHARD: --shard: the shard K must be 1…2, got 3/],
+    [['broker', '--publish', 'localhost:5550'], /ZIB_ERR_INVALID_OPTION: --publish\[0\]: "localhost:5550" is not a ZeroMQ endpoint such as tcp:\/\/127\.0\.0\.1:5550/],
   ];
   for (const [args, re] of cases) {
     const r = await run(args);
@@ -105,4 +165,19 @@ test('a bind error names the endpoint and the option, and exits 3', async () => 
   const badConnect = await run(['tail', '--broker', 'udp://127.0.0.1:1']);
   assert.equal(badConnect.code, 3, badConnect.out);
   assert.match(badConnect.out, /ZIB_ERR_ENDPOINT: --broker udp:\/\/127\.0\.0\.1:1: cannot connect/);
+});
+
+test('a backend whose sink cannot listen on its port (store API, prometheus) exits 3 with ZIB_ERR_ENDPOINT, so zibrato up does not restart it', async () => {
+  const ep = await tcpBrokerEndpoints();
+  const held = await holdTcpPort((await tcpBrokerEndpoints()).publish);
+  try {
+    const store = await run(['backend', 'store', '--broker', ep.subscribe, '--port', String(held.port), '--path', mkdtempSync(join(tmpdir(), 'zibrato-store-port-'))]);
+    assert.equal(store.code, 3, store.out);
+    assert.match(store.out, new RegExp(`ZIB_ERR_ENDPOINT: --host/--port 127\\.0\\.0\\.1:${held.port}: store API cannot listen: EADDRINUSE`));
+    const prometheus = await run(['backend', 'prometheus', '--broker', ep.subscribe, '--port', String(held.port)]);
+    assert.equal(prometheus.code, 3, prometheus.out);
+    assert.match(prometheus.out, new RegExp(`ZIB_ERR_ENDPOINT: --host/--port 127\\.0\\.0\\.1:${held.port}: prometheus cannot listen: EADDRINUSE`));
+  } finally {
+    held.close();
+  }
 });

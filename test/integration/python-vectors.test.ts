@@ -108,3 +108,14 @@ test('publish_legacy.py formats the 2013 text that the legacy vectors decode', (
   const vectors = (JSON.parse(readFileSync(join(VECTORS, 'legacy-text.json'), 'utf8')) as { vectors: { text: string }[] }).vectors.map((x) => x.text);
   for (const line of r.stdout.trim().split('\n')) assert.ok(vectors.includes(line), `${line} is not a legacy vector`);
 });
+
+test('without pyzmq, either example says what to install instead of a traceback, and exits 2', () => {
+  requirePython();
+  for (const script of [NATIVE, LEGACY]) {
+    // Hides pyzmq whether or not it is installed: a None entry in sys.modules makes `import zmq` raise ImportError.
+    const r = spawnSync(PYTHON, ['-c', 'import runpy, sys; sys.modules["zmq"] = None; sys.argv = [sys.argv[1]]; runpy.run_path(sys.argv[0], run_name="__main__")', script], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /needs pyzmq to send \(Debian\/Ubuntu: apt install python3-zmq; else pip install pyzmq\)/);
+    assert.doesNotMatch(r.stderr, /Traceback/);
+  }
+});

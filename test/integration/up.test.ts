@@ -144,7 +144,7 @@ test('zibrato up --publish/--subscribe replace the broker endpoints of the confi
   assert.match(out, new RegExp(`backend:file: zibrato backend file .*--broker ${ep.subscribe}`));
 });
 
-test('zibrato up --check names a port in use and a directory given as a file path', async () => {
+test("zibrato up --check names a port in use (the broker's, a store API's) and a directory given as a file path", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-check-'));
   const ep = await tcpBrokerEndpoints();
   const holder = await holdTcpPort(ep.subscribe);
@@ -155,7 +155,32 @@ test('zibrato up --check names a port in use and a directory given as a file pat
   } finally {
     holder.close();
   }
+  const apiHolder = await holdTcpPort((await tcpBrokerEndpoints()).publish);
+  try {
+    const storeConfig = join(dir, 'store.config.yaml');
+    const sep = await tcpBrokerEndpoints();
+    writeFileSync(storeConfig, `broker:\n  publish: [${sep.publish}]\n  subscribe: [${sep.subscribe}]\nbackends:\n  - sink: store\n    options: { path: ${join(dir, 'store')}, port: ${apiHolder.port} }\n`);
+    const apiTaken = zibrato(['up', '--check', '--config', storeConfig]);
+    assert.equal((await apiTaken.exited).code, 3, apiTaken.lines.join('\n'));
+    assert.match(apiTaken.lines.join('\n'), new RegExp(`backends\\[0\\]\\.options\\.port: 127\\.0\\.0\\.1:${apiHolder.port} cannot be bound: EADDRINUSE`));
+  } finally {
+    apiHolder.close();
+  }
   const asDir = zibrato(['up', '--check', '--config', hourlyFileConfig(dir, await tcpBrokerEndpoints(), dir)]);
   assert.equal((await asDir.exited).code, 2, asDir.lines.join('\n'));
   assert.match(asDir.lines.join('\n'), /backends\[0\]\.options\.path: ".*" is a directory/);
+});
+
+test('zibrato up with a store on port 0 names no :0 address, and the store says the port it got', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-up-port0-'));
+  const ep = await tcpBrokerEndpoints();
+  const config = join(dir, 'zibrato.config.yaml');
+  writeFileSync(config, `broker:\n  publish: [${ep.publish}]\n  subscribe: [${ep.subscribe}]\nbackends:\n  - sink: store\n    options: { path: ${join(dir, 'store')}, port: 0 }\n`);
+  const up = zibrato(['up', '--config', config], { cwd: dir, label: 'up-port0' });
+  await up.waitFor(/web UI and API of backend store: on a free port/);
+  const line = await up.waitFor(/\[backend:store\].*web UI and API on http:\/\/127\.0\.0\.1:\d+\//);
+  assert.doesNotMatch(line, /:0\//);
+  assert.doesNotMatch(up.lines.join('\n'), /http:\/\/127\.0\.0\.1:0\//);
+  const { code } = await up.stop('SIGTERM', 20_000);
+  assert.equal(code, 0, up.lines.join('\n'));
 });

@@ -36,6 +36,16 @@ test('zibrato keygen writes the key pair file with mode 0600 and prints the publ
   assert.equal((await again.exited).code, 2, 'an existing key is not overwritten without --force');
 });
 
+test('zibrato keygen keys/broker makes the missing keys/ directory (0700), as its --help example does in a fresh checkout', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'zibrato-keygen-dir-'));
+  const k = await keygen(join(dir, 'keys'), 'broker');
+  assert.equal(statSync(join(dir, 'keys')).mode & 0o777, 0o700);
+  assert.equal(statSync(k.keyFile).mode & 0o777, 0o600);
+  const inFile = zibrato(['keygen', join(k.keyFile, 'x')]);
+  assert.equal((await inFile.exited).code, 2);
+  assert.match(inFile.lines.join('\n'), /ZIB_ERR_INVALID_OPTION: <name> .*broker\.key\/x: cannot write its key files: /);
+});
+
 /** A broker with keys whose lists admit `app` (publisher) and `backend` (subscriber), and a keyed file backend. */
 async function keyedPipeline() {
   const dir = mkdtempSync(join(tmpdir(), 'zibrato-curve-'));

@@ -165,11 +165,11 @@ describe('query times', () => {
 });
 
 describe('store HTTP API: listening', () => {
-  test('a port already in use is a coded error naming the address', async () => {
+  test('a port already in use is ZIB_ERR_ENDPOINT (exit 3, so zibrato up does not restart into it) naming the address', async () => {
     const { sink, url } = await startStoreSink();
     try {
       const port = Number(new URL(url).port);
-      await assert.rejects(storelessServer('127.0.0.1', port).start(), (err: unknown) => err instanceof ZibratoError && err.code === 'ZIB_ERR_INVALID_OPTION' && err.message.includes(`127.0.0.1:${port}`));
+      await assert.rejects(storelessServer('127.0.0.1', port).start(), (err: unknown) => err instanceof ZibratoError && err.code === 'ZIB_ERR_ENDPOINT' && err.message.includes(`127.0.0.1:${port}`));
     } finally {
       await sink.stop();
     }

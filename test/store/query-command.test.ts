@@ -2,6 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { StoreSink } from '../../src/store/store-sink.ts';
 import { zibrato } from '../helpers/processes.ts';
+import { freeTcpPort } from '../helpers/ports.ts';
 import { batch, startStoreSink } from '../helpers/store.ts';
 
 describe('zibrato query: the store API from the terminal', () => {
@@ -43,4 +44,31 @@ describe('zibrato query: the store API from the terminal', () => {
     assert.equal((await p.exited).code, 2);
     assert.match(p.lines.join('\n'), /ZIB_ERR_BAD_QUERY: step:/);
   });
+
+  test('--help does not print the token taken from ZIBRATO_TOKEN', async () => {
+    const p = zibrato(['query', '--help'], { env: { ZIBRATO_TOKEN: 'do-not-print-me' } });
+    assert.equal((await p.exited).code, 0);
+    assert.match(p.lines.join('\n'), /--token <token>\s+bearer token \(env ZIBRATO_TOKEN\)/);
+    assert.doesNotMatch(p.lines.join('\n'), /do-not-print-me/);
+  });
+
+  test('a store nobody answers on exits 3 with ZIB_ERR_ENDPOINT naming --url', async () => {
+    const port = await freeTcpPort();
+    const p = zibrato(['query', '--url', `http://127.0.0.1:${port}`, '--name', 'db.pool']);
+    assert.equal((await p.exited).code, 3, p.lines.join('\n'));
+    assert.match(p.lines.join('\n'), new RegExp(`ZIB_ERR_ENDPOINT: --url: cannot reach the store at http://127\\.0\\.0\\.1:${port}`));
+  });
+});
+
+test('zibrato query sends the token from ZIBRATO_TOKEN to a store that requires one', async () => {
+  const { sink, url } = await startStoreSink({ token: 's3cret' });
+  try {
+    const withToken = zibrato(['query', '--url', url, '--name', 'db.pool', '--json'], { env: { ZIBRATO_TOKEN: 's3cret' } });
+    assert.equal((await withToken.exited).code, 0, withToken.lines.join('\n'));
+    const without = zibrato(['query', '--url', url, '--name', 'db.pool', '--json'], { env: { ZIBRATO_TOKEN: '' } });
+    assert.equal((await without.exited).code, 2);
+    assert.match(without.lines.join('\n'), /ZIB_ERR_UNAUTHORIZED/);
+  } finally {
+    await sink.stop();
+  }
 });

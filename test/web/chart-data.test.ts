@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { alignPoints, formatTick } from '../../web/chart.js';
+import { alignPoints, formatTick, isolatedPoints } from '../../web/chart.js';
 
 type Point = [number, number | null];
 const series = fc.array(
@@ -10,6 +10,22 @@ const series = fc.array(
 );
 
 describe('web chart data', () => {
+  test('a value with no value on either side gets a dot, since the line through gaps cannot show it', () => {
+    assert.deepEqual(isolatedPoints([null, null, 5, null, 1, 2, null, 7], 0, 7), [2, 7]);
+    assert.deepEqual(isolatedPoints([3], 0, 0), [0]);
+    assert.equal(isolatedPoints([1, 2, null, null], 0, 3), null);
+    assert.deepEqual(isolatedPoints([null, 4, null, 6, null], 2, 4), [3]);
+  });
+  test('isolated points are exactly the visible values whose neighbours are both empty', () => {
+    fc.assert(
+      fc.property(fc.array(fc.option(fc.double({ noNaN: true }), { nil: null }), { maxLength: 40 }), fc.nat(45), fc.nat(45), (values, a, b) => {
+        const [i0, i1] = a <= b ? [a, b] : [b, a];
+        const empty = (i: number) => values[i] === null || values[i] === undefined;
+        const expected = values.map((_, i) => i).filter((i) => i >= i0 && i <= i1 && !empty(i) && empty(i - 1) && empty(i + 1));
+        assert.deepEqual(isolatedPoints(values, i0, i1), expected.length > 0 ? expected : null);
+      }),
+    );
+  });
   test('aligning series on one time axis keeps every value at its time and invents none', () => {
     fc.assert(
       fc.property(series, (all) => {
