@@ -20,6 +20,16 @@ interface QueryOptions {
   json?: boolean;
 }
 
+/**
+ * A `--tag` as the API takes it (`k:v`). `send --tag` is `k=v`, so both are
+ * accepted: an `=` before any `:` separates the key (tag keys hold neither).
+ */
+export function apiTag(t: string): string {
+  const eq = t.indexOf('=');
+  const colon = t.indexOf(':');
+  return eq > 0 && (colon < 0 || eq < colon) ? `${t.slice(0, eq)}:${t.slice(eq + 1)}` : t;
+}
+
 /** The /api/query parameters of the command's options (the names are the API's). */
 export function queryParams(o: QueryOptions): URLSearchParams {
   const p = new URLSearchParams({ name: o.name });
@@ -27,7 +37,7 @@ export function queryParams(o: QueryOptions): URLSearchParams {
     const v = o[key];
     if (v !== undefined) p.set(key, v);
   }
-  for (const t of o.tag) p.append('tag', t);
+  for (const t of o.tag) p.append('tag', apiTag(t));
   return p;
 }
 
@@ -83,7 +93,7 @@ export function registerQueryCommand(program: Command): void {
     .option('--step <duration>', 'auto (≤ ~1000 points) or a duration (10s, 1m)')
     .option('--level <level>', 'only series of this level')
     .option('--source <source>', 'only series of this source')
-    .option('--tag <k:v>', 'only series with this tag (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--tag <k=v>', 'only series with this tag (repeatable; k:v works too)', (v: string, all: string[]) => [...all, v], [] as string[])
     .option('--group-by <tagKey>', 'sum/merge series by the value of this tag')
     .option('--top <n>', 'keep the n series with the highest mean (default 20)')
     .option('--json', 'print the API response as JSON')

@@ -4,6 +4,8 @@ import type { StoreSink } from '../../src/store/store-sink.ts';
 import { zibrato } from '../helpers/processes.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
 import { batch, startStoreSink } from '../helpers/store.ts';
+import fc from 'fast-check';
+import { apiTag } from '../../src/cli/query-command.ts';
 
 describe('zibrato query: the store API from the terminal', () => {
   let sink: StoreSink;
@@ -13,6 +15,12 @@ describe('zibrato query: the store API from the terminal', () => {
   before(async () => {
     ({ sink, url } = await startStoreSink());
     await sink.export(batch(t, 10_000, [{ type: 'gauge', name: 'db.pool', source: 'api', tags: {}, value: 12 }]));
+    await sink.export(
+      batch(t, 10_000, [
+        { type: 'gauge', name: 'db.conns', source: 'api', tags: { pool: 'a' }, value: 1 },
+        { type: 'gauge', name: 'db.conns', source: 'api', tags: { pool: 'b' }, value: 2 },
+      ]),
+    );
   });
   after(async () => {
     await sink.stop();
@@ -37,6 +45,18 @@ describe('zibrato query: the store API from the terminal', () => {
     assert.match(p.lines[1]!, /^time\s+gauge:db\.pool@api$/);
     assert.equal(p.lines.length, 3);
     assert.match(p.lines[2]!, new RegExp(`^${new Date(t - 60_000).toISOString().replace('.000Z', 'Z')}\\s+12$`));
+  });
+
+  test('--tag takes k=v like send --tag, and k:v like the API', async () => {
+    for (const tag of ['pool=a', 'pool:a']) {
+      const p = zibrato(['query', '--url', url, '--name', 'db.conns', '--tag', tag, '--since', '1h', '--step', '1m', '--json']);
+      assert.equal((await p.exited).code, 0, p.lines.join('\n'));
+      assert.deepEqual(
+        JSON.parse(p.lines.join('')).series.map((x: { tags: Record<string, string> }) => x.tags),
+        [{ pool: 'a' }],
+        tag,
+      );
+    }
   });
 
   test('a bad parameter exits 2 with ZIB_ERR_BAD_QUERY naming it', async () => {
@@ -71,4 +91,14 @@ test('zibrato query sends the token from ZIBRATO_TOKEN to a store that requires 
   } finally {
     await sink.stop();
   }
+});
+
+test('apiTag turns k=v into the API\'s k:v and leaves k:v as it is, whatever the value holds', () => {
+  const key = fc.stringMatching(/^[a-z_][a-z0-9_.]{0,15}$/);
+  fc.assert(
+    fc.property(key, fc.string(), (k, v) => {
+      assert.equal(apiTag(`${k}=${v}`), `${k}:${v}`);
+      assert.equal(apiTag(`${k}:${v}`), `${k}:${v}`);
+    }),
+  );
 });
