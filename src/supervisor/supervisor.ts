@@ -102,7 +102,7 @@ export class Supervisor {
       keep(l);
       process.stderr.write(prefix + l + '\n');
     });
-    this.options.log(`started ${r.spec.name} (pid ${child.pid}): zibrato ${r.spec.args.join(' ')}`);
+    this.options.log(`started ${r.spec.name} (pid ${child.pid}): zibrato ${r.spec.args.map(shellWord).join(' ')}`);
     child.on('exit', (code, signal) => {
       r.child = undefined;
       if (this.stopping) return;
@@ -160,4 +160,12 @@ export class Supervisor {
       }
     });
   }
+}
+
+/**
+ * An argument as a shell would need it, for the "started" line: a user can copy
+ * the command, and an empty value or one with spaces is visible as one word.
+ */
+export function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
