@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { validateEndpoint } from '../config/config.js';
 import { Command, Option } from 'commander';
 import { Backend } from '../backend/backend.js';
 import { DEFAULT_WAL_MAX_BYTES } from '../backend/wal/wal.js';
@@ -42,6 +43,7 @@ interface CommonOptions {
 async function runBackend(spec: SinkSpec, opts: CommonOptions & ClientKeyOptions & Record<string, unknown>): Promise<void> {
   const name = opts.name ?? spec.name;
   const log = stderrLogger(`backend ${name}`);
+  validateEndpoint(opts.broker, '--broker');
   const given: Record<string, unknown> = {};
   for (const o of spec.options) given[o.key] = opts[attributeOf(o.key)];
   const sink = spec.create(resolveSinkOptions(spec, given, `backend ${spec.name}`), { backendName: name, log });

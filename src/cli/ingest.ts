@@ -4,6 +4,7 @@
  * its metrics flow onto the Zibrato broker. See docs/ingest.md.
  */
 import { clientKeysOf, curveKeyFileOption, curveServerKeyFileOption } from './curve-options.js';
+import { validateEndpoint } from '../config/config.js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { DEFAULT_PUBLISH_ENDPOINT, DEFAULT_STATSD_PORT } from '../defaults.js';
 import { isLevel, LEVELS, type Level } from '../levels.js';
@@ -98,6 +99,7 @@ See docs/ingest.md.`,
     )
     .action(async (opts: StatsdCommandOptions) => {
       const log = stderrLogger('ingest statsd');
+      validateEndpoint(opts.broker, '--broker');
       const gateway = await withEndpoint('bind', '--host/--port', `${opts.host}:${opts.port}`, () => startStatsdGateway({
         port: opts.port,
         host: opts.host,

@@ -1,4 +1,5 @@
 import { clientKeysOf, curveKeyFileOption, curveServerKeyFileOption, type ClientKeyOptions } from './curve-options.js';
+import { validateEndpoint } from '../config/config.js';
 import { Option, type Command } from 'commander';
 import { Zibrato, type EmitKind } from '../client/zibrato.js';
 import { stderrLogger } from '../diagnostics.js';
@@ -43,6 +44,7 @@ export function registerSendCommand(program: Command): void {
         if (eq <= 0) throw new InvalidOptionError(`--tag: "${t}" is not key=value`);
         tags[t.slice(0, eq)] = t.slice(eq + 1);
       }
+      validateEndpoint(opts.broker, '--broker');
       const curve = clientKeysOf(opts);
       const z = await withEndpoint('connect', '--broker', opts.broker, () => new Zibrato({ broker: opts.broker, log, curve }));
       const ok = await z.ready({ levels: [opts.level], timeoutMs: opts.timeout });

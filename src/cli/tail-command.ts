@@ -1,4 +1,5 @@
 import { UNSUBSCRIBE_DELAY_MS } from '../wire/subscriptions.js';
+import { validateEndpoint } from '../config/config.js';
 import { clientKeysOf, curveKeyFileOption, curveServerKeyFileOption, type ClientKeyOptions } from './curve-options.js';
 import { clientSocketOptions } from '../security/keys.js';
 import type { Command } from 'commander';
@@ -50,6 +51,7 @@ Example:
     )
     .action(async (opts: { levels: string; broker: string; json?: boolean; count?: number } & ClientKeyOptions) => {
       const log = stderrLogger('tail');
+      validateEndpoint(opts.broker, '--broker');
       const problems = new RateLimitedLog(log);
       const levels = parseLevels(opts.levels, '--levels');
       const limit = opts.count ?? Infinity;

@@ -112,11 +112,21 @@ function onlyKeys(o: Obj, where: string, allowed: string[]): void {
   for (const k of Object.keys(o)) if (!allowed.includes(k)) bad(`${where}.${k}`, `unknown key; allowed: ${allowed.join(', ')}`);
 }
 
+/** The transports libzmq takes, and something after them: libzmq itself judges the rest when it binds or connects. */
+const ENDPOINT = /^(tcp|ipc|inproc|ws|wss):\/\/.+/;
+const notAnEndpoint = (e: unknown) => `${describeValue(e)} is not a ZeroMQ endpoint such as tcp://127.0.0.1:5550`;
+
 function endpoints(v: unknown, key: string, dflt: string): string[] {
   if (v === undefined) return [dflt];
   const list = Array.isArray(v) ? v : [v];
-  for (const [i, e] of list.entries()) if (typeof e !== 'string' || !/^(tcp|ipc|inproc|ws|wss):\/\/.+/.test(e)) bad(`${key}[${i}]`, `${describeValue(e)} is not a ZeroMQ endpoint such as tcp://127.0.0.1:5550`);
+  for (const [i, e] of list.entries()) if (typeof e !== 'string' || !ENDPOINT.test(e)) bad(`${key}[${i}]`, notAnEndpoint(e));
   return list as string[];
+}
+
+/** Checks one endpoint given on the command line or in the environment (`send --broker`) with the config's grammar. */
+export function validateEndpoint(endpoint: string, option: string): string {
+  if (!ENDPOINT.test(endpoint)) throw new InvalidOptionError(`${option}: ${notAnEndpoint(endpoint)}`);
+  return endpoint;
 }
 
 /** Checks endpoints given on the command line (`up --publish`) with the config's grammar. */

@@ -123,6 +123,11 @@ test('numeric and duration options are validated, every subcommand exiting 2 wit
     [['backend', 'file', '--no-such-option'], /unknown option '--no-such-option'/],
     [['backend', 'console', '--shard', '3/2'], /ZIB_ERR_INVALID_SHARD: --shard: the shard K must be 1…2, got 3/],
     [['broker', '--publish', 'localhost:5550'], /ZIB_ERR_INVALID_OPTION: --publish\[0\]: "localhost:5550" is not a ZeroMQ endpoint such as tcp:\/\/127\.0\.0\.1:5550/],
+    // The same typo in every command that connects to the broker: named as --broker, before anything connects.
+    [['send', '--name', 'x', '--broker', 'localhost:5550'], /ZIB_ERR_INVALID_OPTION: --broker: "localhost:5550" is not a ZeroMQ endpoint/],
+    [['tail', '--broker', 'localhost:5551'], /ZIB_ERR_INVALID_OPTION: --broker: "localhost:5551" is not a ZeroMQ endpoint/],
+    [['backend', 'console', '--broker', 'localhost:5551'], /ZIB_ERR_INVALID_OPTION: --broker: "localhost:5551" is not a ZeroMQ endpoint/],
+    [['ingest', 'statsd', '--port', '0', '--broker', 'localhost:5550'], /ZIB_ERR_INVALID_OPTION: --broker: "localhost:5550" is not a ZeroMQ endpoint/],
   ];
   for (const [args, re] of cases) {
     const r = await run(args);
