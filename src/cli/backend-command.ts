@@ -24,6 +24,27 @@ function attributeOf(key: string): string {
   return new Option(flagOf(key)).attributeName();
 }
 
+const MIB = 1024 * 1024;
+const DAY_MS = 86_400_000;
+
+/**
+ * A sink option's default as --help shows it: sizes and times also in the units
+ * people think in (`104857600 (100 MiB)`, `86400000 (1 day)`), the number first
+ * because it is what the flag takes.
+ */
+export function defaultShown(key: string, value: unknown): string | undefined {
+  if (typeof value !== 'number' || value <= 0) return undefined;
+  if (/Bytes$/.test(key) && value >= MIB && value % MIB === 0) return `${value} = ${value / MIB} MiB`;
+  if (/Ms$/.test(key) && value >= 1000) {
+    const unit = value % DAY_MS === 0 ? ['day', DAY_MS] : value % 3_600_000 === 0 ? ['hour', 3_600_000] : value % 60_000 === 0 ? ['minute', 60_000] : value % 1000 === 0 ? ['second', 1000] : undefined;
+    if (unit) {
+      const n = value / (unit[1] as number);
+      return `${value} = ${n} ${unit[0]}${n === 1 ? '' : 's'}`;
+    }
+  }
+  return undefined;
+}
+
 interface CommonOptions {
   levels: string;
   flush: number;
@@ -137,7 +158,7 @@ See docs/delivery.md, "Sharded backends".`,
       const opt = new Option(flag, o.description + (o.env && !o.description.includes(`env ${o.env}`) ? ` (env ${o.env})` : ''));
       if (o.type === 'number') opt.argParser((v) => parseCount(v, flagOf(o.key), sinkNumberLimits(o.key, spec)));
       // Left unset, the default still applies: resolveSinkOptions fills in every option not given.
-      if (o.default !== undefined && !o.secret && !o.description.includes('(default')) opt.default(o.default);
+      if (o.default !== undefined && !o.secret && !o.description.includes('(default')) opt.default(o.default, defaultShown(o.key, o.default));
       if (o.choices) opt.choices(o.choices);
       cmd.addOption(opt);
     }

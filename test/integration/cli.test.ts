@@ -38,6 +38,11 @@ test("every sink's --help names each option's env variable and default once", as
     assert.doesNotMatch(flat, /\(env (\w+)\) \(env \1\)/, `${sinks[i]}: an env variable named twice`);
     assert.doesNotMatch(flat, /\(default[^)]*\) \(default/, `${sinks[i]}: two defaults for one option`);
   }
+  // Sizes and times in bytes and ms are also shown in the units people think in.
+  const file = helps[sinks.indexOf('file')]!.out.replace(/\s+/g, ' ');
+  assert.match(file, /--max-bytes <n> .*\(default: 104857600 = 100 MiB\)/);
+  assert.match(file, /--max-age-ms <n> .*\(default: 86400000 = 1 day\)/);
+  assert.match(file, /--keep <n> .*\(default: 7\)/);
 });
 
 test('zibrato send delivers one record, and fails loudly when nobody listens', async () => {
