@@ -4,6 +4,7 @@ import { Zibrato } from '../../src/client/zibrato.ts';
 import { ZibratoError } from '../../src/errors.ts';
 import type { CounterPoint, GaugePoint, MetricPoint, TimerPoint } from '../../src/sinks/sink.ts';
 import { inProcessPipeline } from '../helpers/in-process.ts';
+import { eventually } from '../helpers/processes.ts';
 
 const find = <T extends MetricPoint>(points: MetricPoint[], name: string, type: T['type']) => points.filter((p): p is T => p.name === name && p.type === type);
 
@@ -110,9 +111,8 @@ describe('the in-app API against a real broker and backend', () => {
     const c = z.counterHandle({ name: 'stats.check' });
     for (let i = 0; i < 1000; i++) c.inc();
     z.flush();
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => z.stats().buffered === 0, 'the client to hand its buffer to the socket', 5000, 10);
     assert.equal(z.stats().sent - before, 1000);
-    assert.equal(z.stats().buffered, 0);
   });
 });
 
