@@ -5,6 +5,8 @@ import { SeriesStore, seriesKey } from '../../src/backend/series-store.ts';
 import { Receiver } from '../../src/backend/receiver.ts';
 import { ZibratoError } from '../../src/errors.ts';
 import { MetricKind } from '../../src/wire/constants.ts';
+import { BatchWriter, encodeSeries, LEVEL_TOPICS } from '../../src/wire/index.ts';
+import { LEVELS } from '../../src/levels.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
 import { eventually } from '../helpers/processes.ts';
 
@@ -105,6 +107,34 @@ describe('receiver at the series limit', () => {
         await pub.send('info|c|third|1');
         return receiver.stats.dropped > 0 || undefined;
       }, 'third legacy series dropped');
+      assert.ok(lines.some((l) => l.startsWith('ZIB_SERIES_LIMIT')), lines.join('\n'));
+    } finally {
+      await receiver.drainAndClose(0, 0);
+      pub.close();
+    }
+  });
+
+  test('records of a native batch past the limit and its overflow reserve are counted as dropped', async () => {
+    const port = await freeTcpPort();
+    const pub = new zmq.Publisher();
+    await pub.bind(`tcp://127.0.0.1:${port}`);
+    const lines: string[] = [];
+    const receiver = new Receiver(new SeriesStore({ maxSeries: 1 }), `tcp://127.0.0.1:${port}`, ['info'], (l) => lines.push(l));
+    receiver.start();
+    try {
+      // The first records may be lost while the subscription travels; send until one lands. It takes the one series.
+      await eventually(async () => {
+        await pub.send('info|c|first|1');
+        return receiver.stats.received > 0 || undefined;
+      }, 'first legacy record received');
+      const w = new BatchWriter();
+      // The second metric takes the one overflow slot past the cap; the third has no room.
+      w.append(w.addSeries(encodeSeries(MetricKind.counter, 'second', '', undefined)), 1);
+      w.append(w.addSeries(encodeSeries(MetricKind.counter, 'third', '', undefined)), 1);
+      await pub.send([LEVEL_TOPICS[LEVELS.indexOf('info')]!, w.seal(Date.now())]);
+      await eventually(() => receiver.stats.dropped > 0 || undefined, 'the record of the third series counted as dropped');
+      assert.equal(receiver.stats.dropped, 1, 'only the third series has no room');
+      assert.equal(receiver.stats.invalid, 0);
       assert.ok(lines.some((l) => l.startsWith('ZIB_SERIES_LIMIT')), lines.join('\n'));
     } finally {
       await receiver.drainAndClose(0, 0);
