@@ -1,14 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as zmq from 'zeromq';
 import { SeriesStore, seriesKey } from '../../src/backend/series-store.ts';
-import { Receiver } from '../../src/backend/receiver.ts';
 import { ZibratoError } from '../../src/errors.ts';
 import { MetricKind } from '../../src/wire/constants.ts';
-import { BatchWriter, encodeSeries, LEVEL_TOPICS } from '../../src/wire/index.ts';
-import { LEVELS } from '../../src/levels.ts';
-import { freeTcpPort } from '../helpers/ports.ts';
-import { eventually } from '../helpers/processes.ts';
 
 /** A store on a hand-driven clock. */
 function storeAt(maxSeries: number, idleExpiryMs = 60_000): { store: SeriesStore; clock: { ms: number } } {
@@ -83,90 +77,6 @@ describe('series store', () => {
   test('a non-positive or non-integer cap is refused with a coded error', () => {
     for (const bad of [0, -1, Number.NaN, 1.5]) {
       assert.throws(() => new SeriesStore({ maxSeries: bad }), (e: unknown) => e instanceof ZibratoError && e.code === 'ZIB_ERR_INVALID_OPTION');
-    }
-  });
-});
-
-describe('receiver at the series limit', () => {
-  test('legacy records past the limit and its overflow reserve are dropped with a ZIB_SERIES_LIMIT log line', async () => {
-    const port = await freeTcpPort();
-    const pub = new zmq.Publisher();
-    await pub.bind(`tcp://127.0.0.1:${port}`);
-    const lines: string[] = [];
-    const receiver = new Receiver(new SeriesStore({ maxSeries: 1 }), `tcp://127.0.0.1:${port}`, ['info'], (l) => lines.push(l));
-    receiver.start();
-    try {
-      // The first records may be lost while the subscription travels; send until one lands.
-      await eventually(async () => {
-        await pub.send('info|c|first|1');
-        return receiver.stats.received > 0 || undefined;
-      }, 'first legacy record received');
-      await eventually(async () => {
-        // The second metric takes the one overflow slot past the cap; the third has no room.
-        await pub.send('info|c|second|1');
-        await pub.send('info|c|third|1');
-        return receiver.stats.dropped > 0 || undefined;
-      }, 'third legacy series dropped');
-      assert.ok(lines.some((l) => l.startsWith('ZIB_SERIES_LIMIT')), lines.join('\n'));
-    } finally {
-      await receiver.drainAndClose(0, 0);
-      pub.close();
-    }
-  });
-
-  test('records of a native batch past the limit and its overflow reserve are counted as dropped', async () => {
-    const port = await freeTcpPort();
-    const pub = new zmq.Publisher();
-    await pub.bind(`tcp://127.0.0.1:${port}`);
-    const lines: string[] = [];
-    const receiver = new Receiver(new SeriesStore({ maxSeries: 1 }), `tcp://127.0.0.1:${port}`, ['info'], (l) => lines.push(l));
-    receiver.start();
-    try {
-      // The first records may be lost while the subscription travels; send until one lands. It takes the one series.
-      await eventually(async () => {
-        await pub.send('info|c|first|1');
-        return receiver.stats.received > 0 || undefined;
-      }, 'first legacy record received');
-      const w = new BatchWriter();
-      // The second metric takes the one overflow slot past the cap; the third has no room.
-      w.append(w.addSeries(encodeSeries(MetricKind.counter, 'second', '', undefined)), 1);
-      w.append(w.addSeries(encodeSeries(MetricKind.counter, 'third', '', undefined)), 1);
-      await pub.send([LEVEL_TOPICS[LEVELS.indexOf('info')]!, w.seal(Date.now())]);
-      await eventually(() => receiver.stats.dropped > 0 || undefined, 'the record of the third series counted as dropped');
-      assert.equal(receiver.stats.dropped, 1, 'only the third series has no room');
-      assert.equal(receiver.stats.invalid, 0);
-      assert.ok(lines.some((l) => l.startsWith('ZIB_SERIES_LIMIT')), lines.join('\n'));
-    } finally {
-      await receiver.drainAndClose(0, 0);
-      pub.close();
-    }
-  });
-});
-
-describe('receiver frame size', () => {
-  test('a frame over the receiver maximum is skipped and counted with ZIB_ERR_FRAME_TOO_LARGE; one at the maximum is received', async () => {
-    const port = await freeTcpPort();
-    const pub = new zmq.Publisher();
-    await pub.bind(`tcp://127.0.0.1:${port}`);
-    const lines: string[] = [];
-    const maxFrameBytes = 64;
-    const receiver = new Receiver(new SeriesStore({ maxSeries: 10 }), `tcp://127.0.0.1:${port}`, ['info'], (l) => lines.push(l), maxFrameBytes);
-    receiver.start();
-    /** A legacy text record of exactly `bytes` bytes. */
-    const legacy = (bytes: number) => `info|c|${'n'.repeat(bytes - 'info|c||1'.length)}|1`;
-    try {
-      // The control, a frame of exactly the maximum; the first may be lost while the subscription travels, so send until one lands.
-      await eventually(async () => {
-        await pub.send(legacy(maxFrameBytes));
-        return receiver.stats.received > 0 || undefined;
-      }, 'a frame at the maximum received');
-      assert.equal(receiver.stats.invalid, 0, lines.join('\n'));
-      await pub.send(legacy(maxFrameBytes + 1));
-      await eventually(() => receiver.stats.invalid === 1 || undefined, 'the frame over the maximum counted as invalid');
-      assert.ok(lines.some((l) => l.startsWith('ZIB_ERR_FRAME_TOO_LARGE') && l.includes(`frame of ${maxFrameBytes + 1} bytes exceeds the ${maxFrameBytes}-byte maximum`)), lines.join('\n'));
-    } finally {
-      await receiver.drainAndClose(0, 0);
-      pub.close();
     }
   });
 });
