@@ -84,6 +84,35 @@ describe('the in-app API against a real broker and backend', () => {
     for (const name of ['fetch', 'fetch.async', 'job', 'job.sync']) assert.equal(find<TimerPoint>(points, name, 'timer').at(-1)?.count, 1, name);
   });
 
+  test('timed and time record a call that throws, and let the exception reach the caller', async () => {
+    const failing = z.timed({ name: 'timed.throws' }, () => {
+      throw new Error('sync failure');
+    });
+    assert.throws(() => failing(), /sync failure/);
+    assert.throws(() => z.time({ name: 'time.throws' }, () => { throw new Error('sync failure'); }), /sync failure/);
+    z.flush();
+    const points = await pipe.points(z);
+    assert.equal(find<TimerPoint>(points, 'timed.throws', 'timer').at(-1)?.count, 1);
+    assert.equal(find<TimerPoint>(points, 'time.throws', 'timer').at(-1)?.count, 1);
+  });
+
+  test('counted counts a call whose promise rejects, and passes the rejection on', async () => {
+    const rejecting = z.counted({ name: 'counted.rejects' }, async () => {
+      throw new Error('async failure');
+    });
+    await assert.rejects(rejecting(), /async failure/);
+    z.flush();
+    assert.equal(find<CounterPoint>(await pipe.points(z), 'counted.rejects', 'counter').at(-1)?.value, 1);
+  });
+
+  test('a counter scope disposed twice counts once', async () => {
+    const scope = z.counter({ name: 'scope.twice' });
+    scope[Symbol.dispose]();
+    scope[Symbol.dispose]();
+    z.flush();
+    assert.equal(find<CounterPoint>(await pipe.points(z), 'scope.twice', 'counter').at(-1)?.value, 1);
+  });
+
   test('bad input is counted as invalid with a diagnostic, never thrown', () => {
     const before = z.stats().invalid;
     assert.doesNotThrow(() => {
