@@ -124,3 +124,23 @@ test('open batches a shard count change cannot seal into a full queue are counte
   assert.ok(buffer.dropped > 0, 'the open batch did not fit the queue');
   assert.equal(buffer.bufferedRecords + buffer.dropped, 2 * NAMES.length, 'every record is buffered or counted as dropped');
 });
+
+test('a handle write reads none of the queued batches, however many are held (its cost does not grow with the queue)', () => {
+  const { buffer, handles } = setup(NAMES);
+  // 2,000 batches held, as while the broker is away.
+  for (let i = 0; i < 2_000; i++) {
+    handles[i % NAMES.length]!.handle.inc();
+    buffer.sealAll();
+  }
+  let reads = 0;
+  const queue = new Proxy(buffer.queue, {
+    get(target, key, receiver) {
+      reads++;
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  Object.defineProperty(buffer, 'queue', { value: queue });
+  for (const h of handles) h.handle.inc();
+  assert.equal(reads, 0, `${reads} reads of the queue for ${handles.length} writes`);
+  assert.equal(buffer.queue.length, 2_000, 'the writes were not sealed');
+});
