@@ -50,6 +50,8 @@ class FakePublisher implements IngestPublisher {
 function sendTcp(port: number, chunks: Array<string | Buffer>): Promise<void> {
   return new Promise((resolve, reject) => {
     const c = connect(port, '127.0.0.1', async () => {
+      // Each write its own segment (no Nagle coalescing), so the server sees the chunks as they were split.
+      c.setNoDelay(true);
       for (const chunk of chunks) {
         c.write(chunk);
         await new Promise((r) => setTimeout(r, 5));
