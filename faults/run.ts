@@ -5,7 +5,7 @@
  * not share a 2-core machine). A full run keeps each scenario's row in
  * faults/results/<name>.json and renders docs/reliability.md from every row
  * there, so a filtered run refreshes only its scenarios' rows.
- * Exits 1 if any scenario failed or silently lost a record.
+ * Exits 1 if any scenario failed, silently lost a record or made none, or if no scenario ran.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -89,5 +89,7 @@ if (!quick) {
   writeFileSync(join(root, 'docs', 'reliability.md'), doc);
   console.log('wrote docs/reliability.md');
 }
-const bad = rows.filter((r) => r.error !== undefined || r.result?.silentlyLost !== 0);
-process.exit(bad.length === 0 ? 0 : 1);
+// A scenario whose publishers made nothing loses nothing and proves nothing: it fails too.
+for (const r of rows) if (r.result?.made === 0) process.stdout.write(`FAILED: ${r.scenario.name} made no records\n`);
+const bad = rows.filter((r) => r.error !== undefined || r.result?.silentlyLost !== 0 || r.result?.made === 0);
+process.exit(bad.length === 0 && rows.length > 0 ? 0 : 1);

@@ -23,6 +23,8 @@ export const UNIT_TESTS = [
   'test/wire/shard.test.ts',
   'test/client/shards.test.ts',
   'test/store/recent-rows.test.ts',
+  'test/backend/series-store.test.ts',
+  'test/backend/receiver.test.ts',
 ];
 
 // Tests that need root: they make Linux network namespaces (`ip netns`). They

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Backend } from '../../src/backend/backend.ts';
 import { MemorySink } from '../../src/sinks/memory-sink.ts';
+import { withReadyClient } from '../helpers/in-process.ts';
+import { eventually } from '../helpers/processes.ts';
 
 test('a flush tells the sink the configured flush interval, so a final flush can be told from a scheduled one', async () => {
   const sink = new MemorySink();
@@ -28,4 +30,17 @@ test('the zibrato.sink.spooled gauge is reported once more at 0 when the spool d
   await backend.flush(1_700_000_020_000);
   await backend.flush(1_700_000_030_000);
   assert.deepEqual([spooled(0), spooled(1), spooled(2)], [5, 0, undefined]);
+});
+
+test('stop() makes a final flush: what arrived since the last flush reaches the sink', async () => {
+  await withReadyClient(['info'], { flushIntervalMs: 3_600_000 }, async (pipe, z) => {
+    z.count({ name: 'before.stop', value: 7 });
+    z.flush();
+    await eventually(() => pipe.backend.status().received === 1, 'the record at the backend');
+    // The backend's flush interval is a minute away: only stop() flushes.
+    assert.equal(pipe.sink.batches.length, 0);
+    await pipe.backend.stop();
+    const points = pipe.sink.batches.flatMap((b) => b.points).filter((p) => p.name === 'before.stop');
+    assert.deepEqual(points.map((p) => (p.type === 'counter' ? p.value : undefined)), [7]);
+  });
 });

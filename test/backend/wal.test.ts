@@ -136,6 +136,8 @@ describe('write-ahead log', () => {
         }
         const got = replay(dir).messages;
         for (const m of untouched) assert.ok(got.includes(m), `${m} lost`);
+        // And nothing damaged is replayed as if it were a record.
+        for (const m of got) assert.ok(messages.includes(m), `replayed ${JSON.stringify(m)}, which was never written`);
         rmSync(dir, { recursive: true, force: true });
       }),
       { numRuns: 150 },

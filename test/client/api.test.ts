@@ -4,6 +4,7 @@ import { Zibrato } from '../../src/client/zibrato.ts';
 import { ZibratoError } from '../../src/errors.ts';
 import type { CounterPoint, GaugePoint, MetricPoint, TimerPoint } from '../../src/sinks/sink.ts';
 import { inProcessPipeline } from '../helpers/in-process.ts';
+import { eventually } from '../helpers/processes.ts';
 
 const find = <T extends MetricPoint>(points: MetricPoint[], name: string, type: T['type']) => points.filter((p): p is T => p.name === name && p.type === type);
 
@@ -42,7 +43,7 @@ describe('the in-app API against a real broker and backend', () => {
     class Repo {
       @z.timeMe({ level: 'debug', name: 'repo.load' })
       async load(fail: boolean): Promise<string> {
-        await new Promise((r) => setTimeout(r, 20));
+        await Promise.resolve();
         if (fail) throw new Error('boom');
         return 'loaded';
       }
@@ -59,10 +60,30 @@ describe('the in-app API against a real broker and backend', () => {
     assert.throws(() => repo.save(true), /nope/);
     z.flush();
     const points = await pipe.points(z);
-    const load = find<TimerPoint>(points, 'repo.load', 'timer').at(-1)!;
-    assert.equal(load.count, 2);
-    assert.ok(load.min >= 15, `timed until the promise settled (min ${load.min} ms)`);
+    assert.equal(find<TimerPoint>(points, 'repo.load', 'timer').at(-1)?.count, 2);
     assert.equal(find<CounterPoint>(points, 'repo.save', 'counter').at(-1)?.value, 2);
+  });
+
+  test('a timed async method is recorded when its promise settles, not when it returns the promise', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    class Job {
+      @z.timeMe({ name: 'job.gated' })
+      async run(): Promise<void> {
+        await gate;
+      }
+    }
+    // Every record the client was given, wherever it is now; no timer can fire between two synchronous reads.
+    const made = () => {
+      const s = z.stats();
+      return s.sent + s.buffered + s.dropped + s.invalid + s.unsubscribed;
+    };
+    const before = made();
+    const running = new Job().run();
+    assert.equal(made(), before, 'nothing recorded while the promise is pending');
+    release();
+    await running;
+    assert.equal(made(), before + 1, 'one record once it settled');
   });
 
   test('using scopes time and count on scope exit, and timed/time wrap functions', async () => {
@@ -81,6 +102,35 @@ describe('the in-app API against a real broker and backend', () => {
     assert.equal(find<TimerPoint>(points, 'block', 'timer').at(-1)?.count, 3);
     assert.equal(find<CounterPoint>(points, 'block.runs', 'counter').at(-1)?.value, 3);
     for (const name of ['fetch', 'fetch.async', 'job', 'job.sync']) assert.equal(find<TimerPoint>(points, name, 'timer').at(-1)?.count, 1, name);
+  });
+
+  test('timed and time record a call that throws, and let the exception reach the caller', async () => {
+    const failing = z.timed({ name: 'timed.throws' }, () => {
+      throw new Error('sync failure');
+    });
+    assert.throws(() => failing(), /sync failure/);
+    assert.throws(() => z.time({ name: 'time.throws' }, () => { throw new Error('sync failure'); }), /sync failure/);
+    z.flush();
+    const points = await pipe.points(z);
+    assert.equal(find<TimerPoint>(points, 'timed.throws', 'timer').at(-1)?.count, 1);
+    assert.equal(find<TimerPoint>(points, 'time.throws', 'timer').at(-1)?.count, 1);
+  });
+
+  test('counted counts a call whose promise rejects, and passes the rejection on', async () => {
+    const rejecting = z.counted({ name: 'counted.rejects' }, async () => {
+      throw new Error('async failure');
+    });
+    await assert.rejects(rejecting(), /async failure/);
+    z.flush();
+    assert.equal(find<CounterPoint>(await pipe.points(z), 'counted.rejects', 'counter').at(-1)?.value, 1);
+  });
+
+  test('a counter scope disposed twice counts once', async () => {
+    const scope = z.counter({ name: 'scope.twice' });
+    scope[Symbol.dispose]();
+    scope[Symbol.dispose]();
+    z.flush();
+    assert.equal(find<CounterPoint>(await pipe.points(z), 'scope.twice', 'counter').at(-1)?.value, 1);
   });
 
   test('bad input is counted as invalid with a diagnostic, never thrown', () => {
@@ -110,9 +160,8 @@ describe('the in-app API against a real broker and backend', () => {
     const c = z.counterHandle({ name: 'stats.check' });
     for (let i = 0; i < 1000; i++) c.inc();
     z.flush();
-    await new Promise((r) => setTimeout(r, 100));
+    await eventually(() => z.stats().buffered === 0, 'the client to hand its buffer to the socket', 5000, 10);
     assert.equal(z.stats().sent - before, 1000);
-    assert.equal(z.stats().buffered, 0);
   });
 });
 

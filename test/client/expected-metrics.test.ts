@@ -148,10 +148,9 @@ console.log('registered');
 `,
     );
     const p = program(process.execPath, ['--import', 'tsx', script, pipe.publish], 'unclosed observer');
-    const killer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
-    const { code, signal } = await p.exited;
-    clearTimeout(killer);
-    assert.equal(signal, null, `did not exit by itself within 15 s:\n${p.lines.join('\n')}`);
+    // exitWithin fails the test, with the output, if the script has not exited by itself within 15 s.
+    const { code, signal } = await p.exitWithin(15_000);
+    assert.equal(signal, null, p.lines.join('\n'));
     assert.equal(code, 0, p.lines.join('\n'));
     const points = await pipe.points();
     assert.ok(points.some((q) => q.name === 'script.reading' && q.type === 'gauge' && q.value === 5), JSON.stringify(points.map((q) => q.name)));

@@ -23,6 +23,32 @@ describe('the handle cache', () => {
     }
   });
 
+  test('a lookup reads about one stored handle whether a name has 10 or 100,000 tag sets (counted on the handles, not by the cache)', () => {
+    // The cache's own `comparisons` counts only the comparisons it makes where it expects to: a scan
+    // elsewhere would not show there. A handle that counts every read of its fields shows any scan.
+    let reads = 0;
+    const countingHandle = (label: string) =>
+      new Proxy({ label } as Record<string | symbol, unknown>, {
+        get(target, key) {
+          reads++;
+          return target[key];
+        },
+      }) as unknown as SeriesHandle;
+    for (const tagSets of [10, 100_000]) {
+      const cache = new HandleCache(200_000);
+      const handles = Array.from({ length: tagSets }, (_, i) => countingHandle(`u${i}`));
+      for (let i = 0; i < tagSets; i++) cache.set(MetricKind.counter, 'req', INFO, undefined, 1, { user: `u${i}` }, handles[i]!);
+      // Every other lookup, so the "same call again" shortcut never answers.
+      for (let i = 0; i < tagSets; i += 2) {
+        reads = 0;
+        assert.equal(cache.get(MetricKind.counter, 'req', INFO, undefined, 1, { user: `u${i}` }), handles[i]);
+        // The last entry found and the one the hash picks (16 reads in all when this was written); checked
+        // at each lookup, so a scan fails at the first one instead of running 50,000 of them.
+        assert.ok(reads < 40, `${reads} handle fields read by lookup ${i / 2} at ${tagSets} tag sets`);
+      }
+    }
+  });
+
   test('tags given in another key order find the same handle', () => {
     const cache = new HandleCache();
     for (let i = 0; i < 50; i++) cache.set(MetricKind.counter, 'req', INFO, undefined, 1, { route: `/r${i}`, status: '200' }, fakeHandle(`r${i}`));

@@ -12,8 +12,8 @@ import { decodeBatch, encodeSeries, MetricKind, recordSeries, recordValue, serie
 
 const INFO = 1;
 
-function setup(names: string[]) {
-  const buffer = new RecordBuffer(1_000_000, 64 * 1024, ALL_LEVELS_MASK, () => undefined);
+function setup(names: string[], maxBufferedRecords = 1_000_000) {
+  const buffer = new RecordBuffer(maxBufferedRecords, 64 * 1024, ALL_LEVELS_MASK, () => undefined);
   const problems = new InputProblems(buffer, () => undefined);
   const handles = names.map((name) => ({ name, hash: seriesShardHash(name, '', undefined), handle: new SeriesHandle(buffer, problems, INFO, name, encodeSeries(MetricKind.counter, name, '', undefined), seriesShardHash(name, '', undefined)) }));
   return { buffer, handles };
@@ -113,4 +113,34 @@ test('a level split 256 ways opens a batch only for the shards its series use', 
   const open = buffer.writers[INFO]!.filter((w) => w !== undefined);
   assert.ok(open.length >= 1 && open.length <= 3, `${open.length} open batches`);
   assert.equal(buffer.bufferedRecords, 3);
+});
+
+test('open batches a shard count change cannot seal into a full queue are counted as dropped', () => {
+  const { buffer, handles } = setup(NAMES, NAMES.length);
+  for (const h of handles) h.handle.inc();
+  buffer.sealAll(); // the queue is at its bound
+  for (const h of handles) h.handle.inc(); // and these wait in the open batch
+  buffer.setShardCount(INFO, 2);
+  assert.ok(buffer.dropped > 0, 'the open batch did not fit the queue');
+  assert.equal(buffer.bufferedRecords + buffer.dropped, 2 * NAMES.length, 'every record is buffered or counted as dropped');
+});
+
+test('a handle write reads none of the queued batches, however many are held (its cost does not grow with the queue)', () => {
+  const { buffer, handles } = setup(NAMES);
+  // 2,000 batches held, as while the broker is away.
+  for (let i = 0; i < 2_000; i++) {
+    handles[i % NAMES.length]!.handle.inc();
+    buffer.sealAll();
+  }
+  let reads = 0;
+  const queue = new Proxy(buffer.queue, {
+    get(target, key, receiver) {
+      reads++;
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+  Object.defineProperty(buffer, 'queue', { value: queue });
+  for (const h of handles) h.handle.inc();
+  assert.equal(reads, 0, `${reads} reads of the queue for ${handles.length} writes`);
+  assert.equal(buffer.queue.length, 2_000, 'the writes were not sealed');
 });

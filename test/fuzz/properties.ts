@@ -320,10 +320,27 @@ export const statsdPacketArb: fc.Arbitrary<Uint8Array | string> = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 200 }),
 );
 
-/** Never throws; every non-empty line is a sample or a malformed line; samples carry finite values. */
+/**
+ * The lines of a packet the parser must account for: split at \\n, the empty
+ * ones (and a bare \\r) left out. `bomOnly`: lines that are nothing but a
+ * UTF-8 byte-order mark, which the UTF-8 decoder may strip to an empty line.
+ */
+function nonEmptyLines(data: Uint8Array | string): { lines: number; bomOnly: number } {
+  const text = typeof data === 'string' ? data : Buffer.from(data).toString('latin1');
+  const lines = text.split('\n').filter((l) => l !== '' && l !== '\r');
+  return { lines: lines.length, bomOnly: lines.filter((l) => /^(\uFEFF|\u00EF\u00BB\u00BF)\r?$/.test(l)).length };
+}
+
+/**
+ * Never throws; every non-empty line is counted, and is malformed or gives at
+ * least one sample (a line may carry several values); samples carry finite values.
+ */
 export function checkStatsdPacket(data: Uint8Array | string): void {
   const r = parseStatsdPacket(data);
+  const { lines, bomOnly } = nonEmptyLines(data);
+  if (r.lines > lines || r.lines < lines - bomOnly) throw new Error(`counted ${r.lines} lines of ${lines}`);
   if (r.malformed.length > r.lines) throw new Error(`${r.malformed.length} malformed of ${r.lines} lines`);
+  if (r.samples.length < r.lines - r.malformed.length) throw new Error(`${r.samples.length} samples from ${r.lines - r.malformed.length} accepted lines: a line was lost without a count`);
   for (const s of r.samples) {
     if (!Number.isFinite(s.value)) throw new Error(`sample ${s.name} has value ${s.value}`);
     if (!(s.sampleRate > 0 && s.sampleRate <= 1)) throw new Error(`sample ${s.name} has rate ${s.sampleRate}`);

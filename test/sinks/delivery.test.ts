@@ -112,7 +112,6 @@ describe('delivery: retry, spool, replay, redaction', () => {
     assert.equal(sink.status().spooled, 2);
     t.mode = 'ok';
     await sink.export(batchAt([gauge('c', 1)]));
-    const { waitFor } = await import('../helpers/peers/process.js');
     await waitFor('replay', () => sink.status().spooled === 0, 5_000);
     await sink.stop();
     assert.deepEqual(t.delivered, ['a', 'b', 'c']);
@@ -174,7 +173,6 @@ describe('delivery: retry, spool, replay, redaction', () => {
     const names = ['a', 'b', 'c', 'd', 'e', 'f'];
     await sink.export(batchAt(names.map((n) => gauge(n, 1))));
     assert.ok(sink.status().spooled > 0, 'some payloads left for the background');
-    const { waitFor } = await import('../helpers/peers/process.js');
     await waitFor('replay', () => sink.status().spooled === 0, 10_000);
     await sink.stop();
     assert.deepEqual(t.delivered, names);
@@ -252,6 +250,32 @@ describe('delivery: retry, spool, replay, redaction', () => {
     assert.equal(sink.status().dropped, 1);
     assert.equal(sink.status().sent + sink.status().dropped, 2);
     assert.match(logs.join('\n'), /dropped 1 spooled points whose spool file could not be read back/);
+  });
+
+  test('spooled points the destination rejects when the backlog is replayed are counted as dropped', async () => {
+    const t = new ScriptedTransport();
+    t.mode = 'down';
+    const logs: string[] = [];
+    const sink = new DeliveringSink(t, options(join(tmp.dir, 'replay-reject'), { quickRetries: 0 }), (m) => logs.push(m), new Redactor([]));
+    await sink.export(batchAt([gauge('a', 1), gauge('b', 1)]));
+    assert.equal(sink.status().spooled, 2);
+    t.mode = 'reject';
+    await waitFor('the replay to empty the spool', () => sink.status().spooled === 0, 5_000);
+    assert.deepEqual({ sent: sink.status().sent, dropped: sink.status().dropped }, { sent: 0, dropped: 2 });
+    await sink.stop();
+    assert.match(logs.join('\n'), /answered 400: nope/);
+  });
+
+  test('spooled points the destination rejects in the final attempt at stop are counted as dropped', async () => {
+    const t = new ScriptedTransport();
+    t.mode = 'down';
+    // A retry delay far past the test: only stop() replays.
+    const sink = new DeliveringSink(t, options(join(tmp.dir, 'stop-reject'), { quickRetries: 0, retryInitialDelayMs: 60_000, retryMaxDelayMs: 60_000 }), () => undefined, new Redactor([]));
+    await sink.export(batchAt([gauge('a', 1), gauge('b', 1)]));
+    assert.equal(sink.status().spooled, 2);
+    t.mode = 'reject';
+    await sink.stop();
+    assert.deepEqual({ sent: sink.status().sent, spooled: sink.status().spooled, dropped: sink.status().dropped }, { sent: 0, spooled: 0, dropped: 2 });
   });
 
   test('a spool write that fails on a full disk leaves no temporary file behind', async () => {

@@ -33,8 +33,9 @@ describe('statsd sink against the real etsy statsd daemon', () => {
     }, 15_000).catch((err) => {
       throw new Error(`${(err as Error).message}; got ${JSON.stringify(p.totals(prefix))}`);
     });
-    // One more statsd flush so a late datagram cannot change the picture after we compared.
-    await new Promise((r) => setTimeout(r, 400));
+    // One more statsd flush, so a late datagram cannot change the picture after we compared.
+    const seen = p.flushes().length;
+    await waitFor('one more statsd flush', () => p.flushes().length > seen, 5_000, 50);
     assert.deepEqual(p.totals(prefix), expected);
   }
 

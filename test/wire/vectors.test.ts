@@ -132,6 +132,8 @@ describe('native vectors', () => {
 
 describe('legacy text vectors', () => {
   const { vectors } = load<{ vectors: LegacyVector[] }>('legacy-text.json');
+  // One test per vector below: an emptied file would leave none, and nothing would fail.
+  test('legacy-text.json holds the vectors', () => assert.ok(vectors.length >= 9, `${vectors.length} vectors`));
   for (const v of vectors) {
     test(`${v.description}: ${JSON.stringify(v.text)}`, () => {
       const r = parseLegacyText(v.text);
@@ -144,6 +146,7 @@ describe('legacy text vectors', () => {
 
 describe('malformed vectors', () => {
   const { vectors } = load<{ vectors: MalformedVector[] }>('malformed.json');
+  test('malformed.json holds the vectors', () => assert.ok(vectors.length >= 40, `${vectors.length} vectors`));
   for (const v of vectors) {
     test(`rejected: ${v.description}`, () => {
       assert.ok((v.hex === undefined) !== (v.text === undefined), 'a vector has exactly one of hex and text');
