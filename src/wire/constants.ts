@@ -37,7 +37,13 @@ export const MAX_STRING_BYTES = 255;
 export const MAX_TAGS = 64;
 /** Most series one batch may declare (the record's series index is a u16). */
 export const MAX_SERIES_PER_BATCH = 65_535;
-/** Default largest frame a receiver accepts; larger frames are counted as invalid and skipped. */
+/**
+ * Default largest frame a receiver decodes; a larger one is counted as invalid and skipped. With
+ * the sockets' `maxMessageSize` at the same size, libzmq cuts off a peer that sends a bigger frame
+ * before any receiver sees it (the broker does so for a publisher: that batch's records then show as
+ * a sequence gap, counted lost, at the publisher's next batch). So this check guards a receiver
+ * given a smaller limit, and frames that reach it some other way.
+ */
 export const DEFAULT_MAX_FRAME_BYTES = MAX_MESSAGE_BYTES;
 
 /** Record types as they appear on the wire. */
