@@ -41,7 +41,7 @@ export const MAX_SERIES_PER_BATCH = 65_535;
  * Default largest frame a receiver decodes; a larger one is counted as invalid and skipped. With
  * the sockets' `maxMessageSize` at the same size, libzmq cuts off a peer that sends a bigger frame
  * before any receiver sees it (the broker does so for a publisher: that batch's records then show as
- * a sequence gap, counted lost, at the publisher's next batch). So this check guards a receiver
+ * a sequence gap, counted lost, at the publisher's next batch: test/broker/oversize.test.ts). So this check guards a receiver
  * given a smaller limit, and frames that reach it some other way.
  */
 export const DEFAULT_MAX_FRAME_BYTES = MAX_MESSAGE_BYTES;
