@@ -63,8 +63,9 @@ export function renderAppHeadline(app, out) {
   const noiseCpu = Math.abs(a2.vsNone.cpuAdded);
   const noiseTp = Math.abs(a2.vsNone.throughputLost);
   const noiseP99 = Math.abs(a2.vsNone.p99AddedUs);
+  const noise = noiseSpread(a2.paired);
   L.push(
-    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${noiseCpu <= 0.02 && noiseTp <= 0.02 ? '**met**' : '**missed** — this run is too noisy to resolve differences of that size'}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.${roundsFor2Pct(a2.paired, c.rounds, app.seconds)}${machineSteadiness(app.steadinessNs)}`,
+    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${agreementVerdict(noiseCpu, noiseTp, noise)}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.${roundsFor2Pct(noise, app.seconds)}${machineSteadiness(app.steadinessNs, noise)}`,
     '',
   );
   if (a2.paired) L.push(...renderResolvable(v, a2.paired.cpuAdded.rounds.length));
@@ -255,31 +256,64 @@ function robustSigma(xs) {
 }
 
 /**
- * What the machine alone did to CPU time over the run: the spread of the same
- * fixed work timed before every service start (bench/app/steadiness.ts).
+ * How far (a′) against (a) moves round to round, per measure: σ from the
+ * median absolute deviation, and the uncertainty of the median of the run's n
+ * rounds (about 1.25 σ / √n). Undefined without per-round figures.
  */
-function machineSteadiness(samples) {
+function noiseSpread(a2) {
+  if (!a2 || a2.cpuAdded.rounds.length < 3) return undefined;
+  const of = (xs) => {
+    const sigma = robustSigma(xs);
+    return { sigma, medianError: (1.2533 * sigma) / Math.sqrt(xs.length), roundsFor2Pct: Math.ceil(((1.2533 * sigma) / 0.02) ** 2) };
+  };
+  return { rounds: a2.cpuAdded.rounds.length, cpu: of(a2.cpuAdded.rounds), throughput: of(a2.throughputLost.rounds) };
+}
+
+const MEASURES = { cpu: 'CPU per request', throughput: 'throughput' };
+
+/**
+ * The 2 % agreement of (a′) with (a): met only when both medians agree and
+ * neither median is uncertain by more than 2 %; medians that agree while one
+ * is that uncertain agree by chance, and the verdict says which.
+ */
+function agreementVerdict(cpu, throughput, noise) {
+  if (cpu > 0.02 || throughput > 0.02) return '**missed** — this run is too noisy to resolve differences of that size';
+  const loose = noise ? Object.keys(MEASURES).filter((k) => noise[k].medianError > 0.02) : [];
+  if (!loose.length) return '**met**';
+  return `**met in this run, by chance for ${loose.map((k) => MEASURES[k]).join(' and ')}**: ${loose.map((k) => `its median over ${noise.rounds} rounds is uncertain by ±${pct(noise[k].medianError)}`).join('; ')}`;
+}
+
+/** How many rounds agreement within 2 % would take, for each measure whose median is more uncertain than that. */
+function roundsFor2Pct(noise, seconds) {
+  if (!noise) return '';
+  const loose = Object.keys(MEASURES).filter((k) => noise[k].medianError > 0.02);
+  const spread = `σ (from the median absolute deviation) is ${pct(noise.cpu.sigma)} for CPU per request and ${pct(noise.throughput.sigma)} for throughput; the median of n rounds is uncertain by about 1.25 σ / √n`;
+  if (!loose.length) return ` Round to round, ${spread}: ±${pct(noise.cpu.medianError)} and ±${pct(noise.throughput.medianError)} over these ${noise.rounds} rounds.`;
+  const perRound = seconds / noise.rounds;
+  const n = Math.max(...loose.map((k) => noise[k].roundsFor2Pct));
+  return ` Round to round, ${spread}, so a reliable 2 % for ${loose.map((k) => MEASURES[k]).join(' and ')} would take about **${int(n)} rounds**${perRound > 0 ? `, about ${((n * perRound) / 3600).toFixed(1)} h at this run's ${Math.round(perRound)} s per round` : ''}.`;
+}
+
+/**
+ * What the machine alone did to CPU time over the run (the same fixed work
+ * timed before every service start, bench/app/steadiness.ts), against how much
+ * each measure moved: a measure that moves far more than the machine does is
+ * noisy by itself, not because of the machine.
+ */
+function machineSteadiness(samples, noise) {
   const xs = (samples ?? []).filter(Number.isFinite);
   if (xs.length < 3) return '';
   const m = medianOfList(xs);
   const rel = robustSigma(xs) / m;
-  return ` **The machine itself:** the same fixed work (\`bench/app/steadiness.ts\`: lookups among 10,000 entries and JSON, no I/O), timed in CPU time on the service's CPU before each of the run's ${xs.length} service starts, took ${m.toFixed(0)} ns a unit, σ ${pct(rel)} (${pct(Math.min(...xs) / m - 1).replace(/^-/, '−')} to +${pct(Math.max(...xs) / m - 1)} of the median). ${rel > 0.02 ? "One process's CPU time moves that much by the machine alone, before any library: two identical services cannot agree within 2 % in a round here, only over many rounds." : 'The machine was steady enough for 2 % agreement between rounds.'}`;
-}
-
-/**
- * How many rounds the (a′) against (a) agreement within 2 % would take on this
- * machine: the per-round spread (σ from the median absolute deviation), and
- * the median of n rounds moving by about 1.25 σ / √n.
- */
-function roundsFor2Pct(a2, rounds, seconds) {
-  if (!a2 || rounds < 3) return '';
-  const sigma = robustSigma;
-  const need = (xs) => Math.ceil(((1.2533 * sigma(xs)) / 0.02) ** 2);
-  const cpu = a2.cpuAdded.rounds;
-  const tp = a2.throughputLost.rounds;
-  const n = Math.max(need(cpu), need(tp));
-  const perRound = seconds / rounds;
-  return ` More rounds close this only slowly, because the spread round to round is wide: σ (from the median absolute deviation) is ${pct(sigma(cpu))} for CPU and ${pct(sigma(tp))} for throughput, and the median of n rounds moves by about 1.25 σ / √n, so agreeing within 2 % (one σ) would take about **${int(n)} rounds**, ${perRound > 0 ? `about ${(n * perRound / 3600).toFixed(1)} h at this run's ${Math.round(perRound)} s per round.` : ''}`;
+  const against = noise
+    ? Object.entries(MEASURES)
+        .map(([k, name]) => {
+          const times = noise[k].sigma / rel;
+          return `${name} moved ${pct(noise[k].sigma)}, ${times >= 2 ? `${times.toFixed(1)}× the machine's: that spread is the measure's own, not the machine's${k === 'cpu' ? ' (likely: at 2,000 requests a second the service is idle most of the time, and what a request costs depends on how the requests happen to arrive)' : ''}` : "about the machine's own"}`;
+        })
+        .join('; ')
+    : '';
+  return ` **The machine itself:** the same fixed work (\`bench/app/steadiness.ts\`: lookups among 10,000 entries and JSON, no I/O), timed in CPU time on the service's CPU before each of the run's ${xs.length} service starts, took ${m.toFixed(0)} ns a unit, σ ${pct(rel)} (${pct(Math.min(...xs) / m - 1).replace(/^-/, '−')} to +${pct(Math.max(...xs) / m - 1)} of the median).${against ? ` Against it, round to round: ${against}.` : ''}`;
 }
 
 function renderResolvable(v, rounds) {
