@@ -2,8 +2,9 @@
 // the same fixed piece of work, timed in CPU time on the service's CPU before
 // every service starts. Its spread over a run is what the machine (other
 // tenants of the host, its caches, the runtime's start-up luck) does to a
-// process's CPU time; a service's CPU per request cannot agree with an identical
-// service's more closely than that, unless many rounds average it out.
+// process's CPU time: the best that any measure of the service can do round to
+// round. The report sets each measure's spread against it, so a measure that
+// moves far more is known to be noisy by itself, not because of the machine.
 //
 //   node --import tsx bench/app/steadiness.ts      prints `@@steadiness <ns per unit>`
 //

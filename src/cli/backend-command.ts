@@ -29,7 +29,7 @@ const DAY_MS = 86_400_000;
 
 /**
  * A sink option's default as --help shows it: sizes and times also in the units
- * people think in (`104857600 (100 MiB)`, `86400000 (1 day)`), the number first
+ * people think in (`104857600 = 100 MiB`, `86400000 = 1 day`), the number first
  * because it is what the flag takes.
  */
 export function defaultShown(key: string, value: unknown): string | undefined {
