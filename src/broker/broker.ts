@@ -406,6 +406,11 @@ export class Broker {
   }
 
   private lastReported: BrokerStats = { ...NO_STATS };
+  /** Records of the broker's own last self-metric batch: forwarded like any other, but not news for the status line. */
+  private ownRecords = 0;
+  private statusLogged = false;
+  private lastUpBuffered = 0;
+  private lastUpConnected = false;
 
   /** Publishes `zibrato.broker.forwarded`, `.dropped` and `.refused` (deltas since the last report) and logs a status line. */
   private publishSelfMetrics(): void {
@@ -420,18 +425,32 @@ export class Broker {
     }
     const upForwarded = s.upstreamForwardedRecords - this.lastReported.upstreamForwardedRecords;
     const upDropped = s.upstreamDroppedRecords - this.lastReported.upstreamDroppedRecords;
+    const upBufferedBefore = this.lastUpBuffered;
     this.lastReported = { ...s };
-    this.log(`status: forwarded ${s.forwardedRecords} records in ${s.forwardedMessages} messages, dropped ${s.droppedRecords}${this.zap ? `, refused ${s.refused} connections` : ''}`);
+    this.lastUpBuffered = up?.bufferedRecords ?? 0;
+    // An idle broker stays quiet: the status line is logged once, then only when something moved
+    // (its own self-metrics, forwarded since the last line, do not count).
+    const upConnectedBefore = this.lastUpConnected;
+    this.lastUpConnected = this.upstream?.connected ?? false;
+    const moved =
+      forwarded - this.ownRecords > 0 ||
+      dropped > 0 ||
+      refused > 0 ||
+      (up !== undefined && (upForwarded - this.ownRecords > 0 || upDropped > 0 || up.bufferedRecords !== upBufferedBefore || this.lastUpConnected !== upConnectedBefore));
+    const logStatus = moved || !this.statusLogged;
+    this.statusLogged = true;
+    if (logStatus) this.log(`status: forwarded ${s.forwardedRecords} records in ${s.forwardedMessages} messages, dropped ${s.droppedRecords}${this.zap ? `, refused ${s.refused} connections` : ''}`);
     this.self.counter('forwarded', forwarded);
     this.self.counter('dropped', dropped);
     if (this.zap) this.self.counter('refused', refused);
     if (up) {
-      this.log(`upstream: forwarded ${up.forwardedRecords} records, dropped ${up.droppedRecords}, holding ${up.bufferedRecords}, unwanted ${up.unwantedRecords} (central broker ${this.upstream!.connected ? 'connected' : 'away'})`);
+      if (logStatus) this.log(`upstream: forwarded ${up.forwardedRecords} records, dropped ${up.droppedRecords}, holding ${up.bufferedRecords}, unwanted ${up.unwantedRecords} (central broker ${this.upstream!.connected ? 'connected' : 'away'})`);
       this.self.counter('upstream.forwarded', upForwarded);
       this.self.counter('upstream.dropped', upDropped);
       this.self.gauge('upstream.buffered', up.bufferedRecords);
     }
     const frames = this.self.seal('info');
+    this.ownRecords = frames ? recordsIn(frames) : 0;
     if (!frames) return;
     this.upstream?.push(frames, recordsIn(frames));
     void this.sendDownstream(frames);

@@ -82,7 +82,7 @@ export function registerBrokerCommand(program: Command): void {
     .option('--publish <endpoint>', `endpoint publishers connect to (repeatable; tcp://, ipc://) (default: ${DEFAULT_PUBLISH_ENDPOINT})`, collect)
     .option('--subscribe <endpoint>', `endpoint backends and tail connect to (repeatable) (default: ${DEFAULT_SUBSCRIBE_ENDPOINT})`, collect)
     .addOption(
-      new Option('--stats-interval <duration>', 'how often to log and publish zibrato.broker.* self-metrics (0 = never)')
+      new Option('--stats-interval <duration>', 'how often to publish zibrato.broker.* self-metrics and log a status line when records moved (0 = never)')
         .argParser((v) => parseDurationMs(v, '--stats-interval'))
         .default(10_000, '10s'),
     )
