@@ -1,5 +1,5 @@
 import * as zmq from 'zeromq';
-import { NO_BROKER_NOTICE_MS } from '../defaults.js';
+import { announceBrokerAnswer } from '../wire/broker-answer.js';
 import { RateLimitedLog } from '../diagnostics.js';
 import { MalformedFrameError } from '../errors.js';
 import { LEVELS, type Level } from '../levels.js';
@@ -82,8 +82,7 @@ export class Receiver {
   private lastMessageAt = 0;
   private closed = false;
   private readonly say: (line: string) => void;
-  private brokerAnswered = false;
-  private noBrokerTimer: NodeJS.Timeout | undefined;
+  private stopBrokerNotice: () => void = () => {};
   private readonly levelAllowed: boolean[];
   /** The topics subscribed to: one per level, or one per level's shard with `shard`. */
   private readonly topics: Buffer[];
@@ -108,17 +107,7 @@ export class Receiver {
 
   /** Connects and subscribes; records start flowing once the broker has the subscription. */
   start(): void {
-    // ZeroMQ retries a connect silently: say once when the broker answers, or that none has yet.
-    // The observer is made before connect, or it can miss a local broker's handshake.
-    this.socket.events.on('handshake', () => {
-      if (this.brokerAnswered) return;
-      this.brokerAnswered = true;
-      this.say(`the broker at ${this.endpoint} answered`);
-    });
-    this.noBrokerTimer = setTimeout(() => {
-      if (!this.brokerAnswered && !this.closed) this.say(`no broker has answered at ${this.endpoint} yet (is \`zibrato up\` or \`zibrato broker\` running? with CURVE, are the keys right?); still trying`);
-    }, NO_BROKER_NOTICE_MS);
-    this.noBrokerTimer.unref();
+    this.stopBrokerNotice = announceBrokerAnswer(this.socket, this.endpoint, this.say);
     this.socket.connect(this.endpoint);
     void this.sendSubscriptions(1);
     this.loop = this.run();
@@ -331,7 +320,7 @@ export class Receiver {
     while (Date.now() < until && Date.now() - Math.max(this.lastMessageAt, start) < quietMs) await new Promise((r) => setTimeout(r, 20));
     if (Date.now() >= until) this.log.report('ZIB_STOP_UNDRAINED', `records were still arriving ${maxWaitMs} ms after unsubscribing; what is left in flight is not counted here`);
     this.closed = true;
-    clearTimeout(this.noBrokerTimer);
+    this.stopBrokerNotice();
     this.socket.close();
     await this.loop;
   }

@@ -5,7 +5,8 @@ import { clientSocketOptions } from '../security/keys.js';
 import type { Command } from 'commander';
 import * as zmq from 'zeromq';
 import { RateLimitedLog, stderrLogger } from '../diagnostics.js';
-import { DEFAULT_SUBSCRIBE_ENDPOINT, NO_BROKER_NOTICE_MS } from '../defaults.js';
+import { DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
+import { announceBrokerAnswer } from '../wire/broker-answer.js';
 import { LEVELS, parseLevels } from '../levels.js';
 import { decodeBatch, recordSeries, recordValue } from '../wire/batch-decoder.js';
 import { KIND_NAMES } from '../wire/constants.js';
@@ -58,19 +59,11 @@ Example:
       const curve = clientKeysOf(opts);
       const sock = new zmq.Subscriber(curve ? clientSocketOptions(curve) : {});
       Object.assign(sock, SOCKET_OPTIONS.subscriber);
-      // On stderr, so stdout stays records only. ZeroMQ retries a connect silently: say when nothing answers.
-      // The observer is made before connect, or it can miss a local broker's handshake.
-      let answered = false;
-      sock.events.on('handshake', () => {
-        if (!answered) log(`the broker at ${opts.broker} answered`);
-        answered = true;
-      });
+      // On stderr, so stdout stays records only.
+      announceBrokerAnswer(sock, opts.broker, log);
       await withEndpoint('connect', '--broker', opts.broker, () => sock.connect(opts.broker));
       for (const l of levels) sock.subscribe(topicFor(l));
       log(`showing ${levels.join(',')} from ${opts.broker}; Ctrl-C stops`);
-      setTimeout(() => {
-        if (!answered) log(`no broker has answered at ${opts.broker} yet (is \`zibrato up\` or \`zibrato broker\` running? with CURVE, are the keys right?); still trying`);
-      }, NO_BROKER_NOTICE_MS).unref();
       onShutdown(async () => sock.close(), log);
       let shown = 0;
       const print = (r: TailRecord) => {
