@@ -169,13 +169,36 @@ function pinNote(pinning) {
 export const MIN_ROUNDS_TO_RESOLVE = 5;
 
 /**
+ * The two-sided sign test: the chance that at least `alike` of `n` rounds share
+ * a sign when the difference is really nothing (each round's sign a coin toss).
+ */
+export function signTestP(alike, n) {
+  let tail = 0;
+  let ways = 1; // n choose k, from k = 0
+  for (let k = 0; k <= n; k++) {
+    if (k >= alike) tail += ways;
+    ways = (ways * (n - k)) / (k + 1);
+  }
+  return Math.min(1, (2 * tail) / 2 ** n);
+}
+
+/**
+ * How unlikely by chance the rounds' signs must be: as unlikely as all alike
+ * over {@link MIN_ROUNDS_TO_RESOLVE} rounds (1/16). With 5 to 8 rounds that
+ * still means every round alike; with 10, one round of the other sign is
+ * allowed (9 of 10 alike: 2 %), so a longer run is not held back by one wild round.
+ */
+export const MAX_SIGN_TEST_P = signTestP(MIN_ROUNDS_TO_RESOLVE, MIN_ROUNDS_TO_RESOLVE);
+
+/**
  * Whether a difference with (a) is measured: larger than (a′)'s difference for
- * the same measure, and of the same sign in every one of at least
- * {@link MIN_ROUNDS_TO_RESOLVE} rounds.
+ * the same measure, over at least {@link MIN_ROUNDS_TO_RESOLVE} rounds, with
+ * rounds of its sign no more likely by chance than {@link MAX_SIGN_TEST_P}.
  */
 export function resolvable(p, noise) {
-  if (!p || !Number.isFinite(p.median) || (p.rounds?.length ?? 0) < MIN_ROUNDS_TO_RESOLVE) return false;
-  return Math.abs(p.median) > Math.abs(noise) && p.sameSign === p.rounds.length;
+  const n = p?.rounds?.length ?? 0;
+  if (!p || !Number.isFinite(p.median) || n < MIN_ROUNDS_TO_RESOLVE) return false;
+  return Math.abs(p.median) > Math.abs(noise) && signTestP(p.sameSign, n) <= MAX_SIGN_TEST_P;
 }
 
 /**
@@ -315,6 +338,19 @@ function machineSteadiness(samples, noise) {
   return ` **The machine itself:** the same fixed work (\`bench/app/steadiness.ts\`: lookups among 10,000 entries and JSON, no I/O), timed in CPU time on the service's CPU before each of the run's ${xs.length} service starts, took ${m.toFixed(0)} ns a unit, σ ${pct(rel)} (${pct(Math.min(...xs) / m - 1).replace(/^-/, '−')} to +${pct(Math.max(...xs) / m - 1)} of the median).${against ? ` Against it, round to round: ${against}.` : ''}`;
 }
 
+/** The fewest of `n` rounds that must share a sign for {@link resolvable}. */
+export function alikeNeeded(n) {
+  for (let k = Math.ceil(n / 2); k <= n; k++) if (signTestP(k, n) <= MAX_SIGN_TEST_P) return k;
+  return n + 1;
+}
+
+/** The fewest rounds from which {@link resolvable} lets one round go the other way. */
+function roundsToleratingOne() {
+  let n = MIN_ROUNDS_TO_RESOLVE;
+  while (alikeNeeded(n) === n) n++;
+  return n;
+}
+
 function renderResolvable(v, rounds) {
   const a2 = v.none2.paired;
   const cell = (x, k, fmt) => {
@@ -323,7 +359,7 @@ function renderResolvable(v, rounds) {
     return `${fmt(p.median)} (${p.sameSign}/${p.rounds.length} rounds alike) ${resolvable(p, a2[k].median) ? '**resolved**' : rounds < MIN_ROUNDS_TO_RESOLVE ? 'too few rounds' : 'within noise'}`;
   };
   const L = [
-    `**Which differences are resolved.** A difference with (a) counts as measured when it is larger than (a′)'s for the same measure and has the same sign in every round, over at least ${MIN_ROUNDS_TO_RESOLVE} rounds (a sign test: ${MIN_ROUNDS_TO_RESOLVE} of ${MIN_ROUNDS_TO_RESOLVE} alike happens by chance ${Math.round(200 / 2 ** MIN_ROUNDS_TO_RESOLVE)} % of the time).`,
+    `**Which differences are resolved.** A difference with (a) counts as measured when it is larger than (a′)'s for the same measure and ${rounds >= MIN_ROUNDS_TO_RESOLVE ? `has the same sign in at least ${alikeNeeded(rounds)} of this run's ${rounds} rounds` : `has the same sign in enough rounds (this run's ${rounds} are too few)`}: a two-sided sign test, a split no more likely by chance than ${MIN_ROUNDS_TO_RESOLVE} of ${MIN_ROUNDS_TO_RESOLVE} alike (${pct(MAX_SIGN_TEST_P)}), so fewer than ${MIN_ROUNDS_TO_RESOLVE} rounds resolve nothing and from ${roundsToleratingOne()} rounds one round may go the other way.`,
     '',
     '| variant | CPU / request added | throughput lost | p99 added |',
     '|---|---|---|---|',

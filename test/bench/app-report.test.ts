@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { summariseProfile } from '../../bench/app/profile.js';
-import { renderAppHeadline, resolvable, withReadmeOverhead } from '../../bench/app/report.mjs';
+import { alikeNeeded, renderAppHeadline, resolvable, signTestP, withReadmeOverhead } from '../../bench/app/report.mjs';
 
 function variant(cpuAdded: number, throughputLost: number, p99AddedUs: number, completed: number, reported: number | null) {
   return {
@@ -104,6 +104,24 @@ test('a difference is resolved only when it beats the noise floor with the same 
   assert.equal(resolvable(pairedOf([0.05, 0.04, 0.06, 0.05, -0.01]), 0.01), false, 'one round of the other sign');
   assert.equal(resolvable(pairedOf([0.05, 0.04, 0.06, 0.05, 0.03]), 0.08), false, 'smaller than (a′) against (a)');
   assert.equal(resolvable(pairedOf([0.05, 0.04, 0.06]), 0.01), false, 'too few rounds');
+});
+
+test('the sign test: exact binomial tails, and the rounds alike it asks for grow with the run', () => {
+  // Two-sided: 2 × P(X ≥ k), X ~ Binomial(n, 1/2).
+  assert.equal(signTestP(5, 5), 2 / 32);
+  assert.equal(signTestP(6, 6), 2 / 64);
+  assert.equal(signTestP(9, 10), (2 * (10 + 1)) / 1024);
+  assert.equal(signTestP(8, 10), (2 * (45 + 10 + 1)) / 1024);
+  assert.equal(signTestP(0, 4), 1, 'capped at 1');
+  // As unlikely as 5 of 5: every round alike up to 8 rounds, one round against allowed from 9.
+  assert.deepEqual([5, 6, 7, 8, 9, 10, 12, 20].map(alikeNeeded), [5, 6, 7, 8, 8, 9, 10, 15]);
+});
+
+test('over 10 rounds one round of the other sign still resolves a difference; two do not', () => {
+  const nine = [0.05, 0.04, 0.06, 0.05, 0.03, 0.05, 0.04, 0.06, 0.05, -0.01];
+  assert.equal(resolvable(pairedOf(nine), 0.01), true);
+  assert.equal(resolvable(pairedOf([...nine.slice(0, 8), -0.02, -0.01]), 0.01), false, '8 of 10 alike: p ≈ 0.11');
+  assert.equal(resolvable(pairedOf(nine), 0.08), false, 'still smaller than (a′) against (a)');
 });
 
 test('what a request pays adds the CPU a system moves out of the service to what it adds in it', () => {
