@@ -1,5 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { makeDirsSync } from '../make-dirs.js';
 import type { CurveClientKeys } from '../security/keys.js';
 import { stderrLogger } from '../diagnostics.js';
 import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_SUBSCRIBE_ENDPOINT } from '../defaults.js';
@@ -147,7 +148,7 @@ export class Backend {
   private saveState(): void {
     if (!this.stateFile) return;
     try {
-      mkdirSync(dirname(this.stateFile), { recursive: true });
+      makeDirsSync(dirname(this.stateFile));
       writeFileSync(`${this.stateFile}.tmp`, JSON.stringify(this.receiver.exportStreams()));
       renameSync(`${this.stateFile}.tmp`, this.stateFile);
     } catch (err) {

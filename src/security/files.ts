@@ -1,5 +1,6 @@
-import { constants, mkdirSync, lstatSync, openSync, writeSync, closeSync, fchmodSync } from 'node:fs';
-import { mkdir, lstat, open, type FileHandle } from 'node:fs/promises';
+import { constants, lstatSync, openSync, writeSync, closeSync, fchmodSync } from 'node:fs';
+import { lstat, open, type FileHandle } from 'node:fs/promises';
+import { makeDirs, makeDirsSync } from '../make-dirs.js';
 import { ZibratoError } from '../errors.js';
 
 /**
@@ -68,13 +69,13 @@ export function writePrivateFileSync(path: string, text: string, mode: 'truncate
  * user's (a home directory, /var/lib).
  */
 export async function makePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  await makeDirs(dir, PRIVATE_DIR_MODE);
   const st = await lstat(dir);
   if (st.isSymbolicLink()) throw symlinkError(dir, undefined);
 }
 
 /** Synchronous {@link makePrivateDir}. */
 export function makePrivateDirSync(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  makeDirsSync(dir, PRIVATE_DIR_MODE);
   if (lstatSync(dir).isSymbolicLink()) throw symlinkError(dir, undefined);
 }

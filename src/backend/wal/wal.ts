@@ -1,5 +1,6 @@
-import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writevSync } from 'node:fs';
+import { closeSync, fdatasyncSync, openSync, readdirSync, readFileSync, rmSync, statSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDirsSync } from '../../make-dirs.js';
 import { InvalidOptionError } from '../../errors.js';
 import { crc32 } from './crc32.js';
 
@@ -148,7 +149,7 @@ export class WriteAheadLog {
    * the first {@link release} after a successful flush.
    */
   open(onRecord: (type: number, payload: Buffer) => void): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    makeDirsSync(this.dir, 0o700);
     for (const n of segmentNumbers(this.dir)) {
       const path = join(this.dir, segmentName(n));
       const data = readFileSync(path);
