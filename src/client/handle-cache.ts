@@ -23,17 +23,27 @@ type RawTags = Readonly<Record<string, unknown>>;
  */
 type Entry = SeriesHandle;
 
-/** The entries of one name: a short list while it is short, then a hash table as well. */
+/** The entries of one name: those of exactly one tag by that tag, the others in a short list, then a hash table as well. */
 interface NameBucket {
+  /**
+   * Entries of exactly one tag, by the tag's key, then its value: the common
+   * case of many tag sets under one name (a user id, a status) is found by
+   * V8's own hash of the value (a string computes it once and keeps it),
+   * instead of hashing every character of key and value in JavaScript. An
+   * entry whose tag is here already, for another kind, level, source or sample
+   * rate, goes to {@link list} / {@link table} instead.
+   */
+  oneTag: Map<string, Map<unknown, Entry>> | undefined;
   list: Entry[];
   /** Built once the list outgrows {@link SCAN_LIMIT}: key hash → first entry of its chain. */
   table: Map<number, Entry> | undefined;
 }
 
 /**
- * Up to this many tag sets per name, a lookup scans the name's list: comparing
- * a few entries costs less than hashing every character of the tags. Past it,
- * the key is hashed, so a lookup costs the same at 10 or 100,000 tag sets.
+ * Up to this many tag sets per name (beside those in the one-tag index), a
+ * lookup scans the name's list: comparing a few entries costs less than
+ * hashing every character of the tags. Past it, the key is hashed, so a lookup
+ * costs the same at 10 or 100,000 tag sets.
  */
 const SCAN_LIMIT = 8;
 
@@ -149,7 +159,8 @@ function sameKey(e: Entry, kind: number, level: number, source: string | undefin
  * Finds the handle for a call made with an options object (`z.count({...})`)
  * without building a key string. The last entry found is tried first (calls
  * come in runs of the same call site); otherwise a map by name gives the
- * name's bucket, scanned while it is short and hashed past {@link SCAN_LIMIT},
+ * name's bucket: one tag is looked up by its value; other tag sets are
+ * scanned while they are few and hashed past {@link SCAN_LIMIT},
  * so the cost does not grow with the number of tag sets a name has. A hash
  * only picks candidates: every hit is compared exactly (kind, level, source,
  * sample rate, every tag), so two series never merge.
@@ -192,7 +203,11 @@ export class HandleCache {
   private find(kind: number, name: string, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined): SeriesHandle | undefined {
     const bucket = this.byName.get(name);
     if (bucket === undefined) return undefined;
-    let e: Entry | undefined;
+    let e = bucket.oneTag !== undefined && tags !== undefined ? this.findOneTag(bucket.oneTag, kind, level, source, sampleRate, tags) : undefined;
+    if (e !== undefined) {
+      this.last = e;
+      return e;
+    }
     if (bucket.table === undefined) {
       const list = bucket.list;
       for (let i = 0; i < list.length; i++) {
@@ -211,6 +226,23 @@ export class HandleCache {
     return e;
   }
 
+  /** The entry of a one-tag `tags` from {@link NameBucket.oneTag}, if the rest of its key matches too; undefined otherwise (then the list or table decides). */
+  private findOneTag(index: Map<string, Map<unknown, Entry>>, kind: number, level: number, source: string | undefined, sampleRate: number, tags: RawTags): Entry | undefined {
+    let key: string | undefined;
+    for (const k in tags) {
+      // Two tags or more: not in this index.
+      if (key !== undefined) return undefined;
+      key = k;
+    }
+    if (key === undefined) return undefined;
+    const value = tags[key];
+    const e = index.get(key)?.get(value);
+    if (e === undefined) return undefined;
+    this.comparisons++;
+    // The map matched the value by SameValueZero; the cache's rule everywhere is ===.
+    return e.cacheKind === kind && e.cacheLevel === level && e.cacheSource === source && e.cacheSampleRate === sampleRate && e.cacheValue0 === value ? e : undefined;
+  }
+
   /**
    * Remembers a handle for tags that were validated. Past `maxEntries` (a
    * cardinality explosion) new handles are not cached, only used once: memory
@@ -220,7 +252,7 @@ export class HandleCache {
     // A handle carries one key: one cached under another already (never the case for the client's own) stays as it is.
     if (this.size >= this.maxEntries || handle.cacheName !== undefined) return;
     let bucket = this.byName.get(name);
-    if (!bucket) this.byName.set(name, (bucket = { list: [], table: undefined }));
+    if (!bucket) this.byName.set(name, (bucket = { oneTag: undefined, list: [], table: undefined }));
     // Copies: the caller may change its object later, so identity never stands for equality.
     // for-in, as the lookups walk the tags, so both see the same keys.
     let stored = EMPTY;
@@ -243,6 +275,18 @@ export class HandleCache {
     e.cacheValue0 = one ? stored[1] : undefined;
     e.cacheTags = one ? EMPTY : stored;
     e.cacheNext = undefined;
+    this.size++;
+    this.last = e;
+    if (one) {
+      const key = e.cacheKey0!;
+      bucket.oneTag ??= new Map();
+      let byValue = bucket.oneTag.get(key);
+      if (byValue === undefined) bucket.oneTag.set(key, (byValue = new Map()));
+      if (!byValue.has(e.cacheValue0)) {
+        byValue.set(e.cacheValue0, e);
+        return;
+      }
+    }
     if (bucket.table === undefined && bucket.list.length >= SCAN_LIMIT) {
       // The name has many tag sets: index them all by hash from now on.
       bucket.table = new Map();
@@ -251,8 +295,6 @@ export class HandleCache {
     }
     if (bucket.table !== undefined) insert(bucket.table, e);
     else bucket.list.push(e);
-    this.size++;
-    this.last = e;
   }
 }
 
