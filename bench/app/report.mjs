@@ -331,7 +331,7 @@ function machineSteadiness(samples, noise) {
     ? Object.entries(MEASURES)
         .map(([k, name]) => {
           const times = noise[k].sigma / rel;
-          return `${name} moved ${pct(noise[k].sigma)}, ${times >= 2 ? `${times.toFixed(1)}× the machine's: that spread is the measure's own, not the machine's${k === 'cpu' ? ' (likely: at 2,000 requests a second the service is idle most of the time, and what a request costs depends on how the requests happen to arrive)' : ''}` : "about the machine's own"}`;
+          return `${name} moved ${pct(noise[k].sigma)}, ${times >= 2 ? `${times.toFixed(1)}× the machine's: more than the machine's speed explains, so the measure's own or load that the probe, run before each start, did not meet${k === 'cpu' ? ' (likely: at 2,000 requests a second the service is idle most of the time, and what a request costs depends on how the requests happen to arrive)' : ''}` : "about the machine's own"}`;
         })
         .join('; ')
     : '';
@@ -436,6 +436,11 @@ const README_END = '<!-- overhead:end -->';
 /** A verdict cell as running text: no bold, and only what comes before its explanation. */
 const plain = (verdict) => verdict.replace(/\*\*/g, '').split(':')[0];
 
+/** How far (a′) against (a) moved round to round, for the README: medians that agree can hide rounds that did not. */
+function spreadNote(noise) {
+  return noise ? ` (medians of ${noise.rounds} rounds; round to round they moved σ ${pct(noise.cpu.sigma)} and ${pct(noise.throughput.sigma)})` : '';
+}
+
 /** The README's "Overhead" paragraph: the headline figures in a few lines. */
 export function renderReadmeOverhead(app, out) {
   const L = [README_START, '## Overhead', ''];
@@ -447,7 +452,7 @@ export function renderReadmeOverhead(app, out) {
   const row = (k, name) => (v[k] ? `${name}: throughput lost ${pct(v[k].vsNone.throughputLost)}, p99 ${signedUs(v[k].vsNone.p99AddedUs)}, CPU per request ${signedPct(v[k].vsNone.cpuAdded)}` : null);
   const rows = [row('zibrato', '**Zibrato**'), row('prom', 'prom-client'), row('otel', 'OpenTelemetry SDK'), row('hotshots', 'hot-shots')].filter(Boolean);
   L.push(
-    `What instrumenting every request of a real fastify service costs (a timer tagged with route, method and status, a request counter, an in-flight gauge and a per-user counter over ${int(app.config.users)} users), against the same service uninstrumented, in one run on one machine (${out.merged?.app?.date?.slice(0, 10) ?? out.date.slice(0, 10)}, ${out.machine.nproc} shared cores; two identical uninstrumented runs differed by ${pct(Math.abs(v.none2.vsNone.throughputLost))} in throughput and ${signedUs(Math.abs(v.none2.vsNone.p99AddedUs)).replace('+', '')} in p99, so smaller differences are noise):`,
+    `What instrumenting every request of a real fastify service costs (a timer tagged with route, method and status, a request counter, an in-flight gauge and a per-user counter over ${int(app.config.users)} users), against the same service uninstrumented, in one run on one machine (${out.merged?.app?.date?.slice(0, 10) ?? out.date.slice(0, 10)}, ${out.machine.nproc} shared cores; two identical uninstrumented runs differed by ${pct(Math.abs(v.none2.vsNone.cpuAdded))} in CPU per request, ${pct(Math.abs(v.none2.vsNone.throughputLost))} in throughput and ${signedUs(Math.abs(v.none2.vsNone.p99AddedUs)).replace('+', '')} in p99${spreadNote(noiseSpread(v.none2.paired))}, so smaller differences are noise):`,
     '',
     ...rows.map((r) => `- ${r}`),
     '',
