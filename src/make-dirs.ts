@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
  * Directories made get `mode`; those that exist are left as they are.
  */
 export function makeDirsSync(dir: string, mode?: number): void {
-  for (const d of missingDirs(dir, existsSync)) {
+  for (const d of missingDirs(dir)) {
     try {
       mkdirSync(d, { mode });
     } catch (err) {
@@ -22,7 +22,7 @@ export function makeDirsSync(dir: string, mode?: number): void {
 
 /** Asynchronous {@link makeDirsSync} (the walk up stats synchronously: a few paths, once, at start-up). */
 export async function makeDirs(dir: string, mode?: number): Promise<void> {
-  for (const d of missingDirs(dir, existsSync)) {
+  for (const d of missingDirs(dir)) {
     try {
       await mkdir(d, { mode });
     } catch (err) {
@@ -32,10 +32,10 @@ export async function makeDirs(dir: string, mode?: number): Promise<void> {
 }
 
 /** The directories to make, outermost first: `dir` and its parents up to the first that exists. */
-function missingDirs(dir: string, exists: (path: string) => boolean): string[] {
+function missingDirs(dir: string): string[] {
   const missing: string[] = [];
   let d = resolve(dir);
-  while (!exists(d)) {
+  while (!existsSync(d)) {
     missing.push(d);
     const up = dirname(d);
     if (up === d) break;
