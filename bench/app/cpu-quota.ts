@@ -6,8 +6,11 @@
 // load generator, not the service. Held to a share of a core well under what
 // autocannon can drive, the service is the bottleneck, and its requests/s is
 // what that share of CPU serves with each library.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+/** Where cgroup v1's cpu controller and cgroup v2 keep their cgroups. */
+const CGROUP_ROOTS = ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup'];
 
 /** The CFS period: short, so the quota throttles in small slices rather than 100 ms stalls. */
 const PERIOD_US = 10_000;
@@ -62,4 +65,43 @@ function quota(kind: CpuQuota['kind'], dir: string, set: (share: number | undefi
       }
     },
   };
+}
+
+/**
+ * Removes the cgroups `<prefix><pid>` of runs whose process is gone. A run
+ * stopped by a signal exits without its `finally`, so its cgroup stayed behind
+ * (one did, after a run was stopped at its time limit). A cgroup that still
+ * holds a process is kept: the kernel refuses to remove it.
+ */
+export function removeStaleCpuQuotas(prefix: string, roots: readonly string[] = CGROUP_ROOTS): string[] {
+  const removed: string[] = [];
+  for (const root of roots) {
+    let names: string[];
+    try {
+      names = readdirSync(root);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : NaN;
+      if (!Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+      try {
+        rmdirSync(join(root, name));
+        removed.push(join(root, name));
+      } catch {
+        // Still holds a process, or not ours to remove.
+      }
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: alive, someone else's.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -28,7 +28,7 @@ import { PrometheusPeer } from '../../test/helpers/peers/prometheus.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
 import { pinService, processesCpuNs, threadCpuNs, type Pinning, type ThreadCpuNs } from './cpu.js';
 import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrumentations.js';
-import { createCpuQuota, type CpuQuota } from './cpu-quota.js';
+import { createCpuQuota, removeStaleCpuQuotas, type CpuQuota } from './cpu-quota.js';
 
 const quick = isQuick();
 
@@ -354,6 +354,9 @@ async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round:
   }
 }
 
+/** The name of this run's CPU-quota cgroup, before its PID. */
+const CPU_QUOTA_PREFIX = 'zibrato-bench-app-';
+
 /** The saturation phase's CPU quota for the service (undefined: none could be made; see main). */
 let cpuQuota: CpuQuota | undefined;
 
@@ -443,7 +446,9 @@ async function main(): Promise<void> {
   // Before any peer starts: they inherit this process's CPUs, the service gets its own.
   const pinning = pinService(CONFIG.pin);
   process.stdout.write(pinning.unpinned ? `unpinned: ${pinning.unpinned}\n` : `service on CPU ${pinning.serviceCpus}, load generator and peers on CPU ${pinning.othersCpus}\n`);
-  const q = createCpuQuota(`zibrato-bench-app-${process.pid}`);
+  const removed = removeStaleCpuQuotas(CPU_QUOTA_PREFIX);
+  if (removed.length) process.stdout.write(`removed the CPU-quota cgroups of runs that were stopped: ${removed.join(', ')}\n`);
+  const q = createCpuQuota(`${CPU_QUOTA_PREFIX}${process.pid}`);
   cpuQuota = 'unavailable' in q ? undefined : q;
   const saturationQuota = 'unavailable' in q ? q : { share: CONFIG.saturationCpuShare, kind: q.kind };
   process.stdout.write('unavailable' in q ? `saturation without a CPU quota: ${q.unavailable}\n` : `saturation with the service held to ${CONFIG.saturationCpuShare} of a core (${q.kind})\n`);
