@@ -5,8 +5,8 @@ import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeDirs, makeDirsSync } from '../src/make-dirs.ts';
+import { BIN, ROOT } from './helpers/processes.ts';
 
-const ROOT = new URL('..', import.meta.url).pathname;
 const tempDir = () => mkdtempSync(join(tmpdir(), 'zibrato-dirs-'));
 const codeOf = (e: unknown) => (e as NodeJS.ErrnoException).code;
 
@@ -45,7 +45,7 @@ test('a directory the kernel refuses under a parent that exists (/proc) fails wi
 });
 
 test('backend file with a --path the kernel refuses exits with ZIB_ERR_SINK_FAILED instead of hanging', () => {
-  const r = spawnSync(process.execPath, ['bin/zibrato.js', 'backend', 'file', '--path', '/proc/zibrato-no-such/out.jsonl', '--broker', 'tcp://127.0.0.1:9'], {
+  const r = spawnSync(process.execPath, [BIN, 'backend', 'file', '--path', '/proc/zibrato-no-such/out.jsonl', '--broker', 'tcp://127.0.0.1:9'], {
     cwd: ROOT,
     encoding: 'utf8',
     timeout: 30_000,

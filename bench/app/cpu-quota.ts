@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileS
 import { join } from 'node:path';
 
 /** Where cgroup v1's cpu controller and cgroup v2 keep their cgroups. */
-const CGROUP_ROOTS = ['/sys/fs/cgroup/cpu', '/sys/fs/cgroup'];
+const CGROUP_V1_CPU = '/sys/fs/cgroup/cpu';
+const CGROUP_V2 = '/sys/fs/cgroup';
 
 /** The CFS period: short, so the quota throttles in small slices rather than 100 ms stalls. */
 const PERIOD_US = 10_000;
@@ -31,14 +32,14 @@ export interface CpuQuota {
 /** A cgroup for the quota, or the reason there is none (not root, no cpu controller). */
 export function createCpuQuota(name: string): CpuQuota | { unavailable: string } {
   try {
-    const v1 = '/sys/fs/cgroup/cpu';
+    const v1 = CGROUP_V1_CPU;
     if (existsSync(join(v1, 'cpu.cfs_quota_us'))) {
       const dir = join(v1, name);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'cpu.cfs_period_us'), String(PERIOD_US));
       return quota('cgroup v1', dir, (share) => writeFileSync(join(dir, 'cpu.cfs_quota_us'), share === undefined ? '-1' : String(Math.round(share * PERIOD_US))));
     }
-    const v2 = '/sys/fs/cgroup';
+    const v2 = CGROUP_V2;
     if (readFileSync(join(v2, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu')) {
       const dir = join(v2, name);
       mkdirSync(dir, { recursive: true });
@@ -73,7 +74,7 @@ function quota(kind: CpuQuota['kind'], dir: string, set: (share: number | undefi
  * (one did, after a run was stopped at its time limit). A cgroup that still
  * holds a process is kept: the kernel refuses to remove it.
  */
-export function removeStaleCpuQuotas(prefix: string, roots: readonly string[] = CGROUP_ROOTS): string[] {
+export function removeStaleCpuQuotas(prefix: string, roots: readonly string[] = [CGROUP_V1_CPU, CGROUP_V2]): string[] {
   const removed: string[] = [];
   for (const root of roots) {
     let names: string[];
