@@ -3,7 +3,8 @@
 // writes them to bench/results/latest.json (full run) or bench/results/quick.json
 // (--quick), then renders docs/performance.md from the full results.
 //
-//   npm run bench              full run (~24 min, of which bench/app ~12), regenerates docs/performance.md
+//   npm run bench              full run (~30 min to ~2 h: bench/app adds rounds until its noise floor is
+//                              known, see bench/app/rounds.ts), regenerates docs/performance.md
 //   npm run bench -- --quick   short run for CI (< 5 min, of which bench/app ~2.5); reports, never asserts timings
 //   node bench/run.js --only micro,latency   a subset (results are not written)
 //   node bench/run.js --only app --merge     a subset whose results replace those benchmarks'
@@ -27,8 +28,9 @@ const BENCHES = [
   { name: 'sustained', args: ['bench/sustained.mjs'], timeoutMs: quick ? 90_000 : 300_000 },
   { name: 'memory', args: ['bench/memory.mjs'], timeoutMs: quick ? 90_000 : 400_000 },
   { name: 'latency', args: ['bench/latency.mjs'], timeoutMs: quick ? 60_000 : 120_000 },
-  // Ten rounds of seven variants, ~100 s a round, then two profile rounds and the client's own cost.
-  { name: 'app', args: ['--import', 'tsx', 'bench/app/main.ts'], timeoutMs: quick ? 240_000 : 1_800_000 },
+  // Rounds of seven variants, ~100 s a round, for at most ZIBRATO_BENCH_APP_MINUTES (100 by default: bench/app/rounds.ts),
+  // then two profile rounds and the client's own cost.
+  { name: 'app', args: ['--import', 'tsx', 'bench/app/main.ts'], timeoutMs: quick ? 240_000 : (Number(process.env.ZIBRATO_BENCH_APP_MINUTES) || 100) * 60_000 + 1_200_000 },
   { name: 'store', args: ['bench/store.mjs'], timeoutMs: quick ? 90_000 : 900_000 },
   { name: 'curve', args: ['bench/curve.mjs'], timeoutMs: quick ? 120_000 : 600_000 },
   { name: 'wal', args: ['bench/wal.mjs'], timeoutMs: quick ? 120_000 : 600_000 },

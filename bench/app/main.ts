@@ -29,15 +29,29 @@ import { summariseProfile, type ProfileSummary } from './profile.js';
 import { pinService, processesCpuNs, threadCpuNs, type Pinning, type ThreadCpuNs } from './cpu.js';
 import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrumentations.js';
 import { createCpuQuota, removeStaleCpuQuotas, type CpuQuota } from './cpu-quota.js';
+import { noiseSpread } from './report.mjs';
+import { whyStopRounds, type RoundsStop } from './rounds.js';
 
 const quick = isQuick();
 
+/** A positive whole number from the environment, or undefined. */
+function positiveEnv(name: string): number | undefined {
+  const n = Number(process.env[name]);
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
 /** Sizes of one run. The fixed rate is the issue's 2,000/s: well below saturation for every variant here (~4–20 k/s). */
 const CONFIG = {
-  // More, longer fixed-rate rounds than before (5 × 8,000): the paired median settles with the rounds.
-  // Ten rounds: a difference then counts as resolved with one round of ten against it (report.mjs's
-  // sign test, 9 of 10: p ≈ 0.02), where six needed all six alike and one wild round undid it.
-  rounds: quick ? 3 : 10,
+  // Rounds are added until the noise floor is known: at least minRounds (ten: a difference counts as
+  // resolved with one round of ten against it, report.mjs's sign test), then one more at a time until
+  // (a′)'s comparison with (a) is pinned to ±2 % in CPU per request and throughput (the issue's bar for
+  // two identical services; report.mjs's noiseFloorResolved), within maxRounds and maxMinutes of rounds.
+  // On this machine that took 10 to 70 rounds (~100 s each), as the round-to-round spread came out.
+  // ZIBRATO_BENCH_APP_ROUNDS=N runs exactly N rounds; ZIBRATO_BENCH_APP_MINUTES=M bounds the rounds to M minutes.
+  minRounds: quick ? 3 : 10,
+  maxRounds: quick ? 3 : 100,
+  maxMinutes: positiveEnv('ZIBRATO_BENCH_APP_MINUTES') ?? 100,
+  fixedRounds: quick ? 3 : positiveEnv('ZIBRATO_BENCH_APP_ROUNDS'),
   fixedRate: 2000,
   fixedRequests: quick ? 3000 : 16_000,
   // Saturation is sized in time: the first round sends this many requests, later rounds
@@ -394,16 +408,19 @@ function idlePeerUsPerSecond(all: Record<string, RoundResult[]>, group: PeerGrou
   return rates.length ? median(rates) : 0;
 }
 
+const cpuAdded = (r: RoundResult, b: RoundResult): number => r.cpuUsPerRequest / b.cpuUsPerRequest - 1;
+const throughputLost = (r: RoundResult, b: RoundResult): number => 1 - r.saturationRps / b.saturationRps;
+
 /** The paired comparisons of a variant's rounds with (a)'s. */
 function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[], all: Record<string, RoundResult[]>) {
   const group = (PEER_GROUPS as readonly string[]).includes(v) ? (v as PeerGroup) : undefined;
   return {
-    cpuAdded: paired(rs, base, (r, b) => r.cpuUsPerRequest / b.cpuUsPerRequest - 1),
+    cpuAdded: paired(rs, base, cpuAdded),
     cpuAddedUs: paired(rs, base, (r, b) => r.cpuUsPerRequest - b.cpuUsPerRequest),
     mainAddedUs: paired(rs, base, (r, b) => r.threadCpuUsPerRequest.main - b.threadCpuUsPerRequest.main),
     zmqAddedUs: paired(rs, base, (r, b) => r.threadCpuUsPerRequest.zmq - b.threadCpuUsPerRequest.zmq),
     otherAddedUs: paired(rs, base, (r, b) => r.threadCpuUsPerRequest.other - b.threadCpuUsPerRequest.other),
-    throughputLost: paired(rs, base, (r, b) => 1 - r.saturationRps / b.saturationRps),
+    throughputLost: paired(rs, base, throughputLost),
     p99AddedUs: paired(rs, base, (r, b) => (r.latencyMs.p99 - b.latencyMs.p99) * 1000),
     p50AddedUs: paired(rs, base, (r, b) => (r.latencyMs.p50 - b.latencyMs.p50) * 1000),
     // The variant's peers over its window, less what they burn idle over a window as long (idlePeerUsPerSecond).
@@ -458,7 +475,11 @@ async function main(): Promise<void> {
     const rounds: Record<string, RoundResult[]> = Object.fromEntries(VARIANTS.map((v) => [v, []]));
     // Before every service: how steady the machine is (see steadiness.ts), for the noise floor's explanation.
     const steadinessNs: number[] = [];
-    for (let round = 1; round <= CONFIG.rounds; round++) {
+    const roundsFrom = Date.now();
+    let roundsRun = 0;
+    let roundsStop: RoundsStop | undefined;
+    while (roundsStop === undefined) {
+      const round = ++roundsRun;
       for (const v of VARIANTS) {
         steadinessNs.push(await steadiness(pinning));
         const before = rounds[v]!.at(-1)?.saturationRps;
@@ -469,6 +490,10 @@ async function main(): Promise<void> {
         const pc = r.peerCpuUsPerRequest;
         process.stdout.write(`round ${round} ${v}: ${r.cpuUsPerRequest.toFixed(1)} µs CPU/request (main ${th.main.toFixed(1)}, zmq I/O ${th.zmq.toFixed(1)}, other threads ${th.other.toFixed(1)}; peers: zibrato ${pc.zibrato.toFixed(1)}, prometheus ${pc.prom.toFixed(1)}, otlp ${pc.otel.toFixed(1)}, statsd ${pc.hotshots.toFixed(1)}), p50 ${r.latencyMs.p50.toFixed(3)} ms, p99 ${r.latencyMs.p99.toFixed(3)} ms, saturation ${Math.round(r.saturationRps)}/s, completed ${r.completed}, reported ${r.reported ?? '—'}\n`);
       }
+      const noiseFloor = { cpuAdded: paired(rounds.none2!, rounds.none!, cpuAdded), throughputLost: paired(rounds.none2!, rounds.none!, throughputLost) };
+      roundsStop = whyStopRounds(round, noiseFloor, (Date.now() - roundsFrom) / 1000, CONFIG);
+      const spread = noiseSpread(noiseFloor);
+      if (spread) process.stdout.write(`after ${round} rounds, (a′) against (a) is known to ±${(100 * spread.cpu.medianError).toFixed(1)} % in CPU per request and ±${(100 * spread.throughput.medianError).toFixed(1)} % in throughput${roundsStop ? `: stopping (${roundsStop})` : ''}\n`);
     }
 
     // A CPU profile of the Zibrato variant at the fixed rate and at saturation, in a separate round (the profiler costs CPU itself).
@@ -480,7 +505,7 @@ async function main(): Promise<void> {
       // Sampled every 100 µs, not 1 ms: at ~1 µs per request a 1 ms sample lands on the client a handful of times in the window.
       // Its saturation phase is sized like the rounds' (about saturationSeconds at the rate the variant reached).
       const satRequests = Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, medianOf(rounds.zibrato!, (x) => x.saturationRps) * CONFIG.saturationSeconds)));
-      const r = await runRound(peers, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, 'zibrato', CONFIG.rounds + 1, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profDir}`], {
+      const r = await runRound(peers, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, 'zibrato', roundsRun + 1, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profDir}`], {
         saturationRequests: Number.isFinite(satRequests) ? satRequests : CONFIG.saturationRequests,
       });
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
@@ -559,7 +584,7 @@ async function main(): Promise<void> {
         ];
       }),
     );
-    emitResult({ config: CONFIG, pinning, saturationQuota, variants, profile, saturationProfile, clientCost, steadinessNs, seconds: (Date.now() - startedAt) / 1000 });
+    emitResult({ config: { ...CONFIG, rounds: roundsRun }, roundsStop, pinning, saturationQuota, variants, profile, saturationProfile, clientCost, steadinessNs, seconds: (Date.now() - startedAt) / 1000 });
   } finally {
     await peers.stop();
     cpuQuota?.remove();

@@ -39,7 +39,7 @@ export function renderAppHeadline(app, out) {
   const z = v.zibrato;
   const a2 = v.none2;
   L.push(
-    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation**${app.saturationQuota?.share !== undefined ? ` of the service held to ${pct(app.saturationQuota.share)} of a core (below)` : ''} (${c.saturationConnections} connections; ${int(c.saturationRequests)} requests in round 1${c.saturationSeconds ? `, then about ${c.saturationSeconds} s worth at the rate the variant reached before, ${int(c.saturationRequestsMin)}–${int(c.saturationRequests)}` : ''}) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved; figures are **medians over rounds**; each comparison with (a) is ${v.none?.paired ? "**the median of the per-round comparisons with the same round's (a)** (paired: what the machine's load did to a round cancels out), the table's absolute columns are medians over rounds" : 'the ratio of the medians'}. CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.${pinNote(app.pinning)}`,
+    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation**${app.saturationQuota?.share !== undefined ? ` of the service held to ${pct(app.saturationQuota.share)} of a core (below)` : ''} (${c.saturationConnections} connections; ${int(c.saturationRequests)} requests in round 1${c.saturationSeconds ? `, then about ${c.saturationSeconds} s worth at the rate the variant reached before, ${int(c.saturationRequestsMin)}–${int(c.saturationRequests)}` : ''}) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved; figures are **medians over rounds**; each comparison with (a) is ${v.none?.paired ? "**the median of the per-round comparisons with the same round's (a)** (paired: what the machine's load did to a round cancels out), the table's absolute columns are medians over rounds" : 'the ratio of the medians'}. ${roundsNote(app)} CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.${pinNote(app.pinning)}`,
     '',
   );
   L.push(
@@ -138,7 +138,7 @@ export function renderAppHeadline(app, out) {
   if (app.saturationProfile) L.push(...renderSaturationProfile(app));
   const merged = out.merged?.app;
   L.push(
-    `${merged ? `This section was measured on ${merged.date.slice(0, 16).replace('T', ' ')} UTC by \`${merged.command}\` (${Math.round(merged.seconds)} s), after the rest of this document. ` : ''}Reproduce: \`npm run build && node bench/run.js --only app --merge\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min; its results replace this section; \`npm run bench\` runs it with the rest).${out.quick ? ' These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
+    `${merged ? `This section was measured on ${merged.date.slice(0, 16).replace('T', ' ')} UTC by \`${merged.command}\` (${Math.round(merged.seconds)} s), after the rest of this document. ` : ''}Reproduce: \`npm run build && node bench/run.js --only app --merge\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min${app.roundsStop ? `: it adds rounds until its noise floor is known, for at most ${app.config.maxMinutes} min; \`ZIBRATO_BENCH_APP_ROUNDS=10\` fixes the count, \`ZIBRATO_BENCH_APP_MINUTES\` the limit` : ''}; its results replace this section; \`npm run bench\` runs it with the rest).${out.quick ? ' These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
     '',
   );
   return L;
@@ -278,17 +278,53 @@ function robustSigma(xs) {
 }
 
 /**
+ * How the run chose its number of rounds (bench/app/rounds.ts): empty for
+ * results from before it added rounds until the noise floor was known.
+ */
+export function roundsNote(app) {
+  const c = app.config;
+  const rule = `the run adds rounds, at least ${c.minRounds}, until (a′) against (a) is known to ±${pct(AGREEMENT)} in CPU per request and in throughput (the median of n rounds is uncertain by about 1.25 σ / √n, σ from the rounds themselves)`;
+  switch (app.roundsStop) {
+    case 'noise floor resolved':
+      return `How many rounds: ${rule}; it took **${c.rounds}**.`;
+    case 'round limit':
+      return `How many rounds: ${rule}, up to ${c.maxRounds}; it stopped at that limit, **before the noise floor was known to ±${pct(AGREEMENT)}**.`;
+    case 'time limit':
+      return `How many rounds: ${rule}, for at most ${c.maxMinutes} min; it stopped at that limit after ${c.rounds} rounds, **before the noise floor was known to ±${pct(AGREEMENT)}**.`;
+    case 'fixed':
+      return `How many rounds: ${c.rounds}, fixed (${c.minRounds === c.maxRounds ? 'the quick run' : 'ZIBRATO_BENCH_APP_ROUNDS'}), not until the noise floor was known.`;
+    default:
+      return '';
+  }
+}
+
+/** The issue's bar for two identical services: within 2 %, and each median known to within 2 %. */
+export const AGREEMENT = 0.02;
+
+/**
  * How far (a′) against (a) moves round to round, per measure: σ from the
  * median absolute deviation, and the uncertainty of the median of the run's n
- * rounds (about 1.25 σ / √n). Undefined without per-round figures.
+ * rounds (about 1.25 σ / √n). Undefined without per-round figures. `a2` is
+ * (a′)'s paired comparisons with (a): `cpuAdded.rounds` and `throughputLost.rounds`.
  */
-function noiseSpread(a2) {
+export function noiseSpread(a2) {
   if (!a2 || a2.cpuAdded.rounds.length < 3) return undefined;
   const of = (xs) => {
     const sigma = robustSigma(xs);
-    return { sigma, medianError: (1.2533 * sigma) / Math.sqrt(xs.length), roundsFor2Pct: Math.ceil(((1.2533 * sigma) / 0.02) ** 2) };
+    return { sigma, medianError: (1.2533 * sigma) / Math.sqrt(xs.length), roundsFor2Pct: Math.ceil(((1.2533 * sigma) / AGREEMENT) ** 2) };
   };
   return { rounds: a2.cpuAdded.rounds.length, cpu: of(a2.cpuAdded.rounds), throughput: of(a2.throughputLost.rounds) };
+}
+
+/**
+ * True once the rounds so far pin both of (a′)'s medians against (a) down to
+ * ±2 %: when bench/app/main.ts may stop adding rounds. It looks at the spread
+ * only, never at how far apart the two medians are, so stopping here cannot
+ * pick a moment when they happen to agree.
+ */
+export function noiseFloorResolved(a2) {
+  const noise = noiseSpread(a2);
+  return noise !== undefined && Object.keys(MEASURES).every((k) => noise[k].medianError <= AGREEMENT);
 }
 
 const MEASURES = { cpu: 'CPU per request', throughput: 'throughput' };
@@ -299,8 +335,8 @@ const MEASURES = { cpu: 'CPU per request', throughput: 'throughput' };
  * is that uncertain agree by chance, and the verdict says which.
  */
 function agreementVerdict(cpu, throughput, noise) {
-  if (cpu > 0.02 || throughput > 0.02) return '**missed** — this run is too noisy to resolve differences of that size';
-  const loose = noise ? Object.keys(MEASURES).filter((k) => noise[k].medianError > 0.02) : [];
+  if (cpu > AGREEMENT || throughput > AGREEMENT) return '**missed** — this run is too noisy to resolve differences of that size';
+  const loose = noise ? Object.keys(MEASURES).filter((k) => noise[k].medianError > AGREEMENT) : [];
   if (!loose.length) return '**met**';
   return `**met in this run, by chance for ${loose.map((k) => MEASURES[k]).join(' and ')}**: ${loose.map((k) => `its median over ${noise.rounds} rounds is uncertain by ±${pct(noise[k].medianError)}`).join('; ')}`;
 }
@@ -308,7 +344,7 @@ function agreementVerdict(cpu, throughput, noise) {
 /** How many rounds agreement within 2 % would take, for each measure whose median is more uncertain than that. */
 function roundsFor2Pct(noise, seconds) {
   if (!noise) return '';
-  const loose = Object.keys(MEASURES).filter((k) => noise[k].medianError > 0.02);
+  const loose = Object.keys(MEASURES).filter((k) => noise[k].medianError > AGREEMENT);
   const spread = `σ (from the median absolute deviation) is ${pct(noise.cpu.sigma)} for CPU per request and ${pct(noise.throughput.sigma)} for throughput; the median of n rounds is uncertain by about 1.25 σ / √n`;
   if (!loose.length) return ` Round to round, ${spread}: ±${pct(noise.cpu.medianError)} and ±${pct(noise.throughput.medianError)} over these ${noise.rounds} rounds.`;
   const perRound = seconds / noise.rounds;

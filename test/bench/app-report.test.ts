@@ -238,3 +238,16 @@ test('the saturation profile turns the profile\'s shares into CPU per request wi
   assert.match(text, /\(25\.0 µs: its share of a core over its requests\/s\), \*\*0\.25 µs\*\*: the client's own functions cost 3× that/);
   assert.match(text, /\| `enabledHandle` \| dist\/client\/zibrato\.js:1 \| 400 ns \| 2\.0 % \|/);
 });
+
+test('the method paragraph says how the run chose its number of rounds, and when a limit cut it short', () => {
+  const withStop = (roundsStop: string | undefined, rounds: number) => {
+    const r = results(0.005) as ReturnType<typeof results> & { roundsStop?: string };
+    r.config = { ...r.config, rounds, minRounds: 10, maxRounds: 100, maxMinutes: 100 } as typeof r.config;
+    r.roundsStop = roundsStop;
+    return renderAppHeadline(r, out).join('\n') as string;
+  };
+  assert.match(withStop('noise floor resolved', 23), /adds rounds, at least 10, until \(a′\) against \(a\) is known to ±2\.0 % in CPU per request and in throughput .*; it took \*\*23\*\*\./);
+  assert.match(withStop('time limit', 57), /for at most 100 min; it stopped at that limit after 57 rounds, \*\*before the noise floor was known to ±2\.0 %\*\*/);
+  assert.match(withStop('round limit', 100), /up to 100; it stopped at that limit/);
+  assert.doesNotMatch(withStop(undefined, 10), /How many rounds/);
+});
