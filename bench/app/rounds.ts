@@ -38,3 +38,14 @@ export function whyStopRounds(round: number, noiseFloor: NoiseFloorRounds, secon
   if (round >= config.maxRounds) return 'round limit';
   return seconds + seconds / round > config.maxMinutes * 60 ? 'time limit' : undefined;
 }
+
+/**
+ * `items` turned left by `by` places (modulo their count): round r runs the
+ * variants from the r-th on, so a place in the order (first after the last
+ * round's heaviest variant, say) falls on each variant in turn.
+ */
+export function rotated<T>(items: readonly T[], by: number): T[] {
+  const n = items.length;
+  const k = ((by % n) + n) % n;
+  return [...items.slice(k), ...items.slice(0, k)];
+}

@@ -251,3 +251,17 @@ test('the method paragraph says how the run chose its number of rounds, and when
   assert.match(withStop('round limit', 100), /up to 100; it stopped at that limit/);
   assert.doesNotMatch(withStop(undefined, 10), /How many rounds/);
 });
+
+test('the 5 µs p99 target is missed, not unresolvable, when Zibrato adds far more than the noise floor in a resolved difference', () => {
+  const zeros = [0, 0, 0, 0, 0];
+  const tp = { none: zeros, none2: zeros, zibrato: zeros, prom: zeros, otel: zeros, hotshots: zeros };
+  const p99 = (zibrato: number[]) => ({ none: zeros, none2: [50, -50, 50, -50, 50], zibrato, prom: zeros, otel: zeros, hotshots: zeros });
+  const far = withRounds(tp, p99([400, 400, 400, 400, 400]));
+  (far.variants.zibrato.vsNone as { p99AddedUs: number }).p99AddedUs = 400;
+  (far.variants.none2.vsNone as { p99AddedUs: number }).p99AddedUs = 50;
+  assert.match(row(renderAppHeadline(far, out).join('\n') as string, '≤ 5 µs added to p99'), /\*\*missed\*\*: more than 5 µs beyond the noise floor \(50 µs\), and resolved/);
+  const near = withRounds(tp, p99([30, 30, 30, 30, 30]));
+  (near.variants.zibrato.vsNone as { p99AddedUs: number }).p99AddedUs = 30;
+  (near.variants.none2.vsNone as { p99AddedUs: number }).p99AddedUs = 50;
+  assert.match(row(renderAppHeadline(near, out).join('\n') as string, '≤ 5 µs added to p99'), /\*\*not resolvable here\*\*/);
+});

@@ -3,7 +3,7 @@
 // the rule looks at the spread of the rounds, never at how far apart they are.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { whyStopRounds, type NoiseFloorRounds, type RoundsConfig } from '../../bench/app/rounds.js';
+import { rotated, whyStopRounds, type NoiseFloorRounds, type RoundsConfig } from '../../bench/app/rounds.js';
 
 const config: RoundsConfig = { fixedRounds: undefined, minRounds: 10, maxRounds: 100, maxMinutes: 100 };
 
@@ -46,4 +46,15 @@ test('the limits stop a run whose noise floor never settles, and a fixed count o
   const fixed = { ...config, fixedRounds: 3 };
   assert.equal(whyStopRounds(2, floor(2, 0), 200, fixed), undefined);
   assert.equal(whyStopRounds(3, wide, 300, fixed), 'fixed');
+});
+
+test('the order turns by one each round: over as many rounds as variants, each takes every place once', () => {
+  const variants = ['a', 'b', 'c', 'd', 'e', 'f', 'g'] as const;
+  assert.deepEqual(rotated(variants, 0), [...variants]);
+  assert.deepEqual(rotated(variants, 1), ['b', 'c', 'd', 'e', 'f', 'g', 'a']);
+  assert.deepEqual(rotated(variants, 8), rotated(variants, 1));
+  for (let place = 0; place < variants.length; place++) {
+    const seen = new Set(Array.from({ length: variants.length }, (_, round) => rotated(variants, round)[place]));
+    assert.equal(seen.size, variants.length, `place ${place}`);
+  }
 });
