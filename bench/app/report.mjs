@@ -339,10 +339,15 @@ export function noiseSpread(a2) {
  */
 export function noiseFloorResolved(a2) {
   const noise = noiseSpread(a2);
-  return noise !== undefined && Object.keys(MEASURES).every((k) => noise[k].medianError <= AGREEMENT);
+  return noise !== undefined && looseMeasures(noise).length === 0;
 }
 
 const MEASURES = { cpu: 'CPU per request', throughput: 'throughput' };
+
+/** The measures whose median (a′) against (a) is more uncertain than the 2 % bar. */
+function looseMeasures(noise) {
+  return Object.keys(MEASURES).filter((k) => noise[k].medianError > AGREEMENT);
+}
 
 /**
  * The 2 % agreement of (a′) with (a): met only when both medians agree and
@@ -351,7 +356,7 @@ const MEASURES = { cpu: 'CPU per request', throughput: 'throughput' };
  */
 function agreementVerdict(cpu, throughput, noise) {
   if (cpu > AGREEMENT || throughput > AGREEMENT) return '**missed** — this run is too noisy to resolve differences of that size';
-  const loose = noise ? Object.keys(MEASURES).filter((k) => noise[k].medianError > AGREEMENT) : [];
+  const loose = noise ? looseMeasures(noise) : [];
   if (!loose.length) return '**met**';
   return `**met in this run, by chance for ${loose.map((k) => MEASURES[k]).join(' and ')}**: ${loose.map((k) => `its median over ${noise.rounds} rounds is uncertain by ±${pct(noise[k].medianError)}`).join('; ')}`;
 }
@@ -359,7 +364,7 @@ function agreementVerdict(cpu, throughput, noise) {
 /** How many rounds agreement within 2 % would take, for each measure whose median is more uncertain than that. */
 function roundsFor2Pct(noise, seconds) {
   if (!noise) return '';
-  const loose = Object.keys(MEASURES).filter((k) => noise[k].medianError > AGREEMENT);
+  const loose = looseMeasures(noise);
   const spread = `σ (from the median absolute deviation) is ${pct(noise.cpu.sigma)} for CPU per request and ${pct(noise.throughput.sigma)} for throughput; the median of n rounds is uncertain by about 1.25 σ / √n`;
   if (!loose.length) return ` Round to round, ${spread}: ±${pct(noise.cpu.medianError)} and ±${pct(noise.throughput.medianError)} over these ${noise.rounds} rounds.`;
   const perRound = seconds / noise.rounds;
@@ -500,6 +505,7 @@ export function renderReadmeOverhead(app, out) {
     return L.join('\n');
   }
   const v = app.variants;
+  const p99Verdict = p99TargetVerdict(v);
   const row = (k, name) => (v[k] ? `${name}: throughput lost ${pct(v[k].vsNone.throughputLost)}, p99 ${signedUs(v[k].vsNone.p99AddedUs)}, CPU per request ${signedPct(v[k].vsNone.cpuAdded)}` : null);
   const rows = [row('zibrato', '**Zibrato**'), row('prom', 'prom-client'), row('otel', 'OpenTelemetry SDK'), row('hotshots', 'hot-shots')].filter(Boolean);
   L.push(
@@ -507,7 +513,7 @@ export function renderReadmeOverhead(app, out) {
     '',
     ...rows.map((r) => `- ${r}`),
     '',
-    `Targets for Zibrato: ≤ 1 % throughput lost and ≤ 5 µs p99 added, ahead of every peer. In this run: ≤ 1 % throughput ${v.zibrato.vsNone.throughputLost <= 0.01 ? 'met' : 'missed'}; ≤ 5 µs p99 ${p99TargetVerdict(v) === 'not resolvable' ? 'not resolvable on this machine' : p99TargetVerdict(v)}; ahead of every peer on p99 ${plain(aheadVerdict(v, 'p99AddedUs', signedUs).verdict)}; on throughput ${plain(aheadVerdict(v, 'throughputLost', signedPct).verdict)}.${out.quick ? ' From the quick run: indicative only.' : ''} Figures from a busy shared machine are provisional. Method, correctness checks (every system\'s request count against what the load generator completed), a CPU profile and the command to reproduce: [docs/performance.md](docs/performance.md#headline-the-observer-effect-on-a-real-service).`,
+    `Targets for Zibrato: ≤ 1 % throughput lost and ≤ 5 µs p99 added, ahead of every peer. In this run: ≤ 1 % throughput ${v.zibrato.vsNone.throughputLost <= 0.01 ? 'met' : 'missed'}; ≤ 5 µs p99 ${p99Verdict === 'not resolvable' ? 'not resolvable on this machine' : p99Verdict}; ahead of every peer on p99 ${plain(aheadVerdict(v, 'p99AddedUs', signedUs).verdict)}; on throughput ${plain(aheadVerdict(v, 'throughputLost', signedPct).verdict)}.${out.quick ? ' From the quick run: indicative only.' : ''} Figures from a busy shared machine are provisional. Method, correctness checks (every system\'s request count against what the load generator completed), a CPU profile and the command to reproduce: [docs/performance.md](docs/performance.md#headline-the-observer-effect-on-a-real-service).`,
     README_END,
   );
   return L.join('\n');
