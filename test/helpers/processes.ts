@@ -106,19 +106,28 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...running].map((p) => p.stop('SIGTERM', 5000)));
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
-export async function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+/**
+ * The one polling loop the test helpers share: calls `check` every `everyMs`
+ * until `done` accepts what it returned, and throws after `timeoutMs` naming
+ * `what` and the last value or error (a `check` that throws is retried).
+ */
+export async function pollUntil<T>(check: () => T | Promise<T>, done: (v: T) => boolean, what: string, timeoutMs: number, everyMs = 100): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
     try {
       const v = await check();
-      if (v) return v;
+      if (done(v)) return v;
       last = v;
     } catch (err) {
       last = err;
     }
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${last instanceof Error ? last.message : JSON.stringify(last)}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with `what`). */
+export function eventually<T>(check: () => T | Promise<T>, what: string, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  return pollUntil(check, Boolean, what, timeoutMs, everyMs);
 }

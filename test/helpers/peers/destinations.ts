@@ -12,6 +12,7 @@ import { resolveSinkOptions, type SinkSpec } from '../../../src/sinks/registry.j
 import type { Sink } from '../../../src/sinks/sink.js';
 import { statsdSinkSpec } from '../../../src/sinks/statsd-sink.js';
 import { freeTcpPort } from '../ports.js';
+import { pollUntil } from '../processes.js';
 import { CarbonPeer } from './carbon.js';
 import { closeServer, listenLocal } from './http-server.js';
 import { libratoReceiver, type LibratoBody } from './librato-receiver.js';
@@ -271,13 +272,12 @@ export interface DestinationOutcome {
   recoverMs: number | null;
 }
 
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Waits (bounded) for `check`; false when it never held, so the outcome is counted rather than thrown. */
+function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  return pollUntil(check, Boolean, 'the destination', timeoutMs).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
