@@ -62,7 +62,7 @@ export function renderAppHeadline(app, out) {
   // Noise: two identical services must agree before any difference means anything.
   const noiseCpu = Math.abs(a2.vsNone.cpuAdded);
   const noiseTp = Math.abs(a2.vsNone.throughputLost);
-  const noiseP99 = Math.abs(a2.vsNone.p99AddedUs);
+  const noiseP99 = p99NoiseUs(v);
   const noise = noiseSpread(a2.paired);
   L.push(
     `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${agreementVerdict(noiseCpu, noiseTp, noise)}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.${roundsFor2Pct(noise, app.seconds)}${machineSteadiness(app.steadinessNs, noise)}`,
@@ -201,6 +201,11 @@ export function resolvable(p, noise) {
   return Math.abs(p.median) > Math.abs(noise) && signTestP(p.sameSign, n) <= MAX_SIGN_TEST_P;
 }
 
+/** The p99 noise floor: what (a′), identical to (a), adds to p99 (its magnitude), the yardstick of the 5 µs target. */
+function p99NoiseUs(v) {
+  return Math.abs(v.none2.vsNone.p99AddedUs);
+}
+
 /**
  * The ≤ 5 µs p99 target: missed when Zibrato's p99 added exceeds 5 µs by more
  * than (a′)'s noise and the difference is resolved round by round; otherwise
@@ -208,7 +213,7 @@ export function resolvable(p, noise) {
  * by the median.
  */
 export function p99TargetVerdict(v) {
-  const noise = Math.abs(v.none2.vsNone.p99AddedUs);
+  const noise = p99NoiseUs(v);
   const added = v.zibrato.vsNone.p99AddedUs;
   const p = v.zibrato.paired?.p99AddedUs;
   if (added - 5 > noise && (!p || resolvable(p, v.none2.paired?.p99AddedUs.median ?? noise))) return 'missed';
@@ -470,7 +475,7 @@ function renderWhatARequestPays(app) {
   const onePctUs = baseMain / 100;
   const impliedLoss = z.mainAddedUs.median / baseMain;
   L.push(
-    `**What limits the 1 % / 5 µs targets on this machine.** At saturation the service is bound by its main thread, which spends ${us(baseMain)} per request uninstrumented (${us(baseUs)} with the other threads): 1 % of throughput is **${onePctUs.toFixed(2)} µs of main-thread CPU per request**. Zibrato adds ${signedUs1(z.mainAddedUs.median)} there (${signedPct(impliedLoss)} of the main thread's work, the throughput loss that cost alone predicts; measured at saturation: ${signedPct(z.throughputLost.median)}, against a noise floor of ${pct(Math.abs(a2.throughputLost.median))}). The four measurements per request are five client calls (two gauge sets, a tagged timing, a counter increment, a per-user tagged count, one of ${int(app.config.users)} series); ${app.profile ? `the profile below puts the Zibrato client and zeromq at ${pct(((app.profile.layers.zibrato ?? 0) + (app.profile.layers.zeromq ?? 0)) / (app.profile.busyMs || 1))} of the main thread's busy time` : 'no profile was taken in this run'}. p99 at ${int(app.config.fixedRate)}/s is a queueing figure: Zibrato adds ${signedUs(z.p99AddedUs.median)} against (a′)'s ${signedUs(a2.p99AddedUs.median)} from noise alone${{ met: ': within 5 µs', missed: Math.abs(a2.p99AddedUs.median) > 5 ? ': the 5 µs target is missed by more than that noise (a difference as small as 5 µs would itself be below what this machine resolves)' : ': the 5 µs target is missed', 'not resolvable': ', so a 5 µs target is **below what this machine resolves**' }[p99TargetVerdict(v)]}.`,
+    `**What limits the 1 % / 5 µs targets on this machine.** At saturation the service is bound by its main thread, which spends ${us(baseMain)} per request uninstrumented (${us(baseUs)} with the other threads): 1 % of throughput is **${onePctUs.toFixed(2)} µs of main-thread CPU per request**. Zibrato adds ${signedUs1(z.mainAddedUs.median)} there (${signedPct(impliedLoss)} of the main thread's work, the throughput loss that cost alone predicts; measured at saturation: ${signedPct(z.throughputLost.median)}, against a noise floor of ${pct(Math.abs(a2.throughputLost.median))}). The four measurements per request are five client calls (two gauge sets, a tagged timing, a counter increment, a per-user tagged count, one of ${int(app.config.users)} series); ${app.profile ? `the profile below puts the Zibrato client and zeromq at ${pct(((app.profile.layers.zibrato ?? 0) + (app.profile.layers.zeromq ?? 0)) / (app.profile.busyMs || 1))} of the main thread's busy time` : 'no profile was taken in this run'}. p99 at ${int(app.config.fixedRate)}/s is a queueing figure: Zibrato adds ${signedUs(z.p99AddedUs.median)} against (a′)'s ${signedUs(a2.p99AddedUs.median)} from noise alone${{ met: ': within 5 µs', missed: p99NoiseUs(v) > 5 ? ': the 5 µs target is missed by more than that noise (a difference as small as 5 µs would itself be below what this machine resolves)' : ': the 5 µs target is missed', 'not resolvable': ', so a 5 µs target is **below what this machine resolves**' }[p99TargetVerdict(v)]}.`,
     '',
   );
   const busy = Object.keys(SHORT).filter((k) => Number.isFinite(v[k]?.median.saturationProcessBusy));
