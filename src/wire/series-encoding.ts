@@ -34,6 +34,26 @@ function writeShortString(out: number[], s: string, what: string): void {
  * Throws a coded error when a string is empty or too long.
  */
 export function encodeSeries(kind: MetricKind, name: string, source: string, tags: Tags | undefined, sampleRate = 1, metadata?: SeriesMetadata): Uint8Array {
+  return Uint8Array.from(encodeEntry(kind, name, source, tags, sampleRate, metadata, undefined).out);
+}
+
+/**
+ * A series entry with one tag's value left out: the bytes before the value's
+ * length byte and those after the value. `prefix`, the length byte, the
+ * value's UTF-8 bytes and `suffix`, in that order, are {@link encodeSeries}'s
+ * bytes for `tags` with that value, whatever it is: the client writes a
+ * series of a tag with thousands of values (a user id) into a batch from these
+ * and the value, without a handle per value (client/wide-tag-handle.ts).
+ * `tags` must hold `key`; its value there is ignored.
+ */
+export function encodeSeriesTemplate(kind: MetricKind, name: string, source: string, tags: Tags, key: string, sampleRate = 1, metadata?: SeriesMetadata): { prefix: Uint8Array; suffix: Uint8Array } {
+  const { out, at } = encodeEntry(kind, name, source, { ...tags, [key]: '' }, sampleRate, metadata, key);
+  // The empty value is its length byte alone.
+  return { prefix: Uint8Array.from(out.slice(0, at)), suffix: Uint8Array.from(out.slice(at + 1)) };
+}
+
+/** The entry's bytes, and where the value of tag `spliced` starts in them (its length byte; -1 without one). */
+function encodeEntry(kind: MetricKind, name: string, source: string, tags: Tags | undefined, sampleRate: number, metadata: SeriesMetadata | undefined, spliced: string | undefined): { out: number[]; at: number } {
   const problem = validateSeriesName(name);
   if (problem) throw new InvalidOptionError(problem, 'ZIB_ERR_INVALID_NAME');
   const description = metadata?.description ?? '';
@@ -53,14 +73,16 @@ export function encodeSeries(kind: MetricKind, name: string, source: string, tag
   const keys = tags ? Object.keys(tags).sort() : [];
   if (keys.length > MAX_TAGS) throw new InvalidOptionError(`a series may carry at most ${MAX_TAGS} tags, got ${keys.length}`, 'ZIB_ERR_INVALID_NAME');
   out.push(keys.length);
+  let at = -1;
   for (const k of keys) {
     if (k.length === 0) throw new InvalidOptionError('a tag key is empty', 'ZIB_ERR_INVALID_NAME');
     writeShortString(out, k, `tag key "${k.slice(0, 40)}"`);
+    if (k === spliced) at = out.length;
     writeShortString(out, String(tags![k]), `tag "${k.slice(0, 40)}" value`);
   }
   if (described) {
     writeShortString(out, description, 'description');
     writeShortString(out, unit, 'unit');
   }
-  return Uint8Array.from(out);
+  return { out, at };
 }

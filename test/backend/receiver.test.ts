@@ -130,3 +130,23 @@ describe('receiver sequence gaps', () => {
     });
   });
 });
+
+describe('receiver series table', () => {
+  test('two entries of one series in a batch are that series: their records add up to one point', async () => {
+    const store = new SeriesStore({ maxSeries: 10 });
+    await withReceiver(store, 'info|c|warm.up|1', async ({ pub, receiver }) => {
+      const w = new BatchWriter(64 * 1024, 16 * 1024, Buffer.from('0011223344556677', 'hex'));
+      const entry = encodeSeries(MetricKind.counter, 'user.requests', 'app-1', { user: 'u1' });
+      const first = w.addSeries(entry);
+      const again = w.addSeries(entry);
+      assert.notEqual(first, again);
+      w.append(first, 2);
+      w.append(again, 3);
+      await pub.send([INFO_TOPIC, w.seal(Date.now())]);
+      await eventually(() => receiver.stats.received >= 3 || undefined, 'the batch handled');
+      const points = store.collect(1000).filter((p) => p.name === 'user.requests');
+      assert.equal(points.length, 1);
+      assert.equal(points[0]!.type === 'counter' && points[0]!.value, 5);
+    });
+  });
+});
