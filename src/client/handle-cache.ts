@@ -1,4 +1,5 @@
 import type { SeriesHandle } from './series-handle.js';
+import { WIDE_TAG_VALUES, type WideTagHandle } from './wide-tag-handle.js';
 
 /**
  * Tags as an app passes them to the cache: not yet validated, so values may be
@@ -33,10 +34,21 @@ interface NameBucket {
    * entry whose tag is here already, for another kind, level, source or sample
    * rate, goes to {@link list} / {@link table} instead.
    */
-  oneTag: Map<string, Map<unknown, Entry>> | undefined;
+  oneTag: Map<string, OneTagIndex> | undefined;
   list: Entry[];
   /** Built once the list outgrows {@link SCAN_LIMIT}: key hash → first entry of its chain. */
   table: Map<number, Entry> | undefined;
+}
+
+/** The entries of one tag key under a name, by value. */
+interface OneTagIndex {
+  byValue: Map<unknown, Entry>;
+  /**
+   * Set once the key has {@link WIDE_TAG_VALUES} values: what a one-off call
+   * with that key (and the same kind, level, source and sample rate) writes
+   * through from then on, instead of a handle per value.
+   */
+  wide: WideTagHandle | undefined;
 }
 
 /**
@@ -163,7 +175,10 @@ function sameKey(e: Entry, kind: number, level: number, source: string | undefin
  * scanned while they are few and hashed past {@link SCAN_LIMIT},
  * so the cost does not grow with the number of tag sets a name has. A hash
  * only picks candidates: every hit is compared exactly (kind, level, source,
- * sample rate, every tag), so two series never merge.
+ * sample rate, every tag), so two series never merge. Once one tag key has
+ * {@link WIDE_TAG_VALUES} values under a name, one-off calls with that key get
+ * its {@link WideTagHandle} instead of a handle per value: the cache stops
+ * growing with the values, and a call touches no per-value memory.
  */
 export class HandleCache {
   private readonly byName = new Map<string, NameBucket>();
@@ -183,7 +198,13 @@ export class HandleCache {
     return this.size;
   }
 
-  get(kind: number, name: string, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined): SeriesHandle | undefined {
+  /**
+   * The handle of a series. With `oneOff` (a call that writes once, at once:
+   * `z.count`, `z.timing` …), a tag with thousands of values may be answered by
+   * its {@link WideTagHandle}, aimed at the call's value; a handle kept by the
+   * app (a scope, a decorator) always gets a handle of its own series.
+   */
+  get(kind: number, name: string, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined, oneOff = false): SeriesHandle | undefined {
     const last = this.last;
     if (
       last !== undefined &&
@@ -196,16 +217,17 @@ export class HandleCache {
     ) {
       return last;
     }
-    return this.find(kind, name, level, source, sampleRate, tags);
+    return this.find(kind, name, level, source, sampleRate, tags, oneOff);
   }
 
   /** The lookup past the last entry, a call of its own so that {@link get} stays small enough to inline. */
-  private find(kind: number, name: string, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined): SeriesHandle | undefined {
+  private find(kind: number, name: string, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined, oneOff: boolean): SeriesHandle | undefined {
     const bucket = this.byName.get(name);
     if (bucket === undefined) return undefined;
-    let e = bucket.oneTag !== undefined && tags !== undefined ? this.findOneTag(bucket.oneTag, kind, level, source, sampleRate, tags) : undefined;
+    let e = bucket.oneTag !== undefined && tags !== undefined ? this.findOneTag(bucket.oneTag, kind, level, source, sampleRate, tags, oneOff) : undefined;
     if (e !== undefined) {
-      this.last = e;
+      // A wide handle answers for whichever value it is aimed at: never "the same call again".
+      if (e.cacheName !== undefined) this.last = e;
       return e;
     }
     if (bucket.table === undefined) {
@@ -227,7 +249,7 @@ export class HandleCache {
   }
 
   /** The entry of a one-tag `tags` from {@link NameBucket.oneTag}, if the rest of its key matches too; undefined otherwise (then the list or table decides). */
-  private findOneTag(index: Map<string, Map<unknown, Entry>>, kind: number, level: number, source: string | undefined, sampleRate: number, tags: RawTags): Entry | undefined {
+  private findOneTag(byKey: Map<string, OneTagIndex>, kind: number, level: number, source: string | undefined, sampleRate: number, tags: RawTags, oneOff: boolean): Entry | undefined {
     let key: string | undefined;
     for (const k in tags) {
       // Two tags or more: not in this index.
@@ -235,8 +257,23 @@ export class HandleCache {
       key = k;
     }
     if (key === undefined) return undefined;
+    const index = byKey.get(key);
+    if (index === undefined) return undefined;
     const value = tags[key];
-    const e = index.get(key)?.get(value);
+    const wide = index.wide;
+    if (
+      oneOff &&
+      wide !== undefined &&
+      typeof value === 'string' &&
+      wide.cacheKind === kind &&
+      wide.cacheLevel === level &&
+      wide.cacheSource === source &&
+      wide.cacheSampleRate === sampleRate &&
+      wide.aim(value)
+    ) {
+      return wide;
+    }
+    const e = index.byValue.get(value);
     if (e === undefined) return undefined;
     this.comparisons++;
     // The map matched the value by SameValueZero; the cache's rule everywhere is ===.
@@ -246,11 +283,13 @@ export class HandleCache {
   /**
    * Remembers a handle for tags that were validated. Past `maxEntries` (a
    * cardinality explosion) new handles are not cached, only used once: memory
-   * stays bounded and each such call costs one series encoding.
+   * stays bounded and each such call costs one series encoding. True when this
+   * handle's tag key just reached {@link WIDE_TAG_VALUES} values under its name:
+   * the caller then gives the key a wide handle ({@link setWide}).
    */
-  set(kind: number, name: string, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined, handle: SeriesHandle): void {
+  set(kind: number, name: string, level: number, source: string | undefined, sampleRate: number, tags: RawTags | undefined, handle: SeriesHandle): boolean {
     // A handle carries one key: one cached under another already (never the case for the client's own) stays as it is.
-    if (this.size >= this.maxEntries || handle.cacheName !== undefined) return;
+    if (this.size >= this.maxEntries || handle.cacheName !== undefined) return false;
     let bucket = this.byName.get(name);
     if (!bucket) this.byName.set(name, (bucket = { oneTag: undefined, list: [], table: undefined }));
     // Copies: the caller may change its object later, so identity never stands for equality.
@@ -280,11 +319,11 @@ export class HandleCache {
     if (one) {
       const key = e.cacheKey0!;
       bucket.oneTag ??= new Map();
-      let byValue = bucket.oneTag.get(key);
-      if (byValue === undefined) bucket.oneTag.set(key, (byValue = new Map()));
-      if (!byValue.has(e.cacheValue0)) {
-        byValue.set(e.cacheValue0, e);
-        return;
+      let index = bucket.oneTag.get(key);
+      if (index === undefined) bucket.oneTag.set(key, (index = { byValue: new Map(), wide: undefined }));
+      if (!index.byValue.has(e.cacheValue0)) {
+        index.byValue.set(e.cacheValue0, e);
+        return index.wide === undefined && index.byValue.size === WIDE_TAG_VALUES;
       }
     }
     if (bucket.table === undefined && bucket.list.length >= SCAN_LIMIT) {
@@ -295,6 +334,24 @@ export class HandleCache {
     }
     if (bucket.table !== undefined) insert(bucket.table, e);
     else bucket.list.push(e);
+    return false;
+  }
+
+  /**
+   * Makes `wide` the handle one-off calls of `entry`'s tag key write through,
+   * for `entry`'s kind, level, source and sample rate: the client makes it when
+   * {@link set} returned true for `entry`.
+   */
+  setWide(entry: SeriesHandle, wide: WideTagHandle): void {
+    const index = this.byName.get(entry.cacheName!)?.oneTag?.get(entry.cacheKey0!);
+    if (index === undefined || index.wide !== undefined) return;
+    wide.cacheKind = entry.cacheKind;
+    wide.cacheLevel = entry.cacheLevel;
+    wide.cacheSource = entry.cacheSource;
+    wide.cacheSampleRate = entry.cacheSampleRate;
+    wide.cacheKey0 = entry.cacheKey0;
+    wide.cacheTagCount = 1;
+    index.wide = wide;
   }
 }
 

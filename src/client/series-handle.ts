@@ -26,8 +26,8 @@ export class SeriesHandle {
    * on every handle keeps one shape, so call sites stay monomorphic.
    */
   deltaTarget: SeriesHandle = this;
-  private readonly buffer: RecordBuffer;
-  private readonly bit: number;
+  protected readonly buffer: RecordBuffer;
+  protected readonly bit: number;
   /** The open batch of this series' stream: its level, or its shard of the level. */
   private writer: StreamWriter;
   private epoch = 0;
@@ -124,21 +124,9 @@ export class SeriesHandle {
   /** The enabled path of {@link write}. */
   private append(value: number): void {
     const buffer = this.buffer;
-    // The type test comes first: arithmetic on a Symbol throws, and on an object
-    // runs its valueOf, which may throw. Then NaN and ±Infinity fail `v - v === 0`.
-    if (typeof value !== 'number' || value - value !== 0) {
-      this.problems.badValue(this.name, value);
-      return;
-    }
+    if (this.rejects(value)) return;
     let w = this.writer;
-    if (w.isFull) {
-      if (!buffer.seal(w)) {
-        buffer.dropped++;
-        this.problems.overflow();
-        return;
-      }
-      buffer.batchSealed();
-    }
+    if (w.isFull && !this.sealFor(w)) return;
     if (this.epoch !== w.epoch) {
       // Once per series per batch, never per record: a shard count change retired
       // the old writers (their epochs moved on), so every handle passes here and
@@ -149,12 +137,7 @@ export class SeriesHandle {
       }
       let slot = w.addSeries(this.encoded);
       if (slot < 0) {
-        if (!buffer.seal(w)) {
-          buffer.dropped++;
-          this.problems.overflow();
-          return;
-        }
-        buffer.batchSealed();
+        if (!this.sealFor(w)) return;
         slot = w.addSeries(this.encoded);
       }
       this.slot = slot;
@@ -162,6 +145,31 @@ export class SeriesHandle {
     }
     w.append(this.slot, value);
     if (!buffer.flushPending) buffer.scheduleFlush();
+  }
+
+  /** True, and counted as invalid, when `value` is not a finite number. */
+  protected rejects(value: number): boolean {
+    // The type test comes first: arithmetic on a Symbol throws, and on an object
+    // runs its valueOf, which may throw. Then NaN and ±Infinity fail `v - v === 0`.
+    if (typeof value === 'number' && value - value === 0) return false;
+    this.problems.badValue(this.name, value);
+    return true;
+  }
+
+  /**
+   * Seals the open batch `w` to make room for a record: true when it was
+   * queued; false when the queue is at its bound, and the record the caller was
+   * writing is counted as dropped.
+   */
+  protected sealFor(w: StreamWriter): boolean {
+    const buffer = this.buffer;
+    if (!buffer.seal(w)) {
+      buffer.dropped++;
+      this.problems.overflow();
+      return false;
+    }
+    buffer.batchSealed();
+    return true;
   }
 }
 

@@ -1,7 +1,7 @@
 import { ZibratoError } from '../errors.js';
 import { LEVELS, levelIndex, type Level } from '../levels.js';
 import { MetricKind } from '../wire/constants.js';
-import { encodeSeries, type SeriesMetadata, type Tags } from '../wire/series-encoding.js';
+import { encodeSeries, encodeSeriesTemplate, type SeriesMetadata, type Tags } from '../wire/series-encoding.js';
 import { seriesShardHash } from '../wire/shard.js';
 import { hashSetMember } from '../wire/set-member.js';
 import { HandleCache } from './handle-cache.js';
@@ -10,6 +10,7 @@ import { resolveOptions, type ResolvedOptions, type ZibratoOptions } from './opt
 import { RecordBuffer, type ClientStats } from './record-buffer.js';
 import { CounterScope, TimerScope } from './scopes.js';
 import { RejectedHandle, SeriesHandle } from './series-handle.js';
+import { WideTagHandle } from './wide-tag-handle.js';
 import { checkTags, describeValue, isSampleRate } from './call-checks.js';
 import { INITIAL_MASK, Transport } from './transport.js';
 import { wrapCounted, wrapTimed } from './wrappers.js';
@@ -203,7 +204,7 @@ export class Zibrato {
     const level = levelName === undefined ? this.defaultLevel : levelIndex(levelName);
     if (level < 0) return this.rejectLevel(levelName);
     if ((this.buffer.mask & (1 << level)) === 0) return undefined;
-    const h = this.cache.get(kind, o.name, level, o.source, 1, o.tags);
+    const h = this.cache.get(kind, o.name, level, o.source, 1, o.tags, true);
     return h !== undefined ? h : this.resolve(kind, o, level, 1);
   }
 
@@ -234,8 +235,21 @@ export class Zibrato {
     }
     const metadata = description !== undefined || unit !== undefined ? { description, unit } : undefined;
     const h = this.newHandle(kind, name, level, source, tags.tags, sampleRate, metadata);
-    if (h) this.cache.set(kind, name, level, source, sampleRate, tags.raw, h);
+    if (h && this.cache.set(kind, name, level, source, sampleRate, tags.raw, h)) {
+      const wide = this.newWideHandle(kind, name, level, source, tags.tags!, h.cacheKey0!, sampleRate, metadata);
+      if (wide) this.cache.setWide(h, wide);
+    }
     return h;
+  }
+
+  /** The {@link WideTagHandle} of a tag with many values: `tags` as a series of it was encoded; none if that fails (it cannot: the same was encoded for `tags`). */
+  private newWideHandle(kind: MetricKind, name: string, level: number, source: string | undefined, tags: Tags, key: string, sampleRate: number, metadata: SeriesMetadata | undefined): WideTagHandle | undefined {
+    try {
+      const { prefix, suffix } = encodeSeriesTemplate(kind, name, source ?? this.options.source, { ...this.options.tags, ...tags }, key, sampleRate, metadata);
+      return new WideTagHandle(this.buffer, this.problems, level, name, prefix, suffix);
+    } catch {
+      return undefined;
+    }
   }
 
   private rejectOptions(o: unknown): undefined {
@@ -259,13 +273,16 @@ export class Zibrato {
   // ── one-off calls ──
   // Each public call catches what the app's arguments may throw (a getter, a
   // Proxy, a valueOf): V8 optimises and inlines functions with try/catch, and
-  // the catch costs nothing until it runs.
+  // the catch costs nothing until it runs. The value is read before the
+  // series is looked up, so nothing of the app's runs between the lookup and
+  // the write (a wide tag's handle is aimed at one value for that write).
 
   /** Adds `value` (default 1) to a counter. */
   count(o: CountOptions): void {
     try {
+      const value = o?.value;
       const h = this.enabledHandle(MetricKind.counter, o);
-      if (h !== undefined) h.write(o.value === undefined ? 1 : o.value);
+      if (h !== undefined) h.write(value === undefined ? 1 : value);
     } catch (err) {
       this.thrown('count', err);
     }
@@ -274,8 +291,9 @@ export class Zibrato {
   /** Sets a gauge. */
   gauge(o: GaugeOptions): void {
     try {
+      const value = o?.value;
       const h = this.enabledHandle(MetricKind.gauge, o);
-      if (h !== undefined) h.write(o.value);
+      if (h !== undefined) h.write(value as number);
     } catch (err) {
       this.thrown('gauge', err);
     }
@@ -284,8 +302,9 @@ export class Zibrato {
   /** Adds `value` (default 1) to a gauge's last value, as the backend holds it (wire kind `gaugeDelta`, StatsD `+N`). */
   gaugeInc(o: CountOptions): void {
     try {
+      const value = o?.value;
       const h = this.enabledHandle(MetricKind.gaugeDelta, o);
-      if (h !== undefined) h.inc(o.value);
+      if (h !== undefined) h.inc(value);
     } catch (err) {
       this.thrown('gaugeInc', err);
     }
@@ -294,8 +313,9 @@ export class Zibrato {
   /** Subtracts `value` (default 1) from a gauge's last value (StatsD `-N`). */
   gaugeDec(o: CountOptions): void {
     try {
+      const value = o?.value;
       const h = this.enabledHandle(MetricKind.gaugeDelta, o);
-      if (h !== undefined) h.dec(o.value);
+      if (h !== undefined) h.dec(value);
     } catch (err) {
       this.thrown('gaugeDec', err);
     }
@@ -304,8 +324,9 @@ export class Zibrato {
   /** Records a duration in milliseconds. */
   timing(o: TimingOptions): void {
     try {
+      const ms = o?.ms;
       const h = this.enabledHandle(MetricKind.timer, o);
-      if (h !== undefined) h.write(o.ms);
+      if (h !== undefined) h.write(ms);
     } catch (err) {
       this.thrown('timing', err);
     }
