@@ -180,7 +180,7 @@ export class Zibrato {
   private newHandle(kind: MetricKind, name: string, level: number, source: unknown, tags: Tags | undefined, sampleRate: number, metadata?: SeriesMetadata): SeriesHandle | undefined {
     try {
       if (source !== undefined && typeof source !== 'string') throw new Error(`source must be a string, got ${describeValue(source)}`);
-      const merged = tags ? { ...this.options.tags, ...tags } : this.options.tags;
+      const merged = this.seriesTags(tags);
       const src = source ?? this.options.source;
       const encoded = encodeSeries(kind, name, src, merged, sampleRate, metadata);
       // The shard is chosen by the series identity once, here: the hot path only follows the handle's writer.
@@ -242,10 +242,15 @@ export class Zibrato {
     return h;
   }
 
+  /** The tags a series is encoded with: the call's over the client's own. */
+  private seriesTags(tags: Tags | undefined): Tags | undefined {
+    return tags ? { ...this.options.tags, ...tags } : this.options.tags;
+  }
+
   /** The {@link WideTagHandle} of a tag with many values: `tags` as a series of it was encoded; none if that fails (it cannot: the same was encoded for `tags`). */
   private newWideHandle(kind: MetricKind, name: string, level: number, source: string | undefined, tags: Tags, key: string, sampleRate: number, metadata: SeriesMetadata | undefined): WideTagHandle | undefined {
     try {
-      const { prefix, suffix } = encodeSeriesTemplate(kind, name, source ?? this.options.source, { ...this.options.tags, ...tags }, key, sampleRate, metadata);
+      const { prefix, suffix } = encodeSeriesTemplate(kind, name, source ?? this.options.source, this.seriesTags(tags)!, key, sampleRate, metadata);
       return new WideTagHandle(this.buffer, this.problems, level, name, prefix, suffix);
     } catch {
       return undefined;
