@@ -349,8 +349,6 @@ export class HandleCache {
     wide.cacheLevel = entry.cacheLevel;
     wide.cacheSource = entry.cacheSource;
     wide.cacheSampleRate = entry.cacheSampleRate;
-    wide.cacheKey0 = entry.cacheKey0;
-    wide.cacheTagCount = 1;
     index.wide = wide;
   }
 }

@@ -66,6 +66,7 @@ export class WideTagHandle extends SeriesHandle {
   aim(value: string): boolean {
     const n = value.length;
     if (n > MAX_VALUE_CHARS || this.buffer.shardCounts[this.level] !== 1) return false;
+    // FNV-1a, as handle-cache.ts hashes strings, in the same pass as the ASCII check.
     let h = 0x811c9dc5;
     for (let i = 0; i < n; i++) {
       const c = value.charCodeAt(i);
