@@ -20,14 +20,16 @@ const NO_BYTES = new Uint8Array(0);
 
 /**
  * The series of a tag with thousands of values, written without a handle per
- * value. Measured in bench/app (a counter tagged with one of 10,000 user ids),
- * a handle per value cost a request ~1 µs more than the calls on it: the
- * value's map entry, its handle and its encoded series are cold by the time
- * the same user comes back, and each is a cache miss. This handle holds the
- * series' encoding with the value left out (`encodeSeriesTemplate`) and writes
- * the value's characters into the batch's table between the two halves: it
- * touches only memory every call shares. The series on the wire is the same,
- * byte for byte, as a handle per value would send.
+ * value. With bench/app's per-user count (one of 10,000 user ids) and the
+ * caches evicted between requests, as a service's own work does, a handle per
+ * value cost 1.4–1.8 µs a call, mostly cache misses: the value's map entry,
+ * its handle and its encoded series are cold by the time the same user comes
+ * back. This handle holds the series' encoding with the value left out
+ * (`encodeSeriesTemplate`) and writes the value's characters into the batch's
+ * table between the two halves: it touches only memory every call shares
+ * (0.5–0.9 µs there). Each series entry is the same bytes a handle per value
+ * sends; a value whose memo slot another took since is listed again in the
+ * batch (docs/wire-format.md: receivers add such entries up).
  *
  * The handle cache sets {@link tag} for the call it answers, and the call
  * writes at once, with nothing of the app's in between (`Zibrato` reads the
