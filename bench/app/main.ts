@@ -28,7 +28,7 @@ import { PrometheusPeer } from '../../test/helpers/peers/prometheus.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
 import { pinService, processesCpuNs, threadCpuNs, type Pinning, type ThreadCpuNs } from './cpu.js';
 import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrumentations.js';
-import { createCpuQuota, removeStaleCpuQuotas, type CpuQuota } from './cpu-quota.js';
+import { createCpuQuota, createIdleCgroup, removeStaleCpuQuotas, type CpuQuota, type IdleCgroup } from './cpu-quota.js';
 import { noiseSpread, ROUNDS_PRECISION } from './report.mjs';
 import { rotated, whyStopRounds, type RoundsStop } from './rounds.js';
 
@@ -87,6 +87,8 @@ const CONFIG = {
   saturationCpuShare: 0.25,
   // The /db route's "database" wait.
   dbWaitMs: 1,
+  // Before each round's services start: how long the peers' CPU is read with nothing to serve (their own housekeeping).
+  peerIdleSeconds: quick ? 1 : 3,
   // How long a system may take to report the last requests once the load ended (a flush or scrape is 1 s everywhere).
   reportWithinMs: 8000,
   // The quick run (CI) skips the profile round to stay short; ZIBRATO_BENCH_APP_PROFILE=1 forces it.
@@ -122,7 +124,9 @@ interface RoundResult {
    * every round: the uninstrumented rounds give their idle cost).
    */
   peerCpuUsPerRequest: Record<PeerGroup, number>;
-  /** The fixed-rate window's length, s. */
+  /** CPU per second (µs) of each variant's peer processes with no service loaded, measured before the round's services start. */
+  peerIdleUsPerSecond: Record<PeerGroup, number>;
+  /** The fixed-rate turns' total length, s. */
   fixedSeconds: number;
   fixedRps: number;
   latencyMs: LoadResult['latencyMs'];
@@ -350,19 +354,34 @@ interface Service {
  * turns of 500 (measured with this benchmark's service and load generator on
  * this machine, 2026-12-01).
  *
- * Only the variant in its slice runs: the others are stopped (SIGSTOP), so
- * their timers, GC and Prometheus' scrapes of the prom-client service take
- * neither the measured service's CPU nor its quota. After each resume, a
- * short lead-in (not measured) lets the service run again before its CPU is read.
+ * Only the variant in its turn is loaded; the others wait in a cgroup of idle
+ * priority on the same CPU (cpu-quota.ts's createIdleCgroup). They keep
+ * running, so their periodic work (prom-client's scrapes, OTel's exports, the
+ * flush and self-metrics timers) goes on at the pace of the clock and lands in
+ * each variant's own turns as often as in a service that is never paused, but
+ * the service in its turn preempts them whenever it has work. (Stopping them
+ * with SIGSTOP instead made every resumed service run its overdue timers at
+ * once: about three exports or scrapes per second of its own running, which
+ * would have charged the libraries with periodic work several times over.)
+ * After each turn's start, a short lead-in (not measured) lets the service
+ * run again before its CPU is read.
  */
 async function runRound(peers: Peers, gen: LoadGenerator, pinning: Pinning, variants: readonly Variant[], round: number, nodeArgs: string[], saturationRequests: Partial<Record<Variant, number>>): Promise<Record<string, RoundResult>> {
   const [cmd, ...pre] = [...pinning.servicePrefix, process.execPath];
   const started: Child[] = [];
-  // One variant alone (the profile round) is never stopped: nothing else needs the CPU between its slices.
-  const pausing = variants.length > 1;
-  const signal = (s: Service, sig: 'SIGSTOP' | 'SIGCONT') => {
-    if (pausing) process.kill(s.pid, sig);
+  // One variant alone (the profile round) never waits: nothing else needs the CPU between its turns.
+  const parking = variants.length > 1 && idleCgroup !== undefined && cpuQuota !== undefined;
+  const park = (s: Service) => {
+    if (parking) idleCgroup!.add(s.pid);
   };
+  const unpark = (s: Service) => {
+    if (parking) cpuQuota?.add(s.pid);
+  };
+  // What the peers burn with no service loaded, to subtract from what they burn in a variant's turns.
+  const p0 = peers.cpuNs();
+  await sleep(CONFIG.peerIdleSeconds * 1000);
+  const p1 = peers.cpuNs();
+  const peerIdleUsPerSecond = Object.fromEntries(PEER_GROUPS.map((g) => [g, (p1[g] - p0[g]) / 1000 / CONFIG.peerIdleSeconds])) as Record<PeerGroup, number>;
   try {
     const services = await Promise.all(
       variants.map(async (variant): Promise<Service> => {
@@ -378,9 +397,9 @@ async function runRound(peers: Peers, gen: LoadGenerator, pinning: Pinning, vari
       }),
     );
     for (const s of services) s.reportedBefore = (s.variant === 'prom' || s.variant === 'otel' ? 0 : await peers.requestsReported(s.variant, s.instanceId)) ?? 0;
-    for (const s of services) signal(s, 'SIGSTOP');
+    for (const s of services) park(s);
 
-    /** Runs `o` against `s` (resumed for it, stopped after), its CPU, the peers' and the time added to `tally` unless it is a lead-in. */
+    /** Runs `o` against `s`, its CPU, the peers' and the time added to `tally` unless it is a lead-in. */
     const drive = async (s: Service, o: { rate: number; amount: number; connections: number; collect?: string }, tally?: Tally) => {
       const t0 = threadCpuNs(s.pid);
       const p0 = peers.cpuNs();
@@ -400,15 +419,15 @@ async function runRound(peers: Peers, gen: LoadGenerator, pinning: Pinning, vari
       tally.loadSeconds += r.seconds;
       tally.windows.push({ fromUs: w0, toUs: w1 });
     };
-    /** `phase` in `slices` turns: each variant resumed, led in, measured, stopped; the order turns by one each slice. */
+    /** `phase` in `slices` turns: each variant out of the idle cgroup for its turn, led in, measured, parked; the order turns by one each slice. */
     const inSlices = async (slices: number, phase: (s: Service) => Promise<void>) => {
       for (let slice = 0; slice < slices; slice++) {
         for (const s of rotated(services, slice)) {
-          signal(s, 'SIGCONT');
+          unpark(s);
           try {
             await phase(s);
           } finally {
-            signal(s, 'SIGSTOP');
+            park(s);
           }
         }
       }
@@ -435,8 +454,6 @@ async function runRound(peers: Peers, gen: LoadGenerator, pinning: Pinning, vari
         cpuQuota?.limit(undefined);
       }
     }
-    for (const s of services) signal(s, 'SIGCONT');
-
     // Correctness: the request counter each system reports must reach what autocannon completed.
     const reported = new Map<Service, number | null>();
     await Promise.all(
@@ -471,6 +488,7 @@ async function runRound(peers: Peers, gen: LoadGenerator, pinning: Pinning, vari
         cpuUsPerRequest: perRequest(busy(f.cpu)),
         threadCpuUsPerRequest: { main: perRequest(f.cpu.main), zmq: perRequest(f.cpu.zmq), other: perRequest(f.cpu.other) },
         peerCpuUsPerRequest: Object.fromEntries(PEER_GROUPS.map((g) => [g, perRequest(f.peers[g])])) as Record<PeerGroup, number>,
+        peerIdleUsPerSecond,
         fixedSeconds: f.seconds,
         fixedWindowsUs: f.windows,
         saturationWindows: s.sat.completed ? { windows: s.sat.windows, completed: s.sat.completed } : undefined,
@@ -491,25 +509,19 @@ async function runRound(peers: Peers, gen: LoadGenerator, pinning: Pinning, vari
     }
     return results;
   } finally {
-    // A stopped process cannot act on SIGTERM: resume every service before stopping it.
-    await Promise.all(
-      started.map((svc) => {
-        try {
-          process.kill(svc.pid as number, 'SIGCONT');
-        } catch {
-          // gone
-        }
-        return svc.stop('SIGTERM', 10_000);
-      }),
-    );
+    await Promise.all(started.map((svc) => svc.stop('SIGTERM', 10_000)));
   }
 }
 
 /** The name of this run's CPU-quota cgroup, before its PID. */
 const CPU_QUOTA_PREFIX = 'zibrato-bench-app-';
+/** The same for its idle-priority cgroup. */
+const IDLE_CGROUP_PREFIX = 'zibrato-bench-app-idle-';
 
 /** The saturation phase's CPU quota for the service (undefined: none could be made; see main). */
 let cpuQuota: CpuQuota | undefined;
+/** Where the services out of their turn wait (undefined: none could be made; they then stay as they are). */
+let idleCgroup: IdleCgroup | undefined;
 
 const medianOf = (rs: RoundResult[], f: (r: RoundResult) => number): number => median(rs.map(f));
 
@@ -532,24 +544,11 @@ function paired(rs: RoundResult[], base: RoundResult[], f: (r: RoundResult, b: R
   return { median: m, rounds, sameSign: rounds.filter((x) => Math.sign(x) === Math.sign(m) && x !== 0).length };
 }
 
-/**
- * What `group`'s peers burn per second while they serve nobody, in `round`: the
- * median over the round's windows of the other variants (a peer's own
- * housekeeping: Prometheus' TSDB, the backend's flush timer, a stray late export).
- */
-function idlePeerUsPerSecond(all: Record<string, RoundResult[]>, group: PeerGroup, round: number): number {
-  const rates = VARIANTS.filter((v) => v !== group).flatMap((v) => {
-    const r = all[v]!.find((x) => x.round === round);
-    return r && r.fixedSeconds > 0 ? [(r.peerCpuUsPerRequest[group] * CONFIG.fixedRequests) / r.fixedSeconds] : [];
-  });
-  return rates.length ? median(rates) : 0;
-}
-
 const cpuAdded = (r: RoundResult, b: RoundResult): number => r.cpuUsPerRequest / b.cpuUsPerRequest - 1;
 const throughputLost = (r: RoundResult, b: RoundResult): number => 1 - r.saturationRps / b.saturationRps;
 
 /** The paired comparisons of a variant's rounds with (a)'s. */
-function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[], all: Record<string, RoundResult[]>) {
+function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[]) {
   const group = (PEER_GROUPS as readonly string[]).includes(v) ? (v as PeerGroup) : undefined;
   return {
     cpuAdded: paired(rs, base, cpuAdded),
@@ -560,10 +559,8 @@ function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[], all:
     throughputLost: paired(rs, base, throughputLost),
     p99AddedUs: paired(rs, base, (r, b) => (r.latencyMs.p99 - b.latencyMs.p99) * 1000),
     p50AddedUs: paired(rs, base, (r, b) => (r.latencyMs.p50 - b.latencyMs.p50) * 1000),
-    // The variant's peers over its window, less what they burn idle over a window as long (idlePeerUsPerSecond).
-    movedOutUs: group
-      ? paired(rs, base, (r) => r.peerCpuUsPerRequest[group] - (idlePeerUsPerSecond(all, group, r.round) * r.fixedSeconds) / CONFIG.fixedRequests)
-      : undefined,
+    // The variant's peers over its turns, less what they burn with no service loaded over as long.
+    movedOutUs: group ? paired(rs, base, (r) => r.peerCpuUsPerRequest[group] - (r.peerIdleUsPerSecond[group] * r.fixedSeconds) / CONFIG.fixedRequests) : undefined,
   };
 }
 
@@ -609,15 +606,21 @@ async function main(): Promise<void> {
   // Before any peer starts: they inherit this process's CPUs, the service gets its own.
   const pinning = pinService(CONFIG.pin);
   process.stdout.write(pinning.unpinned ? `unpinned: ${pinning.unpinned}\n` : `service on CPU ${pinning.serviceCpus}, load generator and peers on CPU ${pinning.othersCpus}\n`);
-  const removed = removeStaleCpuQuotas(CPU_QUOTA_PREFIX);
+  const removed = [...removeStaleCpuQuotas(CPU_QUOTA_PREFIX), ...removeStaleCpuQuotas(IDLE_CGROUP_PREFIX)];
   if (removed.length) process.stdout.write(`removed the CPU-quota cgroups of runs that were stopped: ${removed.join(', ')}\n`);
   const q = createCpuQuota(`${CPU_QUOTA_PREFIX}${process.pid}`);
   cpuQuota = 'unavailable' in q ? undefined : q;
   const saturationQuota = 'unavailable' in q ? q : { share: CONFIG.saturationCpuShare, kind: q.kind };
   process.stdout.write('unavailable' in q ? `saturation without a CPU quota: ${q.unavailable}\n` : `saturation with the service held to ${CONFIG.saturationCpuShare} of a core (${q.kind})\n`);
+  const idle = createIdleCgroup(`${IDLE_CGROUP_PREFIX}${process.pid}`);
+  idleCgroup = 'unavailable' in idle ? undefined : idle;
+  process.stdout.write('unavailable' in idle ? `services out of their turn at normal priority: ${idle.unavailable}\n` : 'services out of their turn wait at idle priority\n');
   const peers = new Peers();
   try {
     await peers.start();
+    // Prometheus and the OTLP receiver work on the idle prom-client and OTel services' scrapes and exports in every
+    // variant's turns; at idle priority they never delay the load generator beside them (their CPU is still counted).
+    for (const pid of [...peers.pids.prom, ...peers.pids.otel]) idleCgroup?.add(pid);
     const rounds: Record<string, RoundResult[]> = Object.fromEntries(VARIANTS.map((v) => [v, []]));
     // Before every round: how steady the machine is (see steadiness.ts), for the noise floor's explanation.
     const steadinessNs: number[] = [];
@@ -696,7 +699,7 @@ async function main(): Promise<void> {
           p99Ms: medianOf(base, (r) => r.latencyMs.p99),
           saturationRps: medianOf(base, (r) => r.saturationRps),
         };
-        const p = pairedWithBase(v, rs, base, rounds);
+        const p = pairedWithBase(v, rs, base);
         const completed = rs.reduce((a, r) => a + r.completed, 0);
         const withStats = rs.filter((r) => r.clientStats);
         const clientStats = withStats.length ? withStats.reduce<Record<string, number>>((acc, r) => {
@@ -724,7 +727,7 @@ async function main(): Promise<void> {
             },
             paired: p,
             // The same against (a″), the hooks alone: what the library itself adds.
-            pairedVsHooks: v === 'hooks' || !rounds.hooks?.length ? undefined : pairedWithBase(v, rs, rounds.hooks, rounds),
+            pairedVsHooks: v === 'hooks' || !rounds.hooks?.length ? undefined : pairedWithBase(v, rs, rounds.hooks),
             clientStats,
             counts: { completed, reported, lost: reported === null ? null : completed - reported, errors: rs.reduce((a, r) => a + r.errors, 0) },
           },
@@ -735,6 +738,7 @@ async function main(): Promise<void> {
   } finally {
     await peers.stop();
     cpuQuota?.remove();
+    idleCgroup?.remove();
   }
 }
 
