@@ -1,6 +1,6 @@
 // A CPU quota for the service during the saturation phase (a CFS bandwidth
 // limit through a cgroup of its own: cgroup v1's cpu controller, or v2's
-// cpu.max), and a cgroup of idle priority for the services waiting for their turn. Why: on this machine one autocannon process on its own core could
+// cpu.max). Why: on this machine one autocannon process on its own core could
 // not keep a fastify service on the other core busy (its main thread was on
 // CPU ~30 % of the "saturation" phase, measured), so requests/s measured the
 // load generator, not the service. Held to a share of a core well under what
@@ -66,46 +66,6 @@ function quota(kind: CpuQuota['kind'], dir: string, set: (share: number | undefi
       }
     },
   };
-}
-
-/** A cgroup whose processes run only when nothing else wants their CPU. */
-export interface IdleCgroup {
-  /** Moves a process (every thread of it) into the cgroup. */
-  add(pid: number): void;
-  /** Removes the cgroup (its processes must have exited or moved). */
-  remove(): void;
-}
-
-/**
- * A cgroup of idle priority (cpu.idle, the cgroup form of SCHED_IDLE; a
- * weight of 2 against the default 1,024 where the kernel has no cpu.idle), or
- * the reason there is none. bench/app/main.ts parks the services that are not
- * in their turn here: they keep running (their timers, exports and scrapes go
- * on at the pace of the clock, as in a real service) but never delay the
- * service being measured, which preempts them on wake-up.
- */
-export function createIdleCgroup(name: string): IdleCgroup | { unavailable: string } {
-  try {
-    const v1 = existsSync(join(CGROUP_V1_CPU, 'cpu.shares'));
-    if (!v1 && !readFileSync(join(CGROUP_V2, 'cgroup.controllers'), 'utf8').split(/\s+/).includes('cpu')) return { unavailable: 'no cgroup cpu controller' };
-    const dir = join(v1 ? CGROUP_V1_CPU : CGROUP_V2, name);
-    mkdirSync(dir, { recursive: true });
-    if (existsSync(join(dir, 'cpu.idle'))) writeFileSync(join(dir, 'cpu.idle'), '1');
-    else if (v1) writeFileSync(join(dir, 'cpu.shares'), '2');
-    else writeFileSync(join(dir, 'cpu.weight'), '1');
-    return {
-      add: (pid) => writeFileSync(join(dir, 'cgroup.procs'), String(pid)),
-      remove: () => {
-        try {
-          rmdirSync(dir);
-        } catch {
-          // Still has a process: the kernel keeps it until it exits.
-        }
-      },
-    };
-  } catch (err) {
-    return { unavailable: `cannot create a cgroup (${(err as Error).message.split('\n')[0]}); run as root` };
-  }
 }
 
 /**

@@ -28,8 +28,8 @@ import { PrometheusPeer } from '../../test/helpers/peers/prometheus.js';
 import { summariseProfile, type ProfileSummary } from './profile.js';
 import { pinService, processesCpuNs, threadCpuNs, type Pinning, type ThreadCpuNs } from './cpu.js';
 import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrumentations.js';
-import { createCpuQuota, createIdleCgroup, removeStaleCpuQuotas, type CpuQuota, type IdleCgroup } from './cpu-quota.js';
-import { noiseSpread, ROUNDS_PRECISION } from './report.mjs';
+import { createCpuQuota, removeStaleCpuQuotas, type CpuQuota } from './cpu-quota.js';
+import { noiseSpread } from './report.mjs';
 import { rotated, whyStopRounds, type RoundsStop } from './rounds.js';
 
 const quick = isQuick();
@@ -44,35 +44,28 @@ function positiveEnv(name: string): number | undefined {
 const CONFIG = {
   // Rounds are added until the noise floor is known: at least minRounds (ten: a difference counts as
   // resolved with one round of ten against it, report.mjs's sign test), then one more at a time until
-  // (a′)'s comparison with (a) is pinned to ±1 % in CPU per request and throughput (half the issue's 2 % bar
-  // for two identical services; report.mjs's noiseFloorResolved), within maxRounds and maxMinutes of rounds.
-  // With each variant measured whole, one after the other, the round-to-round spread needed 60 rounds of
-  // ~100 s in one run (97 min), 65 in the next; the slices below (runRound) are what shortened that.
+  // (a′)'s comparison with (a) is pinned to ±2 % in CPU per request and throughput (the issue's bar for
+  // two identical services; report.mjs's noiseFloorResolved), within maxRounds and maxMinutes of rounds.
+  // On this machine the round-to-round spread needed 60 rounds of ~100 s in one run (97 min) and more than the
+  // 105 min limit in the next (65 rounds, the run in docs/performance.md).
   // ZIBRATO_BENCH_APP_ROUNDS=N runs exactly N rounds; ZIBRATO_BENCH_APP_MINUTES=M bounds the rounds to M minutes.
   minRounds: quick ? 3 : 10,
   maxRounds: quick ? 3 : 100,
   maxMinutes: positiveEnv('ZIBRATO_BENCH_APP_MINUTES') ?? 100,
   fixedRounds: quick ? 3 : positiveEnv('ZIBRATO_BENCH_APP_ROUNDS'),
-  // The variants' order turns by one each round (rounds.ts's rotated), and again by one each slice within a
-  // round, so each takes every place in turn. In the same order every round, (a) always ran first, right after
-  // hot-shots' load on the peers' CPU, and over 60 rounds used 2.8 % (±1.8 %) more CPU per request than its
-  // identical twin (a′), run second; 35 of 60 rounds alike, not a resolved difference, but a place in the
-  // order is a bias that pairing cannot cancel, and turning the order removes it at no cost.
+  // The variants' order turns by one each round (rounds.ts's rotated), so over seven rounds each takes every
+  // place once. In the same order every round, (a) always ran first, right after hot-shots' load on the
+  // peers' CPU, and over 60 rounds used 2.8 % (±1.8 %) more CPU per request than its identical twin (a′),
+  // run second; 35 of 60 rounds alike, not a resolved difference, but a place in the order is a bias that
+  // pairing cannot cancel, and turning the order removes it at no cost.
   rotateOrder: true,
   fixedRate: 2000,
-  // The fixed rate's requests per variant and round, in fixedSlices turns of a quarter second each (runRound),
-  // each after a lead-in of fixedLeadIn requests that are not measured (the service was stopped until then).
   fixedRequests: quick ? 3000 : 16_000,
-  fixedSlices: quick ? 6 : 32,
-  fixedLeadIn: 100,
   // Saturation is sized in time: the first round sends this many requests, later rounds
   // about saturationSeconds' worth at the rate the variant reached before (within these bounds).
   saturationRequests: quick ? 8000 : 20_000,
   saturationSeconds: quick ? 1 : 3,
   saturationRequestsMin: 5000,
-  // Saturation in turns too: saturationSlices of about a quarter second, each after saturationLeadIn requests not measured.
-  saturationSlices: quick ? 4 : 12,
-  saturationLeadIn: 200,
   // Walks every user id once before anything is measured, so series creation is not timed as
   // steady state. The quick run too: with half of them, every measured request met a user the
   // fresh service had never seen and paid for a new series in all four libraries.
@@ -87,8 +80,6 @@ const CONFIG = {
   saturationCpuShare: 0.25,
   // The /db route's "database" wait.
   dbWaitMs: 1,
-  // Before each round's services start: how long the peers' CPU is read with nothing to serve (their own housekeeping).
-  peerIdleSeconds: quick ? 1 : 3,
   // How long a system may take to report the last requests once the load ended (a flush or scrape is 1 s everywhere).
   reportWithinMs: 8000,
   // The quick run (CI) skips the profile round to stay short; ZIBRATO_BENCH_APP_PROFILE=1 forces it.
@@ -124,9 +115,7 @@ interface RoundResult {
    * every round: the uninstrumented rounds give their idle cost).
    */
   peerCpuUsPerRequest: Record<PeerGroup, number>;
-  /** CPU per second (µs) of each variant's peer processes with no service loaded, measured before the round's services start. */
-  peerIdleUsPerSecond: Record<PeerGroup, number>;
-  /** The fixed-rate turns' total length, s. */
+  /** The fixed-rate window's length, s. */
   fixedSeconds: number;
   fixedRps: number;
   latencyMs: LoadResult['latencyMs'];
@@ -147,49 +136,34 @@ interface RoundResult {
   /** What the metrics system reported for the request counter (null: nothing). */
   reported: number | null;
   errors: number;
-  /** When the fixed-rate slices ran, on CLOCK_MONOTONIC (a CPU profile's clock), µs. */
-  fixedWindowsUs: { fromUs: number; toUs: number }[];
-  /** When the saturation slices ran, on the same clock, and the requests they completed (no saturation phase: undefined). */
-  saturationWindows?: { windows: { fromUs: number; toUs: number }[]; completed: number };
+  /** When the fixed-rate phase ran, on the service's monotonic clock. */
+  fixedWindowUs: { fromUs: number; toUs: number };
+  /** When the saturation phase ran, on the same clock, and the requests it completed (no saturation phase: undefined). */
+  saturationWindow?: { fromUs: number; toUs: number; completed: number };
   /** The Zibrato client's stats() when the service closed (Zibrato variant only). */
   clientStats?: Record<string, number>;
 }
 
-/**
- * The load generator (load.mjs): one process for the whole run, on the peers'
- * CPU, driven one command at a time so the variants can take turns in short
- * slices without a process start between them.
- */
-class LoadGenerator {
-  private readonly child = new Child(process.execPath, [LOAD], { label: 'autocannon', stdin: true });
-  private lastId = 0;
-
-  /** `amount` requests at `rate` (0: saturation), bounded in time; `collect` keeps their latencies under that key (see {@link latencies}). */
-  run(url: string, o: { rate: number; amount: number; connections: number; userOffset: number; collect?: string }): Promise<LoadResult> {
-    const maxSeconds = Math.max(30, (o.rate ? o.amount / o.rate : o.amount / 1000) * 3);
-    return this.ask({ url, users: CONFIG.users, ...o }, maxSeconds);
+/** Runs the load generator in its own process, bounded in time. */
+async function load(url: string, o: { rate: number; amount: number; connections: number; userOffset: number }): Promise<LoadResult> {
+  const maxSeconds = Math.max(30, (o.rate ? o.amount / o.rate : o.amount / 1000) * 3);
+  const c = new Child(process.execPath, [LOAD, JSON.stringify({ url, users: CONFIG.users, ...o })], { label: 'autocannon' });
+  const r = await Promise.race([c.exited, sleep(maxSeconds * 1000).then(() => null)]);
+  if (!r) {
+    await c.stop('SIGKILL');
+    throw new Error(`autocannon did not finish ${o.amount} requests within ${maxSeconds} s`);
   }
-
-  /** Exact percentiles over every response collected under `key` since it was last read, which forgets them. */
-  async latencies(key: string): Promise<LoadResult['latencyMs']> {
-    return (await this.ask<{ latencyMs: LoadResult['latencyMs'] }>({ latencies: key }, 30)).latencyMs;
-  }
-
-  async stop(): Promise<void> {
-    await this.child.stop('SIGTERM');
-  }
-
-  private async ask<T = LoadResult>(command: Record<string, unknown>, maxSeconds: number): Promise<T> {
-    const id = ++this.lastId;
-    this.child.writeLine(JSON.stringify({ id, ...command }));
-    // Rejects past the bound; the run then fails and common.mjs kills the generator by PID.
-    const line = await this.child.waitFor(new RegExp(`^\\{"id":${id}[,}]`), maxSeconds * 1000);
-    return JSON.parse(line) as T;
-  }
+  const line = (c.lines as string[]).filter((l) => l.startsWith('{')).at(-1);
+  if (r.code !== 0 || !line) throw new Error(`autocannon exited ${r.code}:\n${c.lines.slice(-10).join('\n')}`);
+  return JSON.parse(line) as LoadResult;
 }
 
-/** The service-side clock of a CPU profile's timestamps (CLOCK_MONOTONIC, one clock for every process), µs. */
-const monotonicUs = (): number => Number(process.hrtime.bigint() / 1000n);
+/** The service's CPU time (µs) and its monotonic clock (µs), from its /__cpu route. */
+async function serviceClock(base: string): Promise<{ cpuUs: number; monotonicUs: number }> {
+  const res = await fetch(`${base}/__cpu`);
+  const u = (await res.json()) as { user: number; system: number; monotonicUs: number };
+  return { cpuUs: u.user + u.system, monotonicUs: u.monotonicUs };
+}
 
 /** The instrumented variants whose work partly runs in processes of their own. */
 type PeerGroup = 'zibrato' | 'prom' | 'otel' | 'hotshots';
@@ -310,218 +284,102 @@ class Peers {
 
 let userOffset = 0;
 
-/** What one phase (fixed rate or saturation) of one variant added up to over its slices. */
-interface Tally {
-  cpu: ThreadCpuNs;
-  peers: Record<PeerGroup, number>;
-  completed: number;
-  /** On this process's clock, from the first CPU read to the last, summed over the slices. */
-  seconds: number;
-  /** autocannon's own measuring time, summed over the slices. */
-  loadSeconds: number;
-  windows: { fromUs: number; toUs: number }[];
-}
-
-const emptyTally = (): Tally => ({ cpu: { main: 0, zmq: 0, other: 0 }, peers: { zibrato: 0, prom: 0, otel: 0, hotshots: 0 }, completed: 0, seconds: 0, loadSeconds: 0, windows: [] });
-
-/** One variant's service in a round. */
-interface Service {
-  variant: Variant;
-  svc: Child;
-  pid: number;
-  base: string;
-  instanceId: string;
-  /** The system's request count before this service sent anything (cumulative systems). */
-  reportedBefore: number;
-  completed: number;
-  errors: number;
-  fixed: Tally;
-  sat: Tally;
-}
-
-/**
- * One round: a fresh service per variant, all started side by side on the
- * service's CPU; each warmed up; then the fixed rate and saturation, each in
- * slices, the variants taking turns slice by slice; then the count check.
- *
- * Why slices: the machine's speed moves by ±10 % and more from one second to
- * the next (other tenants of the host). Measured one after the other, each
- * variant for ~10 s, two identical services differed by 7–8 % round to round,
- * and the median of 26 rounds was still uncertain by ±1.9 %. Taking turns puts
- * every variant in the same stretches of the machine's weather, and the
- * shorter the turns the better: four identical services, 16,000 requests each,
- * spread 11–33 % (fastest to slowest) in turns of 2,000 requests, 5–8 % in
- * turns of 500 (measured with this benchmark's service and load generator on
- * this machine, 2026-12-01).
- *
- * Only the variant in its turn is loaded; the others wait in a cgroup of idle
- * priority on the same CPU (cpu-quota.ts's createIdleCgroup). They keep
- * running, so their periodic work (prom-client's scrapes, OTel's exports, the
- * flush and self-metrics timers) goes on at the pace of the clock and lands in
- * each variant's own turns as often as in a service that is never paused, but
- * the service in its turn preempts them whenever it has work. (Stopping them
- * with SIGSTOP instead made every resumed service run its overdue timers at
- * once: about three exports or scrapes per second of its own running, which
- * would have charged the libraries with periodic work several times over.)
- * After each turn's start, a short lead-in (not measured) lets the service
- * run again before its CPU is read.
- */
-async function runRound(peers: Peers, gen: LoadGenerator, pinning: Pinning, variants: readonly Variant[], round: number, nodeArgs: string[], saturationRequests: Partial<Record<Variant, number>>): Promise<Record<string, RoundResult>> {
+/** One round of one variant: a fresh service process, warm-up, fixed rate, saturation, then the count check. */
+async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round: number, nodeArgs: string[] = [], { saturationRequests = 0 } = {}): Promise<RoundResult> {
+  const instanceId = `${variant}-${round}`;
+  const port = variant === 'prom' ? peers.promServicePort : 0;
+  const cfg = { variant, port, peers: peers.endpoints(variant, instanceId), dbWaitMs: CONFIG.dbWaitMs };
+  // taskset execs node in place, so the child's PID is the service's.
   const [cmd, ...pre] = [...pinning.servicePrefix, process.execPath];
-  const started: Child[] = [];
-  // One variant alone (the profile round) never waits: nothing else needs the CPU between its turns.
-  const parking = variants.length > 1 && idleCgroup !== undefined && cpuQuota !== undefined;
-  const park = (s: Service) => {
-    if (parking) idleCgroup!.add(s.pid);
-  };
-  const unpark = (s: Service) => {
-    if (parking) cpuQuota?.add(s.pid);
-  };
-  // What the peers burn with no service loaded, to subtract from what they burn in a variant's turns.
-  const p0 = peers.cpuNs();
-  await sleep(CONFIG.peerIdleSeconds * 1000);
-  const p1 = peers.cpuNs();
-  const peerIdleUsPerSecond = Object.fromEntries(PEER_GROUPS.map((g) => [g, (p1[g] - p0[g]) / 1000 / CONFIG.peerIdleSeconds])) as Record<PeerGroup, number>;
+  const svc = new Child(cmd!, [...pre, ...nodeArgs, '--import', 'tsx', SERVICE, JSON.stringify(cfg)], { label: `service ${variant}` });
   try {
-    const services = await Promise.all(
-      variants.map(async (variant): Promise<Service> => {
-        const instanceId = `${variant}-${round}`;
-        const port = variant === 'prom' ? peers.promServicePort : 0;
-        const cfg = { variant, port, peers: peers.endpoints(variant, instanceId), dbWaitMs: CONFIG.dbWaitMs };
-        // taskset execs node in place, so the child's PID is the service's.
-        const svc = new Child(cmd!, [...pre, ...nodeArgs, '--import', 'tsx', SERVICE, JSON.stringify(cfg)], { label: `service ${variant}` });
-        started.push(svc);
-        const listening = await svc.waitFor(/@@listening/, 60_000);
-        cpuQuota?.add(svc.pid as number);
-        return { variant, svc, pid: svc.pid as number, base: `http://127.0.0.1:${listening.split(' ')[1]}`, instanceId, reportedBefore: 0, completed: 0, errors: 0, fixed: emptyTally(), sat: emptyTally() };
-      }),
-    );
-    for (const s of services) s.reportedBefore = (s.variant === 'prom' || s.variant === 'otel' ? 0 : await peers.requestsReported(s.variant, s.instanceId)) ?? 0;
-    for (const s of services) park(s);
+    const listening = await svc.waitFor(/@@listening/, 30_000);
+    cpuQuota?.add(svc.pid as number);
+    const base = `http://127.0.0.1:${listening.split(' ')[1]}`;
+    const before = (variant === 'prom' || variant === 'otel' ? 0 : await peers.requestsReported(variant, instanceId)) ?? 0;
 
-    /** Runs `o` against `s`, its CPU, the peers' and the time added to `tally` unless it is a lead-in. */
-    const drive = async (s: Service, o: { rate: number; amount: number; connections: number; collect?: string }, tally?: Tally) => {
-      const t0 = threadCpuNs(s.pid);
-      const p0 = peers.cpuNs();
-      const w0 = monotonicUs();
-      const r = await gen.run(s.base, { ...o, userOffset });
-      const w1 = monotonicUs();
-      const t1 = threadCpuNs(s.pid);
-      const p1 = peers.cpuNs();
-      userOffset = r.nextUser;
-      s.completed += r.completed;
-      s.errors += r.errors + r.non2xx;
-      if (!tally) return;
-      for (const k of ['main', 'zmq', 'other'] as const) tally.cpu[k] += t1[k] - t0[k];
-      for (const g of PEER_GROUPS) tally.peers[g] += p1[g] - p0[g];
-      tally.completed += r.completed;
-      tally.seconds += (w1 - w0) / 1e6;
-      tally.loadSeconds += r.seconds;
-      tally.windows.push({ fromUs: w0, toUs: w1 });
-    };
-    /** `phase` in `slices` turns: each variant out of the idle cgroup for its turn, led in, measured, parked; the order turns by one each slice. */
-    const inSlices = async (slices: number, phase: (s: Service) => Promise<void>) => {
-      for (let slice = 0; slice < slices; slice++) {
-        for (const s of rotated(services, slice)) {
-          unpark(s);
-          try {
-            await phase(s);
-          } finally {
-            park(s);
-          }
-        }
-      }
-    };
-
-    await inSlices(1, (s) => drive(s, { rate: 0, amount: CONFIG.warmupRequests, connections: CONFIG.connections }));
-    const fixedPerSlice = CONFIG.fixedRequests / CONFIG.fixedSlices;
-    await inSlices(CONFIG.fixedSlices, async (s) => {
-      await drive(s, { rate: CONFIG.fixedRate, amount: CONFIG.fixedLeadIn, connections: CONFIG.connections });
-      await drive(s, { rate: CONFIG.fixedRate, amount: fixedPerSlice, connections: CONFIG.connections, collect: s.variant }, s.fixed);
-    });
-    const latency = new Map<Service, LoadResult['latencyMs']>();
-    for (const s of services) latency.set(s, await gen.latencies(s.variant));
-    if (Object.keys(saturationRequests).length) {
-      cpuQuota?.limit(CONFIG.saturationCpuShare);
-      try {
-        await inSlices(CONFIG.saturationSlices, async (s) => {
-          const amount = Math.round((saturationRequests[s.variant] ?? CONFIG.saturationRequests) / CONFIG.saturationSlices);
-          await drive(s, { rate: 0, amount: CONFIG.saturationLeadIn, connections: CONFIG.saturationConnections });
-          await drive(s, { rate: 0, amount, connections: CONFIG.saturationConnections }, s.sat);
-        });
-      } finally {
-        // Lifted whatever happened: the next round's services join the same cgroup.
-        cpuQuota?.limit(undefined);
-      }
+    const warm = await load(base, { rate: 0, amount: CONFIG.warmupRequests, connections: CONFIG.connections, userOffset });
+    userOffset = warm.nextUser;
+    const c0 = await serviceClock(base);
+    const t0 = threadCpuNs(svc.pid as number);
+    const p0 = peers.cpuNs();
+    const fixed = await load(base, { rate: CONFIG.fixedRate, amount: CONFIG.fixedRequests, connections: CONFIG.connections, userOffset });
+    const c1 = await serviceClock(base);
+    const t1 = threadCpuNs(svc.pid as number);
+    const p1 = peers.cpuNs();
+    const perRequest = (k: keyof ThreadCpuNs) => (t1[k] - t0[k]) / 1000 / fixed.completed;
+    userOffset = fixed.nextUser;
+    if (saturationRequests) cpuQuota?.limit(CONFIG.saturationCpuShare);
+    // Read before the quota's first period is spent, so the window starts with the load.
+    const c2 = saturationRequests ? await serviceClock(base) : undefined;
+    const t2 = threadCpuNs(svc.pid as number);
+    const p2 = peers.cpuNs();
+    let sat: LoadResult | undefined;
+    let t3: ThreadCpuNs;
+    let p3: Record<PeerGroup, number>;
+    try {
+      sat = saturationRequests ? await load(base, { rate: 0, amount: saturationRequests, connections: CONFIG.saturationConnections, userOffset }) : undefined;
+    } finally {
+      t3 = threadCpuNs(svc.pid as number);
+      p3 = peers.cpuNs();
+      // Lifted whatever happened: the next service joins the same cgroup.
+      cpuQuota?.limit(undefined);
     }
+    const c3 = sat ? await serviceClock(base) : undefined;
+    if (sat) userOffset = sat.nextUser;
+    // autocannon's own measuring time (its start-up excluded): completed / rps.
+    const satNs = sat && sat.rps > 0 ? (sat.completed / sat.rps) * 1e9 : NaN;
+    const completed = warm.completed + fixed.completed + (sat?.completed ?? 0);
+
     // Correctness: the request counter each system reports must reach what autocannon completed.
-    const reported = new Map<Service, number | null>();
-    await Promise.all(
-      services.map(async (s) => {
-        if (s.variant === 'none' || s.variant === 'none2' || s.variant === 'hooks') return;
-        // Done when every request is reported, or when the count has not moved for two flush
-        // intervals (UDP loses silently: the rest is not coming), bounded by reportWithinMs.
-        let movedAt = Date.now();
-        let last: number | null = null;
-        await pollUntil(async () => {
-          const now = await peers.requestsReported(s.variant, s.instanceId);
-          const next = now === null ? null : now - s.reportedBefore;
-          if (next !== last) movedAt = Date.now();
-          last = next;
-          return (last !== null && last >= s.completed) || Date.now() - movedAt > 2000;
-        }, CONFIG.reportWithinMs, 200);
-        reported.set(s, last);
-      }),
-    );
-    await Promise.all(services.map((s) => s.svc.stop('SIGTERM', 10_000)));
-
-    const results: Record<string, RoundResult> = {};
-    for (const s of services) {
-      const f = s.fixed;
-      const perRequest = (ns: number) => ns / 1000 / f.completed;
-      const statsLine = (s.svc.lines as string[]).find((l) => l.startsWith('@@zibrato-stats '));
-      const satNs = s.sat.loadSeconds * 1e9;
-      const busy = (t: ThreadCpuNs) => t.main + t.zmq + t.other;
-      results[s.variant] = {
-        clientStats: statsLine ? (JSON.parse(statsLine.slice(16)) as Record<string, number>) : undefined,
-        round,
-        cpuUsPerRequest: perRequest(busy(f.cpu)),
-        threadCpuUsPerRequest: { main: perRequest(f.cpu.main), zmq: perRequest(f.cpu.zmq), other: perRequest(f.cpu.other) },
-        peerCpuUsPerRequest: Object.fromEntries(PEER_GROUPS.map((g) => [g, perRequest(f.peers[g])])) as Record<PeerGroup, number>,
-        peerIdleUsPerSecond,
-        fixedSeconds: f.seconds,
-        fixedWindowsUs: f.windows,
-        saturationWindows: s.sat.completed ? { windows: s.sat.windows, completed: s.sat.completed } : undefined,
-        fixedRps: f.completed / f.loadSeconds,
-        latencyMs: latency.get(s)!,
-        saturationRps: s.sat.completed ? s.sat.completed / s.sat.loadSeconds : NaN,
-        saturation: s.sat.completed
-          ? {
-              mainBusy: s.sat.cpu.main / satNs,
-              processBusy: busy(s.sat.cpu) / satNs,
-              peerCores: Object.fromEntries(PEER_GROUPS.map((g) => [g, s.sat.peers[g] / satNs])) as Record<PeerGroup, number>,
-            }
-          : undefined,
-        completed: s.completed,
-        reported: reported.get(s) ?? null,
-        errors: s.errors,
-      };
+    let reported: number | null = null;
+    if (variant !== 'none' && variant !== 'none2' && variant !== 'hooks') {
+      // Done when every request is reported, or when the count has not moved for two flush
+      // intervals (UDP loses silently: the rest is not coming), bounded by reportWithinMs.
+      let movedAt = Date.now();
+      await pollUntil(async () => {
+        const now = await peers.requestsReported(variant, instanceId);
+        const next = now === null ? null : now - before;
+        if (next !== reported) movedAt = Date.now();
+        reported = next;
+        return (reported !== null && reported >= completed) || Date.now() - movedAt > 2000;
+      }, CONFIG.reportWithinMs, 200);
     }
-    return results;
+    await svc.stop('SIGTERM', 10_000);
+    const statsLine = (svc.lines as string[]).find((l) => l.startsWith('@@zibrato-stats '));
+    return {
+      clientStats: statsLine ? (JSON.parse(statsLine.slice(16)) as Record<string, number>) : undefined,
+      round,
+      cpuUsPerRequest: (c1.cpuUs - c0.cpuUs) / fixed.completed,
+      threadCpuUsPerRequest: { main: perRequest('main'), zmq: perRequest('zmq'), other: perRequest('other') },
+      peerCpuUsPerRequest: Object.fromEntries(PEER_GROUPS.map((g) => [g, (p1[g] - p0[g]) / 1000 / fixed.completed])) as Record<PeerGroup, number>,
+      fixedSeconds: (c1.monotonicUs - c0.monotonicUs) / 1e6,
+      fixedWindowUs: { fromUs: c0.monotonicUs, toUs: c1.monotonicUs },
+      saturationWindow: sat && c2 && c3 ? { fromUs: c2.monotonicUs, toUs: c3.monotonicUs, completed: sat.completed } : undefined,
+      fixedRps: fixed.rps,
+      latencyMs: fixed.latencyMs,
+      saturationRps: sat?.rps ?? NaN,
+      saturation: sat
+        ? {
+            mainBusy: (t3.main - t2.main) / satNs,
+            processBusy: (t3.main + t3.zmq + t3.other - t2.main - t2.zmq - t2.other) / satNs,
+            peerCores: Object.fromEntries(PEER_GROUPS.map((g) => [g, (p3[g] - p2[g]) / satNs])) as Record<PeerGroup, number>,
+          }
+        : undefined,
+      completed,
+      reported,
+      errors: warm.errors + fixed.errors + (sat?.errors ?? 0) + warm.non2xx + fixed.non2xx + (sat?.non2xx ?? 0),
+    };
   } finally {
-    await Promise.all(started.map((svc) => svc.stop('SIGTERM', 10_000)));
+    await svc.stop('SIGTERM', 10_000);
   }
 }
 
 /** The name of this run's CPU-quota cgroup, before its PID. */
 const CPU_QUOTA_PREFIX = 'zibrato-bench-app-';
-/** The same for its idle-priority cgroup. */
-const IDLE_CGROUP_PREFIX = 'zibrato-bench-app-idle-';
 
 /** The saturation phase's CPU quota for the service (undefined: none could be made; see main). */
 let cpuQuota: CpuQuota | undefined;
-/** Where the services out of their turn wait (undefined: none could be made; they then stay as they are). */
-let idleCgroup: IdleCgroup | undefined;
 
 const medianOf = (rs: RoundResult[], f: (r: RoundResult) => number): number => median(rs.map(f));
 
@@ -544,11 +402,24 @@ function paired(rs: RoundResult[], base: RoundResult[], f: (r: RoundResult, b: R
   return { median: m, rounds, sameSign: rounds.filter((x) => Math.sign(x) === Math.sign(m) && x !== 0).length };
 }
 
+/**
+ * What `group`'s peers burn per second while they serve nobody, in `round`: the
+ * median over the round's windows of the other variants (a peer's own
+ * housekeeping: Prometheus' TSDB, the backend's flush timer, a stray late export).
+ */
+function idlePeerUsPerSecond(all: Record<string, RoundResult[]>, group: PeerGroup, round: number): number {
+  const rates = VARIANTS.filter((v) => v !== group).flatMap((v) => {
+    const r = all[v]!.find((x) => x.round === round);
+    return r && r.fixedSeconds > 0 ? [(r.peerCpuUsPerRequest[group] * CONFIG.fixedRequests) / r.fixedSeconds] : [];
+  });
+  return rates.length ? median(rates) : 0;
+}
+
 const cpuAdded = (r: RoundResult, b: RoundResult): number => r.cpuUsPerRequest / b.cpuUsPerRequest - 1;
 const throughputLost = (r: RoundResult, b: RoundResult): number => 1 - r.saturationRps / b.saturationRps;
 
 /** The paired comparisons of a variant's rounds with (a)'s. */
-function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[]) {
+function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[], all: Record<string, RoundResult[]>) {
   const group = (PEER_GROUPS as readonly string[]).includes(v) ? (v as PeerGroup) : undefined;
   return {
     cpuAdded: paired(rs, base, cpuAdded),
@@ -559,18 +430,11 @@ function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[]) {
     throughputLost: paired(rs, base, throughputLost),
     p99AddedUs: paired(rs, base, (r, b) => (r.latencyMs.p99 - b.latencyMs.p99) * 1000),
     p50AddedUs: paired(rs, base, (r, b) => (r.latencyMs.p50 - b.latencyMs.p50) * 1000),
-    // The variant's peers over its turns, less what they burn with no service loaded over as long.
-    movedOutUs: group ? paired(rs, base, (r) => r.peerCpuUsPerRequest[group] - (r.peerIdleUsPerSecond[group] * r.fixedSeconds) / CONFIG.fixedRequests) : undefined,
+    // The variant's peers over its window, less what they burn idle over a window as long (idlePeerUsPerSecond).
+    movedOutUs: group
+      ? paired(rs, base, (r) => r.peerCpuUsPerRequest[group] - (idlePeerUsPerSecond(all, group, r.round) * r.fixedSeconds) / CONFIG.fixedRequests)
+      : undefined,
   };
-}
-
-/**
- * Requests for a variant's saturation phase: about saturationSeconds' worth at the median rate it reached
- * in the rounds so far (within the configured bounds), saturationRequests before any.
- */
-function saturationSize(done: RoundResult[]): number {
-  const rps = done.length ? medianOf(done, (r) => r.saturationRps) : NaN;
-  return Number.isFinite(rps) ? Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, rps * CONFIG.saturationSeconds))) : CONFIG.saturationRequests;
 }
 
 /**
@@ -606,35 +470,28 @@ async function main(): Promise<void> {
   // Before any peer starts: they inherit this process's CPUs, the service gets its own.
   const pinning = pinService(CONFIG.pin);
   process.stdout.write(pinning.unpinned ? `unpinned: ${pinning.unpinned}\n` : `service on CPU ${pinning.serviceCpus}, load generator and peers on CPU ${pinning.othersCpus}\n`);
-  const removed = [...removeStaleCpuQuotas(CPU_QUOTA_PREFIX), ...removeStaleCpuQuotas(IDLE_CGROUP_PREFIX)];
+  const removed = removeStaleCpuQuotas(CPU_QUOTA_PREFIX);
   if (removed.length) process.stdout.write(`removed the CPU-quota cgroups of runs that were stopped: ${removed.join(', ')}\n`);
   const q = createCpuQuota(`${CPU_QUOTA_PREFIX}${process.pid}`);
   cpuQuota = 'unavailable' in q ? undefined : q;
   const saturationQuota = 'unavailable' in q ? q : { share: CONFIG.saturationCpuShare, kind: q.kind };
   process.stdout.write('unavailable' in q ? `saturation without a CPU quota: ${q.unavailable}\n` : `saturation with the service held to ${CONFIG.saturationCpuShare} of a core (${q.kind})\n`);
-  const idle = createIdleCgroup(`${IDLE_CGROUP_PREFIX}${process.pid}`);
-  idleCgroup = 'unavailable' in idle ? undefined : idle;
-  process.stdout.write('unavailable' in idle ? `services out of their turn at normal priority: ${idle.unavailable}\n` : 'services out of their turn wait at idle priority\n');
   const peers = new Peers();
   try {
     await peers.start();
-    // Prometheus and the OTLP receiver work on the idle prom-client and OTel services' scrapes and exports in every
-    // variant's turns; at idle priority they never delay the load generator beside them (their CPU is still counted).
-    for (const pid of [...peers.pids.prom, ...peers.pids.otel]) idleCgroup?.add(pid);
     const rounds: Record<string, RoundResult[]> = Object.fromEntries(VARIANTS.map((v) => [v, []]));
-    // Before every round: how steady the machine is (see steadiness.ts), for the noise floor's explanation.
+    // Before every service: how steady the machine is (see steadiness.ts), for the noise floor's explanation.
     const steadinessNs: number[] = [];
-    const gen = new LoadGenerator();
     const roundsFrom = Date.now();
     let roundsRun = 0;
     let roundsStop: RoundsStop | undefined;
     while (roundsStop === undefined) {
       const round = ++roundsRun;
-      steadinessNs.push(await steadiness(pinning));
-      const order = CONFIG.rotateOrder ? rotated(VARIANTS, round - 1) : VARIANTS;
-      const results = await runRound(peers, gen, pinning, order, round, [], Object.fromEntries(order.map((v) => [v, saturationSize(rounds[v]!)])));
-      for (const v of order) {
-        const r = results[v]!;
+      for (const v of CONFIG.rotateOrder ? rotated(VARIANTS, round - 1) : VARIANTS) {
+        steadinessNs.push(await steadiness(pinning));
+        const before = rounds[v]!.at(-1)?.saturationRps;
+        const satRequests = before ? Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, before * CONFIG.saturationSeconds))) : CONFIG.saturationRequests;
+        const r = await runRound(peers, pinning, v, round, [], { saturationRequests: satRequests });
         rounds[v]!.push(r);
         const th = r.threadCpuUsPerRequest;
         const pc = r.peerCpuUsPerRequest;
@@ -654,19 +511,20 @@ async function main(): Promise<void> {
       // Not pinned: the profiler's sampling thread needs a CPU of its own (see Pinning.anyCpuPrefix).
       // Sampled every 100 µs, not 1 ms: at ~1 µs per request a 1 ms sample lands on the client a handful of times in the window.
       // Its saturation phase is sized like the rounds' (about saturationSeconds at the rate the variant reached).
-      const r = (await runRound(peers, gen, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, ['zibrato'], roundsRun + 1, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profDir}`], {
-        zibrato: saturationSize(rounds.zibrato!),
-      })).zibrato!;
+      const satRequests = Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, medianOf(rounds.zibrato!, (x) => x.saturationRps) * CONFIG.saturationSeconds)));
+      const r = await runRound(peers, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, 'zibrato', roundsRun + 1, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profDir}`], {
+        saturationRequests: Number.isFinite(satRequests) ? satRequests : CONFIG.saturationRequests,
+      });
       const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
       // Only the measured phases: start-up, module loading and warm-up are not what a request pays.
-      if (file) profile = summariseProfile(join(profDir, file), 15, r.fixedWindowsUs);
+      if (file) profile = summariseProfile(join(profDir, file), 15, r.fixedWindowUs);
       // The throughput target is judged at saturation (the service at its quota): where its CPU goes there.
       // The profile's own sample times are wall time, throttled periods included (a sample taken after a throttled
       // stretch is credited with it): its shares are what counts; the CPU they share is the scheduler's figure.
-      if (file && r.saturationWindows && r.saturation) {
+      if (file && r.saturationWindow && r.saturation) {
         saturationProfile = {
-          ...summariseProfile(join(profDir, file), 15, r.saturationWindows.windows),
-          requests: r.saturationWindows.completed,
+          ...summariseProfile(join(profDir, file), 15, r.saturationWindow),
+          requests: r.saturationWindow.completed,
           mainCpuUsPerRequest: (r.saturation.mainBusy / r.saturationRps) * 1e6,
         };
       }
@@ -674,7 +532,6 @@ async function main(): Promise<void> {
 
     // The Zibrato instrumentation alone, without HTTP (client-cost.ts), on the service's CPU, through the same `zibrato up`.
     const clientCost = await measureClientCost(peers, pinning);
-    await gen.stop();
 
     const base = rounds.none!;
     const variants = Object.fromEntries(
@@ -699,7 +556,7 @@ async function main(): Promise<void> {
           p99Ms: medianOf(base, (r) => r.latencyMs.p99),
           saturationRps: medianOf(base, (r) => r.saturationRps),
         };
-        const p = pairedWithBase(v, rs, base);
+        const p = pairedWithBase(v, rs, base, rounds);
         const completed = rs.reduce((a, r) => a + r.completed, 0);
         const withStats = rs.filter((r) => r.clientStats);
         const clientStats = withStats.length ? withStats.reduce<Record<string, number>>((acc, r) => {
@@ -727,18 +584,17 @@ async function main(): Promise<void> {
             },
             paired: p,
             // The same against (a″), the hooks alone: what the library itself adds.
-            pairedVsHooks: v === 'hooks' || !rounds.hooks?.length ? undefined : pairedWithBase(v, rs, rounds.hooks),
+            pairedVsHooks: v === 'hooks' || !rounds.hooks?.length ? undefined : pairedWithBase(v, rs, rounds.hooks, rounds),
             clientStats,
             counts: { completed, reported, lost: reported === null ? null : completed - reported, errors: rs.reduce((a, r) => a + r.errors, 0) },
           },
         ];
       }),
     );
-    emitResult({ config: { ...CONFIG, rounds: roundsRun }, roundsStop, roundsPrecision: ROUNDS_PRECISION, pinning, saturationQuota, variants, profile, saturationProfile, clientCost, steadinessNs, seconds: (Date.now() - startedAt) / 1000 });
+    emitResult({ config: { ...CONFIG, rounds: roundsRun }, roundsStop, pinning, saturationQuota, variants, profile, saturationProfile, clientCost, steadinessNs, seconds: (Date.now() - startedAt) / 1000 });
   } finally {
     await peers.stop();
     cpuQuota?.remove();
-    idleCgroup?.remove();
   }
 }
 

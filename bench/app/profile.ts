@@ -59,21 +59,19 @@ function layerOf(f: CallFrame): Layer {
 
 /**
  * Self time per function and per layer of the profile in `file`, counting only the
- * samples taken within one of `windows` (CLOCK_MONOTONIC µs, the profile's own
- * timestamps: the measured slices of a phase) if given.
+ * samples taken within `window` (CLOCK_MONOTONIC µs, the profile's own timestamps) if given.
  */
-export function summariseProfile(file: string, topN = 15, windows?: readonly { fromUs: number; toUs: number }[]): ProfileSummary {
+export function summariseProfile(file: string, topN = 15, window?: { fromUs: number; toUs: number }): ProfileSummary {
   const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
   const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  const within = (windows ?? []).filter((w) => w.fromUs < p.endTime && w.toUs > p.startTime);
-  const windowed = within.length > 0;
+  const windowed = window !== undefined && window.fromUs < p.endTime && window.toUs > p.startTime;
   const selfUs = new Map<number, number>();
   let t = p.startTime;
   for (let i = 0; i < p.samples.length; i++) {
     const id = p.samples[i]!;
     const delta = p.timeDeltas[i] ?? 0;
     t += delta;
-    if (windowed && !within.some((w) => t >= w.fromUs && t <= w.toUs)) continue;
+    if (windowed && (t < window.fromUs || t > window.toUs)) continue;
     selfUs.set(id, (selfUs.get(id) ?? 0) + delta);
   }
   const fns = new Map<string, { name: string; where: string; layer: Layer; us: number }>();

@@ -39,7 +39,7 @@ export function renderAppHeadline(app, out) {
   const z = v.zibrato;
   const a2 = v.none2;
   L.push(
-    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation**${app.saturationQuota?.share !== undefined ? ` of the service held to ${pct(app.saturationQuota.share)} of a core (below)` : ''} (${c.saturationConnections} connections; ${int(c.saturationRequests)} requests in round 1${c.saturationSeconds ? `, then about ${c.saturationSeconds} s worth at the rate the variant reached before, ${int(c.saturationRequestsMin)}–${int(c.saturationRequests)}` : ''}) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, ${c.fixedSlices ? 'all of them side by side on the service\'s CPU, ' : ''}walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved${c.fixedSlices ? `, **in turns**: the fixed rate in ${c.fixedSlices} turns of ${int(c.fixedRequests / c.fixedSlices)} requests per variant, saturation in ${c.saturationSlices} turns, the variants taking turns one after the other (only the one in its turn is loaded; the others wait at idle priority on the same CPU, a cgroup with \`cpu.idle\`, so their timers, scrapes and exports go on at the clock's pace while the one in its turn preempts them; Prometheus and the OTLP receiver wait at idle priority too, so the idle services' scrapes and exports never delay autocannon; each turn starts with ${c.fixedLeadIn} requests at the fixed rate, ${c.saturationLeadIn} at saturation, that are not measured). Why turns: this machine's speed moves by ±10 % and more from one second to the next (other tenants of the host), and in turns every variant meets the same stretches of it; measured whole, one variant after the other, two identical services differed by 7–8 % round to round` : ''}${c.rotateOrder ? `, in an order that turns by one variant each ${c.fixedSlices ? 'turn and each ' : ''}round (each takes every place in turn: a place in the order would be a bias that pairing cannot cancel)` : ", in the same order every round ((a) first, right after the previous round's hot-shots)"}; figures are **medians over rounds**; each comparison with (a) is ${v.none?.paired ? "**the median of the per-round comparisons with the same round's (a)** (paired: what the machine's load did to a round cancels out), the table's absolute columns are medians over rounds" : 'the ratio of the medians'}. ${roundsNote(app)} CPU is the service process's time on CPU (every thread, from the scheduler: \`/proc/<pid>/task/*/schedstat\`); latency is autocannon's per-response time, percentiles computed exactly over every response.${pinNote(app.pinning)}`,
+    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation**${app.saturationQuota?.share !== undefined ? ` of the service held to ${pct(app.saturationQuota.share)} of a core (below)` : ''} (${c.saturationConnections} connections; ${int(c.saturationRequests)} requests in round 1${c.saturationSeconds ? `, then about ${c.saturationSeconds} s worth at the rate the variant reached before, ${int(c.saturationRequestsMin)}–${int(c.saturationRequests)}` : ''}) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved${c.rotateOrder ? ', in an order that turns by one variant each round (each takes every place in turn: a place in the order would be a bias that pairing cannot cancel)' : ", in the same order every round ((a) first, right after the previous round's hot-shots)"}; figures are **medians over rounds**; each comparison with (a) is ${v.none?.paired ? "**the median of the per-round comparisons with the same round's (a)** (paired: what the machine's load did to a round cancels out), the table's absolute columns are medians over rounds" : 'the ratio of the medians'}. ${roundsNote(app)} CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.${pinNote(app.pinning)}`,
     '',
   );
   L.push(
@@ -65,7 +65,7 @@ export function renderAppHeadline(app, out) {
   const noiseP99 = p99NoiseUs(v);
   const noise = noiseSpread(a2.paired);
   L.push(
-    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${agreementVerdict(noiseCpu, noiseTp, noise)}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.${roundsFor2Pct(noise, app.seconds)}${machineSteadiness(app.steadinessNs, noise, app.config.fixedSlices !== undefined)}`,
+    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${agreementVerdict(noiseCpu, noiseTp, noise)}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.${roundsFor2Pct(noise, app.seconds)}${machineSteadiness(app.steadinessNs, noise)}`,
     '',
   );
   if (a2.paired) L.push(...renderResolvable(v, a2.paired.cpuAdded.rounds.length));
@@ -303,14 +303,14 @@ function robustSigma(xs) {
  */
 export function roundsNote(app) {
   const c = app.config;
-  const rule = `the run adds rounds, at least ${c.minRounds}, until (a′) against (a) is known to ±${pct(app.roundsPrecision ?? AGREEMENT)} in CPU per request and in throughput (the median of n rounds is uncertain by about 1.25 σ / √n, σ from the rounds themselves)${app.roundsPrecision ? ', half the 2 % bar, so that an agreement within 2 % is measured, not luck' : ''}`;
+  const rule = `the run adds rounds, at least ${c.minRounds}, until (a′) against (a) is known to ±${pct(AGREEMENT)} in CPU per request and in throughput (the median of n rounds is uncertain by about 1.25 σ / √n, σ from the rounds themselves)`;
   switch (app.roundsStop) {
     case 'noise floor resolved':
       return `How many rounds: ${rule}; it took **${c.rounds}**.`;
     case 'round limit':
-      return `How many rounds: ${rule}, up to ${c.maxRounds}; it stopped at that limit, **before the noise floor was known to ±${pct(app.roundsPrecision ?? AGREEMENT)}**.`;
+      return `How many rounds: ${rule}, up to ${c.maxRounds}; it stopped at that limit, **before the noise floor was known to ±${pct(AGREEMENT)}**.`;
     case 'time limit':
-      return `How many rounds: ${rule}, for at most ${c.maxMinutes} min; it stopped at that limit after ${c.rounds} rounds, **before the noise floor was known to ±${pct(app.roundsPrecision ?? AGREEMENT)}**.`;
+      return `How many rounds: ${rule}, for at most ${c.maxMinutes} min; it stopped at that limit after ${c.rounds} rounds, **before the noise floor was known to ±${pct(AGREEMENT)}**.`;
     case 'fixed':
       return `How many rounds: ${c.rounds}, fixed (${c.minRounds === c.maxRounds ? 'the quick run' : 'ZIBRATO_BENCH_APP_ROUNDS'}), not until the noise floor was known.`;
     default:
@@ -320,9 +320,6 @@ export function roundsNote(app) {
 
 /** The issue's bar for two identical services: within 2 %, and each median known to within 2 %. */
 export const AGREEMENT = 0.02;
-
-/** How well the run pins (a′) against (a) before it stops adding rounds: see {@link noiseFloorResolved}. */
-export const ROUNDS_PRECISION = AGREEMENT / 2;
 
 /**
  * How far (a′) against (a) moves round to round, per measure: σ from the
@@ -341,23 +338,20 @@ export function noiseSpread(a2) {
 
 /**
  * True once the rounds so far pin both of (a′)'s medians against (a) down to
- * ±1 % ({@link ROUNDS_PRECISION}): when bench/app/main.ts may stop adding
- * rounds. Half the 2 % bar, so that two identical services found within 2 %
- * of each other are so by measurement, not by luck (at ±2 %, a median that is
- * truly 0 still lands outside 2 % about one run in five). It looks at the spread
+ * ±2 %: when bench/app/main.ts may stop adding rounds. It looks at the spread
  * only, never at how far apart the two medians are, so stopping here cannot
  * pick a moment when they happen to agree.
  */
 export function noiseFloorResolved(a2) {
   const noise = noiseSpread(a2);
-  return noise !== undefined && looseMeasures(noise, ROUNDS_PRECISION).length === 0;
+  return noise !== undefined && looseMeasures(noise).length === 0;
 }
 
 const MEASURES = { cpu: 'CPU per request', throughput: 'throughput' };
 
-/** The measures whose median (a′) against (a) is more uncertain than `within` (by default the 2 % bar). */
-function looseMeasures(noise, within = AGREEMENT) {
-  return Object.keys(MEASURES).filter((k) => noise[k].medianError > within);
+/** The measures whose median (a′) against (a) is more uncertain than the 2 % bar. */
+function looseMeasures(noise) {
+  return Object.keys(MEASURES).filter((k) => noise[k].medianError > AGREEMENT);
 }
 
 /**
@@ -385,12 +379,11 @@ function roundsFor2Pct(noise, seconds) {
 
 /**
  * What the machine alone did to CPU time over the run (the same fixed work
- * timed before every round, or every service start in runs before the turns,
- * bench/app/steadiness.ts), against how much
+ * timed before every service start, bench/app/steadiness.ts), against how much
  * each measure moved: a measure that moves far more than the machine does is
  * noisy by itself, not because of the machine.
  */
-function machineSteadiness(samples, noise, perRound) {
+function machineSteadiness(samples, noise) {
   const xs = (samples ?? []).filter(Number.isFinite);
   if (xs.length < 3) return '';
   const m = medianOfList(xs);
@@ -399,11 +392,11 @@ function machineSteadiness(samples, noise, perRound) {
     ? Object.entries(MEASURES)
         .map(([k, name]) => {
           const times = noise[k].sigma / rel;
-          return `${name} moved ${pct(noise[k].sigma)}, ${times >= 2 ? `${times.toFixed(1)}× the machine's: more than the machine's speed explains, so the measure's own or load that the probe, run before each ${perRound ? 'round' : 'start'}, did not meet${k === 'cpu' ? ' (likely: at 2,000 requests a second the service is idle most of the time, and what a request costs depends on how the requests happen to arrive)' : ''}` : "about the machine's own"}`;
+          return `${name} moved ${pct(noise[k].sigma)}, ${times >= 2 ? `${times.toFixed(1)}× the machine's: more than the machine's speed explains, so the measure's own or load that the probe, run before each start, did not meet${k === 'cpu' ? ' (likely: at 2,000 requests a second the service is idle most of the time, and what a request costs depends on how the requests happen to arrive)' : ''}` : "about the machine's own"}`;
         })
         .join('; ')
     : '';
-  return ` **The machine itself:** the same fixed work (\`bench/app/steadiness.ts\`: lookups among 10,000 entries and JSON, no I/O), timed in CPU time on the service's CPU before each of the run's ${xs.length} ${perRound ? 'rounds' : 'service starts'}, took ${m.toFixed(0)} ns a unit, σ ${pct(rel)} (${pct(Math.min(...xs) / m - 1).replace(/^-/, '−')} to +${pct(Math.max(...xs) / m - 1)} of the median).${against ? ` Against it, round to round: ${against}.` : ''}`;
+  return ` **The machine itself:** the same fixed work (\`bench/app/steadiness.ts\`: lookups among 10,000 entries and JSON, no I/O), timed in CPU time on the service's CPU before each of the run's ${xs.length} service starts, took ${m.toFixed(0)} ns a unit, σ ${pct(rel)} (${pct(Math.min(...xs) / m - 1).replace(/^-/, '−')} to +${pct(Math.max(...xs) / m - 1)} of the median).${against ? ` Against it, round to round: ${against}.` : ''}`;
 }
 
 /** The fewest of `n` rounds that must share a sign for {@link resolvable}. */
@@ -445,13 +438,12 @@ const signedUs1 = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x >= 0 ?
 
 /** What one request costs with each system, in the service and outside it, and what that means for the targets. */
 function renderWhatARequestPays(app) {
-  const c = app.config;
   const v = app.variants;
   const a = v.none;
   const L = [
     '### What a request pays',
     '',
-    `CPU per request at the fixed rate, paired with the same round's (a) and taken as the median over rounds. In the service: by thread, from the scheduler's nanosecond counters (\`/proc/<pid>/task/*/schedstat\`). Moved out: the CPU of the processes that take the system's work off the service over the same fixed-rate ${c.fixedSlices ? 'turns' : 'window'}, less what they burn idle (${c.peerIdleSeconds ? `their CPU per second over ${c.peerIdleSeconds} s before the round's services start` : "the median, over the same round's windows of the other variants, of the same processes' CPU per second"}, times ${c.fixedSlices ? 'the turns\' length' : "this window's length"}). (a) itself uses ${us(a.median.cpuUsPerRequest)} per request (main thread ${us(a.median.threadCpuUsPerRequest.main)}, other threads ${us(a.median.threadCpuUsPerRequest.other)}).`,
+    `CPU per request at the fixed rate, paired with the same round's (a) and taken as the median over rounds. In the service: by thread, from the scheduler's nanosecond counters (\`/proc/<pid>/task/*/schedstat\`). Moved out: the CPU of the processes that take the system's work off the service over the same fixed-rate window, less what they burn idle (the median, over the same round's windows of the other variants, of the same processes' CPU per second, times this window's length). (a) itself uses ${us(a.median.cpuUsPerRequest)} per request (main thread ${us(a.median.threadCpuUsPerRequest.main)}, other threads ${us(a.median.threadCpuUsPerRequest.other)}).`,
     '',
     '| variant | added in the service | main thread | ZeroMQ I/O threads | other threads (GC, libuv) | the library alone (over a″, main thread) | moved out to | CPU moved out | total added |',
     '|---|---|---|---|---|---|---|---|---|',

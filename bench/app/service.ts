@@ -1,9 +1,8 @@
 // The service under test: a fastify app with one JSON route and one route that
 // waits on a small async "database" call, instrumented by one of the variants.
 //   node --import tsx bench/app/service.ts '{"variant":"zibrato","port":0,"peers":{...}}'
-// Prints `@@listening <port>` once it serves; on SIGTERM it closes the instrumentation
-// (a final send/export) and exits. The harness reads its CPU time from the scheduler
-// (bench/app/cpu.ts), so measuring sends it no request of its own.
+// GET /__cpu answers the process's CPU time. Prints `@@listening <port>` once it serves; on SIGTERM it closes the
+// instrumentation (a final send/export) and exits.
 import Fastify, { type FastifyInstance } from 'fastify';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createInstrumentation, type PeerEndpoints, type Variant } from './instrumentations.js';
@@ -43,7 +42,13 @@ async function routes(scope: FastifyInstance): Promise<void> {
 }
 await app.register(routes);
 
-// Outside the instrumented scope: a scrape is not a request of the app.
+// Outside the instrumented scope: the harness reads the process's CPU time here
+// (getrusage: every thread, µs resolution, where /proc/<pid>/stat counts 10 ms ticks).
+// monotonicUs (CLOCK_MONOTONIC, the clock of V8's CPU profile timestamps) lets the harness cut a
+// `--cpu-prof` profile down to the measured phase, without start-up and warm-up.
+app.get('/__cpu', async () => ({ ...process.cpuUsage(), monotonicUs: Number(process.hrtime.bigint() / 1000n) }));
+
+// Outside the instrumented scope too: a scrape is not a request of the app.
 if (inst?.metricsText) {
   const text = inst.metricsText.bind(inst);
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await text()));

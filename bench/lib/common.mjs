@@ -39,13 +39,13 @@ export function freeUdpPort() {
 
 const running = new Set();
 
-/** A child process with its output kept line by line (and its stdin open for {@link Child.writeLine} with `stdin: true`). */
+/** A child process with its output kept line by line. */
 export class Child {
-  constructor(cmd, args, { label = cmd, cwd = ROOT, env, stdin = false } = {}) {
+  constructor(cmd, args, { label = cmd, cwd = ROOT, env } = {}) {
     this.label = label;
     this.lines = [];
     this.waiters = [];
-    this.child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    this.child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     this.pid = this.child.pid;
     running.add(this);
     let partial = '';
@@ -83,11 +83,6 @@ export class Child {
       const timer = setTimeout(() => reject(new Error(`${this.label}: no line matching ${re} within ${timeoutMs} ms:\n${this.lines.slice(-20).join('\n')}`)), timeoutMs);
       this.waiters.push({ re, resolve: (l) => (clearTimeout(timer), resolve(l)) });
     });
-  }
-
-  /** Writes one line to the child's stdin (a Child made with `stdin: true`). */
-  writeLine(line) {
-    this.child.stdin.write(`${line}\n`);
   }
 
   /** Signals this child by PID and waits (bounded) for it to exit; SIGKILL after `timeoutMs`. */
