@@ -303,14 +303,14 @@ function robustSigma(xs) {
  */
 export function roundsNote(app) {
   const c = app.config;
-  const rule = `the run adds rounds, at least ${c.minRounds}, until (a′) against (a) is known to ±${pct(AGREEMENT)} in CPU per request and in throughput (the median of n rounds is uncertain by about 1.25 σ / √n, σ from the rounds themselves)`;
+  const rule = `the run adds rounds, at least ${c.minRounds}, until (a′) against (a) is known to ±${pct(app.roundsPrecision ?? AGREEMENT)} in CPU per request and in throughput (the median of n rounds is uncertain by about 1.25 σ / √n, σ from the rounds themselves)${app.roundsPrecision ? ', half the 2 % bar, so that an agreement within 2 % is measured, not luck' : ''}`;
   switch (app.roundsStop) {
     case 'noise floor resolved':
       return `How many rounds: ${rule}; it took **${c.rounds}**.`;
     case 'round limit':
-      return `How many rounds: ${rule}, up to ${c.maxRounds}; it stopped at that limit, **before the noise floor was known to ±${pct(AGREEMENT)}**.`;
+      return `How many rounds: ${rule}, up to ${c.maxRounds}; it stopped at that limit, **before the noise floor was known to ±${pct(app.roundsPrecision ?? AGREEMENT)}**.`;
     case 'time limit':
-      return `How many rounds: ${rule}, for at most ${c.maxMinutes} min; it stopped at that limit after ${c.rounds} rounds, **before the noise floor was known to ±${pct(AGREEMENT)}**.`;
+      return `How many rounds: ${rule}, for at most ${c.maxMinutes} min; it stopped at that limit after ${c.rounds} rounds, **before the noise floor was known to ±${pct(app.roundsPrecision ?? AGREEMENT)}**.`;
     case 'fixed':
       return `How many rounds: ${c.rounds}, fixed (${c.minRounds === c.maxRounds ? 'the quick run' : 'ZIBRATO_BENCH_APP_ROUNDS'}), not until the noise floor was known.`;
     default:
@@ -320,6 +320,9 @@ export function roundsNote(app) {
 
 /** The issue's bar for two identical services: within 2 %, and each median known to within 2 %. */
 export const AGREEMENT = 0.02;
+
+/** How well the run pins (a′) against (a) before it stops adding rounds: see {@link noiseFloorResolved}. */
+export const ROUNDS_PRECISION = AGREEMENT / 2;
 
 /**
  * How far (a′) against (a) moves round to round, per measure: σ from the
@@ -338,20 +341,23 @@ export function noiseSpread(a2) {
 
 /**
  * True once the rounds so far pin both of (a′)'s medians against (a) down to
- * ±2 %: when bench/app/main.ts may stop adding rounds. It looks at the spread
+ * ±1 % ({@link ROUNDS_PRECISION}): when bench/app/main.ts may stop adding
+ * rounds. Half the 2 % bar, so that two identical services found within 2 %
+ * of each other are so by measurement, not by luck (at ±2 %, a median that is
+ * truly 0 still lands outside 2 % about one run in five). It looks at the spread
  * only, never at how far apart the two medians are, so stopping here cannot
  * pick a moment when they happen to agree.
  */
 export function noiseFloorResolved(a2) {
   const noise = noiseSpread(a2);
-  return noise !== undefined && looseMeasures(noise).length === 0;
+  return noise !== undefined && looseMeasures(noise, ROUNDS_PRECISION).length === 0;
 }
 
 const MEASURES = { cpu: 'CPU per request', throughput: 'throughput' };
 
-/** The measures whose median (a′) against (a) is more uncertain than the 2 % bar. */
-function looseMeasures(noise) {
-  return Object.keys(MEASURES).filter((k) => noise[k].medianError > AGREEMENT);
+/** The measures whose median (a′) against (a) is more uncertain than `within` (by default the 2 % bar). */
+function looseMeasures(noise, within = AGREEMENT) {
+  return Object.keys(MEASURES).filter((k) => noise[k].medianError > within);
 }
 
 /**

@@ -1,7 +1,7 @@
 // How many rounds the real-service benchmark runs (bench/app/main.ts): rounds
 // are added until the noise floor is known, that is until (a′), the service
-// identical to (a), is pinned against (a) to ±2 % in CPU per request and in
-// throughput (the issue's bar for two identical services).
+// identical to (a), is pinned against (a) to ±1 % in CPU per request and in
+// throughput (half the issue's 2 % bar for two identical services).
 import { noiseFloorResolved } from './report.mjs';
 
 /** Why the run stopped adding rounds. */
@@ -27,7 +27,7 @@ export interface NoiseFloorRounds {
 /**
  * Whether to stop after `round` rounds that took `seconds`, and why: the fixed
  * count when one is set; else not before minRounds; then when (a′) against
- * (a) is known to ±2 % (report.mjs's noiseFloorResolved, which looks at the
+ * (a) is known to ±1 % (report.mjs's noiseFloorResolved, which looks at the
  * spread and not at the difference, so the run cannot wait for a lucky
  * agreement), or when one more round would pass maxRounds or maxMinutes.
  */
