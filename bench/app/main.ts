@@ -18,6 +18,16 @@
 // backend, Prometheus, the statsd daemon, the OTLP receiver) is read from
 // those processes over the same fixed-rate window and reported beside the
 // service's own CPU, so the pinning hides nothing.
+//
+// Tried and reverted (071cd1b): all seven services side by side, measured in
+// turns of a quarter second, to put every variant in the same seconds of the
+// machine's weather. Four identical services in such turns agreed to 4–8 %
+// where whole runs spread 11–33 %, but the libraries' periodic work made the
+// comparisons unsound: services stopped out of their turn (SIGSTOP) ran their
+// overdue scrapes and exports at every resume, several times their real rate;
+// left running at idle priority, the idle services' exports and scrapes went on
+// inside everyone else's turns (OTel out-served the uninstrumented service at
+// saturation in 5 rounds of 5). A variant is measured whole, alone.
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
