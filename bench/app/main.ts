@@ -21,8 +21,8 @@
 //
 // Tried and reverted (071cd1b): all seven services side by side, measured in
 // turns of a quarter second, to put every variant in the same seconds of the
-// machine's weather. Four identical services in such turns agreed to 4–8 %
-// where whole runs spread 11–33 %, but the libraries' periodic work made the
+// machine's weather. Four identical services in turns of 500 requests were
+// 4–8 % apart (11–33 % in turns of 2,000), but the libraries' periodic work made the
 // comparisons unsound: services stopped out of their turn (SIGSTOP) ran their
 // overdue scrapes and exports at every resume, several times their real rate;
 // left running at idle priority, the idle services' exports and scrapes went on
