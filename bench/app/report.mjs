@@ -303,14 +303,16 @@ function robustSigma(xs) {
  */
 export function roundsNote(app) {
   const c = app.config;
-  const rule = `the run adds rounds, at least ${c.minRounds}, until (a′) against (a) is known to ±${pct(app.roundsPrecision ?? AGREEMENT)} in CPU per request and in throughput (the median of n rounds is uncertain by about 1.25 σ / √n, σ from the rounds themselves)${app.roundsPrecision ? ', half the 2 % bar, so that an agreement within 2 % is measured, not luck' : ''}`;
+  // Runs from before ROUNDS_PRECISION stopped at the 2 % bar itself.
+  const precision = pct(app.roundsPrecision ?? AGREEMENT);
+  const rule = `the run adds rounds, at least ${c.minRounds}, until (a′) against (a) is known to ±${precision} in CPU per request and in throughput (the median of n rounds is uncertain by about 1.25 σ / √n, σ from the rounds themselves)${app.roundsPrecision ? ', half the 2 % bar, so that an agreement within 2 % is measured, not luck' : ''}`;
   switch (app.roundsStop) {
     case 'noise floor resolved':
       return `How many rounds: ${rule}; it took **${c.rounds}**.`;
     case 'round limit':
-      return `How many rounds: ${rule}, up to ${c.maxRounds}; it stopped at that limit, **before the noise floor was known to ±${pct(app.roundsPrecision ?? AGREEMENT)}**.`;
+      return `How many rounds: ${rule}, up to ${c.maxRounds}; it stopped at that limit, **before the noise floor was known to ±${precision}**.`;
     case 'time limit':
-      return `How many rounds: ${rule}, for at most ${c.maxMinutes} min; it stopped at that limit after ${c.rounds} rounds, **before the noise floor was known to ±${pct(app.roundsPrecision ?? AGREEMENT)}**.`;
+      return `How many rounds: ${rule}, for at most ${c.maxMinutes} min; it stopped at that limit after ${c.rounds} rounds, **before the noise floor was known to ±${precision}**.`;
     case 'fixed':
       return `How many rounds: ${c.rounds}, fixed (${c.minRounds === c.maxRounds ? 'the quick run' : 'ZIBRATO_BENCH_APP_ROUNDS'}), not until the noise floor was known.`;
     default:
