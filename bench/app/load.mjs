@@ -61,9 +61,13 @@ function pace(client) {
   clearInterval(client.rateInterval);
   client.rateInterval = setInterval(() => {
     const due = madeAtStart + Math.floor((performance.now() - start) / windowMs);
-    client.rate = Math.min(maxCatchUp, Math.max(0, due - client.reqsMade));
-    client.reqsMadeThisSecond = 0;
-    if (client.paused && client.rate > 0) {
+    const allowed = Math.min(maxCatchUp, Math.max(0, due - client.reqsMade));
+    // autocannon reads a rate of 0 as "no limit": with nothing due, the connection would send
+    // back to back until the next tick. So the rate stays at least 1 and the tick's count starts
+    // at what is not allowed: with nothing due (rate 1, count 1) the next request waits.
+    client.rate = Math.max(1, allowed);
+    client.reqsMadeThisSecond = client.rate - allowed;
+    if (client.paused && allowed > 0) {
       client.paused = false;
       client._doRequest(client.cer);
     }
