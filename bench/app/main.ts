@@ -42,6 +42,7 @@ import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrument
 import { createCpuQuota, removeStaleCpuQuotas, type CpuQuota } from './cpu-quota.js';
 import { noiseSpread, ROUNDS_PRECISION } from './report.mjs';
 import { rotated, whyStopRounds, type RoundsStop } from './rounds.js';
+import { CONTENTION_LIMIT, isContended, MAX_REMEASURES, parseProbeLines, slowdowns, usualNsPerUnit, windowMedian } from './contention.js';
 
 const quick = isQuick();
 
@@ -103,6 +104,7 @@ const CONFIG = {
 };
 
 const LOAD = join(ROOT, 'bench/app/load.mjs');
+const PROBE = join(ROOT, 'bench/app/contention-probe.ts');
 const SERVICE = join(ROOT, 'bench/app/service.ts');
 
 interface LoadResult {
@@ -156,6 +158,12 @@ interface RoundResult {
   saturationWindow?: { fromUs: number; toUs: number; completed: number };
   /** The Zibrato client's stats() when the service closed (Zibrato variant only). */
   clientStats?: Record<string, number>;
+  /**
+   * How much slower than usual the contention probe ran over the fixed-rate and the saturation
+   * window (contention.ts; NaN: too few samples), and how many measurements of this variant in
+   * this round were set aside for it before this one.
+   */
+  contention?: { fixed: number; saturation: number; remeasured: number };
 }
 
 /** Runs the load generator in its own process, bounded in time. */
@@ -392,6 +400,9 @@ async function runRound(peers: Peers, pinning: Pinning, variant: Variant, round:
 /** The name of this run's CPU-quota cgroup, before its PID. */
 const CPU_QUOTA_PREFIX = 'zibrato-bench-app-';
 
+/** The contention probe (contention-probe.ts), running for the whole run. */
+let probe: Child | undefined;
+
 /** The saturation phase's CPU quota for the service (undefined: none could be made; see main). */
 let cpuQuota: CpuQuota | undefined;
 
@@ -493,6 +504,16 @@ async function main(): Promise<void> {
   const peers = new Peers();
   try {
     await peers.start();
+    // The contention probe on the service's CPU at idle priority, for the whole run (contention-probe.ts).
+    const [probeCmd, ...probePre] = [...pinning.servicePrefix, 'chrt', '--idle', '0', process.execPath];
+    probe = new Child(probeCmd!, [...probePre, '--import', 'tsx', PROBE], { label: 'contention probe' });
+    await probe.waitFor(/@@probe/, 30_000);
+    await pollUntil(() => parseProbeLines(probe!.lines as string[]).length >= 30, 30_000, 100);
+    const calibration = parseProbeLines(probe.lines as string[]);
+    // Every window's median so far: the run's usual is their lower quarter (usualNsPerUnit).
+    const probeWindows: number[] = [windowMedian(calibration, -Infinity, Infinity)];
+    const remeasured: { round: number; variant: Variant; fixed: number; saturation: number }[] = [];
+    let measurements = 0;
     const rounds: Record<string, RoundResult[]> = Object.fromEntries(VARIANTS.map((v) => [v, []]));
     // Before every service: how steady the machine is (see steadiness.ts), for the noise floor's explanation.
     const steadinessNs: number[] = [];
@@ -505,7 +526,21 @@ async function main(): Promise<void> {
         steadinessNs.push(await steadiness(pinning));
         const before = rounds[v]!.at(-1)?.saturationRps;
         const satRequests = before ? Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, before * CONFIG.saturationSeconds))) : CONFIG.saturationRequests;
-        const r = await runRound(peers, pinning, v, round, [], { saturationRequests: satRequests });
+        let r: RoundResult;
+        for (let attempt = 0; ; attempt++) {
+          r = await runRound(peers, pinning, v, round, [], { saturationRequests: satRequests });
+          measurements++;
+          // Measured again when the machine was slow meanwhile: judged by the probe alone, never by r's own figures.
+          const samples = parseProbeLines(probe.lines as string[]);
+          const medians = [windowMedian(samples, r.fixedWindowUs.fromUs, r.fixedWindowUs.toUs), r.saturationWindow ? windowMedian(samples, r.saturationWindow.fromUs, r.saturationWindow.toUs) : NaN];
+          probeWindows.push(...medians.filter(Number.isFinite));
+          const [fixed = NaN, saturation = NaN] = slowdowns(medians, usualNsPerUnit(probeWindows));
+          r.contention = { fixed, saturation, remeasured: attempt };
+          if (!isContended([fixed, saturation]) || attempt >= MAX_REMEASURES) break;
+          remeasured.push({ round, variant: v, fixed, saturation });
+          const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(0)} %`;
+          process.stdout.write(`round ${round} ${v}: measured again, the machine was slow (probe ${signed(fixed)} at the fixed rate, ${signed(saturation)} at saturation; limit +${100 * CONTENTION_LIMIT} %)\n`);
+        }
         rounds[v]!.push(r);
         const th = r.threadCpuUsPerRequest;
         const pc = r.peerCpuUsPerRequest;
@@ -605,8 +640,17 @@ async function main(): Promise<void> {
         ];
       }),
     );
-    emitResult({ config: { ...CONFIG, rounds: roundsRun }, roundsStop, roundsPrecision: ROUNDS_PRECISION, pinning, saturationQuota, variants, profile, saturationProfile, clientCost, steadinessNs, seconds: (Date.now() - startedAt) / 1000 });
+    const contention = {
+      limit: CONTENTION_LIMIT,
+      maxRemeasures: MAX_REMEASURES,
+      usualNsPerUnit: usualNsPerUnit(probeWindows),
+      measurements,
+      remeasured,
+      keptContended: VARIANTS.reduce((n, v) => n + rounds[v]!.filter((r) => r.contention && isContended([r.contention.fixed, r.contention.saturation])).length, 0),
+    };
+    emitResult({ config: { ...CONFIG, rounds: roundsRun }, roundsStop, roundsPrecision: ROUNDS_PRECISION, pinning, saturationQuota, variants, profile, saturationProfile, clientCost, steadinessNs, contention, seconds: (Date.now() - startedAt) / 1000 });
   } finally {
+    await probe?.stop('SIGTERM');
     await peers.stop();
     cpuQuota?.remove();
   }

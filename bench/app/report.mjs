@@ -34,12 +34,19 @@ export function renderAppHeadline(app, out) {
     L.push('The real-service benchmark (`bench/app/`) did not run in this run.', '');
     return L;
   }
+  // A run without the contention record predates the fixed pacing (both landed together, 2026-12-01).
+  if (!app.contention) {
+    L.push(
+      "**Measured before two fixes to this benchmark (2026-12-01).** The fixed-rate load came in bursts: autocannon reads a connection's rate of 0 as \"no limit\", so a connection on schedule sent back to back until the next tick, and arrivals per 250 ms swung between 800/s and 6,400/s around the 2,000/s asked. A request costs the service less when requests come in bursts (one service: 97 µs at 1,000/s, 56 µs at 4,000/s), so the fixed-rate figures below (CPU per request, latency) carry noise of the load's own, and which variant it favoured is not known. The host's slow spells were not set aside either. `node bench/run.js --only app --merge` replaces them.",
+      '',
+    );
+  }
   const c = app.config;
   const v = app.variants;
   const z = v.zibrato;
   const a2 = v.none2;
   L.push(
-    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections) for CPU per request and latency, then at **saturation**${app.saturationQuota?.share !== undefined ? ` of the service held to ${pct(app.saturationQuota.share)} of a core (below)` : ''} (${c.saturationConnections} connections; ${int(c.saturationRequests)} requests in round 1${c.saturationSeconds ? `, then about ${c.saturationSeconds} s worth at the rate the variant reached before, ${int(c.saturationRequestsMin)}–${int(c.saturationRequests)}` : ''}) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved${c.rotateOrder ? ', in an order that turns by one variant each round (each takes every place in turn: a place in the order would be a bias that pairing cannot cancel)' : ", in the same order every round ((a) first, right after the previous round's hot-shots)"}; figures are **medians over rounds**; each comparison with (a) is ${v.none?.paired ? "**the median of the per-round comparisons with the same round's (a)** (paired: what the machine's load did to a round cancels out), the table's absolute columns are medians over rounds" : 'the ratio of the medians'}. ${roundsNote(app)} CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.${pinNote(app.pinning)}`,
+    `A fastify service (one JSON route, one route with a ${c.dbWaitMs} ms async "database" wait) instrumented five ways with **the same four measurements per request**: a timer tagged with \`route\`, \`method\`, \`status\`; a request counter; an in-flight gauge; a per-user counter whose tag takes ${int(c.users)} distinct values. autocannon, in its own process, drives it at a fixed **${int(c.fixedRate)} requests/s** (${int(c.fixedRequests)} requests, ${c.connections} connections${app.contention ? `, each paced to one request every ${int((1000 * c.connections) / c.fixedRate)} ms and never ahead of that schedule, so the service sees the same even arrivals in every round: it costs less per request when requests come in bursts` : ''}) for CPU per request and latency, then at **saturation**${app.saturationQuota?.share !== undefined ? ` of the service held to ${pct(app.saturationQuota.share)} of a core (below)` : ''} (${c.saturationConnections} connections; ${int(c.saturationRequests)} requests in round 1${c.saturationSeconds ? `, then about ${c.saturationSeconds} s worth at the rate the variant reached before, ${int(c.saturationRequestsMin)}–${int(c.saturationRequests)}` : ''}) for requests/s. Each of ${c.rounds} rounds starts a fresh service per variant, walks ${c.warmupRequests >= c.users ? `all ${int(c.users)} user ids` : `${int(c.warmupRequests)} of the ${int(c.users)} user ids`} once (${int(c.warmupRequests)} requests) before measuring, and runs the variants interleaved${c.rotateOrder ? ', in an order that turns by one variant each round (each takes every place in turn: a place in the order would be a bias that pairing cannot cancel)' : ", in the same order every round ((a) first, right after the previous round's hot-shots)"}; figures are **medians over rounds**; each comparison with (a) is ${v.none?.paired ? "**the median of the per-round comparisons with the same round's (a)** (paired: what the machine's load did to a round cancels out), the table's absolute columns are medians over rounds" : 'the ratio of the medians'}. ${roundsNote(app)} CPU is the service process's user + system time (every thread, \`process.cpuUsage()\`); latency is autocannon's per-response time, percentiles computed exactly over every response.${pinNote(app.pinning)}`,
     '',
   );
   L.push(
@@ -65,7 +72,7 @@ export function renderAppHeadline(app, out) {
   const noiseP99 = p99NoiseUs(v);
   const noise = noiseSpread(a2.paired);
   L.push(
-    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${agreementVerdict(noiseCpu, noiseTp, noise)}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.${roundsFor2Pct(noise, app.seconds)}${machineSteadiness(app.steadinessNs, noise)}`,
+    `**Noise floor.** (a′) is the same service as (a): they differ by ${pct(noiseCpu)} in CPU per request, ${pct(noiseTp)} in saturation throughput and ${signedUs(noiseP99).replace('+', '')} in p99 (target: within 2 %: ${agreementVerdict(noiseCpu, noiseTp, noise)}).${a2.paired ? ` Round by round, (a′) against (a): CPU ${roundsOf(a2.paired.cpuAdded, signedPct)}; throughput ${roundsOf(a2.paired.throughputLost, signedPct)}; p99 ${roundsOf(a2.paired.p99AddedUs, signedUs)}.` : ''} A difference smaller than these is not a measured difference.${roundsFor2Pct(noise, app.seconds)}${machineSteadiness(app.steadinessNs, noise)}${contentionNote(app.contention)}`,
     '',
   );
   if (a2.paired) L.push(...renderResolvable(v, a2.paired.cpuAdded.rounds.length));
@@ -405,6 +412,17 @@ function machineSteadiness(samples, noise) {
         .join('; ')
     : '';
   return ` **The machine itself:** the same fixed work (\`bench/app/steadiness.ts\`: lookups among 10,000 entries and JSON, no I/O), timed in CPU time on the service's CPU before each of the run's ${xs.length} service starts, took ${m.toFixed(0)} ns a unit, σ ${pct(rel)} (${pct(Math.min(...xs) / m - 1).replace(/^-/, '−')} to +${pct(Math.max(...xs) / m - 1)} of the median).${against ? ` Against it, round to round: ${against}.` : ''}`;
+}
+
+/**
+ * How many measurements were set aside because the machine was slow meanwhile
+ * (bench/app/contention.ts): the rule, and what it did this run.
+ */
+export function contentionNote(c) {
+  if (!c) return '';
+  const redone = c.remeasured.length;
+  const kept = c.keptContended > 0 ? ` ${int(c.keptContended)} still slow after ${c.maxRemeasures} more ${c.maxRemeasures === 1 ? 'try' : 'tries'} were kept as measured.` : '';
+  return ` **Slow spells set aside:** a contention probe (\`bench/app/contention-probe.ts\`: 0.5 ms of the same kind of work every 100 ms, in CPU time, at idle priority on the service's CPU, for the whole run) tracks the host's slow spells, which moved a variant's CPU per request by up to 2×; a variant whose fixed-rate or saturation window the probe found more than ${pct(c.limit)} slower than usual (the lower quarter of its windows over the run, ${c.usualNsPerUnit.toFixed(0)} ns a unit) was measured again, at most ${c.maxRemeasures} more times, judged by the probe alone. ${int(redone)} of ${int(c.measurements)} measurements were set aside.${kept}`;
 }
 
 /** The fewest of `n` rounds that must share a sign for {@link resolvable}. */
