@@ -267,7 +267,7 @@ test('the 5 µs p99 target is missed, not unresolvable, when Zibrato adds far mo
 });
 
 test('a run with the contention record says how many measurements it set aside; one without is marked as measured before the pacing fix', () => {
-  const contention = { limit: 0.15, maxRemeasures: 2, usualNsPerUnit: 345, measurements: 40, remeasured: [{ round: 1, variant: 'none', fixed: 0.9, saturation: 0.8 }], keptContended: 1 };
+  const contention = { limit: 0.15, maxRemeasures: 2, usualNsPerUnit: { fixed: 345, saturation: 330 }, measurements: 40, remeasured: [{ round: 1, variant: 'none', fixed: 0.9, saturation: 0.8 }], keptContended: 1 };
   const fixed = renderAppHeadline({ ...results(0.005), contention }, out).join('\n') as string;
   assert.match(fixed, /1 of 40 measurements were set aside\. 1 still slow after 2 more tries were kept as measured\./);
   assert.match(fixed, /each paced to one request every 5 ms/);
