@@ -58,9 +58,10 @@ const CONFIG = {
   // resolved with one round of ten against it, report.mjs's sign test), then one more at a time until
   // (a′)'s comparison with (a) is pinned to ±1 % in CPU per request and throughput (half the issue's 2 % bar
   // for two identical services; report.mjs's noiseFloorResolved), within maxRounds and maxMinutes of rounds.
-  // On this machine (a′) against (a) moves 7–8 % round to round in a quiet spell, so ±1 % takes ~90 rounds of
-  // ~2 min: a full run normally ends at maxMinutes, with as many rounds as fit. On 2026-12-01 bursts of the
-  // host's load moved single saturation phases (3 s) by 30–70 %, and ±2 % was out of reach within the limit.
+  // On this machine (a′) against (a) moved 7–8 % round to round on 2026-11-30 (with the bursty pacing fixed on
+  // 2026-12-01, load.mjs) and 9–11 % on 2026-12-01 in long slow spells of the host (the contention probe set aside
+  // 52 of 150 measurements): ±1 % takes ~90 rounds or more, and a round is 2.5 min, more when measurements are set
+  // aside, so a full run normally ends at maxMinutes, with as many rounds as fit.
   // ZIBRATO_BENCH_APP_ROUNDS=N runs exactly N rounds; ZIBRATO_BENCH_APP_MINUTES=M bounds the rounds to M minutes.
   minRounds: quick ? 3 : 10,
   maxRounds: quick ? 3 : 100,
