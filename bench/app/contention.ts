@@ -2,6 +2,8 @@
 // measurement (bench/app/contention-probe.ts). It reads only the probe: never
 // the variant's own figures, so it cannot wait for a result it likes.
 
+import { median } from '../lib/common.mjs';
+
 /** A measurement is contended when the probe's median over one of its windows is this much above the run's usual. */
 export const CONTENTION_LIMIT = 0.15;
 /** A variant is measured at most this many more times in a round; the last measurement is kept, marked. */
@@ -23,12 +25,6 @@ export function parseProbeLines(lines: readonly string[]): ProbeSample[] {
     if (Number.isFinite(s.atUs) && Number.isFinite(s.nsPerUnit) && s.nsPerUnit > 0) out.push(s);
   }
   return out;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const n = s.length;
-  return n === 0 ? NaN : n % 2 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
 }
 
 /** The probe's median over a window (µs, inclusive), or NaN with fewer than `minSamples` samples in it. */

@@ -40,7 +40,7 @@ import { summariseProfile, type ProfileSummary } from './profile.js';
 import { pinService, processesCpuNs, threadCpuNs, type Pinning, type ThreadCpuNs } from './cpu.js';
 import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrumentations.js';
 import { createCpuQuota, removeStaleCpuQuotas, type CpuQuota } from './cpu-quota.js';
-import { noiseSpread, ROUNDS_PRECISION } from './report.mjs';
+import { noiseSpread, ROUNDS_PRECISION, signedPct } from './report.mjs';
 import { rotated, whyStopRounds, type RoundsStop } from './rounds.js';
 import { CONTENTION_LIMIT, isContended, MAX_REMEASURES, parseProbeLines, slowdowns, usualNsPerUnit, windowMedian } from './contention.js';
 
@@ -541,8 +541,7 @@ async function main(): Promise<void> {
           r.contention = { fixed, saturation, remeasured: attempt };
           if (!isContended([fixed, saturation]) || attempt >= MAX_REMEASURES) break;
           remeasured.push({ round, variant: v, fixed, saturation });
-          const signed = (x: number) => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(0)} %`;
-          process.stdout.write(`round ${round} ${v}: measured again, the machine was slow (probe ${signed(fixed)} at the fixed rate, ${signed(saturation)} at saturation; limit +${100 * CONTENTION_LIMIT} %)\n`);
+          process.stdout.write(`round ${round} ${v}: measured again, the machine was slow (probe ${signedPct(fixed)} at the fixed rate, ${signedPct(saturation)} at saturation; limit +${100 * CONTENTION_LIMIT} %)\n`);
         }
         rounds[v]!.push(r);
         const th = r.threadCpuUsPerRequest;

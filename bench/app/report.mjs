@@ -18,7 +18,7 @@ const SHORT = { none: '(a)', none2: '(a′)', hooks: '(a″)', zibrato: 'Zibrato
 const us = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(1)} µs`);
 const ms = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x.toFixed(2)} ms`);
 const signedUs = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : Math.abs(x) >= 1000 ? `${x > 0 ? '+' : '−'}${(Math.abs(x) / 1000).toFixed(2)} ms` : `${x > 0 ? '+' : '−'}${Math.abs(x).toFixed(0)} µs`);
-const signedPct = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x > 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`);
+export const signedPct = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${x > 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)} %`);
 const pct = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : `${(x * 100).toFixed(1)} %`);
 const int = (x) => (x == null || !Number.isFinite(x) ? 'n/a' : Math.round(x).toLocaleString('en-US'));
 
