@@ -421,8 +421,10 @@ function machineSteadiness(samples, noise) {
 export function contentionNote(c) {
   if (!c) return '';
   const redone = c.remeasured.length;
+  const probe = "a contention probe (\`bench/app/contention-probe.ts\`: 0.5 ms of the same kind of work every 100 ms, in CPU time, at idle priority on the service's CPU, for the whole run) tracks the host's slow spells, which moved a variant's CPU per request by up to 2×";
+  if (c.maxRemeasures === 0) return ` **Slow spells:** ${probe}. This run measured each variant once and only recorded the probe: ${int(c.keptContended)} of ${int(c.measurements)} measurements were made in a spell (more than ${pct(c.limit)} slower than usual); a full run measures those again.`;
   const kept = c.keptContended > 0 ? ` ${int(c.keptContended)} still slow after ${c.maxRemeasures} more ${c.maxRemeasures === 1 ? 'try' : 'tries'} were kept as measured.` : '';
-  return ` **Slow spells set aside:** a contention probe (\`bench/app/contention-probe.ts\`: 0.5 ms of the same kind of work every 100 ms, in CPU time, at idle priority on the service's CPU, for the whole run) tracks the host's slow spells, which moved a variant's CPU per request by up to 2×; a variant whose fixed-rate or saturation window the probe found more than ${pct(c.limit)} slower than usual (the lower quarter of its windows of the same phase over the run: ${c.usualNsPerUnit.fixed.toFixed(0)} ns a unit at the fixed rate, ${c.usualNsPerUnit.saturation.toFixed(0)} ns at saturation) was measured again, at most ${c.maxRemeasures} more times, judged by the probe alone. ${int(redone)} of ${int(c.measurements)} measurements were set aside.${kept}`;
+  return ` **Slow spells set aside:** ${probe}; a variant whose fixed-rate or saturation window the probe found more than ${pct(c.limit)} slower than usual (the lower quarter of its windows of the same phase over the run: ${c.usualNsPerUnit.fixed.toFixed(0)} ns a unit at the fixed rate, ${c.usualNsPerUnit.saturation.toFixed(0)} ns at saturation) was measured again, at most ${c.maxRemeasures} more times, judged by the probe alone. ${int(redone)} of ${int(c.measurements)} measurements were set aside.${kept}`;
 }
 
 /** The fewest of `n` rounds that must share a sign for {@link resolvable}. */

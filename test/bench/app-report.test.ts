@@ -277,3 +277,10 @@ test('a run with the contention record says how many measurements it set aside; 
   assert.doesNotMatch(old, /each paced to one request/);
   assert.doesNotMatch(old, /Slow spells set aside/);
 });
+
+test('a quick run, which measures each variant once, says how many of its measurements the probe found in a slow spell', () => {
+  const contention = { limit: 0.15, maxRemeasures: 0, usualNsPerUnit: { fixed: 345, saturation: 330 }, measurements: 21, remeasured: [], keptContended: 4 };
+  const text = renderAppHeadline({ ...results(0.005), contention }, out).join('\n') as string;
+  assert.match(text, /This run measured each variant once and only recorded the probe: 4 of 21 measurements were made in a spell/);
+  assert.doesNotMatch(text, /at most 0 more/);
+});
