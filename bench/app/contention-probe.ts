@@ -17,23 +17,13 @@
 //
 //   node --import tsx bench/app/contention-probe.ts    prints `@@probe <monotonic µs> <ns per unit>` every 100 ms
 
-const USERS = 10_000;
+import { requestLikeWork } from './request-like-work.js';
+
 const UNITS = 500;
 const INTERVAL_MS = 100;
 
-const entries = new Map<string, { n: number }>();
-for (let i = 0; i < USERS; i++) entries.set(`u${i}`, { n: i });
-let next = 0;
-
-/** The same kind of work as a request's (a lookup among 10,000 entries by a built string, JSON), from where the last sample stopped. */
-function work(units: number): number {
-  let acc = 0;
-  for (let i = 0; i < units; i++) {
-    const user = `u${(next++ * 7919) % USERS}`;
-    acc += (entries.get(user)?.n ?? 0) + JSON.stringify({ ok: true, user, items: [1, 2, 3] }).length;
-  }
-  return acc;
-}
+/** The same kind of work as a request's, from where the last sample stopped. */
+const work = requestLikeWork();
 
 // Compiled before the first sample, so samples time the machine, not the JIT.
 let sink = work(200_000);

@@ -44,9 +44,9 @@ export function usualNsPerUnit(windowMedians: readonly number[]): number {
   return s.length ? s[Math.floor((s.length - 1) / 4)]! : NaN;
 }
 
-/** How much slower than usual the probe ran in each window (0.2: 20 % slower); NaN where it cannot tell. */
-export function slowdowns(windowMedians: readonly number[], usual: number): number[] {
-  return windowMedians.map((m) => (Number.isFinite(m) && usual > 0 ? m / usual - 1 : NaN));
+/** How much slower than usual the probe ran in a window (0.2: 20 % slower); NaN where it cannot tell. */
+export function slowdown(windowMedian: number, usual: number): number {
+  return Number.isFinite(windowMedian) && usual > 0 ? windowMedian / usual - 1 : NaN;
 }
 
 /** True when any window was more than {@link CONTENTION_LIMIT} slower than usual (a window it cannot tell about does not count). */

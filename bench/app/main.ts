@@ -42,7 +42,7 @@ import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrument
 import { createCpuQuota, removeStaleCpuQuotas, type CpuQuota } from './cpu-quota.js';
 import { noiseSpread, ROUNDS_PRECISION, signedPct } from './report.mjs';
 import { rotated, whyStopRounds, type RoundsStop } from './rounds.js';
-import { CONTENTION_LIMIT, isContended, MAX_REMEASURES, parseProbeLines, slowdowns, usualNsPerUnit, windowMedian } from './contention.js';
+import { CONTENTION_LIMIT, isContended, MAX_REMEASURES, parseProbeLines, slowdown, usualNsPerUnit, windowMedian } from './contention.js';
 
 const quick = isQuick();
 
@@ -540,8 +540,8 @@ async function main(): Promise<void> {
           const saturationMedian = r.saturationWindow ? windowMedian(samples, r.saturationWindow.fromUs, r.saturationWindow.toUs) : NaN;
           if (Number.isFinite(fixedMedian)) probeWindows.fixed.push(fixedMedian);
           if (Number.isFinite(saturationMedian)) probeWindows.saturation.push(saturationMedian);
-          const [fixed = NaN] = slowdowns([fixedMedian], usualNsPerUnit(probeWindows.fixed));
-          const [saturation = NaN] = slowdowns([saturationMedian], usualNsPerUnit(probeWindows.saturation));
+          const fixed = slowdown(fixedMedian, usualNsPerUnit(probeWindows.fixed));
+          const saturation = slowdown(saturationMedian, usualNsPerUnit(probeWindows.saturation));
           r.contention = { fixed, saturation, remeasured: attempt };
           if (!isContended([fixed, saturation]) || attempt >= CONFIG.maxRemeasures) break;
           remeasured.push({ round, variant: v, fixed, saturation });

@@ -11,23 +11,13 @@
 // The work is what a request of the service does, without I/O: a lookup among
 // 10,000 entries keyed by a built string, an object serialised to JSON.
 
-const USERS = 10_000;
+import { requestLikeWork } from './request-like-work.js';
+
 const WARMUP_UNITS = 200_000;
 /** About half a second on this machine: long enough to hold many scheduler ticks, short enough to run 40 times a run. */
 const UNITS = 1_500_000;
 
-const entries = new Map<string, { n: number }>();
-for (let i = 0; i < USERS; i++) entries.set(`u${i}`, { n: i });
-
-/** `units` units of work; the sum keeps V8 from dropping any of it. */
-function work(units: number): number {
-  let acc = 0;
-  for (let i = 0; i < units; i++) {
-    const user = `u${(i * 7919) % USERS}`;
-    acc += (entries.get(user)?.n ?? 0) + JSON.stringify({ ok: true, user, items: [1, 2, 3] }).length;
-  }
-  return acc;
-}
+const work = requestLikeWork();
 
 // Compiled and optimised before it is timed: what is measured is the machine, not the JIT's warm-up.
 let sink = work(WARMUP_UNITS);

@@ -2,7 +2,7 @@
 // probe says the machine was slow meanwhile (bench/app/contention.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CONTENTION_LIMIT, isContended, parseProbeLines, slowdowns, usualNsPerUnit, windowMedian } from '../../bench/app/contention.js';
+import { CONTENTION_LIMIT, isContended, parseProbeLines, slowdown, usualNsPerUnit, windowMedian } from '../../bench/app/contention.js';
 
 test('probe lines are parsed; anything else is skipped', () => {
   const samples = parseProbeLines(['@@probe 1000 350.5 1', 'noise', '@@probe 1100 x 0', '@@probe 1200 -3 0', '@@probe 1300 700 0']);
@@ -24,12 +24,12 @@ test("the run's usual is its quiet state, even when episodes fill half the run",
   const usual = usualNsPerUnit([...episodes, ...quiet]);
   assert.ok(usual >= 340 && usual <= 349, `usual ${usual}`);
   // A window of an episode is then far above the limit; a quiet one is not.
-  assert.deepEqual(slowdowns([655, 345], usual).map((s) => s > CONTENTION_LIMIT), [true, false]);
+  assert.deepEqual([slowdown(655, usual), slowdown(345, usual)].map((s) => s > CONTENTION_LIMIT), [true, false]);
 });
 
 test('a measurement is contended when any window is more than the limit slower; a window it cannot tell about does not count', () => {
   assert.equal(isContended([0.1, 0.05]), false);
   assert.equal(isContended([0.1, CONTENTION_LIMIT + 0.01]), true);
   assert.equal(isContended([NaN, 0.02]), false);
-  assert.equal(isContended(slowdowns([NaN, NaN], 300)), false);
+  assert.equal(isContended([slowdown(NaN, 300), slowdown(NaN, 300)]), false);
 });
