@@ -166,9 +166,10 @@ interface RoundResult {
   /**
    * How much slower than usual the contention probe ran over the fixed-rate and the saturation
    * window (contention.ts; NaN: too few samples), and how many measurements of this variant in
-   * this round were set aside for it before this one.
+   * this round were set aside for it before this one; fixedNs and saturationNs are the probe's own
+   * medians over those windows (ns per unit), kept so a run can be read against the probe afterwards.
    */
-  contention?: { fixed: number; saturation: number; remeasured: number };
+  contention?: { fixed: number; saturation: number; remeasured: number; fixedNs?: number; saturationNs?: number };
 }
 
 /** Runs the load generator in its own process, bounded in time. */
@@ -542,7 +543,7 @@ async function main(): Promise<void> {
           if (Number.isFinite(saturationMedian)) probeWindows.saturation.push(saturationMedian);
           const fixed = slowdown(fixedMedian, usualNsPerUnit(probeWindows.fixed));
           const saturation = slowdown(saturationMedian, usualNsPerUnit(probeWindows.saturation));
-          r.contention = { fixed, saturation, remeasured: attempt };
+          r.contention = { fixed, saturation, remeasured: attempt, fixedNs: fixedMedian, saturationNs: saturationMedian };
           if (!isContended([fixed, saturation]) || attempt >= CONFIG.maxRemeasures) break;
           remeasured.push({ round, variant: v, fixed, saturation });
           process.stdout.write(`round ${round} ${v}: measured again, the machine was slow (probe ${signedPct(fixed)} at the fixed rate, ${signedPct(saturation)} at saturation; limit +${100 * CONTENTION_LIMIT} %)\n`);
