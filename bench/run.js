@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine, ROOT } from './lib/common.mjs';
 import { renderPerformanceDoc, writeReadmeOverhead } from './report.mjs';
+import { archiveAppRun } from './app/runs.mjs';
 
 const quick = process.argv.includes('--quick');
 const merge = process.argv.includes('--merge');
@@ -109,6 +110,9 @@ if ((!only || merge) && !mergeFailed) {
   if (!quick) {
     writeFileSync(join(ROOT, 'docs/performance.md'), doc);
     writeReadmeOverhead(out);
+    // Kept apart as well, so later runs' rounds can be pooled with this one's (bench/app/pool.ts).
+    const kept = archiveAppRun(out);
+    if (kept) process.stdout.write(`app run kept in ${kept}; pool runs with: node --import tsx bench/app/pool.ts <files>\n`);
   }
 }
 // The summary table on stdout either way, so CI logs show the figures.

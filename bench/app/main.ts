@@ -5,6 +5,8 @@
 //
 // Run by bench/run.js as: node --import tsx bench/app/main.ts [--quick]
 // Alone:                  npm run build && node bench/run.js --only app
+// A full run is kept in bench/results/app-runs/ (runs.mjs); the rounds of runs measured
+// the same way can be pooled into one result (pool.ts). The figures come from summary.ts.
 //
 // Variants run interleaved (round 1 of every variant, then round 2 …) so
 // background load on the shared machine hits them alike; two identical
@@ -42,6 +44,7 @@ import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrument
 import { createCpuQuota, removeStaleCpuQuotas, type CpuQuota } from './cpu-quota.js';
 import { noiseSpread, ROUNDS_PRECISION, signedPct } from './report.mjs';
 import { rotated, whyStopRounds, type RoundsStop } from './rounds.js';
+import { cpuAdded, keptContended, paired, PEER_GROUPS, summariseVariants, throughputLost, type PeerGroup, type RoundResult } from './summary.js';
 import { CONTENTION_LIMIT, isContended, MAX_REMEASURES, parseProbeLines, slowdown, usualNsPerUnit, windowMedian } from './contention.js';
 
 const quick = isQuick();
@@ -124,54 +127,6 @@ interface LoadResult {
   nextUser: number;
 }
 
-interface RoundResult {
-  round: number;
-  /** Service CPU (user + system, every thread) per request at the fixed rate, µs. */
-  cpuUsPerRequest: number;
-  /** The same by thread group ({@link threadCpuNs}, from the scheduler's ns counters). */
-  threadCpuUsPerRequest: ThreadCpuNs;
-  /**
-   * CPU per request (µs) of each variant's peer processes over this round's
-   * fixed-rate window, by the variant they serve (all of them are read in
-   * every round: the uninstrumented rounds give their idle cost).
-   */
-  peerCpuUsPerRequest: Record<PeerGroup, number>;
-  /** The fixed-rate window's length, s. */
-  fixedSeconds: number;
-  fixedRps: number;
-  latencyMs: LoadResult['latencyMs'];
-  saturationRps: number;
-  /**
-   * Over the saturation phase: the share of its length the service's main
-   * thread was on CPU, and what the peers of each variant took of their core
-   * meanwhile.
-   */
-  saturation?: {
-    mainBusy: number;
-    /** The same for the whole process (every thread): at the quota's share when the service was the bottleneck. */
-    processBusy: number;
-    peerCores: Record<PeerGroup, number>;
-  };
-  /** Requests autocannon completed in this round (warm-up, fixed rate and saturation). */
-  completed: number;
-  /** What the metrics system reported for the request counter (null: nothing). */
-  reported: number | null;
-  errors: number;
-  /** When the fixed-rate phase ran, on the service's monotonic clock. */
-  fixedWindowUs: { fromUs: number; toUs: number };
-  /** When the saturation phase ran, on the same clock, and the requests it completed (no saturation phase: undefined). */
-  saturationWindow?: { fromUs: number; toUs: number; completed: number };
-  /** The Zibrato client's stats() when the service closed (Zibrato variant only). */
-  clientStats?: Record<string, number>;
-  /**
-   * How much slower than usual the contention probe ran over the fixed-rate and the saturation
-   * window (contention.ts; NaN: too few samples), and how many measurements of this variant in
-   * this round were set aside for it before this one; fixedNs and saturationNs are the probe's own
-   * medians over those windows (ns per unit), kept so a run can be read against the probe afterwards.
-   */
-  contention?: { fixed: number; saturation: number; remeasured: number; fixedNs?: number; saturationNs?: number };
-}
-
 /** Runs the load generator in its own process, bounded in time. */
 async function load(url: string, o: { rate: number; amount: number; connections: number; userOffset: number }): Promise<LoadResult> {
   const maxSeconds = Math.max(30, (o.rate ? o.amount / o.rate : o.amount / 1000) * 3);
@@ -192,10 +147,6 @@ async function serviceClock(base: string): Promise<{ cpuUs: number; monotonicUs:
   const u = (await res.json()) as { user: number; system: number; monotonicUs: number };
   return { cpuUs: u.user + u.system, monotonicUs: u.monotonicUs };
 }
-
-/** The instrumented variants whose work partly runs in processes of their own. */
-type PeerGroup = 'zibrato' | 'prom' | 'otel' | 'hotshots';
-const PEER_GROUPS: readonly PeerGroup[] = ['zibrato', 'prom', 'otel', 'hotshots'];
 
 /** The peers every instrumented variant sends to, started once for the whole run. */
 class Peers {
@@ -412,62 +363,6 @@ let probe: Child | undefined;
 /** The saturation phase's CPU quota for the service (undefined: none could be made; see main). */
 let cpuQuota: CpuQuota | undefined;
 
-const medianOf = (rs: RoundResult[], f: (r: RoundResult) => number): number => median(rs.map(f));
-
-/** One comparison with (a), round by round, and what it comes to. */
-interface Paired {
-  /** Median over rounds of the round's comparison with the same round's (a). */
-  median: number;
-  /** Each round's comparison, in round order. */
-  rounds: number[];
-  /** Rounds whose comparison has the sign of the median (judged by report.mjs's sign test: 6 of 6 is p ≈ 0.03, 9 of 10 p ≈ 0.02). */
-  sameSign: number;
-}
-
-function paired(rs: RoundResult[], base: RoundResult[], f: (r: RoundResult, b: RoundResult) => number): Paired {
-  const rounds = rs.flatMap((r) => {
-    const b = base.find((x) => x.round === r.round);
-    return b ? [f(r, b)] : [];
-  });
-  const m = median(rounds);
-  return { median: m, rounds, sameSign: rounds.filter((x) => Math.sign(x) === Math.sign(m) && x !== 0).length };
-}
-
-/**
- * What `group`'s peers burn per second while they serve nobody, in `round`: the
- * median over the round's windows of the other variants (a peer's own
- * housekeeping: Prometheus' TSDB, the backend's flush timer, a stray late export).
- */
-function idlePeerUsPerSecond(all: Record<string, RoundResult[]>, group: PeerGroup, round: number): number {
-  const rates = VARIANTS.filter((v) => v !== group).flatMap((v) => {
-    const r = all[v]!.find((x) => x.round === round);
-    return r && r.fixedSeconds > 0 ? [(r.peerCpuUsPerRequest[group] * CONFIG.fixedRequests) / r.fixedSeconds] : [];
-  });
-  return rates.length ? median(rates) : 0;
-}
-
-const cpuAdded = (r: RoundResult, b: RoundResult): number => r.cpuUsPerRequest / b.cpuUsPerRequest - 1;
-const throughputLost = (r: RoundResult, b: RoundResult): number => 1 - r.saturationRps / b.saturationRps;
-
-/** The paired comparisons of a variant's rounds with (a)'s. */
-function pairedWithBase(v: Variant, rs: RoundResult[], base: RoundResult[], all: Record<string, RoundResult[]>) {
-  const group = (PEER_GROUPS as readonly string[]).includes(v) ? (v as PeerGroup) : undefined;
-  return {
-    cpuAdded: paired(rs, base, cpuAdded),
-    cpuAddedUs: paired(rs, base, (r, b) => r.cpuUsPerRequest - b.cpuUsPerRequest),
-    mainAddedUs: paired(rs, base, (r, b) => r.threadCpuUsPerRequest.main - b.threadCpuUsPerRequest.main),
-    zmqAddedUs: paired(rs, base, (r, b) => r.threadCpuUsPerRequest.zmq - b.threadCpuUsPerRequest.zmq),
-    otherAddedUs: paired(rs, base, (r, b) => r.threadCpuUsPerRequest.other - b.threadCpuUsPerRequest.other),
-    throughputLost: paired(rs, base, throughputLost),
-    p99AddedUs: paired(rs, base, (r, b) => (r.latencyMs.p99 - b.latencyMs.p99) * 1000),
-    p50AddedUs: paired(rs, base, (r, b) => (r.latencyMs.p50 - b.latencyMs.p50) * 1000),
-    // The variant's peers over its window, less what they burn idle over a window as long (idlePeerUsPerSecond).
-    movedOutUs: group
-      ? paired(rs, base, (r) => r.peerCpuUsPerRequest[group] - (idlePeerUsPerSecond(all, group, r.round) * r.fixedSeconds) / CONFIG.fixedRequests)
-      : undefined,
-  };
-}
-
 /**
  * The machine's steadiness just now: the same fixed work's CPU time per unit
  * (bench/app/steadiness.ts), ns, on the service's CPU; NaN if it failed.
@@ -567,7 +462,7 @@ async function main(): Promise<void> {
       // Not pinned: the profiler's sampling thread needs a CPU of its own (see Pinning.anyCpuPrefix).
       // Sampled every 100 µs, not 1 ms: at ~1 µs per request a 1 ms sample lands on the client a handful of times in the window.
       // Its saturation phase is sized like the rounds' (about saturationSeconds at the rate the variant reached).
-      const satRequests = Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, medianOf(rounds.zibrato!, (x) => x.saturationRps) * CONFIG.saturationSeconds)));
+      const satRequests = Math.round(Math.min(CONFIG.saturationRequests, Math.max(CONFIG.saturationRequestsMin, median(rounds.zibrato!.map((x) => x.saturationRps)) * CONFIG.saturationSeconds)));
       const r = await runRound(peers, { ...pinning, servicePrefix: pinning.anyCpuPrefix }, 'zibrato', roundsRun + 1, ['--cpu-prof', '--cpu-prof-interval=100', `--cpu-prof-dir=${profDir}`], {
         saturationRequests: Number.isFinite(satRequests) ? satRequests : CONFIG.saturationRequests,
       });
@@ -589,71 +484,14 @@ async function main(): Promise<void> {
     // The Zibrato instrumentation alone, without HTTP (client-cost.ts), on the service's CPU, through the same `zibrato up`.
     const clientCost = await measureClientCost(peers, pinning);
 
-    const base = rounds.none!;
-    const variants = Object.fromEntries(
-      VARIANTS.map((v) => {
-        const rs = rounds[v]!;
-        const m = {
-          cpuUsPerRequest: medianOf(rs, (r) => r.cpuUsPerRequest),
-          p50Ms: medianOf(rs, (r) => r.latencyMs.p50),
-          p99Ms: medianOf(rs, (r) => r.latencyMs.p99),
-          p999Ms: medianOf(rs, (r) => r.latencyMs.p999),
-          saturationRps: medianOf(rs, (r) => r.saturationRps),
-          saturationProcessBusy: medianOf(rs, (r) => r.saturation?.processBusy ?? NaN),
-          fixedRps: medianOf(rs, (r) => r.fixedRps),
-          threadCpuUsPerRequest: {
-            main: medianOf(rs, (r) => r.threadCpuUsPerRequest.main),
-            zmq: medianOf(rs, (r) => r.threadCpuUsPerRequest.zmq),
-            other: medianOf(rs, (r) => r.threadCpuUsPerRequest.other),
-          },
-        };
-        const b = {
-          cpuUsPerRequest: medianOf(base, (r) => r.cpuUsPerRequest),
-          p99Ms: medianOf(base, (r) => r.latencyMs.p99),
-          saturationRps: medianOf(base, (r) => r.saturationRps),
-        };
-        const p = pairedWithBase(v, rs, base, rounds);
-        const completed = rs.reduce((a, r) => a + r.completed, 0);
-        const withStats = rs.filter((r) => r.clientStats);
-        const clientStats = withStats.length ? withStats.reduce<Record<string, number>>((acc, r) => {
-          for (const [k, n] of Object.entries(r.clientStats!)) acc[k] = (acc[k] ?? 0) + n;
-          return acc;
-        }, {}) : undefined;
-        const reported = v === 'none' || v === 'none2' || v === 'hooks' ? null : rs.reduce((a, r) => a + (r.reported ?? 0), 0);
-        return [
-          v,
-          {
-            rounds: rs,
-            median: m,
-            // The headline comparison: medians of the per-round comparisons with the same round's (a),
-            // which cancel what a round shares (the machine's load at that moment).
-            vsNone: {
-              cpuAdded: p.cpuAdded.median,
-              throughputLost: p.throughputLost.median,
-              p99AddedUs: p.p99AddedUs.median,
-            },
-            // The older comparison of the medians, kept to show what pairing changes.
-            vsNoneOfMedians: {
-              cpuAdded: m.cpuUsPerRequest / b.cpuUsPerRequest - 1,
-              throughputLost: 1 - m.saturationRps / b.saturationRps,
-              p99AddedUs: (m.p99Ms - b.p99Ms) * 1000,
-            },
-            paired: p,
-            // The same against (a″), the hooks alone: what the library itself adds.
-            pairedVsHooks: v === 'hooks' || !rounds.hooks?.length ? undefined : pairedWithBase(v, rs, rounds.hooks, rounds),
-            clientStats,
-            counts: { completed, reported, lost: reported === null ? null : completed - reported, errors: rs.reduce((a, r) => a + r.errors, 0) },
-          },
-        ];
-      }),
-    );
+    const variants = summariseVariants(rounds, CONFIG.fixedRequests);
     const contention = {
       limit: CONTENTION_LIMIT,
       maxRemeasures: CONFIG.maxRemeasures,
       usualNsPerUnit: { fixed: usualNsPerUnit(probeWindows.fixed), saturation: usualNsPerUnit(probeWindows.saturation) },
       measurements,
       remeasured,
-      keptContended: VARIANTS.reduce((n, v) => n + rounds[v]!.filter((r) => r.contention && isContended([r.contention.fixed, r.contention.saturation])).length, 0),
+      keptContended: keptContended(rounds),
     };
     emitResult({ config: { ...CONFIG, rounds: roundsRun }, roundsStop, roundsPrecision: ROUNDS_PRECISION, pinning, saturationQuota, variants, profile, saturationProfile, clientCost, steadinessNs, contention, seconds: (Date.now() - startedAt) / 1000 });
   } finally {

@@ -145,7 +145,7 @@ export function renderAppHeadline(app, out) {
   if (app.saturationProfile) L.push(...renderSaturationProfile(app));
   const merged = out.merged?.app;
   L.push(
-    `${merged ? `This section was measured on ${merged.date.slice(0, 16).replace('T', ' ')} UTC by \`${merged.command}\` (${Math.round(merged.seconds)} s), after the rest of this document. ` : ''}Reproduce: \`npm run build && node bench/run.js --only app --merge\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min${app.roundsStop ? `: it adds rounds until its noise floor is known, for at most ${app.config.maxMinutes} min; \`ZIBRATO_BENCH_APP_ROUNDS=10\` fixes the count, \`ZIBRATO_BENCH_APP_MINUTES\` the limit` : ''}; its results replace this section; \`npm run bench\` runs it with the rest).${out.quick ? ' These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
+    `${merged ? (app.pooled ? `This section pools runs made on ${app.pooled.map((r) => r.date.slice(0, 16).replace('T', ' ')).join(' and ')} UTC (${Math.round(merged.seconds)} s of runs in all), after the rest of this document, by \`${merged.command}\`. ` : `This section was measured on ${merged.date.slice(0, 16).replace('T', ' ')} UTC by \`${merged.command}\` (${Math.round(merged.seconds)} s), after the rest of this document. `) : ''}Reproduce: \`npm run build && node bench/run.js --only app --merge\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min${app.roundsStop ? `: it adds rounds until its noise floor is known, for at most ${app.config.maxMinutes} min; \`ZIBRATO_BENCH_APP_ROUNDS=10\` fixes the count, \`ZIBRATO_BENCH_APP_MINUTES\` the limit` : ''}; its results replace this section; \`npm run bench\` runs it with the rest).${out.quick ? ' These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
     '',
   );
   return L;
@@ -320,6 +320,8 @@ export function roundsNote(app) {
       return `How many rounds: ${rule}, up to ${c.maxRounds}; it stopped at that limit, **before the noise floor was known to ±${precision}**.`;
     case 'time limit':
       return `How many rounds: ${rule}, for at most ${c.maxMinutes} min; it stopped at that limit after ${c.rounds} rounds, **before the noise floor was known to ±${precision}**.`;
+    case 'pooled':
+      return `How many rounds: ${rule}. No one run here reaches that in the time a session gives it, so this section **pools the rounds of ${app.pooled.length} runs**, each measured the same way (every setting that shapes a measurement checked equal: \`bench/app/pool.ts\`): ${app.pooled.map((r) => `${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.rounds} rounds${r.roundsStop === 'time limit' ? ' (stopped at its time limit)' : ''}`).join('; ')}; **${c.rounds} rounds** in all. Each round is a paired sample on its own (every variant against the same round's (a)), so the rounds of another day add to the sample as more rounds of one run would.`;
     case 'fixed':
       return `How many rounds: ${c.rounds}, fixed (${c.minRounds === c.maxRounds ? 'the quick run' : 'ZIBRATO_BENCH_APP_ROUNDS'}), not until the noise floor was known.`;
     default:
@@ -378,7 +380,7 @@ function agreementVerdict(cpu, throughput, noise) {
   if (cpu > AGREEMENT || throughput > AGREEMENT) return '**missed** — this run is too noisy to resolve differences of that size';
   const loose = noise ? looseMeasures(noise) : [];
   if (!loose.length) return '**met**';
-  return `**met in this run, by chance for ${loose.map((k) => MEASURES[k]).join(' and ')}**: ${loose.map((k) => `its median over ${noise.rounds} rounds is uncertain by ±${pct(noise[k].medianError)}`).join('; ')}`;
+  return `**met in this run, by chance for ${loose.map((k) => MEASURES[k]).join(' and ')}**: ${loose.map((k) => `the median of ${MEASURES[k]} over ${noise.rounds} rounds is uncertain by ±${pct(noise[k].medianError)}`).join('; ')}`;
 }
 
 /** How many rounds agreement within 2 % would take, for each measure whose median is more uncertain than that. */
@@ -542,7 +544,7 @@ export function renderReadmeOverhead(app, out) {
   const row = (k, name) => (v[k] ? `${name}: throughput lost ${pct(v[k].vsNone.throughputLost)}, p99 ${signedUs(v[k].vsNone.p99AddedUs)}, CPU per request ${signedPct(v[k].vsNone.cpuAdded)}` : null);
   const rows = [row('zibrato', '**Zibrato**'), row('prom', 'prom-client'), row('otel', 'OpenTelemetry SDK'), row('hotshots', 'hot-shots')].filter(Boolean);
   L.push(
-    `What instrumenting every request of a real fastify service costs (a timer tagged with route, method and status, a request counter, an in-flight gauge and a per-user counter over ${int(app.config.users)} users), against the same service uninstrumented, in one run on one machine (${out.merged?.app?.date?.slice(0, 10) ?? out.date.slice(0, 10)}, ${out.machine.nproc} shared cores; two identical uninstrumented runs differed by ${pct(Math.abs(v.none2.vsNone.cpuAdded))} in CPU per request, ${pct(Math.abs(v.none2.vsNone.throughputLost))} in throughput and ${signedUs(Math.abs(v.none2.vsNone.p99AddedUs)).replace('+', '')} in p99${spreadNote(noiseSpread(v.none2.paired))}, so smaller differences are noise):`,
+    `What instrumenting every request of a real fastify service costs (a timer tagged with route, method and status, a request counter, an in-flight gauge and a per-user counter over ${int(app.config.users)} users), against the same service uninstrumented, ${app.pooled ? `in ${app.pooled.length} runs pooled (${app.config.rounds} rounds) on one machine (${[...new Set(app.pooled.map((r) => r.date.slice(0, 10)))].join(', ')}` : `in one run on one machine (${out.merged?.app?.date?.slice(0, 10) ?? out.date.slice(0, 10)}`}, ${out.machine.nproc} shared cores; two identical uninstrumented runs differed by ${pct(Math.abs(v.none2.vsNone.cpuAdded))} in CPU per request, ${pct(Math.abs(v.none2.vsNone.throughputLost))} in throughput and ${signedUs(Math.abs(v.none2.vsNone.p99AddedUs)).replace('+', '')} in p99${spreadNote(noiseSpread(v.none2.paired))}, so smaller differences are noise):`,
     '',
     ...rows.map((r) => `- ${r}`),
     '',

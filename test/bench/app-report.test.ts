@@ -195,7 +195,7 @@ test('two medians that agree within 2 % while one of them is that uncertain are 
   const tp = (none2: number[]) => ({ none: zeros, none2, zibrato: zeros, prom: zeros, otel: zeros, hotshots: zeros });
   // The median is 0 either way; only the spread around it differs.
   const wide = renderAppHeadline(withRounds(tp([0.1, -0.1, 0, 0.1, -0.1]), p99), out).join('\n') as string;
-  assert.match(wide, /target: within 2 %: \*\*met in this run, by chance for throughput\*\*: its median over 5 rounds is uncertain by ±8\.3 %/);
+  assert.match(wide, /target: within 2 %: \*\*met in this run, by chance for throughput\*\*: the median of throughput over 5 rounds is uncertain by ±8\.3 %/);
   const narrow = renderAppHeadline(withRounds(tp([0.001, -0.001, 0, 0.001, -0.001]), p99), out).join('\n') as string;
   assert.match(narrow, /target: within 2 %: \*\*met\*\*\)/);
 });
