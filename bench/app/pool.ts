@@ -145,9 +145,10 @@ function main(files: string[]): void {
   }
   const resultsFile = join(ROOT, 'bench/results/latest.json');
   const out = JSON.parse(readFileSync(resultsFile, 'utf8'));
-  const newest = [...runs].sort((a, b) => a.date.localeCompare(b.date)).at(-1)!;
+  // poolRuns lists the runs oldest first: the section is dated by the newest.
+  const newestDate = (app.pooled as { date: string }[]).at(-1)!.date;
   out.benches.app = app;
-  out.merged = { ...(out.merged ?? {}), app: { date: newest.date, seconds: app.seconds, command: `node --import tsx bench/app/pool.ts ${files.join(' ')}` } };
+  out.merged = { ...(out.merged ?? {}), app: { date: newestDate, seconds: app.seconds, command: `node --import tsx bench/app/pool.ts ${files.join(' ')}` } };
   writeFileSync(resultsFile, JSON.stringify(out, null, 2) + '\n');
   writeFileSync(join(ROOT, 'docs/performance.md'), renderPerformanceDoc(out));
   writeReadmeOverhead(out);
