@@ -206,6 +206,12 @@ export function renderPerformanceDoc(out) {
   return L.join('\n');
 }
 
+/** Writes docs/performance.md (`doc`, rendered from `out` unless given) and the README's Overhead block from one results object. */
+export function writeDocs(out, doc = renderPerformanceDoc(out)) {
+  writeFileSync(join(ROOT, 'docs/performance.md'), doc);
+  writeReadmeOverhead(out);
+}
+
 /** Rewrites the generated Overhead block near the top of README.md from the same results. */
 export function writeReadmeOverhead(out) {
   const file = join(ROOT, 'README.md');
@@ -221,8 +227,7 @@ function timerVerdict(cases) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const file = process.argv[2] ?? join(ROOT, 'bench/results/latest.json');
   const out = JSON.parse(readFileSync(file, 'utf8'));
-  writeFileSync(join(ROOT, 'docs/performance.md'), renderPerformanceDoc(out));
-  writeReadmeOverhead(out);
+  writeDocs(out);
   process.stdout.write(`docs/performance.md written from ${file}\n`);
 }
 

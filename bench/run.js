@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { machine, ROOT } from './lib/common.mjs';
-import { renderPerformanceDoc, writeReadmeOverhead } from './report.mjs';
+import { renderPerformanceDoc, writeDocs } from './report.mjs';
 import { archiveAppRun } from './app/runs.mjs';
 
 const quick = process.argv.includes('--quick');
@@ -108,8 +108,7 @@ if ((!only || merge) && !mergeFailed) {
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(resultsFile, JSON.stringify(out, null, 2) + '\n');
   if (!quick) {
-    writeFileSync(join(ROOT, 'docs/performance.md'), doc);
-    writeReadmeOverhead(out);
+    writeDocs(out, doc);
     // Kept apart as well, so later runs' rounds can be pooled with this one's (bench/app/pool.ts).
     const kept = archiveAppRun(out);
     if (kept) process.stdout.write(`app run kept in ${kept}; pool runs with: node --import tsx bench/app/pool.ts <files>\n`);

@@ -44,7 +44,7 @@ import { METRIC, VARIANTS, type PeerEndpoints, type Variant } from './instrument
 import { createCpuQuota, removeStaleCpuQuotas, type CpuQuota } from './cpu-quota.js';
 import { noiseSpread, ROUNDS_PRECISION, signedPct } from './report.mjs';
 import { rotated, whyStopRounds, type RoundsStop } from './rounds.js';
-import { cpuAdded, keptContended, paired, PEER_GROUPS, summariseVariants, throughputLost, type PeerGroup, type RoundResult } from './summary.js';
+import { cpuAdded, keptContended, paired, PEER_GROUPS, summariseVariants, throughputLost, type LatencyMs, type PeerGroup, type RoundResult } from './summary.js';
 import { CONTENTION_LIMIT, isContended, MAX_REMEASURES, parseProbeLines, slowdown, usualNsPerUnit, windowMedian } from './contention.js';
 
 const quick = isQuick();
@@ -123,7 +123,7 @@ interface LoadResult {
   timeouts: number;
   seconds: number;
   rps: number;
-  latencyMs: { p50: number; p99: number; p999: number; mean: number; samples: number };
+  latencyMs: LatencyMs;
   nextUser: number;
 }
 

@@ -19,7 +19,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT } from '../lib/common.mjs';
-import { renderPerformanceDoc, writeReadmeOverhead } from '../report.mjs';
+import { writeDocs } from '../report.mjs';
 import { VARIANTS } from './instrumentations.js';
 import { keptContended, summariseVariants, type RoundResult } from './summary.js';
 
@@ -150,8 +150,7 @@ function main(files: string[]): void {
   out.benches.app = app;
   out.merged = { ...(out.merged ?? {}), app: { date: newestDate, seconds: app.seconds, command: `node --import tsx bench/app/pool.ts ${files.join(' ')}` } };
   writeFileSync(resultsFile, JSON.stringify(out, null, 2) + '\n');
-  writeFileSync(join(ROOT, 'docs/performance.md'), renderPerformanceDoc(out));
-  writeReadmeOverhead(out);
+  writeDocs(out);
   process.stdout.write(`pooled ${app.config.rounds} rounds of ${runs.length} runs into ${resultsFile}; docs/performance.md and README.md re-rendered\n`);
 }
 

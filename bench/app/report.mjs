@@ -145,7 +145,7 @@ export function renderAppHeadline(app, out) {
   if (app.saturationProfile) L.push(...renderSaturationProfile(app));
   const merged = out.merged?.app;
   L.push(
-    `${merged ? (app.pooled ? `This section pools runs made on ${app.pooled.map((r) => r.date.slice(0, 16).replace('T', ' ')).join(' and ')} UTC (${Math.round(merged.seconds)} s of runs in all), after the rest of this document, by \`${merged.command}\`. ` : `This section was measured on ${merged.date.slice(0, 16).replace('T', ' ')} UTC by \`${merged.command}\` (${Math.round(merged.seconds)} s), after the rest of this document. `) : ''}Reproduce: \`npm run build && node bench/run.js --only app --merge\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min${app.roundsStop ? `: it adds rounds until its noise floor is known, for at most ${app.config.maxMinutes} min; \`ZIBRATO_BENCH_APP_ROUNDS=10\` fixes the count, \`ZIBRATO_BENCH_APP_MINUTES\` the limit` : ''}; its results replace this section; \`npm run bench\` runs it with the rest).${out.quick ? ' These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
+    `${merged ? (app.pooled ? `This section pools runs made on ${app.pooled.map((r) => minuteUtc(r.date)).join(' and ')} UTC (${Math.round(merged.seconds)} s of runs in all), after the rest of this document, by \`${merged.command}\`. ` : `This section was measured on ${minuteUtc(merged.date)} UTC by \`${merged.command}\` (${Math.round(merged.seconds)} s), after the rest of this document. `) : ''}Reproduce: \`npm run build && node bench/run.js --only app --merge\` (this benchmark alone, ~${Math.max(1, Math.round((app.seconds ?? 0) / 60))} min${app.roundsStop ? `: it adds rounds until its noise floor is known, for at most ${app.config.maxMinutes} min; \`ZIBRATO_BENCH_APP_ROUNDS=10\` fixes the count, \`ZIBRATO_BENCH_APP_MINUTES\` the limit` : ''}; its results replace this section; \`npm run bench\` runs it with the rest).${out.quick ? ' These figures come from the **quick** run (fewer, shorter rounds): indicative only.' : ''} The machine is shared (see [Machine](#machine)): figures from a busy machine are provisional; the ratios in one run are what compare.`,
     '',
   );
   return L;
@@ -321,13 +321,16 @@ export function roundsNote(app) {
     case 'time limit':
       return `How many rounds: ${rule}, for at most ${c.maxMinutes} min; it stopped at that limit after ${c.rounds} rounds, **before the noise floor was known to ±${precision}**.`;
     case 'pooled':
-      return `How many rounds: ${rule}. No one run here reaches that in the time a session gives it, so this section **pools the rounds of ${app.pooled.length} runs**, each measured the same way (every setting that shapes a measurement checked equal: \`bench/app/pool.ts\`): ${app.pooled.map((r) => `${r.date.slice(0, 16).replace('T', ' ')} UTC, ${r.rounds} rounds${r.roundsStop === 'time limit' ? ' (stopped at its time limit)' : ''}`).join('; ')}; **${c.rounds} rounds** in all. Each round is a paired sample on its own (every variant against the same round's (a)), so the rounds of another day add to the sample as more rounds of one run would.`;
+      return `How many rounds: ${rule}. No one run here reaches that in the time a session gives it, so this section **pools the rounds of ${app.pooled.length} runs**, each measured the same way (every setting that shapes a measurement checked equal: \`bench/app/pool.ts\`): ${app.pooled.map((r) => `${minuteUtc(r.date)} UTC, ${r.rounds} rounds${r.roundsStop === 'time limit' ? ' (stopped at its time limit)' : ''}`).join('; ')}; **${c.rounds} rounds** in all. Each round is a paired sample on its own (every variant against the same round's (a)), so the rounds of another day add to the sample as more rounds of one run would.`;
     case 'fixed':
       return `How many rounds: ${c.rounds}, fixed (${c.minRounds === c.maxRounds ? 'the quick run' : 'ZIBRATO_BENCH_APP_ROUNDS'}), not until the noise floor was known.`;
     default:
       return '';
   }
 }
+
+/** An ISO date to the minute, as the report prints it: 2026-12-01 07:29. */
+const minuteUtc = (iso) => iso.slice(0, 16).replace('T', ' ');
 
 /** The issue's bar for two identical services: within 2 %, and each median known to within 2 %. */
 export const AGREEMENT = 0.02;
